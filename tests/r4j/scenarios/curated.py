@@ -172,6 +172,24 @@ for frm, pre in [("closed", ["error 1"]), ("open", ["to_open"]), ("half-open", [
 sc("reset/from-open-after-wait-then-closed-is-fresh", cnt(2, 2, waitDurationInOpenStateMs=1000),
    trip2 + ["acquire", "advance 2000", "reset", "acquire", "error 1", "error 1", "acquire"])
 
+# ---- ignored errors (every harness config ignores the error of an `ignored D` step) -----------
+sc("ignored/closed: IGNORED_ERROR event, nothing recorded", cnt(2, 1, failureRateThreshold=1),
+   ["acquire", "ignored 5", "ignored 100000", "success 1"])
+sc("ignored/half-open: releases the permit", cnt(4, 4, waitDurationInOpenStateMs=1000, permittedNumberOfCallsInHalfOpenState=1),
+   ["to_open", "advance 1001", "acquire", "acquire", "ignored 1", "acquire", "acquire", "ignored 1", "ignored 1", "acquire", "acquire", "acquire"])
+sc("ignored/open, disabled, forced-open, metrics-only", cnt(2, 1, waitDurationInOpenStateMs=1000),
+   ["to_open", "ignored 1", "to_disabled", "ignored 1", "to_forced_open", "ignored 1", "to_metrics_only", "ignored 1", "error 1"])
+
+# ---- transitionToOpenStateFor / Until ------------------------------------------------------------
+sc("open-for/uses-given-wait-not-config-strictly-after", cnt(2, 2, waitDurationInOpenStateMs=1000, permittedNumberOfCallsInHalfOpenState=1),
+   ["error 1", "open_for 3000", "advance 1001", "acquire", "advance 1999", "acquire", "advance 1", "acquire", "error 1", "advance 1000", "acquire", "advance 1", "acquire"])
+sc("open-until/absolute-instant-strictly-after", cnt(2, 2, waitDurationInOpenStateMs=1000, permittedNumberOfCallsInHalfOpenState=1),
+   ["advance 500", "open_until 2500", "advance 1999", "acquire", "advance 1", "acquire", "acquire", "open_until 100", "acquire"])
+sc("open-for/legality-like-open (illegal from metrics-only, self from open)", cnt(2, 2, waitDurationInOpenStateMs=1000),
+   ["to_metrics_only", "open_for 10", "open_until 10", "to_closed", "open_for 100", "open_for 5000", "advance 101", "acquire", "open_until 0", "acquire"])
+sc("open-for/keeps-closed-metrics", cnt(4, 2, waitDurationInOpenStateMs=1000),
+   ["error 1", "success 1", "open_for 10", "acquire", "success 1", "advance 11", "acquire"])
+
 # ---- every manual transition -----------------------------------------------------------------
 STATES = [("closed", []), ("open", ["to_open"]), ("half_open", ["to_open", "to_half_open"]), ("disabled", ["to_disabled"]),
           ("forced_open", ["to_forced_open"]), ("metrics_only", ["to_metrics_only"])]

@@ -78,6 +78,13 @@ public final class Harness {
         }
     }
 
+    /** The error of an {@code ignored D} step; every scenario's config ignores it. */
+    static final class IgnoredError extends RuntimeException {
+        IgnoredError() {
+            super("scenario ignored error", null, false, false);
+        }
+    }
+
     public static void main(String[] args) throws IOException {
         PrintWriter out = new PrintWriter(new BufferedWriter(
             new OutputStreamWriter(System.out, StandardCharsets.UTF_8), 1 << 16));
@@ -182,6 +189,11 @@ public final class Harness {
                         cb.onError(arg, TimeUnit.MILLISECONDS, new RuntimeException("scenario error"));
                         result = "ok";
                         break;
+                    case "ignored":
+                        // every config ignores IgnoredError (see buildConfig)
+                        cb.onError(arg, TimeUnit.MILLISECONDS, new IgnoredError());
+                        result = "ok";
+                        break;
                     case "release":
                         cb.releasePermission();
                         result = "ok";
@@ -194,6 +206,8 @@ public final class Harness {
                         cb.reset();
                         result = "ok";
                         break;
+                    case "open_for":
+                    case "open_until":
                     case "to_closed":
                     case "to_open":
                     case "to_half_open":
@@ -201,7 +215,7 @@ public final class Harness {
                     case "to_forced_open":
                     case "to_metrics_only":
                         try {
-                            transition(cb, verb);
+                            transition(cb, verb, arg);
                             result = "ok";
                         } catch (IllegalStateTransitionException e) {
                             result = "illegal";
@@ -228,9 +242,11 @@ public final class Harness {
         }
     }
 
-    static void transition(CircuitBreaker cb, String verb) {
+    static void transition(CircuitBreaker cb, String verb, long arg) {
         switch (verb) {
             case "to_closed": cb.transitionToClosedState(); break;
+            case "open_for": cb.transitionToOpenStateFor(Duration.ofMillis(arg)); break;
+            case "open_until": cb.transitionToOpenStateUntil(Instant.ofEpochMilli(arg)); break;
             case "to_open": cb.transitionToOpenState(); break;
             case "to_half_open": cb.transitionToHalfOpenState(); break;
             case "to_disabled": cb.transitionToDisabledState(); break;
@@ -281,7 +297,8 @@ public final class Harness {
     }
 
     static CircuitBreakerConfig buildConfig(Map<String, Object> c, Clock clock) {
-        CircuitBreakerConfig.Builder b = CircuitBreakerConfig.custom().clock(clock);
+        CircuitBreakerConfig.Builder b = CircuitBreakerConfig.custom().clock(clock)
+            .ignoreExceptions(IgnoredError.class);
         for (Map.Entry<String, Object> e : c.entrySet()) {
             Object v = e.getValue();
             switch (e.getKey()) {
