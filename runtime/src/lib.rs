@@ -1,1 +1,48 @@
-pub fn _x(){}
+//! The runtime of [fusebox](https://docs.rs/fusebox): Resilience4j-exact circuit breakers, a
+//! named registry, config files, events and metrics, and (feature `telemetry`) the
+//! OpenTelemetry pipeline with a Zipkin exporter and B3/W3C propagation.
+//!
+//! Most users depend on the `fusebox` facade and its attributes; this crate is the machinery
+//! those attributes call, and the low-level API for everyone else:
+//!
+//! ```
+//! use fusebox_runtime::{CircuitBreakerConfig, Registry, State};
+//! use std::time::Duration;
+//!
+//! let registry = Registry::new();
+//! let breaker = registry.circuit_breaker_with_config(
+//!     "orders",
+//!     CircuitBreakerConfig::builder()
+//!         .failure_rate_threshold(50.0)
+//!         .sliding_window_size(4)
+//!         .build()?,
+//! );
+//! for _ in 0..4 {
+//!     let permit = breaker.try_acquire().expect("closed");
+//!     permit.on_error();
+//! }
+//! assert_eq!(breaker.state(), State::Open);
+//! # Ok::<(), fusebox_runtime::ConfigError>(())
+//! ```
+
+mod breaker;
+mod call;
+mod clock;
+pub mod config;
+mod events;
+mod metrics;
+mod registry;
+mod state;
+mod window;
+
+pub use breaker::{CallNotPermitted, CircuitBreaker};
+pub use call::{BreakerError, Classifier, Failure, Outcome, Permit, TimeoutError};
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use config::{
+    CircuitBreakerConfig, CircuitBreakerConfigBuilder, ConfigError, ConfigErrorKind,
+    SlidingWindowType, WaitInterval,
+};
+pub use events::{CircuitBreakerEvent, EventKind, EventReceiver, EventType, DEFAULT_EVENT_BUFFER};
+pub use metrics::Metrics;
+pub use registry::Registry;
+pub use state::{IllegalStateTransition, State};

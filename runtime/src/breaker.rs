@@ -1,0 +1,740 @@
+//! [`CircuitBreaker`]: Resilience4j's state machine over a sliding window.
+//!
+//! The hot path (a call permitted in CLOSED) reads one atomic to learn the state and, to record
+//! the outcome, takes the breaker's short lock for a ring-buffer update and two float divisions.
+//! Everything rarer (OPEN expiry, HALF_OPEN permits, transitions) happens on the slow path.
+
+use crate::config::CircuitBreakerConfig;
+use crate::events::{
+    DEFAULT_EVENT_BUFFER, EventBus, EventKind, EventReceiver, Pending,
+};
+use crate::metrics::Metrics;
+use crate::state::{IllegalStateTransition, State};
+use crate::window::{CountWindow, TimeWindow, Totals, Window};
+use crate::SlidingWindowType;
+use parking_lot::Mutex;
+use std::fmt;
+use std::sync::atomic::{AtomicU8, AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+/// A call was rejected because the breaker is OPEN, FORCED_OPEN, or HALF_OPEN without permits.
+///
+/// Its message is Resilience4j's: `CircuitBreaker 'orders' is OPEN and does not permit further
+/// calls`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CallNotPermitted {
+    pub(crate) name: Arc<str>,
+    pub(crate) state: State,
+}
+
+impl CallNotPermitted {
+    /// The name of the breaker that rejected the call.
+    pub fn breaker_name(&self) -> &str {
+        &self.name
+    }
+    /// The breaker's state when it rejected the call.
+    pub fn state(&self) -> State {
+        self.state
+    }
+}
+
+impl fmt::Display for CallNotPermitted {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "CircuitBreaker '{}' is {} and does not permit further calls",
+            self.name, self.state
+        )
+    }
+}
+
+impl std::error::Error for CallNotPermitted {}
+
+/// A named circuit breaker: a cheap, cloneable handle (clones share one breaker).
+///
+/// Get one from a [`Registry`](crate::Registry); cache it where calls are made.
+///
+/// ```
+/// use fusebox_runtime::{CircuitBreakerConfig, Registry, State};
+/// use std::time::Duration;
+///
+/// let config = CircuitBreakerConfig::builder()
+///     .sliding_window_size(2)
+///     .failure_rate_threshold(50.0)
+///     .build()?;
+/// let breaker = Registry::new().circuit_breaker_with_config("orders", config);
+///
+/// assert!(breaker.try_acquire_permission());
+/// breaker.on_error(Duration::from_millis(10));
+/// assert!(breaker.try_acquire_permission());
+/// breaker.on_error(Duration::from_millis(10));
+/// assert_eq!(breaker.state(), State::Open);
+/// assert!(breaker.acquire_permission().is_err());
+/// # Ok::<(), fusebox_runtime::ConfigError>(())
+/// ```
+#[derive(Clone)]
+pub struct CircuitBreaker {
+    pub(crate) inner: Arc<Inner>,
+}
+
+impl fmt::Debug for CircuitBreaker {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CircuitBreaker")
+            .field("name", &self.inner.name)
+            .field("state", &self.state())
+            .finish()
+    }
+}
+
+pub(crate) struct Inner {
+    pub(crate) name: Arc<str>,
+    pub(crate) config: CircuitBreakerConfig,
+    /// The current state, readable without the lock.
+    tag: AtomicU8,
+    /// OPEN: a call strictly after this instant (clock nanos) may probe.
+    open_until: AtomicU64,
+    /// HALF_OPEN with a maximum wait: the instant it moves on; 0 when there is none.
+    half_open_deadline: AtomicU64,
+    /// HALF_OPEN: probe permits left.
+    permits: AtomicU32,
+    /// Rejections counted on the current metrics object.
+    not_permitted: AtomicU64,
+    core: Mutex<Core>,
+    events: EventBus,
+}
+
+struct Core {
+    state: State,
+    window: Window,
+    minimum: u32,
+    attempts: u32,
+    generation: u64,
+    failure_rate_published: bool,
+    slow_call_rate_published: bool,
+}
+
+/// How an OPEN state's wait is chosen.
+#[derive(Clone, Copy)]
+enum OpenWait {
+    /// From the wait interval, for attempt + 1.
+    Interval,
+    /// For this long, attempts unchanged.
+    For(Duration),
+    /// Until this clock instant, attempts unchanged.
+    Until(u64),
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Verdict {
+    BelowMinimum,
+    Below,
+    FailureAbove,
+    SlowAbove,
+    BothAbove,
+}
+
+impl Verdict {
+    fn exceeded(self) -> bool {
+        matches!(self, Verdict::FailureAbove | Verdict::SlowAbove | Verdict::BothAbove)
+    }
+    fn failure_exceeded(self) -> bool {
+        matches!(self, Verdict::FailureAbove | Verdict::BothAbove)
+    }
+    fn slow_exceeded(self) -> bool {
+        matches!(self, Verdict::SlowAbove | Verdict::BothAbove)
+    }
+}
+
+impl Inner {
+    #[inline]
+    fn now(&self) -> u64 {
+        self.config.clock.now_nanos()
+    }
+
+    #[inline]
+    fn load_state(&self) -> State {
+        State::from_u8(self.tag.load(Ordering::Acquire))
+    }
+
+    fn fresh_window(&self, now: u64) -> (Window, u32) {
+        let c = &self.config;
+        let window = match c.sliding_window_type {
+            SlidingWindowType::CountBased => Window::Count(CountWindow::new(c.sliding_window_size)),
+            SlidingWindowType::TimeBased => {
+                Window::Time(TimeWindow::new(c.sliding_window_size, now))
+            }
+        };
+        (window, c.effective_minimum_number_of_calls())
+    }
+
+    fn evaluate(&self, totals: Totals, minimum: u32) -> (Verdict, f32, f32) {
+        if totals.calls == 0 || totals.calls < minimum {
+            return (Verdict::BelowMinimum, -1.0, -1.0);
+        }
+        let fr = totals.failure_rate();
+        let sr = totals.slow_call_rate();
+        let f = fr >= self.config.failure_rate_threshold;
+        let s = sr >= self.config.slow_call_rate_threshold;
+        let verdict = match (f, s) {
+            (true, true) => Verdict::BothAbove,
+            (true, false) => Verdict::FailureAbove,
+            (false, true) => Verdict::SlowAbove,
+            (false, false) => Verdict::Below,
+        };
+        (verdict, fr, sr)
+    }
+
+    /// Builds the new state object for `to` (even when `to` is the current state, as
+    /// Resilience4j does) and publishes the transition unless it is a self-transition.
+    fn transition_locked(
+        self: &Arc<Self>,
+        core: &mut Core,
+        to: State,
+        wait: OpenWait,
+        now: u64,
+        pending: &mut Pending,
+    ) {
+        let from = core.state;
+        let fresh = |core: &mut Core| {
+            let (window, minimum) = self.fresh_window(now);
+            core.window = window;
+            core.minimum = minimum;
+            self.not_permitted.store(0, Ordering::Relaxed);
+        };
+        let mut timer = None;
+        match to {
+            State::Closed | State::MetricsOnly => {
+                fresh(core);
+                core.attempts = 0;
+                core.failure_rate_published = false;
+                core.slow_call_rate_published = false;
+            }
+            State::Open => {
+                // OPEN keeps the metrics of the state it came from.
+                let until = match wait {
+                    OpenWait::Interval => {
+                        core.attempts = core.attempts.saturating_add(1);
+                        now.saturating_add(nanos(self.config.wait_interval.wait(core.attempts)))
+                    }
+                    OpenWait::For(d) => now.saturating_add(nanos(d)),
+                    OpenWait::Until(t) => t,
+                };
+                self.open_until.store(until, Ordering::Release);
+                if self.config.automatic_transition_from_open_to_half_open_enabled {
+                    timer = Some((until, Timer::OpenToHalfOpen));
+                }
+            }
+            State::HalfOpen => {
+                let permitted = self.config.permitted_number_of_calls_in_half_open_state;
+                core.window = Window::Count(CountWindow::new(permitted));
+                core.minimum = self.config.minimum_number_of_calls.min(permitted);
+                self.not_permitted.store(0, Ordering::Relaxed);
+                self.permits.store(permitted, Ordering::Release);
+                let max_wait = self.config.max_wait_duration_in_half_open_state;
+                if max_wait.is_zero() {
+                    self.half_open_deadline.store(0, Ordering::Release);
+                } else {
+                    let deadline = now.saturating_add(nanos(max_wait)).max(1);
+                    self.half_open_deadline.store(deadline, Ordering::Release);
+                    timer = Some((deadline, Timer::HalfOpenMaxWait));
+                }
+            }
+            State::Disabled => {
+                core.window = Window::Empty;
+                core.minimum = 0;
+                core.attempts = 0;
+                self.not_permitted.store(0, Ordering::Relaxed);
+            }
+            State::ForcedOpen => {
+                core.window = Window::Empty;
+                core.minimum = 0;
+                core.attempts = core.attempts.saturating_add(1);
+                self.not_permitted.store(0, Ordering::Relaxed);
+            }
+        }
+        core.state = to;
+        core.generation = core.generation.wrapping_add(1);
+        self.tag.store(to as u8, Ordering::Release);
+        if from != to && self.events.has_subscribers() {
+            pending.push(EventKind::StateTransition { from, to });
+        }
+        if let Some((at, kind)) = timer {
+            self.schedule(at, core.generation, kind, now);
+        }
+    }
+
+    /// Arms a tokio timer for an automatic transition. Without a tokio runtime, or with a manual
+    /// clock, the transition happens lazily when the breaker is next used or read.
+    fn schedule(self: &Arc<Self>, at: u64, generation: u64, kind: Timer, now: u64) {
+        if self.config.clock.is_manual() {
+            return;
+        }
+        let Ok(handle) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let weak: Weak<Inner> = Arc::downgrade(self);
+        let delay = Duration::from_nanos(at.saturating_sub(now));
+        handle.spawn(async move {
+            tokio::time::sleep(delay).await;
+            if let Some(inner) = weak.upgrade() {
+                inner.fire(generation, kind);
+            }
+        });
+    }
+
+    fn fire(self: &Arc<Self>, generation: u64, kind: Timer) {
+        let mut pending = Pending::default();
+        {
+            let mut core = self.core.lock();
+            if core.generation != generation {
+                return;
+            }
+            let now = self.now();
+            match kind {
+                Timer::OpenToHalfOpen if core.state == State::Open => {
+                    self.transition_locked(&mut core, State::HalfOpen, OpenWait::Interval, now, &mut pending);
+                }
+                Timer::HalfOpenMaxWait if core.state == State::HalfOpen => {
+                    let to = self.config.transition_to_state_after_wait_duration;
+                    self.transition_locked(&mut core, to, OpenWait::Interval, now, &mut pending);
+                }
+                _ => {}
+            }
+        }
+        self.publish(&pending);
+    }
+
+    /// Applies transitions whose time has come but that no timer has applied yet: automatic
+    /// OPEN→HALF_OPEN and the HALF_OPEN maximum wait.
+    #[inline]
+    fn catch_up(self: &Arc<Self>, state: State) -> State {
+        match state {
+            State::Open if self.config.automatic_transition_from_open_to_half_open_enabled => {
+                let now = self.now();
+                if now >= self.open_until.load(Ordering::Acquire) {
+                    self.timed_transition(State::Open, State::HalfOpen, now)
+                } else {
+                    state
+                }
+            }
+            State::HalfOpen => {
+                let deadline = self.half_open_deadline.load(Ordering::Acquire);
+                if deadline != 0 {
+                    let now = self.now();
+                    if now >= deadline {
+                        let to = self.config.transition_to_state_after_wait_duration;
+                        return self.timed_transition(State::HalfOpen, to, now);
+                    }
+                }
+                state
+            }
+            _ => state,
+        }
+    }
+
+    /// Moves `from` to `to` if the breaker is still in `from`; returns the state after.
+    fn timed_transition(self: &Arc<Self>, from: State, to: State, now: u64) -> State {
+        let mut pending = Pending::default();
+        let state = {
+            let mut core = self.core.lock();
+            let due = match from {
+                State::Open => {
+                    let until = self.open_until.load(Ordering::Acquire);
+                    if self.config.automatic_transition_from_open_to_half_open_enabled {
+                        now >= until
+                    } else {
+                        now > until
+                    }
+                }
+                _ => true,
+            };
+            if core.state == from && due {
+                self.transition_locked(&mut core, to, OpenWait::Interval, now, &mut pending);
+            }
+            core.state
+        };
+        self.publish(&pending);
+        state
+    }
+
+    fn publish(&self, pending: &Pending) {
+        if pending.is_empty() {
+            return;
+        }
+        for kind in pending.iter() {
+            self.events.publish(&self.name, kind);
+        }
+    }
+
+    #[cold]
+    fn reject(&self, state: State) -> bool {
+        self.not_permitted.fetch_add(1, Ordering::Relaxed);
+        if state.allows_publish() && self.events.has_subscribers() {
+            self.events.publish(&self.name, EventKind::NotPermitted);
+        }
+        false
+    }
+
+    /// Everything but the permitted states: OPEN expiry, HALF_OPEN permits, FORCED_OPEN.
+    #[cold]
+    fn acquire_slow(self: &Arc<Self>, mut state: State) -> bool {
+        // At most: OPEN → HALF_OPEN → take a permit.
+        for _ in 0..3 {
+            state = self.catch_up(state);
+            match state {
+                State::Closed | State::Disabled | State::MetricsOnly => return true,
+                State::ForcedOpen => return self.reject(state),
+                State::Open => {
+                    let now = self.now();
+                    if now > self.open_until.load(Ordering::Acquire) {
+                        state = self.timed_transition(State::Open, State::HalfOpen, now);
+                        continue;
+                    }
+                    return self.reject(state);
+                }
+                State::HalfOpen => {
+                    let took = self
+                        .permits
+                        .fetch_update(Ordering::AcqRel, Ordering::Acquire, |p| p.checked_sub(1))
+                        .is_ok();
+                    return took || self.reject(state);
+                }
+            }
+        }
+        self.reject(state)
+    }
+
+    /// Records one outcome; the heart of the hot path.
+    #[inline]
+    fn record(self: &Arc<Self>, elapsed: Duration, failed: bool) {
+        let slow = elapsed > self.config.slow_call_duration_threshold;
+        let now = match self.config.sliding_window_type {
+            // Count windows do not need the time: skip the clock read.
+            SlidingWindowType::CountBased => 0,
+            SlidingWindowType::TimeBased => self.now(),
+        };
+        let mut pending = Pending::default();
+        {
+            let mut core = self.core.lock();
+            let state = core.state;
+            if state.allows_publish() && self.events.has_subscribers() {
+                pending.push(if failed {
+                    EventKind::Error { elapsed }
+                } else {
+                    EventKind::Success { elapsed }
+                });
+            }
+            match state {
+                State::Disabled | State::ForcedOpen => {}
+                State::Open => {
+                    core.window.record(now, failed, slow);
+                }
+                State::Closed => {
+                    let totals = core.window.record(now, failed, slow);
+                    let (verdict, fr, sr) = self.evaluate(totals, core.minimum);
+                    if verdict.exceeded() {
+                        self.rate_events(verdict, fr, sr, &mut pending);
+                        let now = self.now();
+                        self.transition_locked(&mut core, State::Open, OpenWait::Interval, now, &mut pending);
+                    }
+                }
+                State::HalfOpen => {
+                    let totals = core.window.record(now, failed, slow);
+                    let (verdict, _, _) = self.evaluate(totals, core.minimum);
+                    let to = match verdict {
+                        Verdict::BelowMinimum => None,
+                        Verdict::Below => Some(State::Closed),
+                        _ => Some(State::Open),
+                    };
+                    if let Some(to) = to {
+                        let now = self.now();
+                        self.transition_locked(&mut core, to, OpenWait::Interval, now, &mut pending);
+                    }
+                }
+                State::MetricsOnly => {
+                    let totals = core.window.record(now, failed, slow);
+                    let (verdict, fr, sr) = self.evaluate(totals, core.minimum);
+                    let subscribed = self.events.has_subscribers();
+                    if verdict.failure_exceeded() && !core.failure_rate_published {
+                        core.failure_rate_published = true;
+                        if subscribed {
+                            pending.push(EventKind::FailureRateExceeded { rate: fr });
+                        }
+                    }
+                    if verdict.slow_exceeded() && !core.slow_call_rate_published {
+                        core.slow_call_rate_published = true;
+                        if subscribed {
+                            pending.push(EventKind::SlowCallRateExceeded { rate: sr });
+                        }
+                    }
+                }
+            }
+        }
+        self.publish(&pending);
+    }
+
+    fn rate_events(&self, verdict: Verdict, fr: f32, sr: f32, pending: &mut Pending) {
+        if !self.events.has_subscribers() {
+            return;
+        }
+        if verdict.failure_exceeded() {
+            pending.push(EventKind::FailureRateExceeded { rate: fr });
+        }
+        if verdict.slow_exceeded() {
+            pending.push(EventKind::SlowCallRateExceeded { rate: sr });
+        }
+    }
+
+    fn manual_transition(self: &Arc<Self>, to: State, wait: OpenWait) -> Result<(), IllegalStateTransition> {
+        let mut pending = Pending::default();
+        {
+            let mut core = self.core.lock();
+            let from = core.state;
+            if !from.allows_transition_to(to) {
+                return Err(IllegalStateTransition {
+                    name: self.name.clone(),
+                    from,
+                    to,
+                });
+            }
+            let now = self.now();
+            self.transition_locked(&mut core, to, wait, now, &mut pending);
+        }
+        self.publish(&pending);
+        Ok(())
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Timer {
+    OpenToHalfOpen,
+    HalfOpenMaxWait,
+}
+
+fn nanos(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
+}
+
+impl CircuitBreaker {
+    /// A breaker named `name` with `config`, on its own (registries call this).
+    pub(crate) fn new(name: &str, config: CircuitBreakerConfig) -> Self {
+        let now = config.clock.now_nanos();
+        let initial = config.initial_state;
+        let inner = Arc::new(Inner {
+            name: Arc::from(name),
+            tag: AtomicU8::new(State::Closed as u8),
+            open_until: AtomicU64::new(0),
+            half_open_deadline: AtomicU64::new(0),
+            permits: AtomicU32::new(0),
+            not_permitted: AtomicU64::new(0),
+            core: Mutex::new(Core {
+                state: State::Closed,
+                window: Window::Empty,
+                minimum: 0,
+                attempts: 0,
+                generation: 0,
+                failure_rate_published: false,
+                slow_call_rate_published: false,
+            }),
+            events: EventBus::default(),
+            config,
+        });
+        {
+            let mut pending = Pending::default();
+            let mut core = inner.core.lock();
+            // Build the initial state object directly, without publishing anything.
+            inner.transition_locked(&mut core, initial, OpenWait::Interval, now, &mut pending);
+        }
+        CircuitBreaker { inner }
+    }
+
+    /// The breaker's name.
+    pub fn name(&self) -> &str {
+        &self.inner.name
+    }
+
+    /// The breaker's configuration.
+    pub fn config(&self) -> &CircuitBreakerConfig {
+        &self.inner.config
+    }
+
+    /// The current state. With automatic transitions enabled, a wait that has ended is applied
+    /// here even if its timer has not fired yet.
+    pub fn state(&self) -> State {
+        let state = self.inner.load_state();
+        match state {
+            State::Open | State::HalfOpen => self.inner.catch_up(state),
+            _ => state,
+        }
+    }
+
+    /// Asks to make a call: `true` if permitted. A permitted call must end with
+    /// [`on_success`](Self::on_success), [`on_error`](Self::on_error) or
+    /// [`release_permission`](Self::release_permission) — or use [`try_acquire`](Self::try_acquire),
+    /// whose permit cannot leak.
+    #[inline]
+    pub fn try_acquire_permission(&self) -> bool {
+        match self.inner.load_state() {
+            State::Closed | State::Disabled | State::MetricsOnly => true,
+            state => self.inner.acquire_slow(state),
+        }
+    }
+
+    /// Like [`try_acquire_permission`](Self::try_acquire_permission), with the rejection as an
+    /// error value.
+    #[inline]
+    pub fn acquire_permission(&self) -> Result<(), CallNotPermitted> {
+        if self.try_acquire_permission() {
+            Ok(())
+        } else {
+            Err(self.not_permitted_error())
+        }
+    }
+
+    #[cold]
+    pub(crate) fn not_permitted_error(&self) -> CallNotPermitted {
+        CallNotPermitted {
+            name: self.inner.name.clone(),
+            state: self.inner.load_state(),
+        }
+    }
+
+    /// Gives back a permission that was not used (the call never ran, or its outcome should not
+    /// count). Only HALF_OPEN counts permits; elsewhere this does nothing.
+    pub fn release_permission(&self) {
+        if self.inner.load_state() == State::HalfOpen {
+            self.inner.permits.fetch_add(1, Ordering::AcqRel);
+        }
+    }
+
+    /// Records a successful call that took `elapsed` (slow if longer than the threshold).
+    #[inline]
+    pub fn on_success(&self, elapsed: Duration) {
+        self.inner.record(elapsed, false);
+    }
+
+    /// Records a failed call that took `elapsed`.
+    #[inline]
+    pub fn on_error(&self, elapsed: Duration) {
+        self.inner.record(elapsed, true);
+    }
+
+    /// Records an ignored error: the permission is released, an IGNORED_ERROR event is
+    /// published, nothing is counted.
+    pub fn on_ignored_error(&self, elapsed: Duration) {
+        self.release_permission();
+        let state = self.inner.load_state();
+        if state.allows_publish() && self.inner.events.has_subscribers() {
+            self.inner
+                .events
+                .publish(&self.inner.name, EventKind::IgnoredError { elapsed });
+        }
+    }
+
+    /// A snapshot of the current figures.
+    pub fn metrics(&self) -> Metrics {
+        let state = self.state();
+        let now = self.inner.now();
+        let mut core = self.inner.core.lock();
+        let _ = state;
+        Metrics {
+            state: core.state,
+            totals: core.window.totals(now),
+            minimum: core.minimum,
+            not_permitted: self.inner.not_permitted.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Moves to CLOSED (fresh metrics).
+    pub fn transition_to_closed_state(&self) -> Result<(), IllegalStateTransition> {
+        self.inner.manual_transition(State::Closed, OpenWait::Interval)
+    }
+
+    /// Moves to OPEN for the wait of the next attempt.
+    pub fn transition_to_open_state(&self) -> Result<(), IllegalStateTransition> {
+        self.inner.manual_transition(State::Open, OpenWait::Interval)
+    }
+
+    /// Moves to OPEN for `wait` (attempts unchanged).
+    pub fn transition_to_open_state_for(&self, wait: Duration) -> Result<(), IllegalStateTransition> {
+        self.inner.manual_transition(State::Open, OpenWait::For(wait))
+    }
+
+    /// Moves to OPEN until the clock reaches `until_nanos` (nanoseconds since the Unix epoch;
+    /// attempts unchanged).
+    pub fn transition_to_open_state_until(&self, until_nanos: u64) -> Result<(), IllegalStateTransition> {
+        self.inner.manual_transition(State::Open, OpenWait::Until(until_nanos))
+    }
+
+    /// Moves to HALF_OPEN (refilling the probe permits).
+    pub fn transition_to_half_open_state(&self) -> Result<(), IllegalStateTransition> {
+        self.inner.manual_transition(State::HalfOpen, OpenWait::Interval)
+    }
+
+    /// Moves to DISABLED: every call permitted, nothing recorded.
+    pub fn transition_to_disabled_state(&self) -> Result<(), IllegalStateTransition> {
+        self.inner.manual_transition(State::Disabled, OpenWait::Interval)
+    }
+
+    /// Moves to FORCED_OPEN: every call rejected.
+    pub fn transition_to_forced_open_state(&self) -> Result<(), IllegalStateTransition> {
+        self.inner.manual_transition(State::ForcedOpen, OpenWait::Interval)
+    }
+
+    /// Moves to METRICS_ONLY: calls recorded, never tripping.
+    pub fn transition_to_metrics_only_state(&self) -> Result<(), IllegalStateTransition> {
+        self.inner.manual_transition(State::MetricsOnly, OpenWait::Interval)
+    }
+
+    /// Back to a fresh CLOSED state, whatever the state was; publishes the transition (if any)
+    /// and a RESET event.
+    pub fn reset(&self) {
+        let mut pending = Pending::default();
+        {
+            let mut core = self.inner.core.lock();
+            let now = self.inner.now();
+            core.attempts = 0;
+            self.inner
+                .transition_locked(&mut core, State::Closed, OpenWait::Interval, now, &mut pending);
+            if self.inner.events.has_subscribers() {
+                pending.push(EventKind::Reset);
+            }
+        }
+        self.inner.publish(&pending);
+    }
+
+    /// Subscribes to this breaker's events with a queue of [`DEFAULT_EVENT_BUFFER`] events.
+    pub fn subscribe(&self) -> EventReceiver {
+        self.subscribe_with_capacity(DEFAULT_EVENT_BUFFER)
+    }
+
+    /// Subscribes with a queue of `capacity` events; when it is full, new events are dropped
+    /// and counted ([`EventReceiver::dropped`]).
+    pub fn subscribe_with_capacity(&self, capacity: usize) -> EventReceiver {
+        self.inner.events.subscribe(capacity)
+    }
+
+    /// Events dropped because subscribers' queues were full, over all subscribers.
+    pub fn dropped_events(&self) -> u64 {
+        self.inner.events.dropped()
+    }
+
+    /// The clock nanoseconds now, by this breaker's clock.
+    #[inline]
+    pub(crate) fn now_nanos(&self) -> u64 {
+        self.inner.config.clock.now_nanos()
+    }
+
+    /// The state as last stored, without applying due automatic transitions.
+    #[inline]
+    pub(crate) fn state_fast(&self) -> State {
+        self.inner.load_state()
+    }
+
+    /// Whether two handles point at the same breaker.
+    pub fn ptr_eq(&self, other: &CircuitBreaker) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
+    }
+}
+

@@ -1,0 +1,467 @@
+//! Guarded calls: the [`Permit`] guard, outcome classification ([`Classifier`]), the time limit,
+//! and what a caller gets back when the breaker steps in ([`Failure`], [`BreakerError`]).
+
+use crate::breaker::{CallNotPermitted, CircuitBreaker};
+use crate::state::State;
+use std::fmt;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How a call ended, from the breaker's point of view.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Outcome {
+    /// Recorded as a success.
+    Success,
+    /// Recorded as a failure.
+    Failure,
+    /// An ignored error: nothing recorded, permission released.
+    Ignored,
+    /// The breaker rejected the call.
+    NotPermitted,
+    /// The time limit expired; recorded as a failure.
+    Timeout,
+}
+
+impl Outcome {
+    /// The lower-case name used in span fields and metrics: `success`, `failure`, `ignored`,
+    /// `not_permitted`, `timeout`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Success => "success",
+            Outcome::Failure => "failure",
+            Outcome::Ignored => "ignored",
+            Outcome::NotPermitted => "not_permitted",
+            Outcome::Timeout => "timeout",
+        }
+    }
+
+    /// Whether the caller should see this as an error in traces (failure, rejection, timeout).
+    pub const fn is_error(self) -> bool {
+        matches!(self, Outcome::Failure | Outcome::NotPermitted | Outcome::Timeout)
+    }
+}
+
+impl fmt::Display for Outcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Decides whether a `Result` counts as a success, a failure or neither, with Resilience4j's
+/// rules:
+///
+/// * an `Err` is a failure, unless `ignore` says to ignore it (ignore wins), or `record` is set
+///   and does not match it, in which case it counts as a success;
+/// * an `Ok` is a success, unless `result` matches it (e.g. an HTTP 503 carried in `Ok`), in
+///   which case it is recorded as a failure — and still returned as `Ok`.
+///
+/// Predicates are plain function pointers, so a classifier can live in a `static`.
+///
+/// ```
+/// use fusebox_runtime::{Classifier, Outcome};
+///
+/// #[derive(Debug)]
+/// enum ApiError { NotFound, Unavailable }
+///
+/// static CLASSIFY: Classifier<u16, ApiError> = Classifier::new()
+///     .ignore(|e| matches!(e, ApiError::NotFound))
+///     .result(|status| *status == 503);
+///
+/// assert_eq!(CLASSIFY.classify(&Err(ApiError::NotFound)), Outcome::Ignored);
+/// assert_eq!(CLASSIFY.classify(&Err(ApiError::Unavailable)), Outcome::Failure);
+/// assert_eq!(CLASSIFY.classify(&Ok(503)), Outcome::Failure);
+/// assert_eq!(CLASSIFY.classify(&Ok(200)), Outcome::Success);
+/// ```
+pub struct Classifier<T, E> {
+    record: Option<fn(&E) -> bool>,
+    ignore: Option<fn(&E) -> bool>,
+    result: Option<fn(&T) -> bool>,
+}
+
+impl<T, E> Clone for Classifier<T, E> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<T, E> Copy for Classifier<T, E> {}
+
+impl<T, E> Default for Classifier<T, E> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<T, E> fmt::Debug for Classifier<T, E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Classifier")
+            .field("record", &self.record.is_some())
+            .field("ignore", &self.ignore.is_some())
+            .field("result", &self.result.is_some())
+            .finish()
+    }
+}
+
+impl<T, E> Classifier<T, E> {
+    /// Every `Err` is a failure, every `Ok` a success.
+    pub const fn new() -> Self {
+        Self {
+            record: None,
+            ignore: None,
+            result: None,
+        }
+    }
+
+    /// Only errors matching `predicate` are failures; other errors count as successes.
+    pub const fn record(mut self, predicate: fn(&E) -> bool) -> Self {
+        self.record = Some(predicate);
+        self
+    }
+
+    /// Errors matching `predicate` are ignored: neither success nor failure.
+    pub const fn ignore(mut self, predicate: fn(&E) -> bool) -> Self {
+        self.ignore = Some(predicate);
+        self
+    }
+
+    /// `Ok` values matching `predicate` are recorded as failures.
+    pub const fn result(mut self, predicate: fn(&T) -> bool) -> Self {
+        self.result = Some(predicate);
+        self
+    }
+
+    /// How `result` counts.
+    #[inline]
+    pub fn classify(&self, result: &Result<T, E>) -> Outcome {
+        match result {
+            Ok(v) => match self.result {
+                Some(p) if p(v) => Outcome::Failure,
+                _ => Outcome::Success,
+            },
+            Err(e) => {
+                if let Some(ignore) = self.ignore {
+                    if ignore(e) {
+                        return Outcome::Ignored;
+                    }
+                }
+                match self.record {
+                    Some(record) if !record(e) => Outcome::Success,
+                    _ => Outcome::Failure,
+                }
+            }
+        }
+    }
+}
+
+/// The time limit of a breaker expired before the call finished; the call was dropped.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TimeoutError {
+    pub(crate) name: Arc<str>,
+    pub(crate) after: Duration,
+}
+
+impl TimeoutError {
+    /// The breaker's name.
+    pub fn breaker_name(&self) -> &str {
+        &self.name
+    }
+    /// The limit that expired.
+    pub fn after(&self) -> Duration {
+        self.after
+    }
+}
+
+impl fmt::Display for TimeoutError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "CircuitBreaker '{}' timed out the call after {:?}",
+            self.name, self.after
+        )
+    }
+}
+
+impl std::error::Error for TimeoutError {}
+
+/// Why a guarded call did not produce a value: the cause handed to a fallback.
+#[derive(Debug)]
+pub enum Failure<E> {
+    /// The breaker rejected the call; it never ran.
+    NotPermitted(CallNotPermitted),
+    /// The call returned this error.
+    Failed(E),
+    /// The call took longer than the breaker's `timeout` and was dropped.
+    Timeout(TimeoutError),
+}
+
+impl<E> Failure<E> {
+    /// The call's own error, if it failed by itself.
+    pub fn into_error(self) -> Option<E> {
+        match self {
+            Failure::Failed(e) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// Splits into the call's own error or the breaker's reason.
+    pub fn split(self) -> Result<BreakerError, E> {
+        match self {
+            Failure::Failed(e) => Err(e),
+            Failure::NotPermitted(n) => Ok(BreakerError::NotPermitted(n)),
+            Failure::Timeout(t) => Ok(BreakerError::Timeout(t)),
+        }
+    }
+
+    /// The outcome this failure was recorded as (an ignored error reaches a fallback as
+    /// `Failed`, like Resilience4j's fallbacks see every exception).
+    pub fn outcome(&self) -> Outcome {
+        match self {
+            Failure::NotPermitted(_) => Outcome::NotPermitted,
+            Failure::Failed(_) => Outcome::Failure,
+            Failure::Timeout(_) => Outcome::Timeout,
+        }
+    }
+
+    /// Whether the breaker rejected the call.
+    pub fn is_not_permitted(&self) -> bool {
+        matches!(self, Failure::NotPermitted(_))
+    }
+
+    /// Whether the call timed out.
+    pub fn is_timeout(&self) -> bool {
+        matches!(self, Failure::Timeout(_))
+    }
+}
+
+impl<E: fmt::Display> fmt::Display for Failure<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Failure::NotPermitted(n) => n.fmt(f),
+            Failure::Failed(e) => e.fmt(f),
+            Failure::Timeout(t) => t.fmt(f),
+        }
+    }
+}
+
+impl<E: std::error::Error + 'static> std::error::Error for Failure<E> {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Failure::NotPermitted(n) => Some(n),
+            Failure::Failed(e) => Some(e),
+            Failure::Timeout(t) => Some(t),
+        }
+    }
+}
+
+/// The breaker's own reasons to fail a call (no call error inside). A function guarded without
+/// a fallback returns its error type built from this, so that type implements
+/// `From<BreakerError>`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum BreakerError {
+    /// The breaker rejected the call.
+    NotPermitted(CallNotPermitted),
+    /// The call timed out.
+    Timeout(TimeoutError),
+}
+
+impl fmt::Display for BreakerError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BreakerError::NotPermitted(n) => n.fmt(f),
+            BreakerError::Timeout(t) => t.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for BreakerError {}
+
+/// Permission to make one call. Record its outcome with [`record`](Self::record) (or
+/// [`on_success`](Self::on_success) / [`on_error`](Self::on_error)); the duration is measured
+/// from acquisition.
+///
+/// A permit cannot leak: dropped without an outcome (a cancelled future) it releases itself,
+/// and dropped while its thread panics it records a failure.
+///
+/// ```
+/// use fusebox_runtime::{Classifier, Registry};
+///
+/// let breaker = Registry::new().circuit_breaker("orders");
+/// let permit = breaker.try_acquire()?;
+/// let result: Result<u32, std::io::Error> = Ok(7);
+/// permit.record(&result, &Classifier::new());
+/// assert_eq!(breaker.metrics().number_of_successful_calls(), 1);
+/// # Ok::<(), fusebox_runtime::CallNotPermitted>(())
+/// ```
+#[must_use = "a permit releases itself when dropped; record the call's outcome"]
+pub struct Permit<'a> {
+    breaker: &'a CircuitBreaker,
+    started: u64,
+    state: State,
+    done: bool,
+}
+
+impl fmt::Debug for Permit<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Permit")
+            .field("breaker", &self.breaker.name())
+            .field("state", &self.state)
+            .finish()
+    }
+}
+
+impl<'a> Permit<'a> {
+    /// The state the breaker was in when it gave this permit.
+    pub fn state(&self) -> State {
+        self.state
+    }
+
+    /// Time since the permit was acquired, by the breaker's clock.
+    #[inline]
+    pub fn elapsed(&self) -> Duration {
+        Duration::from_nanos(self.breaker.now_nanos().saturating_sub(self.started))
+    }
+
+    /// Records a success.
+    #[inline]
+    pub fn on_success(mut self) {
+        self.done = true;
+        self.breaker.on_success(self.elapsed());
+    }
+
+    /// Records a failure.
+    #[inline]
+    pub fn on_error(mut self) {
+        self.done = true;
+        self.breaker.on_error(self.elapsed());
+    }
+
+    /// Ignores the call: releases the permission and publishes an IGNORED_ERROR event.
+    pub fn on_ignored(mut self) {
+        self.done = true;
+        self.breaker.on_ignored_error(self.elapsed());
+    }
+
+    /// Releases the permission without recording anything (the call did not happen).
+    pub fn release(mut self) {
+        self.done = true;
+        self.breaker.release_permission();
+    }
+
+    /// Classifies `result` and records it; returns how it counted.
+    #[inline]
+    pub fn record<T, E>(self, result: &Result<T, E>, classifier: &Classifier<T, E>) -> Outcome {
+        let outcome = classifier.classify(result);
+        match outcome {
+            Outcome::Success => self.on_success(),
+            Outcome::Ignored => self.on_ignored(),
+            _ => self.on_error(),
+        }
+        outcome
+    }
+}
+
+impl Drop for Permit<'_> {
+    fn drop(&mut self) {
+        if self.done {
+            return;
+        }
+        if std::thread::panicking() {
+            // The guarded call panicked: a failure, as a thrown exception is in Resilience4j.
+            self.breaker.on_error(self.elapsed());
+        } else {
+            // Cancelled: give the permit back so HALF_OPEN cannot get stuck.
+            self.breaker.release_permission();
+        }
+    }
+}
+
+impl CircuitBreaker {
+    /// Asks for a permit; the call is rejected with [`CallNotPermitted`] otherwise.
+    #[inline]
+    pub fn try_acquire(&self) -> Result<Permit<'_>, CallNotPermitted> {
+        if self.try_acquire_permission() {
+            Ok(Permit {
+                breaker: self,
+                started: self.now_nanos(),
+                state: self.state_fast(),
+                done: false,
+            })
+        } else {
+            Err(self.not_permitted_error())
+        }
+    }
+
+    /// Runs `call` under the breaker: acquire, apply the configured `timeout`, classify with
+    /// `classifier`, record with the measured duration.
+    ///
+    /// The time limit uses tokio's timer, so a breaker with a `timeout` must be called from
+    /// within a tokio runtime with the time driver enabled.
+    ///
+    /// ```
+    /// use fusebox_runtime::{Classifier, Failure, Registry};
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap().block_on(async {
+    /// let breaker = Registry::new().circuit_breaker("orders");
+    /// let ok: Result<u32, Failure<std::io::Error>> =
+    ///     breaker.call_with(&Classifier::new(), async { Ok(1) }).await;
+    /// assert_eq!(ok.unwrap(), 1);
+    /// # });
+    /// ```
+    pub async fn call_with<T, E, F>(
+        &self,
+        classifier: &Classifier<T, E>,
+        call: F,
+    ) -> Result<T, Failure<E>>
+    where
+        F: Future<Output = Result<T, E>>,
+    {
+        self.call_observed(classifier, call, |_, _| {}).await
+    }
+
+    /// [`call_with`](Self::call_with) with the default classifier: every `Err` is a failure.
+    pub async fn call<T, E, F>(&self, call: F) -> Result<T, Failure<E>>
+    where
+        F: Future<Output = Result<T, E>>,
+    {
+        self.call_with(&Classifier::new(), call).await
+    }
+
+    /// [`call_with`](Self::call_with), telling `observe` the state seen at acquisition and the
+    /// outcome once it is known (used by `#[traced]` to annotate the span).
+    pub async fn call_observed<T, E, F, O>(
+        &self,
+        classifier: &Classifier<T, E>,
+        call: F,
+        observe: O,
+    ) -> Result<T, Failure<E>>
+    where
+        F: Future<Output = Result<T, E>>,
+        O: FnOnce(State, Outcome),
+    {
+        let permit = match self.try_acquire() {
+            Ok(p) => p,
+            Err(rejected) => {
+                observe(rejected.state(), Outcome::NotPermitted);
+                return Err(Failure::NotPermitted(rejected));
+            }
+        };
+        let state = permit.state();
+        let result = match self.inner.config.timeout() {
+            None => call.await,
+            Some(limit) => match tokio::time::timeout(limit, call).await {
+                Ok(result) => result,
+                Err(_) => {
+                    permit.on_error();
+                    observe(state, Outcome::Timeout);
+                    return Err(Failure::Timeout(TimeoutError {
+                        name: self.inner.name.clone(),
+                        after: limit,
+                    }));
+                }
+            },
+        };
+        let outcome = permit.record(&result, classifier);
+        observe(state, outcome);
+        result.map_err(Failure::Failed)
+    }
+}

@@ -1,0 +1,280 @@
+//! [`Registry`]: named breakers, shared configs, and the process-wide global registry.
+
+use crate::breaker::CircuitBreaker;
+use crate::config::{CircuitBreakerConfig, ConfigError, ConfigErrorKind};
+use crate::state::State;
+use parking_lot::RwLock;
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::sync::{Arc, OnceLock};
+
+/// A set of named breakers and named shared configs, as Resilience4j's
+/// `CircuitBreakerRegistry`.
+///
+/// `circuit_breaker(name)` gets or creates: an existing breaker is returned as is; a new one
+/// takes the shared config named like it if there is one, else the registry's default config.
+/// Handles are cheap to clone; cache them rather than looking names up per call.
+///
+/// ```
+/// use fusebox_runtime::{CircuitBreakerConfig, Registry};
+///
+/// let registry = Registry::new();
+/// registry.add_configuration(
+///     "slow-backends",
+///     CircuitBreakerConfig::builder().failure_rate_threshold(25.0).build()?,
+/// )?;
+/// let orders = registry.circuit_breaker_with_config_name("orders", "slow-backends")?;
+/// assert_eq!(orders.config().failure_rate_threshold(), 25.0);
+/// assert!(registry.circuit_breaker("orders").ptr_eq(&orders));
+/// # Ok::<(), fusebox_runtime::ConfigError>(())
+/// ```
+#[derive(Clone, Default)]
+pub struct Registry {
+    inner: Arc<RegistryInner>,
+}
+
+#[derive(Default)]
+struct RegistryInner {
+    default: RwLock<CircuitBreakerConfig>,
+    configs: RwLock<BTreeMap<String, CircuitBreakerConfig>>,
+    breakers: RwLock<HashMap<Arc<str>, CircuitBreaker>>,
+}
+
+impl fmt::Debug for Registry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Registry")
+            .field("configs", &self.inner.configs.read().keys().collect::<Vec<_>>())
+            .field("breakers", &self.states())
+            .finish()
+    }
+}
+
+impl Registry {
+    /// An empty registry with Resilience4j's default config.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// An empty registry whose default config is `default`.
+    pub fn with_default_config(default: CircuitBreakerConfig) -> Self {
+        let registry = Self::new();
+        *registry.inner.default.write() = default;
+        registry
+    }
+
+    /// The config new breakers get when no shared config matches their name.
+    pub fn default_config(&self) -> CircuitBreakerConfig {
+        self.inner.default.read().clone()
+    }
+
+    /// Adds (or replaces) a shared config. `default` is reserved: use
+    /// [`with_default_config`](Self::with_default_config) or a config file's `configs.default`.
+    pub fn add_configuration(
+        &self,
+        name: impl Into<String>,
+        config: CircuitBreakerConfig,
+    ) -> Result<(), ConfigError> {
+        let name = name.into();
+        if name == "default" {
+            return Err(ConfigError::new(
+                "configs.default",
+                ConfigErrorKind::Conflict {
+                    message: "the default config cannot be added as a shared config; use Registry::with_default_config".into(),
+                },
+            ));
+        }
+        self.inner.configs.write().insert(name, config);
+        Ok(())
+    }
+
+    /// The shared config named `name`, if any (`default` is the registry's default).
+    pub fn configuration(&self, name: &str) -> Option<CircuitBreakerConfig> {
+        if name == "default" {
+            return Some(self.default_config());
+        }
+        self.inner.configs.read().get(name).cloned()
+    }
+
+    /// The breaker named `name`, created on first use with the shared config of the same name
+    /// or the default config.
+    pub fn circuit_breaker(&self, name: &str) -> CircuitBreaker {
+        if let Some(b) = self.find(name) {
+            return b;
+        }
+        let config = self
+            .inner
+            .configs
+            .read()
+            .get(name)
+            .cloned()
+            .unwrap_or_else(|| self.default_config());
+        self.get_or_insert(name, config)
+    }
+
+    /// The breaker named `name`, created with `config` if it does not exist yet. An existing
+    /// breaker keeps its own config (Resilience4j does the same).
+    pub fn circuit_breaker_with_config(
+        &self,
+        name: &str,
+        config: CircuitBreakerConfig,
+    ) -> CircuitBreaker {
+        if let Some(b) = self.find(name) {
+            return b;
+        }
+        self.get_or_insert(name, config)
+    }
+
+    /// The breaker named `name`, created with the shared config `config_name` if it does not
+    /// exist yet; an unknown config name is an error.
+    pub fn circuit_breaker_with_config_name(
+        &self,
+        name: &str,
+        config_name: &str,
+    ) -> Result<CircuitBreaker, ConfigError> {
+        let config = self.configuration(config_name).ok_or_else(|| {
+            ConfigError::new(
+                format!("instances.{name}.base_config"),
+                ConfigErrorKind::MissingBaseConfig {
+                    base: config_name.to_owned(),
+                },
+            )
+        })?;
+        Ok(self.circuit_breaker_with_config(name, config))
+    }
+
+    fn get_or_insert(&self, name: &str, config: CircuitBreakerConfig) -> CircuitBreaker {
+        let mut breakers = self.inner.breakers.write();
+        if let Some(b) = breakers.get(name) {
+            return b.clone();
+        }
+        let breaker = CircuitBreaker::new(name, config);
+        breakers.insert(breaker.inner.name.clone(), breaker.clone());
+        breaker
+    }
+
+    /// The breaker named `name` if it exists.
+    pub fn find(&self, name: &str) -> Option<CircuitBreaker> {
+        self.inner.breakers.read().get(name).cloned()
+    }
+
+    /// Replaces the breaker named `name` with a fresh one using `config` (its state and metrics
+    /// start over; handles to the old breaker keep working on the old one).
+    pub fn replace(&self, name: &str, config: CircuitBreakerConfig) -> CircuitBreaker {
+        let breaker = CircuitBreaker::new(name, config);
+        self.inner
+            .breakers
+            .write()
+            .insert(breaker.inner.name.clone(), breaker.clone());
+        breaker
+    }
+
+    /// Removes the breaker named `name`, returning it.
+    pub fn remove(&self, name: &str) -> Option<CircuitBreaker> {
+        self.inner.breakers.write().remove(name)
+    }
+
+    /// All breakers, sorted by name.
+    pub fn all(&self) -> Vec<CircuitBreaker> {
+        let mut all: Vec<CircuitBreaker> = self.inner.breakers.read().values().cloned().collect();
+        all.sort_by(|a, b| a.name().cmp(b.name()));
+        all
+    }
+
+    /// Every breaker's name and state, sorted by name.
+    pub fn states(&self) -> Vec<(String, State)> {
+        self.all()
+            .into_iter()
+            .map(|b| (b.name().to_owned(), b.state()))
+            .collect()
+    }
+
+    /// The process-wide registry that `#[circuit_breaker]` uses by default.
+    ///
+    /// On first use it loads the file named by `FUSEBOX_CONFIG`, else `fusebox.toml` in the
+    /// working directory if present, else starts empty with default configs. If that file is
+    /// invalid, the error is logged once and the registry starts empty; call
+    /// [`try_global`](Self::try_global) at startup to fail fast instead.
+    pub fn global() -> &'static Registry {
+        &global_state().0
+    }
+
+    /// The global registry, or the error its config file had.
+    pub fn try_global() -> Result<&'static Registry, ConfigError> {
+        let (registry, error) = global_state();
+        match error {
+            Some(e) => Err(e.clone()),
+            None => Ok(registry),
+        }
+    }
+
+    /// Installs `registry` as the global registry; fails (giving it back) if the global
+    /// registry was already used or installed.
+    pub fn set_global(registry: Registry) -> Result<(), Registry> {
+        let mut slot = Some(registry);
+        GLOBAL.get_or_init(|| (slot.take().unwrap_or_default(), None));
+        match slot {
+            Some(r) => Err(r),
+            None => Ok(()),
+        }
+    }
+
+    /// Adds breakers for every instance of a resolved config, and its shared configs.
+    pub(crate) fn insert_resolved(
+        &self,
+        configs: BTreeMap<String, CircuitBreakerConfig>,
+        instances: BTreeMap<String, CircuitBreakerConfig>,
+    ) {
+        self.inner.configs.write().extend(configs);
+        for (name, config) in instances {
+            self.circuit_breaker_with_config(&name, config);
+        }
+    }
+}
+
+static GLOBAL: OnceLock<(Registry, Option<ConfigError>)> = OnceLock::new();
+
+fn global_state() -> &'static (Registry, Option<ConfigError>) {
+    // Loading FUSEBOX_CONFIG / fusebox.toml is wired in once the file loader lands.
+    GLOBAL.get_or_init(|| (Registry::new(), None))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn get_or_create_keeps_the_first_config() {
+        let r = Registry::new();
+        let a = r.circuit_breaker_with_config(
+            "a",
+            CircuitBreakerConfig::builder().sliding_window_size(3).build().unwrap(),
+        );
+        let again = r.circuit_breaker_with_config("a", CircuitBreakerConfig::default());
+        assert!(a.ptr_eq(&again));
+        assert_eq!(again.config().sliding_window_size(), 3);
+    }
+
+    #[test]
+    fn shared_config_named_like_the_breaker_applies() {
+        let r = Registry::new();
+        r.add_configuration("orders", CircuitBreakerConfig::builder().sliding_window_size(7).build().unwrap())
+            .unwrap();
+        assert_eq!(r.circuit_breaker("orders").config().sliding_window_size(), 7);
+        assert_eq!(r.circuit_breaker("users").config().sliding_window_size(), 100);
+        assert!(r.add_configuration("default", CircuitBreakerConfig::default()).is_err());
+        assert!(r.circuit_breaker_with_config_name("x", "missing").is_err());
+    }
+
+    #[test]
+    fn lists_breakers_sorted() {
+        let r = Registry::new();
+        r.circuit_breaker("b");
+        r.circuit_breaker("a");
+        assert_eq!(
+            r.states(),
+            vec![("a".to_owned(), State::Closed), ("b".to_owned(), State::Closed)]
+        );
+        assert!(r.remove("a").is_some());
+        assert_eq!(r.all().len(), 1);
+    }
+}

@@ -1,0 +1,280 @@
+//! Sliding windows over recorded calls: count-based (the last N calls) and time-based (the last
+//! N epoch seconds in one-second buckets), exactly as Resilience4j's
+//! `FixedSizeSlidingWindowMetrics` and `SlidingTimeWindowMetrics` count.
+//!
+//! Windows are plain data: the breaker serialises access to them.
+
+/// Counts of the calls in a window.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Totals {
+    pub(crate) calls: u32,
+    pub(crate) failed: u32,
+    pub(crate) slow: u32,
+    pub(crate) slow_failed: u32,
+}
+
+impl Totals {
+    #[inline]
+    fn add(&mut self, failed: bool, slow: bool) {
+        self.calls += 1;
+        self.failed += u32::from(failed);
+        self.slow += u32::from(slow);
+        self.slow_failed += u32::from(failed && slow);
+    }
+
+    #[inline]
+    fn remove(&mut self, other: &Totals) {
+        self.calls -= other.calls;
+        self.failed -= other.failed;
+        self.slow -= other.slow;
+        self.slow_failed -= other.slow_failed;
+    }
+
+    /// Failure rate in percent, computed in `f32` as Resilience4j computes it.
+    pub(crate) fn failure_rate(&self) -> f32 {
+        if self.calls == 0 {
+            0.0
+        } else {
+            self.failed as f32 * 100.0 / self.calls as f32
+        }
+    }
+
+    /// Slow-call rate in percent, computed in `f32`.
+    pub(crate) fn slow_call_rate(&self) -> f32 {
+        if self.calls == 0 {
+            0.0
+        } else {
+            self.slow as f32 * 100.0 / self.calls as f32
+        }
+    }
+}
+
+const RECORDED: u8 = 1;
+const FAILED: u8 = 2;
+const SLOW: u8 = 4;
+
+/// The last `size` calls, in a ring of one byte per call.
+#[derive(Clone, Debug)]
+pub(crate) struct CountWindow {
+    slots: Box<[u8]>,
+    head: usize,
+    totals: Totals,
+}
+
+impl CountWindow {
+    pub(crate) fn new(size: u32) -> Self {
+        Self {
+            slots: vec![0; size.max(1) as usize].into_boxed_slice(),
+            head: 0,
+            totals: Totals::default(),
+        }
+    }
+
+    #[inline]
+    pub(crate) fn record(&mut self, failed: bool, slow: bool) -> Totals {
+        self.head += 1;
+        if self.head == self.slots.len() {
+            self.head = 0;
+        }
+        let slot = &mut self.slots[self.head];
+        let old = *slot;
+        if old & RECORDED != 0 {
+            self.totals.calls -= 1;
+            self.totals.failed -= u32::from(old & FAILED != 0);
+            self.totals.slow -= u32::from(old & SLOW != 0);
+            self.totals.slow_failed -= u32::from(old & (FAILED | SLOW) == FAILED | SLOW);
+        }
+        *slot = RECORDED | if failed { FAILED } else { 0 } | if slow { SLOW } else { 0 };
+        self.totals.add(failed, slow);
+        self.totals
+    }
+
+    pub(crate) fn totals(&self) -> Totals {
+        self.totals
+    }
+}
+
+#[derive(Clone, Copy, Debug, Default)]
+struct Bucket {
+    epoch_second: u64,
+    totals: Totals,
+}
+
+/// The calls of the current epoch second and the `size - 1` seconds before it.
+#[derive(Clone, Debug)]
+pub(crate) struct TimeWindow {
+    buckets: Box<[Bucket]>,
+    head: usize,
+    totals: Totals,
+}
+
+impl TimeWindow {
+    pub(crate) fn new(size: u32, now_nanos: u64) -> Self {
+        let epoch_second = now_nanos / 1_000_000_000;
+        Self {
+            buckets: vec![
+                Bucket {
+                    epoch_second,
+                    totals: Totals::default()
+                };
+                size.max(1) as usize
+            ]
+            .into_boxed_slice(),
+            head: 0,
+            totals: Totals::default(),
+        }
+    }
+
+    /// Moves the head to the current second, evicting the buckets that fell out of the window.
+    fn rotate(&mut self, now_nanos: u64) {
+        let now = now_nanos / 1_000_000_000;
+        let head_second = self.buckets[self.head].epoch_second;
+        if now <= head_second {
+            return;
+        }
+        let mut to_move = (now - head_second).min(self.buckets.len() as u64);
+        while to_move > 0 {
+            to_move -= 1;
+            self.head = (self.head + 1) % self.buckets.len();
+            let bucket = &mut self.buckets[self.head];
+            self.totals.remove(&bucket.totals);
+            *bucket = Bucket {
+                epoch_second: now - to_move,
+                totals: Totals::default(),
+            };
+        }
+    }
+
+    pub(crate) fn record(&mut self, now_nanos: u64, failed: bool, slow: bool) -> Totals {
+        self.rotate(now_nanos);
+        self.buckets[self.head].totals.add(failed, slow);
+        self.totals.add(failed, slow);
+        self.totals
+    }
+
+    pub(crate) fn totals(&mut self, now_nanos: u64) -> Totals {
+        self.rotate(now_nanos);
+        self.totals
+    }
+}
+
+/// The metrics window a breaker state carries.
+#[derive(Clone, Debug)]
+pub(crate) enum Window {
+    Count(CountWindow),
+    Time(TimeWindow),
+    /// DISABLED and FORCED_OPEN record nothing (Resilience4j gives them a size-0 window).
+    Empty,
+}
+
+impl Window {
+    #[inline]
+    pub(crate) fn record(&mut self, now_nanos: u64, failed: bool, slow: bool) -> Totals {
+        match self {
+            Window::Count(w) => w.record(failed, slow),
+            Window::Time(w) => w.record(now_nanos, failed, slow),
+            Window::Empty => Totals::default(),
+        }
+    }
+
+    pub(crate) fn totals(&mut self, now_nanos: u64) -> Totals {
+        match self {
+            Window::Count(w) => w.totals(),
+            Window::Time(w) => w.totals(now_nanos),
+            Window::Empty => Totals::default(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    const SEC: u64 = 1_000_000_000;
+
+    #[test]
+    fn count_window_evicts_oldest() {
+        let mut w = CountWindow::new(3);
+        w.record(true, false);
+        w.record(false, true);
+        let t = w.record(true, true);
+        assert_eq!(t, Totals { calls: 3, failed: 2, slow: 2, slow_failed: 1 });
+        let t = w.record(false, false);
+        assert_eq!(t, Totals { calls: 3, failed: 1, slow: 2, slow_failed: 1 });
+    }
+
+    #[test]
+    fn time_window_drops_a_call_when_its_second_leaves() {
+        // Resilience4j: recorded at 0.999 s with N = 2, gone at 2.000 s.
+        let mut w = TimeWindow::new(2, 0);
+        w.record(999_000_000, true, false);
+        assert_eq!(w.totals(SEC).calls, 1);
+        assert_eq!(w.totals(2 * SEC - 1).calls, 1);
+        assert_eq!(w.totals(2 * SEC).calls, 0);
+    }
+
+    #[test]
+    fn time_window_long_gap_clears_everything() {
+        let mut w = TimeWindow::new(3, 0);
+        w.record(0, true, true);
+        w.record(SEC, false, false);
+        assert_eq!(w.totals(100 * SEC), Totals::default());
+        let t = w.record(100 * SEC, true, false);
+        assert_eq!(t.calls, 1);
+    }
+
+    #[derive(Clone, Debug)]
+    enum Op {
+        Record { failed: bool, slow: bool },
+        Advance(u64),
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            (any::<bool>(), any::<bool>()).prop_map(|(failed, slow)| Op::Record { failed, slow }),
+            (0u64..3_500_000_000).prop_map(Op::Advance),
+        ]
+    }
+
+    fn totals_of<'a>(calls: impl Iterator<Item = &'a (u64, bool, bool)>) -> Totals {
+        let mut t = Totals::default();
+        for &(_, f, s) in calls {
+            t.add(f, s);
+        }
+        t
+    }
+
+    proptest! {
+        #[test]
+        fn count_window_matches_reference(size in 1u32..12, ops in proptest::collection::vec(op(), 0..200)) {
+            let mut w = CountWindow::new(size);
+            let mut all: Vec<(u64, bool, bool)> = Vec::new();
+            for op in ops {
+                if let Op::Record { failed, slow } = op {
+                    all.push((0, failed, slow));
+                    let got = w.record(failed, slow);
+                    let start = all.len().saturating_sub(size as usize);
+                    prop_assert_eq!(got, totals_of(all[start..].iter()));
+                }
+            }
+        }
+
+        #[test]
+        fn time_window_matches_reference(size in 1u32..6, start in 0u64..5_000_000_000, ops in proptest::collection::vec(op(), 0..200)) {
+            let mut now = start;
+            let mut w = TimeWindow::new(size, now);
+            let mut all: Vec<(u64, bool, bool)> = Vec::new();
+            for op in ops {
+                match op {
+                    Op::Record { failed, slow } => { w.record(now, failed, slow); all.push((now, failed, slow)); }
+                    Op::Advance(by) => now += by,
+                }
+                // Reference: calls whose epoch second is within the last `size` seconds.
+                let cur = now / SEC;
+                let expected = totals_of(all.iter().filter(|(t, _, _)| t / SEC + u64::from(size) > cur));
+                prop_assert_eq!(w.totals(now), expected);
+            }
+        }
+    }
+}
