@@ -34,6 +34,7 @@ mod metrics;
 mod registry;
 mod state;
 mod window;
+#[cfg(feature = "telemetry")] pub mod telemetry;
 
 pub use breaker::{CallNotPermitted, CircuitBreaker};
 pub use call::{BreakerError, Classifier, Failure, Outcome, Permit, TimeoutError};
