@@ -78,6 +78,11 @@ pub struct CircuitBreaker {
     pub(crate) inner: Arc<Inner>,
 }
 
+// A breaker stays consistent if a guarded call panics: its lock is never held across user code
+// and does not poison, so handles may cross `catch_unwind`.
+impl std::panic::UnwindSafe for CircuitBreaker {}
+impl std::panic::RefUnwindSafe for CircuitBreaker {}
+
 impl fmt::Debug for CircuitBreaker {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("CircuitBreaker")

@@ -1,0 +1,220 @@
+//! Permits that cannot leak, the time limiter, classification, and a concurrency stress test.
+
+use fusebox_runtime::{
+    CircuitBreaker, CircuitBreakerConfig, Classifier, Failure, ManualClock, Outcome, Registry,
+    State,
+};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+fn half_open_breaker(name: &str, permits: u32) -> (ManualClock, CircuitBreaker) {
+    let clock = ManualClock::new();
+    let b = Registry::new().circuit_breaker_with_config(
+        name,
+        CircuitBreakerConfig::builder()
+            .clock(clock.clone())
+            .permitted_number_of_calls_in_half_open_state(permits)
+            .build()
+            .unwrap(),
+    );
+    b.transition_to_open_state().unwrap();
+    clock.advance(Duration::from_secs(61));
+    b.transition_to_half_open_state().unwrap();
+    (clock, b)
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_cancelled_call_releases_its_half_open_permit() {
+    let (_clock, b) = half_open_breaker("cancel", 1);
+    let call = b.call(async {
+        tokio::time::sleep(Duration::from_secs(10)).await;
+        Ok::<_, std::io::Error>(())
+    });
+    // Cancel it after it took the only permit.
+    let cancelled = tokio::time::timeout(Duration::from_millis(5), call).await;
+    assert!(cancelled.is_err());
+    assert_eq!(b.state(), State::HalfOpen);
+    assert!(b.try_acquire_permission(), "the permit came back");
+}
+
+#[test]
+fn a_panicking_call_is_recorded_as_a_failure_and_the_panic_resumes() {
+    let (_clock, b) = half_open_breaker("panic", 1);
+    let b2 = b.clone();
+    let caught = std::panic::catch_unwind(move || {
+        let _permit = b2.try_acquire().unwrap();
+        panic!("boom");
+    });
+    assert!(caught.is_err());
+    // One failed probe of one: HALF_OPEN → OPEN.
+    assert_eq!(b.state(), State::Open);
+}
+
+#[test]
+fn a_dropped_permit_in_closed_records_nothing() {
+    let b = Registry::new().circuit_breaker("drop");
+    drop(b.try_acquire().unwrap());
+    assert_eq!(b.metrics().number_of_buffered_calls(), 0);
+}
+
+#[test]
+fn permit_measures_duration_on_the_breaker_clock() {
+    let clock = ManualClock::new();
+    let b = Registry::new().circuit_breaker_with_config(
+        "slow",
+        CircuitBreakerConfig::builder()
+            .clock(clock.clone())
+            .slow_call_duration_threshold(Duration::from_millis(100))
+            .build()
+            .unwrap(),
+    );
+    let permit = b.try_acquire().unwrap();
+    clock.advance(Duration::from_millis(101));
+    permit.on_success();
+    assert_eq!(b.metrics().number_of_slow_successful_calls(), 1);
+}
+
+#[derive(Debug, PartialEq)]
+enum ApiError {
+    NotFound,
+    Down,
+}
+
+#[tokio::test]
+async fn classification_follows_resilience4j_rules() {
+    static CLASSIFY: Classifier<u16, ApiError> = Classifier::new()
+        .ignore(|e| *e == ApiError::NotFound)
+        .result(|status| *status >= 500);
+    let b = Registry::new().circuit_breaker("classify");
+    let r = b.call_with(&CLASSIFY, async { Err(ApiError::NotFound) }).await;
+    assert!(matches!(r, Err(Failure::Failed(ApiError::NotFound))));
+    let r = b.call_with(&CLASSIFY, async { Ok(503) }).await;
+    assert_eq!(r.unwrap(), 503, "recorded as a failure, still returned");
+    let r = b.call_with(&CLASSIFY, async { Err(ApiError::Down) }).await;
+    assert!(matches!(r, Err(Failure::Failed(ApiError::Down))));
+    let m = b.metrics();
+    assert_eq!(m.number_of_buffered_calls(), 2, "the ignored error is not counted");
+    assert_eq!(m.number_of_failed_calls(), 2);
+
+    static RECORD_ONLY_DOWN: Classifier<u16, ApiError> =
+        Classifier::new().record(|e| *e == ApiError::Down);
+    assert_eq!(RECORD_ONLY_DOWN.classify(&Err(ApiError::NotFound)), Outcome::Success);
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_time_limit_drops_the_call_and_records_a_failure() {
+    let b = Registry::new().circuit_breaker_with_config(
+        "timeout",
+        CircuitBreakerConfig::builder()
+            .timeout(Duration::from_secs(4))
+            .build()
+            .unwrap(),
+    );
+    let dropped = Arc::new(AtomicU64::new(0));
+    struct Flag(Arc<AtomicU64>);
+    impl Drop for Flag {
+        fn drop(&mut self) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+    let flag = Flag(dropped.clone());
+    let mut observed = None;
+    let r = b
+        .call_observed(
+            &Classifier::new(),
+            async move {
+                let _flag = flag;
+                tokio::time::sleep(Duration::from_secs(60)).await;
+                Ok::<(), std::io::Error>(())
+            },
+            |state, outcome| observed = Some((state, outcome)),
+        )
+        .await;
+    match r {
+        Err(Failure::Timeout(t)) => {
+            assert_eq!(t.after(), Duration::from_secs(4));
+            assert_eq!(t.breaker_name(), "timeout");
+        }
+        other => panic!("expected a timeout, got {other:?}"),
+    }
+    assert_eq!(dropped.load(Ordering::SeqCst), 1, "the call's future was dropped");
+    assert_eq!(observed, Some((State::Closed, Outcome::Timeout)));
+    assert_eq!(b.metrics().number_of_failed_calls(), 1);
+}
+
+#[tokio::test]
+async fn a_rejected_call_never_runs() {
+    let b = Registry::new().circuit_breaker("rejected");
+    b.transition_to_forced_open_state().unwrap();
+    let ran = AtomicU64::new(0);
+    let r = b
+        .call(async {
+            ran.fetch_add(1, Ordering::SeqCst);
+            Ok::<(), std::io::Error>(())
+        })
+        .await;
+    assert!(matches!(r, Err(Failure::NotPermitted(ref n)) if n.state() == State::ForcedOpen));
+    assert_eq!(ran.load(Ordering::SeqCst), 0);
+}
+
+/// Several threads, many calls: every outcome is counted exactly once and no HALF_OPEN permit
+/// is lost.
+#[test]
+fn stress_counts_add_up_and_permits_never_leak() {
+    const THREADS: u64 = 4;
+    const CALLS: u64 = 50_000;
+    let b = Registry::new().circuit_breaker_with_config(
+        "stress",
+        CircuitBreakerConfig::builder()
+            .sliding_window_size(1_000_000)
+            .minimum_number_of_calls(1_000_000)
+            .build()
+            .unwrap(),
+    );
+    std::thread::scope(|s| {
+        for t in 0..THREADS {
+            let b = &b;
+            s.spawn(move || {
+                for i in 0..CALLS {
+                    let permit = b.try_acquire().unwrap();
+                    if (i + t) % 3 == 0 {
+                        permit.on_error();
+                    } else {
+                        permit.on_success();
+                    }
+                }
+            });
+        }
+    });
+    let m = b.metrics();
+    assert_eq!(u64::from(m.number_of_buffered_calls()), THREADS * CALLS);
+    let expected_failed: u64 = (0..THREADS)
+        .map(|t| (0..CALLS).filter(|i| (i + t) % 3 == 0).count() as u64)
+        .sum();
+    assert_eq!(u64::from(m.number_of_failed_calls()), expected_failed);
+
+    // HALF_OPEN: threads race for 8 permits, release or record; afterwards all 8 come back.
+    let (_clock, h) = half_open_breaker("stress-half-open", 8);
+    let granted = AtomicU64::new(0);
+    std::thread::scope(|s| {
+        for _ in 0..THREADS {
+            let (h, granted) = (&h, &granted);
+            s.spawn(move || {
+                for _ in 0..20_000 {
+                    if let Ok(permit) = h.try_acquire() {
+                        granted.fetch_add(1, Ordering::Relaxed);
+                        permit.release();
+                    }
+                }
+            });
+        }
+    });
+    assert!(granted.load(Ordering::Relaxed) > 0);
+    assert_eq!(h.state(), State::HalfOpen);
+    let mut held = Vec::new();
+    while let Ok(p) = h.try_acquire() {
+        held.push(p);
+    }
+    assert_eq!(held.len(), 8, "no permit lost, none created");
+}
