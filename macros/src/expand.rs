@@ -1,0 +1,448 @@
+//! Code generation for `#[circuit_breaker]` and `#[traced]`.
+//!
+//! Both macros keep the user's signature and rewrite the body only, so that rustdoc, IDEs and
+//! callers see the function as written. Generated plumbing uses call-site spans and absolute paths
+//! through `::fusebox::__private` (or `crate = "..."`); the user's tokens keep their spans, so that
+//! errors land on the user's code: the body, the return type, and the `fallback = "..."` literal.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{ToTokens, quote, quote_spanned};
+use syn::spanned::Spanned;
+use syn::{Attribute, Expr, Ident, ItemFn, LitStr, Meta};
+
+use crate::args::{BreakerArgs, FallbackArgs, LEVELS, TracedArgs, crate_path};
+use crate::item::{self, Param, Shape};
+
+/// On error, emit the user's item unchanged plus the errors: the item keeps compiling (IDEs and
+/// other errors stay useful) and the user sees every mistake at once.
+fn with_errors(item: TokenStream, error: syn::Error) -> TokenStream {
+    let error = error.to_compile_error();
+    quote!(#item #error)
+}
+
+/// `#[circuit_breaker(...)]`.
+pub(crate) fn circuit_breaker(args: TokenStream, item: TokenStream) -> TokenStream {
+    match try_circuit_breaker(args, item.clone()) {
+        Ok(tokens) => tokens,
+        Err(error) => with_errors(item, error),
+    }
+}
+
+/// `#[traced(...)]`.
+pub(crate) fn traced(args: TokenStream, item: TokenStream) -> TokenStream {
+    match try_traced(args, item.clone()) {
+        Ok(tokens) => tokens,
+        Err(error) => with_errors(item, error),
+    }
+}
+
+/// Parses arguments and item, reporting the errors of both.
+fn parse_both<A>(args: syn::Result<A>, item: TokenStream, attr: &str) -> syn::Result<(A, ItemFn)> {
+    match (args, item::parse(item, attr)) {
+        (Ok(args), Ok(item)) => Ok((args, item)),
+        (Err(mut a), Err(b)) => {
+            a.combine(b);
+            Err(a)
+        }
+        (Err(e), Ok(_)) | (Ok(_), Err(e)) => Err(e),
+    }
+}
+
+/// Whether `attr` is `#[<last>]`/`#[<last>(...)]` under any path (`traced`, `fusebox::traced`, a
+/// re-export...). A renamed import (`use fusebox::traced as span;`) is not recognised.
+fn is_attr(attr: &Attribute, last: &str) -> bool {
+    attr.path().segments.last().is_some_and(|s| s.ident == last)
+}
+
+fn not_async_error(item: &ItemFn, attr: &str, extra: &str) -> syn::Error {
+    syn::Error::new(
+        item.sig.fn_token.span,
+        format!(
+            "`#[{attr}]` applies to an `async fn`; make `{}` async{extra}",
+            item.sig.ident
+        ),
+    )
+}
+
+fn try_circuit_breaker(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
+    let (args, mut item) = parse_both(BreakerArgs::parse(args), item, "circuit_breaker")?;
+    let shape = item::shape(&item).ok_or_else(|| {
+        not_async_error(
+            &item,
+            "circuit_breaker",
+            " (for synchronous code, use `CircuitBreaker::try_acquire`)",
+        )
+    })?;
+    let ret = match item::return_type(&item, shape) {
+        Some(ret) => ret,
+        None => {
+            return Err(syn::Error::new(
+                item::return_span(&item),
+                format!(
+                    "`#[circuit_breaker]` needs a function that returns a `Result<T, E>`, so that failures \
+                     can be recorded; `{}` returns `()`",
+                    item.sig.ident
+                ),
+            ));
+        }
+    };
+    if let Some(expected) = item::certainly_not_result(&ret) {
+        return Err(syn::Error::new_spanned(
+            &ret,
+            format!(
+                "`#[circuit_breaker]` needs a function that returns {expected}`<T, E>`, so that failures can be recorded"
+            ),
+        ));
+    }
+
+    let params = item::params(&item);
+    if let Some(fallback) = &args.fallback {
+        if fallback.args == FallbackArgs::All {
+            let mut errors = crate::args::Errors::default();
+            for param in &params {
+                if let Param::Pattern(pat) = param {
+                    errors.push_spanned(
+                        pat,
+                        "the fallback receives the function's arguments by name: bind this parameter to a \
+                         name and destructure it in the body, or use `fallback_args = \"cause\"`",
+                    );
+                }
+            }
+            errors.finish()?;
+        }
+    }
+
+    // With `#[traced]` on the same function (either order: see `try_traced`), tell it to declare the
+    // breaker's span fields, and record them from here.
+    let mut traced_level = None;
+    let mut traced_target = None;
+    let mut traced = false;
+    for attr in &mut item.attrs {
+        if is_attr(attr, "traced") {
+            traced = true;
+            if let Meta::List(list) = &attr.meta {
+                if let Ok(parsed) = TracedArgs::parse(list.tokens.clone()) {
+                    traced_level = parsed.level;
+                    traced_target = parsed.target;
+                }
+            }
+            mark_traced(attr, &args.name);
+        }
+    }
+
+    let krate = crate_path(args.krate.as_ref());
+    let private = quote!(#krate::__private);
+    let receiver = match shape {
+        Shape::Async => quote!(self),
+        // `#[async_trait]` renamed `self` to `__self` inside the future.
+        Shape::AsyncTrait => quote!(__self),
+    };
+    let ret_span = ret.span();
+    let ret = item::erase_impl_trait(&ret);
+    let name = &args.name;
+
+    let breaker = match &args.registry {
+        None => quote!(__FUSEBOX_SITE.get()),
+        Some(registry) => quote! {
+            __FUSEBOX_SITE.get_in(|| -> &#private::Registry { &#registry })
+        },
+    };
+    let mut classifier = quote!(#private::Classifier::new());
+    for (method, predicate) in [
+        ("record", &args.record),
+        ("ignore", &args.ignore),
+        ("result", &args.record_result),
+    ] {
+        if let Some(predicate) = predicate {
+            let method = Ident::new(method, Span::call_site());
+            classifier = quote!(#classifier.#method(#predicate));
+        }
+    }
+    let driver = if traced {
+        quote!(call_traced)
+    } else {
+        quote!(call)
+    };
+    let typed = quote_spanned!(ret_span=> #private::typed::<#ret, _>);
+
+    let result = match &args.fallback {
+        None => quote_spanned! {ret_span=>
+            #private::no_fallback(__fusebox_result)
+        },
+        Some(fallback) => {
+            let span = fallback.lit.span();
+            let has_receiver = params.iter().any(|p| matches!(p, Param::Receiver));
+            let path = &fallback.path;
+            let path = match path.path.get_ident() {
+                // `fallback = "empty_orders"` on a method: look it up on `Self`, as Resilience4j
+                // looks up `fallbackMethod` on the target class.
+                Some(ident) if has_receiver && path.qself.is_none() => {
+                    quote_spanned!(span=> Self::#ident)
+                }
+                _ => path.to_token_stream(),
+            };
+            let mut call_args: Vec<TokenStream> = Vec::new();
+            for param in &params {
+                match param {
+                    Param::Receiver => call_args.push(respan(receiver.clone(), span)),
+                    Param::Named(ident) if fallback.args == FallbackArgs::All => {
+                        call_args.push(Ident::new(&ident.to_string(), span).into_token_stream());
+                    }
+                    _ => {}
+                }
+            }
+            call_args.push(quote_spanned!(span=> __fusebox_cause));
+            let call = quote_spanned!(span=> #path(#(#call_args),*));
+            let run = if traced {
+                let tracing = quote!(#private::tracing);
+                let level = level_tokens(traced_level.as_ref(), &tracing);
+                let target = traced_target.map(|t| quote!(target: #t,));
+                quote_spanned! {span=>
+                    let __fusebox_span = #tracing::span!(#target #level, "fallback", circuit_breaker.name = #name);
+                    let __fusebox_fallback = __fusebox_span.in_scope(|| #call);
+                    #tracing::Instrument::instrument(
+                        (&__fusebox_fallback).__fusebox_kind().resolve(__fusebox_fallback),
+                        __fusebox_span,
+                    )
+                    .await
+                }
+            } else {
+                quote_spanned! {span=>
+                    let __fusebox_fallback = #call;
+                    (&__fusebox_fallback).__fusebox_kind().resolve(__fusebox_fallback).await
+                }
+            };
+            quote! {
+                match __fusebox_result {
+                    ::core::result::Result::Ok(__fusebox_value) => ::core::result::Result::Ok(__fusebox_value),
+                    ::core::result::Result::Err(__fusebox_cause) => {
+                        // The fallback may be an `async fn` or not: autoref specialization picks
+                        // `resolve` of the matching trait, and only one of the two is used.
+                        #[allow(unused_imports)]
+                        use #private::{AsyncFallback as _, SyncFallback as _};
+                        #run
+                    }
+                }
+            }
+        }
+    };
+
+    let wrap = |body: TokenStream| {
+        quote! {
+            {
+                static __FUSEBOX_SITE: #private::BreakerSite = #private::BreakerSite::new(#name);
+                let __fusebox_result = #private::#driver(
+                    #breaker,
+                    #classifier,
+                    // A non-`move` block: arguments are borrowed, not cloned, and remain available
+                    // to the fallback.
+                    #typed(async #body),
+                )
+                .await;
+                #result
+            }
+        }
+    };
+
+    match shape {
+        Shape::Async => {
+            let body = item.block.to_token_stream();
+            *item.block = syn::parse2(wrap(body))?;
+        }
+        Shape::AsyncTrait => {
+            let init = item::async_trait_ret_mut(&mut item.block).ok_or_else(|| {
+                syn::Error::new(Span::call_site(), "unsupported #[async_trait] body")
+            })?;
+            let body = match &*init {
+                Expr::Block(block) if block.label.is_none() && block.attrs.is_empty() => {
+                    block.block.to_token_stream()
+                }
+                other => quote!({ #other }),
+            };
+            *init = syn::parse2(wrap(body))?;
+        }
+    }
+    Ok(item.into_token_stream())
+}
+
+/// Gives every token of `tokens` the span `span`.
+fn respan(tokens: TokenStream, span: Span) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|mut tt| {
+            tt.set_span(span);
+            tt
+        })
+        .collect()
+}
+
+/// Adds the hidden `__breaker = "<name>"` argument to a `#[traced]` attribute.
+fn mark_traced(attr: &mut Attribute, name: &LitStr) {
+    let marker = quote!(__breaker = #name);
+    match &mut attr.meta {
+        Meta::Path(path) => {
+            let path = path.clone();
+            attr.meta = syn::parse_quote!(#path(#marker));
+        }
+        Meta::List(list) => {
+            let tokens = std::mem::take(&mut list.tokens);
+            let trailing_comma = tokens
+                .clone()
+                .into_iter()
+                .last()
+                .is_some_and(|tt| tt.to_string() == ",");
+            list.tokens = if tokens.is_empty() || trailing_comma {
+                quote!(#tokens #marker)
+            } else {
+                quote!(#tokens, #marker)
+            };
+        }
+        // `#[traced = ...]` is an error that `#[traced]` itself reports.
+        Meta::NameValue(_) => {}
+    }
+}
+
+fn level_tokens(level: Option<&LitStr>, tracing: &TokenStream) -> TokenStream {
+    let level = level.map_or_else(|| "info".to_owned(), LitStr::value);
+    let level = LEVELS
+        .iter()
+        .find(|l| **l == level)
+        .map_or("INFO".to_owned(), |l| l.to_ascii_uppercase());
+    let level = Ident::new(&level, Span::call_site());
+    quote!(#tracing::Level::#level)
+}
+
+fn try_traced(args_tokens: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
+    let (args, mut item) = parse_both(TracedArgs::parse(args_tokens.clone()), item, "traced")?;
+    let krate = crate_path(args.krate.as_ref());
+
+    // Attribute macros expand outer-first, and the macro that expands last wraps the body last:
+    // its code ends up outermost at run time. The span must enclose the breaker (and the
+    // fallback), so when `#[circuit_breaker]` still waits below us, step aside: re-emit the item
+    // with the breaker first and ourselves after it.
+    if let Some(index) = item
+        .attrs
+        .iter()
+        .position(|a| is_attr(a, "circuit_breaker"))
+    {
+        let breaker = item.attrs.remove(index);
+        return Ok(quote! {
+            #breaker
+            #[#krate::traced(#args_tokens)]
+            #item
+        });
+    }
+
+    let shape = item::shape(&item).ok_or_else(|| {
+        not_async_error(
+            &item,
+            "traced",
+            " (for synchronous code, use `tracing::instrument`)",
+        )
+    })?;
+
+    let mut errors = crate::args::Errors::default();
+    let params = item::params(&item);
+    for skipped in &args.skip {
+        let known = params.iter().any(|p| match p {
+            Param::Named(ident) => ident == skipped,
+            Param::Receiver => skipped == "self",
+            Param::Pattern(_) => false,
+        });
+        if !known {
+            errors.push_spanned(
+                skipped,
+                format!(
+                    "`skip({skipped})`: `{}` has no parameter named `{skipped}`",
+                    item.sig.ident
+                ),
+            );
+        }
+    }
+    errors.finish()?;
+
+    let private = quote!(#krate::__private);
+    let tracing = quote!(#private::tracing);
+    let level = level_tokens(args.level.as_ref(), &tracing);
+    let name = args
+        .name
+        .clone()
+        .unwrap_or_else(|| LitStr::new(&item.sig.ident.unraw_string(), item.sig.ident.span()));
+    let target = args.target.as_ref().map(|t| quote!(target: #t,));
+    let empty = quote!(#tracing::field::Empty);
+    let mut fields: Vec<TokenStream> = Vec::new();
+    if let Some(kind) = &args.kind {
+        fields.push(quote!(otel.kind = #kind));
+    }
+    if let Some(remote) = &args.remote_service {
+        fields.push(quote!(peer.service = #remote));
+    }
+    if let Some(breaker) = &args.breaker {
+        fields.push(quote!(circuit_breaker.name = #breaker));
+        fields.push(quote!(circuit_breaker.state = #empty));
+        fields.push(quote!(circuit_breaker.outcome = #empty));
+    }
+    if args.err || args.breaker.is_some() {
+        fields.push(quote!(otel.status_code = #empty));
+        fields.push(quote!(otel.status_description = #empty));
+    }
+    if args.err {
+        fields.push(quote!(exception.message = #empty));
+    }
+    fields.extend(args.fields.iter().map(|f| f.tokens.clone()));
+    let span = quote! {
+        #tracing::span!(#target #level, #name, #(#fields),*)
+    };
+    let instrument = |future: TokenStream| {
+        if args.err {
+            quote!(#private::instrument_err(#future, __fusebox_span))
+        } else {
+            quote!(#tracing::Instrument::instrument(#future, __fusebox_span))
+        }
+    };
+
+    match shape {
+        Shape::Async => {
+            let ret = item::return_type(&item, shape).map_or_else(
+                || quote!(()),
+                |ret| {
+                    let span = ret.span();
+                    let ret = item::erase_impl_trait(&ret);
+                    quote_spanned!(span=> #ret)
+                },
+            );
+            let block = &item.block;
+            let future = quote!(#private::typed::<#ret, _>(async move #block));
+            let instrumented = instrument(future);
+            *item.block = syn::parse2(quote! {
+                {
+                    let __fusebox_span = #span;
+                    #instrumented.await
+                }
+            })?;
+        }
+        Shape::AsyncTrait => {
+            let future = item::async_trait_future_mut(&mut item.block).ok_or_else(|| {
+                syn::Error::new(Span::call_site(), "unsupported #[async_trait] body")
+            })?;
+            let instrumented = instrument(future.to_token_stream());
+            *future = syn::parse2(instrumented)?;
+            let stmt: syn::Stmt = syn::parse2(quote!(let __fusebox_span = #span;))?;
+            let last = item.block.stmts.len() - 1;
+            item.block.stmts.insert(last, stmt);
+        }
+    }
+    Ok(item.into_token_stream())
+}
+
+/// `Ident::unraw` to a `String`.
+trait UnrawString {
+    fn unraw_string(&self) -> String;
+}
+
+impl UnrawString for Ident {
+    fn unraw_string(&self) -> String {
+        use syn::ext::IdentExt;
+        self.unraw().to_string()
+    }
+}

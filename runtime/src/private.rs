@@ -1,0 +1,217 @@
+//! Hidden glue called by the code that `#[circuit_breaker]` and `#[traced]` generate.
+//!
+//! Not a public API: names and signatures change with the macros (both crates are released in
+//! lock step). Generated code reaches it as `::fusebox::__private::...`.
+//!
+//! What lives here, and why not in the macros:
+//! * [`BreakerSite`]: the per-call-site cache of the breaker handle (one registry lookup per site).
+//! * [`call`] / [`call_traced`]: the call drivers over [`CircuitBreaker::call_observed`].
+//! * [`typed`]: pins the body's output type so that `?` and `return` infer as in the user's fn.
+//! * [`no_fallback`] and [`FromBreakerError`]: how a rejection or a timeout becomes the
+//!   function's own error when there is no fallback.
+//! * [`AsyncFallback`] / [`SyncFallback`]: autoref specialization that lets a fallback be an
+//!   `async fn` or a plain `fn` (the macro cannot see its definition).
+//! * [`instrument_err`]: `#[traced(err)]`.
+
+#![allow(missing_debug_implementations, unreachable_pub)]
+
+use std::fmt;
+use std::future::{Future, Ready};
+use std::sync::OnceLock;
+
+pub use crate::{BreakerError, CircuitBreaker, Classifier, Failure, Outcome, Registry, State};
+pub use tracing;
+
+/// The breaker of one `#[circuit_breaker]` call site, resolved on first use.
+///
+/// The generated code holds it in a `static`, so the registry lookup happens once per call site,
+/// not once per call. With `registry = <expr>` the first registry seen wins for that site.
+pub struct BreakerSite {
+    name: &'static str,
+    breaker: OnceLock<CircuitBreaker>,
+}
+
+impl BreakerSite {
+    /// A site for the breaker `name`.
+    pub const fn new(name: &'static str) -> Self {
+        Self {
+            name,
+            breaker: OnceLock::new(),
+        }
+    }
+
+    /// The breaker, from the global registry.
+    #[inline]
+    pub fn get(&'static self) -> &'static CircuitBreaker {
+        self.breaker
+            .get_or_init(|| Registry::global().circuit_breaker(self.name))
+    }
+
+    /// The breaker, from the registry `registry` returns (called on first use only).
+    #[inline]
+    pub fn get_in<'r>(&'static self, registry: impl FnOnce() -> &'r Registry) -> &'static CircuitBreaker {
+        self.breaker
+            .get_or_init(|| registry().circuit_breaker(self.name))
+    }
+}
+
+impl fmt::Debug for BreakerSite {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BreakerSite").field("name", &self.name).finish()
+    }
+}
+
+/// The return type of a `#[circuit_breaker]` function must be a `Result`.
+#[diagnostic::on_unimplemented(
+    message = "`#[circuit_breaker]` needs a function that returns `Result<T, E>`, not `{Self}`",
+    label = "not a `Result`",
+    note = "the breaker records `Err` values as failures; return a `Result` (an alias of it is fine)"
+)]
+pub trait BreakerReturn {}
+
+impl<T, E> BreakerReturn for Result<T, E> {}
+
+/// Pins the output type of the generated body's future to the function's return type `R`, so
+/// that `?` and `return` in the body infer exactly as they did in the function.
+#[inline(always)]
+pub fn typed<R, F: Future<Output = R>>(future: F) -> F {
+    future
+}
+
+/// Runs `future` under `breaker` (see [`CircuitBreaker::call_with`]).
+#[inline]
+pub async fn call<T, E, F>(breaker: &CircuitBreaker, classifier: Classifier<T, E>, future: F) -> Result<T, Failure<E>>
+where
+    F: Future<Output = Result<T, E>>,
+    Result<T, E>: BreakerReturn,
+{
+    breaker.call_with(&classifier, future).await
+}
+
+/// [`call`], recording on the current span (the one `#[traced]` opened) the state seen at
+/// acquisition (`circuit_breaker.state`), the outcome (`circuit_breaker.outcome`), and an error
+/// status for failures, rejections and timeouts.
+pub async fn call_traced<T, E, F>(
+    breaker: &CircuitBreaker,
+    classifier: Classifier<T, E>,
+    future: F,
+) -> Result<T, Failure<E>>
+where
+    F: Future<Output = Result<T, E>>,
+    Result<T, E>: BreakerReturn,
+{
+    let span = tracing::Span::current();
+    let result = breaker
+        .call_observed(&classifier, future, |state, outcome| {
+            span.record("circuit_breaker.state", state.as_tag());
+            span.record("circuit_breaker.outcome", outcome.as_str());
+        })
+        .await;
+    if let Err(failure) = &result {
+        span.record("otel.status_code", "error");
+        match failure {
+            Failure::NotPermitted(rejected) => {
+                span.record("otel.status_description", tracing::field::display(rejected));
+            }
+            Failure::Timeout(timeout) => {
+                span.record("otel.status_description", tracing::field::display(timeout));
+            }
+            // `E` need not be `Display`; `#[traced(err)]` records its message.
+            Failure::Failed(_) => {}
+        }
+    }
+    result
+}
+
+/// How a function guarded without a fallback turns a rejection or a timeout into its own error.
+///
+/// Implemented for every error type `E: From<BreakerError>`; implement that `From` (or add a
+/// `fallback`).
+#[diagnostic::on_unimplemented(
+    message = "`#[circuit_breaker]` without a `fallback` needs `{Self}: From<fusebox::BreakerError>`",
+    label = "`{Self}` cannot represent a rejected or timed-out call",
+    note = "implement `From<fusebox::BreakerError>` for `{Self}`, or add `fallback = \"...\"` to the attribute"
+)]
+pub trait FromBreakerError: Sized {
+    /// Converts the breaker's reason.
+    fn from_breaker_error(error: BreakerError) -> Self;
+}
+
+impl<E: From<BreakerError>> FromBreakerError for E {
+    #[inline]
+    fn from_breaker_error(error: BreakerError) -> Self {
+        E::from(error)
+    }
+}
+
+/// The result of a call guarded without a fallback: the call's own error as is, the breaker's
+/// reasons converted with [`FromBreakerError`].
+#[inline]
+pub fn no_fallback<T, E: FromBreakerError>(result: Result<T, Failure<E>>) -> Result<T, E> {
+    match result {
+        Ok(value) => Ok(value),
+        Err(failure) => Err(match failure.split() {
+            Ok(breaker) => E::from_breaker_error(breaker),
+            Err(error) => error,
+        }),
+    }
+}
+
+/// Tag: the fallback returned a future, await it.
+pub struct AsyncTag;
+/// Tag: the fallback returned its value directly.
+pub struct SyncTag;
+
+/// Autoref specialization, step 1: a `Future` fallback value (`&F` receiver, found first).
+pub trait AsyncFallback {
+    #[inline(always)]
+    fn __fusebox_kind(&self) -> AsyncTag {
+        AsyncTag
+    }
+}
+
+impl<F: Future> AsyncFallback for F {}
+
+/// Autoref specialization, step 2: any other value (`&&T` receiver, found after autoref).
+pub trait SyncFallback {
+    #[inline(always)]
+    fn __fusebox_kind(&self) -> SyncTag {
+        SyncTag
+    }
+}
+
+impl<T> SyncFallback for &T {}
+
+impl AsyncTag {
+    /// The fallback's future itself.
+    #[inline(always)]
+    pub fn resolve<F: Future>(self, future: F) -> F {
+        future
+    }
+}
+
+impl SyncTag {
+    /// The fallback's value, as a ready future.
+    #[inline(always)]
+    pub fn resolve<T>(self, value: T) -> Ready<T> {
+        std::future::ready(value)
+    }
+}
+
+/// `#[traced(err)]`: runs `future` in `span` and, if it returns an `Err`, marks the span as an
+/// error with the error's `Display` (`otel.status_code`, `otel.status_description`, which the
+/// Zipkin exporter turns into the `error` tag, and `exception.message`).
+pub async fn instrument_err<T, E, F>(future: F, span: tracing::Span) -> Result<T, E>
+where
+    F: Future<Output = Result<T, E>>,
+    E: fmt::Display,
+{
+    use tracing::Instrument;
+    let result = future.instrument(span.clone()).await;
+    if let Err(error) = &result {
+        span.record("otel.status_code", "error");
+        span.record("otel.status_description", tracing::field::display(error));
+        span.record("exception.message", tracing::field::display(error));
+    }
+    result
+}
