@@ -1,0 +1,90 @@
+//! Spring properties that only make sense in Java, and the Rust way to get their effect.
+
+const RECORD: &str = "not applied: Java exception classes mean nothing to fusebox; decide which errors \
+     count as failures with a `record = ...` predicate on `#[circuit_breaker]` or the breaker builder";
+const IGNORE: &str = "not applied: Java exception classes mean nothing to fusebox; decide which errors \
+     are ignored with an `ignore = ...` predicate on `#[circuit_breaker]` or the breaker builder";
+const RESULT: &str = "not applied: record some `Ok` values as failures with a result predicate on \
+     `#[circuit_breaker]` or the breaker builder";
+const HEALTH: &str =
+    "not supported; fusebox has no health indicator, it exposes every breaker's state through `registry.all()` instead";
+const EVENT_BUFFER: &str = "not applied: fusebox event subscribers get their own bounded buffer \
+     (a slow subscriber drops events, counted), nothing to size here";
+const CLASS_BINDING: &str =
+    "not applicable: Rust error types are checked at compile time, there are no classes to bind";
+const STACK_TRACE: &str =
+    "not applicable: fusebox's `CallNotPermitted` error carries no stack trace";
+const SYNC_STRATEGY: &str =
+    "not applicable: fusebox's sliding windows have a single synchronization strategy";
+const PRECEDENCE: &str =
+    "not needed: ignore predicates always take precedence over record predicates in fusebox";
+const ASPECT_ORDER: &str = "not applicable: decorators apply in the order the attributes are written \
+     on the function";
+const TAGS: &str = "not supported: add constant labels in your metrics exporter or `tracing` subscriber";
+const METRICS: &str = "not applicable: fusebox publishes metrics through the `metrics` feature";
+const CANCEL: &str = "not applicable: on timeout fusebox always drops (cancels) the guarded future";
+
+/// The message for a Java-only property of a circuit breaker section, by canonical name
+/// (lower case, no `-`/`_`).
+pub(crate) fn breaker_property(canonical: &str) -> Option<&'static str> {
+    Some(match canonical {
+        "recordexceptions" | "recordfailurepredicate" => RECORD,
+        "ignoreexceptions" | "ignoreexceptionpredicate" => IGNORE,
+        "recordresultpredicate" => RESULT,
+        "registerhealthindicator" | "allowhealthindicatortofail" => HEALTH,
+        "eventconsumerbuffersize" => EVENT_BUFFER,
+        "ignoreclassbindingexceptions" | "ignoreunknownexceptions" => CLASS_BINDING,
+        "writablestacktraceenabled" => STACK_TRACE,
+        "slidingwindowsynchronizationstrategy" => SYNC_STRATEGY,
+        "ignoreexceptionsprecedenceenabled" => PRECEDENCE,
+        _ => return None,
+    })
+}
+
+/// The message for a Java-only property of a time limiter section.
+pub(crate) fn time_limiter_property(canonical: &str) -> Option<&'static str> {
+    Some(match canonical {
+        "cancelrunningfuture" => CANCEL,
+        "eventconsumerbuffersize" => EVENT_BUFFER,
+        _ => return None,
+    })
+}
+
+/// The message for a Java-only key directly under `resilience4j.circuitbreaker` or
+/// `resilience4j.timelimiter`.
+pub(crate) fn section_key(canonical: &str) -> Option<&'static str> {
+    Some(match canonical {
+        "circuitbreakeraspectorder" | "timelimiteraspectorder" => ASPECT_ORDER,
+        "tags" => TAGS,
+        "metrics" => METRICS,
+        _ => return None,
+    })
+}
+
+/// Java-only breaker property names (camelCase), for "did you mean" suggestions.
+pub(crate) const BREAKER_NAMES: &[&str] = &[
+    "recordExceptions",
+    "recordFailurePredicate",
+    "ignoreExceptions",
+    "ignoreExceptionPredicate",
+    "recordResultPredicate",
+    "registerHealthIndicator",
+    "allowHealthIndicatorToFail",
+    "eventConsumerBufferSize",
+    "ignoreClassBindingExceptions",
+    "ignoreUnknownExceptions",
+    "writableStackTraceEnabled",
+    "slidingWindowSynchronizationStrategy",
+    "ignoreExceptionsPrecedenceEnabled",
+];
+
+/// Java-only time limiter property names (camelCase).
+pub(crate) const TIME_LIMITER_NAMES: &[&str] = &["cancelRunningFuture", "eventConsumerBufferSize"];
+
+/// Java-only section keys (camelCase).
+pub(crate) const SECTION_NAMES: &[&str] = &[
+    "circuitBreakerAspectOrder",
+    "timeLimiterAspectOrder",
+    "tags",
+    "metrics",
+];

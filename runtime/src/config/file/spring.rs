@@ -1,0 +1,596 @@
+//! Spring Boot's `application.yml` layout: `resilience4j.circuitbreaker` and
+//! `resilience4j.timelimiter`, with relaxed binding, dotted keys and profile documents.
+
+use super::enums::canonical;
+use super::node::{Node, Pos, Typing, Value, invalid};
+use super::resolve::{self, FieldOrigin, KeyStyle, Origins, SectionOrigin};
+use super::settings::{BreakerSettings, FIELDS, RegistryConfig};
+use super::{ConfigWarning, LoadedConfig, ResolvedConfig, java_keys, profiles, suggest, yaml};
+use crate::config::{CircuitBreakerConfig, ConfigError, ConfigErrorKind};
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+const BREAKER_PREFIX: &str = "resilience4j.circuitbreaker";
+const TIME_LIMITER_PREFIX: &str = "resilience4j.timelimiter";
+/// Resilience4j's time limiter default timeout.
+const TIME_LIMITER_DEFAULT: Duration = Duration::from_secs(1);
+
+/// Parses, selects documents by profile, resolves and validates Spring YAML.
+pub(crate) fn load(text: &str, file: Option<&Path>) -> Result<LoadedConfig, ConfigError> {
+    let trees = yaml::parse(text, file)?;
+    let docs: Vec<Vec<Entry<'_>>> = trees.iter().map(flatten).collect();
+    let active = active_profiles(&docs);
+    let mut layout = Layout::default();
+    for doc in &docs {
+        if applies(doc, &active, file)? {
+            layout.add(doc, file)?;
+        }
+    }
+    layout.build(file)
+}
+
+/// One segment of a key path (a dotted key gives several, sharing its position).
+#[derive(Clone, Debug)]
+struct Segment {
+    written: String,
+    canonical: String,
+    pos: Pos,
+}
+
+/// A leaf of a document: its full key path and value.
+#[derive(Debug)]
+struct Entry<'a> {
+    path: Vec<Segment>,
+    node: &'a Node,
+}
+
+impl Entry<'_> {
+    fn is(&self, canonical_path: &[&str]) -> bool {
+        self.path.len() == canonical_path.len()
+            && self.path.iter().zip(canonical_path).all(|(s, c)| s.canonical == *c)
+    }
+}
+
+/// Spring's view of a document: nested and dotted keys alike become paths of segments.
+fn flatten(doc: &Node) -> Vec<Entry<'_>> {
+    let mut out = Vec::new();
+    walk(doc, &mut Vec::new(), &mut out);
+    out
+}
+
+fn walk<'a>(node: &'a Node, path: &mut Vec<Segment>, out: &mut Vec<Entry<'a>>) {
+    match &node.value {
+        Value::Map(entries) if !entries.is_empty() => {
+            for (key, value) in entries {
+                let depth = path.len();
+                path.extend(key.name.split('.').map(|part| Segment {
+                    written: part.to_owned(),
+                    canonical: canonical(part),
+                    pos: key.pos,
+                }));
+                walk(value, path, out);
+                path.truncate(depth);
+            }
+        }
+        _ if path.is_empty() => {}
+        _ => out.push(Entry {
+            path: path.clone(),
+            node,
+        }),
+    }
+}
+
+/// A profile list: a comma-separated string or a YAML sequence.
+fn names(node: &Node) -> Vec<String> {
+    match &node.value {
+        Value::Seq(items) => items.iter().filter_map(Node::scalar_text).collect(),
+        _ => node
+            .scalar_text()
+            .map(|s| s.split(',').map(|p| p.trim().to_owned()).filter(|p| !p.is_empty()).collect())
+            .unwrap_or_default(),
+    }
+}
+
+fn activation<'a>(doc: &'a [Entry<'a>]) -> Option<&'a Entry<'a>> {
+    doc.iter()
+        .rev()
+        .find(|e| e.is(&["spring", "config", "activate", "onprofile"]) || e.is(&["spring", "profiles"]))
+}
+
+/// `spring.profiles.active` from the documents that always apply (the last one wins), else
+/// `spring.profiles.default`, else `default`.
+fn active_profiles(docs: &[Vec<Entry<'_>>]) -> Vec<String> {
+    let unconditional = || docs.iter().filter(|d| activation(d).is_none());
+    let last = |path: &[&str]| {
+        unconditional()
+            .flat_map(|d| d.iter())
+            .filter(|e| e.is(path))
+            .last()
+            .map(|e| names(e.node))
+    };
+    last(&["spring", "profiles", "active"])
+        .filter(|p| !p.is_empty())
+        .or_else(|| last(&["spring", "profiles", "default"]))
+        .filter(|p| !p.is_empty())
+        .unwrap_or_else(|| vec!["default".to_owned()])
+}
+
+fn applies(doc: &[Entry<'_>], active: &[String], file: Option<&Path>) -> Result<bool, ConfigError> {
+    let Some(entry) = activation(doc) else {
+        return Ok(true);
+    };
+    for expression in names(entry.node) {
+        let matched = profiles::matches(&expression, active)
+            .map_err(|rule| invalid(&written_path(&entry.path), entry.node, rule, file))?;
+        if matched {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+fn written_path(path: &[Segment]) -> String {
+    path.iter()
+        .map(|s| s.written.as_str())
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
+/// Which resilience4j module a section belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Module {
+    Breaker,
+    TimeLimiter,
+}
+
+impl Module {
+    fn prefix(self) -> &'static str {
+        match self {
+            Module::Breaker => BREAKER_PREFIX,
+            Module::TimeLimiter => TIME_LIMITER_PREFIX,
+        }
+    }
+}
+
+/// A property as last written (later documents override earlier ones).
+#[derive(Debug)]
+struct Property<'a> {
+    canonical: String,
+    written: String,
+    pos: Pos,
+    node: &'a Node,
+}
+
+/// A `configs.<name>` or `instances.<name>` section.
+#[derive(Debug, Default)]
+struct Section<'a> {
+    pos: Pos,
+    properties: Vec<Property<'a>>,
+}
+
+#[derive(Debug, Default)]
+struct Sections<'a> {
+    configs: BTreeMap<String, Section<'a>>,
+    instances: BTreeMap<String, Section<'a>>,
+}
+
+/// The `resilience4j.*` part of the applicable documents, merged.
+#[derive(Debug, Default)]
+struct Layout<'a> {
+    breakers: Sections<'a>,
+    time_limiters: Sections<'a>,
+    /// Java-only keys directly under a module, first occurrence each.
+    module_keys: BTreeMap<(Module, String), ConfigWarning>,
+}
+
+impl<'a> Layout<'a> {
+    fn add(&mut self, doc: &[Entry<'a>], file: Option<&Path>) -> Result<(), ConfigError> {
+        for entry in doc {
+            let path = &entry.path;
+            if path.len() < 3 || path[0].canonical != "resilience4j" {
+                continue;
+            }
+            let (module, sections) = match path[1].canonical.as_str() {
+                "circuitbreaker" => (Module::Breaker, &mut self.breakers),
+                "timelimiter" => (Module::TimeLimiter, &mut self.time_limiters),
+                _ => continue,
+            };
+            let group = &path[2];
+            let map = match group.canonical.as_str() {
+                "configs" => &mut sections.configs,
+                "instances" | "backends" => &mut sections.instances,
+                key => {
+                    let key_path = format!("{}.{}", module.prefix(), group.written);
+                    if let Some(message) = java_keys::section_key(key) {
+                        self.module_keys
+                            .entry((module, key.to_owned()))
+                            .or_insert_with(|| ConfigWarning {
+                                key: key_path,
+                                location: group.pos.location(file),
+                                message: message.to_owned(),
+                            });
+                        continue;
+                    }
+                    let candidates = ["configs", "instances"]
+                        .into_iter()
+                        .chain(java_keys::SECTION_NAMES.iter().copied());
+                    return Err(unknown(&key_path, &group.written, candidates, group.pos, file));
+                }
+            };
+            let Some(name) = path.get(3) else {
+                if is_empty(entry.node) {
+                    continue;
+                }
+                let at = format!("{}.{}", module.prefix(), group.written);
+                return Err(invalid(&at, entry.node, "expected named sections".into(), file));
+            };
+            let section = map.entry(name.written.clone()).or_insert_with(|| Section {
+                pos: name.pos,
+                properties: Vec::new(),
+            });
+            if path.len() == 4 {
+                if is_empty(entry.node) {
+                    continue;
+                }
+                let at = format!("{}.{}.{}", module.prefix(), group.canonical, name.written);
+                return Err(invalid(&at, entry.node, "expected a mapping of properties".into(), file));
+            }
+            let property = Property {
+                canonical: path[4..].iter().map(|s| s.canonical.as_str()).collect::<Vec<_>>().join("."),
+                written: written_path(&path[4..]),
+                pos: path[path.len() - 1].pos,
+                node: entry.node,
+            };
+            match section.properties.iter_mut().find(|p| p.canonical == property.canonical) {
+                Some(existing) => *existing = property,
+                None => section.properties.push(property),
+            }
+        }
+        Ok(())
+    }
+
+    fn build(self, file: Option<&Path>) -> Result<LoadedConfig, ConfigError> {
+        let mut warnings: Vec<ConfigWarning> = self.module_keys.into_values().collect();
+        let (registry, origins) = breakers(&self.breakers, file, &mut warnings)?;
+        let limiters = TimeLimiters::read(&self.time_limiters, file, &mut warnings)?;
+        let (resolved, resolve_warnings) = resolve::resolve(&registry, &origins)?;
+        warnings.extend(resolve_warnings);
+        warnings.sort_by_key(|w| (w.location.line, w.location.column));
+        let resolved = limiters.apply(resolved)?;
+        Ok(LoadedConfig { resolved, warnings })
+    }
+}
+
+fn is_empty(node: &Node) -> bool {
+    match &node.value {
+        Value::Null => true,
+        Value::Map(entries) => entries.is_empty(),
+        Value::Str(s) => s.is_empty(),
+        _ => false,
+    }
+}
+
+/// An unknown-key error whose suggestion is spelled like the key the user wrote
+/// (kebab-case, snake_case or camelCase).
+fn unknown<'c>(
+    path: &str,
+    written: &str,
+    candidates: impl IntoIterator<Item = &'c str>,
+    pos: Pos,
+    file: Option<&Path>,
+) -> ConfigError {
+    let suggestion = suggest::nearest(written, candidates, canonical).map(|c| restyle(c, written));
+    ConfigError::new(path, ConfigErrorKind::UnknownKey { suggestion }).at(pos.location(file))
+}
+
+/// `name` (camelCase or snake_case) in the style of `like`.
+fn restyle(name: &str, like: &str) -> String {
+    let camel = KeyStyle::Camel.spell(name);
+    let separator = if like.contains('-') {
+        '-'
+    } else if like.contains('_') {
+        '_'
+    } else {
+        return camel;
+    };
+    let mut out = String::with_capacity(camel.len() + 4);
+    for c in camel.chars() {
+        if c.is_ascii_uppercase() {
+            out.push(separator);
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The breaker sections as fusebox settings, with their origins.
+fn breakers(
+    sections: &Sections<'_>,
+    file: Option<&Path>,
+    warnings: &mut Vec<ConfigWarning>,
+) -> Result<(RegistryConfig, Origins), ConfigError> {
+    let mut config = RegistryConfig::default();
+    let mut origins = Origins {
+        file: file.map(Path::to_path_buf),
+        prefix: BREAKER_PREFIX.to_owned(),
+        style: KeyStyle::Camel,
+        ..Origins::default()
+    };
+    let groups = [
+        ("configs", &sections.configs, &mut config.configs, &mut origins.configs),
+        ("instances", &sections.instances, &mut config.instances, &mut origins.instances),
+    ];
+    for (group, sections, settings_map, origin_map) in groups {
+        for (name, section) in sections {
+            let path = format!("{BREAKER_PREFIX}.{group}.{name}");
+            let mut settings = BreakerSettings::default();
+            let mut fields = BTreeMap::new();
+            for p in &section.properties {
+                let key = format!("{path}.{}", p.written);
+                if let Some(&field) = FIELDS.iter().find(|f| canonical(f) == p.canonical) {
+                    settings
+                        .set(field, p.node, Typing::Lenient)
+                        .map_err(|rule| invalid(&key, p.node, rule, file))?;
+                    let origin = FieldOrigin {
+                        path: key,
+                        written: p.node.to_string(),
+                        pos: p.node.pos,
+                    };
+                    fields.insert(field, origin);
+                } else if let Some(message) = java_keys::breaker_property(&p.canonical) {
+                    warnings.push(ConfigWarning {
+                        key,
+                        location: p.pos.location(file),
+                        message: message.to_owned(),
+                    });
+                } else {
+                    let candidates = FIELDS.iter().chain(java_keys::BREAKER_NAMES).copied();
+                    return Err(unknown(&key, &p.written, candidates, p.pos, file));
+                }
+            }
+            settings_map.insert(name.clone(), settings);
+            origin_map.insert(
+                name.clone(),
+                SectionOrigin {
+                    path,
+                    pos: section.pos,
+                    fields,
+                },
+            );
+        }
+    }
+    Ok((config, origins))
+}
+
+/// A time limiter section: its timeout and base, with where they were written.
+#[derive(Debug)]
+struct TimeLimiter {
+    timeout: Option<(Duration, FieldOrigin)>,
+    base: Option<(String, FieldOrigin)>,
+}
+
+/// The time limiter sections, resolved like breakers, applied as breaker timeouts.
+#[derive(Debug)]
+struct TimeLimiters {
+    file: Option<std::path::PathBuf>,
+    configs: BTreeMap<String, TimeLimiter>,
+    instances: BTreeMap<String, TimeLimiter>,
+}
+
+impl TimeLimiters {
+    fn read(
+        sections: &Sections<'_>,
+        file: Option<&Path>,
+        warnings: &mut Vec<ConfigWarning>,
+    ) -> Result<Self, ConfigError> {
+        let read_group = |group: &str, map: &BTreeMap<String, Section<'_>>, warnings: &mut Vec<ConfigWarning>| {
+            let mut out = BTreeMap::new();
+            for (name, section) in map {
+                let path = format!("{TIME_LIMITER_PREFIX}.{group}.{name}");
+                let mut limiter = TimeLimiter {
+                    timeout: None,
+                    base: None,
+                };
+                for p in &section.properties {
+                    let key = format!("{path}.{}", p.written);
+                    let origin = FieldOrigin {
+                        path: key.clone(),
+                        written: p.node.to_string(),
+                        pos: p.node.pos,
+                    };
+                    match p.canonical.as_str() {
+                        "timeoutduration" => {
+                            let timeout = p
+                                .node
+                                .to_duration()
+                                .and_then(|d| {
+                                    CircuitBreakerConfig::builder()
+                                        .timeout(d)
+                                        .build()
+                                        .map(|_| d)
+                                        .map_err(|e| rule_of(&e))
+                                })
+                                .map_err(|rule| invalid(&key, p.node, rule, file))?;
+                            limiter.timeout = Some((timeout, origin));
+                        }
+                        "baseconfig" => {
+                            let base = p
+                                .node
+                                .to_text(Typing::Lenient)
+                                .map_err(|rule| invalid(&key, p.node, rule, file))?;
+                            limiter.base = Some((base, origin));
+                        }
+                        other => match java_keys::time_limiter_property(other) {
+                            Some(message) => warnings.push(ConfigWarning {
+                                key,
+                                location: p.pos.location(file),
+                                message: message.to_owned(),
+                            }),
+                            None => {
+                                let candidates = ["timeoutDuration", "baseConfig"]
+                                    .into_iter()
+                                    .chain(java_keys::TIME_LIMITER_NAMES.iter().copied());
+                                return Err(unknown(&key, &p.written, candidates, p.pos, file));
+                            }
+                        },
+                    }
+                }
+                out.insert(name.clone(), limiter);
+            }
+            Ok::<_, ConfigError>(out)
+        };
+        Ok(Self {
+            file: file.map(Path::to_path_buf),
+            configs: read_group("configs", &sections.configs, warnings)?,
+            instances: read_group("instances", &sections.instances, warnings)?,
+        })
+    }
+
+    fn error_at(&self, origin: &FieldOrigin, kind: ConfigErrorKind) -> ConfigError {
+        ConfigError::new(origin.path.clone(), kind).at(origin.pos.location(self.file.as_deref()))
+    }
+
+    fn check_base(&self, base: &str, origin: &FieldOrigin) -> Result<(), ConfigError> {
+        if self.configs.contains_key(base) {
+            return Ok(());
+        }
+        Err(self.error_at(
+            origin,
+            ConfigErrorKind::MissingBaseConfig {
+                base: base.to_owned(),
+            },
+        ))
+    }
+
+    /// The timeout of time limiter config `name` (which exists), following `baseConfig`.
+    fn config_timeout(&self, name: &str, stack: &mut Vec<String>) -> Result<Duration, ConfigError> {
+        let Some(limiter) = self.configs.get(name) else {
+            return Ok(TIME_LIMITER_DEFAULT);
+        };
+        if let Some(start) = stack.iter().position(|n| n == name) {
+            let mut chain = stack[start..].to_vec();
+            chain.push(name.to_owned());
+            let referrer = stack.last().and_then(|r| self.configs.get(r)).unwrap_or(limiter);
+            let origin = referrer.base.as_ref().map(|(_, o)| o.clone()).unwrap_or_default();
+            return Err(self.error_at(&origin, ConfigErrorKind::BaseConfigCycle { chain }));
+        }
+        let base = match &limiter.base {
+            Some((base, origin)) => {
+                self.check_base(base, origin)?;
+                stack.push(name.to_owned());
+                let timeout = self.config_timeout(base, stack);
+                stack.pop();
+                timeout?
+            }
+            None => TIME_LIMITER_DEFAULT,
+        };
+        Ok(limiter.timeout.as_ref().map_or(base, |(t, _)| *t))
+    }
+
+    /// The timeout for breaker instance `name`: its time limiter instance, else the time limiter
+    /// default config, else none.
+    fn instance_timeout(&self, name: &str) -> Result<Option<Duration>, ConfigError> {
+        let Some(limiter) = self.instances.get(name) else {
+            return if self.configs.contains_key("default") {
+                self.config_timeout("default", &mut Vec::new()).map(Some)
+            } else {
+                Ok(None)
+            };
+        };
+        let base = match &limiter.base {
+            Some((base, origin)) if base == name => {
+                return Err(self.error_at(
+                    origin,
+                    ConfigErrorKind::Conflict {
+                        message: format!(
+                            "an instance cannot name the config of its own name `{name}` as its base \
+                             (Resilience4j rejects this as a circular reference); remove it"
+                        ),
+                    },
+                ));
+            }
+            Some((base, origin)) => {
+                self.check_base(base, origin)?;
+                self.config_timeout(base, &mut Vec::new())?
+            }
+            None if self.configs.contains_key(name) => self.config_timeout(name, &mut Vec::new())?,
+            None if self.configs.contains_key("default") => {
+                self.config_timeout("default", &mut Vec::new())?
+            }
+            None => TIME_LIMITER_DEFAULT,
+        };
+        Ok(Some(limiter.timeout.as_ref().map_or(base, |(t, _)| *t)))
+    }
+
+    /// Sets the breakers' timeouts from the time limiters of the same names.
+    fn apply(&self, mut resolved: ResolvedConfig) -> Result<ResolvedConfig, ConfigError> {
+        for name in self.configs.keys() {
+            let timeout = self.config_timeout(name, &mut Vec::new())?;
+            if let Some(config) = resolved.configs.get_mut(name) {
+                *config = with_timeout(config, timeout);
+            }
+            if name == "default" {
+                resolved.default = with_timeout(&resolved.default, timeout);
+            }
+        }
+        let names: Vec<String> = resolved
+            .instances
+            .keys()
+            .chain(self.instances.keys())
+            .cloned()
+            .collect();
+        for name in names {
+            let timeout = self.instance_timeout(&name)?;
+            let config = resolved
+                .instances
+                .entry(name)
+                .or_insert_with(|| resolved.default.clone());
+            if let Some(timeout) = timeout {
+                *config = with_timeout(config, timeout);
+            }
+        }
+        Ok(resolved)
+    }
+}
+
+/// `config` with `timeout` (already validated when read).
+fn with_timeout(config: &CircuitBreakerConfig, timeout: Duration) -> CircuitBreakerConfig {
+    config
+        .to_builder()
+        .timeout(timeout)
+        .build()
+        .unwrap_or_else(|_| config.clone())
+}
+
+fn rule_of(err: &ConfigError) -> String {
+    match err.kind() {
+        ConfigErrorKind::InvalidValue { rule, .. } => rule.clone(),
+        _ => err.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn restyles_suggestions() {
+        assert_eq!(restyle("sliding_window_size", "slidingWindowSise"), "slidingWindowSize");
+        assert_eq!(restyle("sliding_window_size", "sliding-window-sise"), "sliding-window-size");
+        assert_eq!(restyle("recordExceptions", "record_exception"), "record_exceptions");
+    }
+
+    #[test]
+    fn dotted_and_nested_keys_flatten_alike() {
+        let a = yaml::parse("a.b:\n  c: 1\n", None).expect("yaml");
+        let b = yaml::parse("a:\n  b.c: 1\n", None).expect("yaml");
+        let paths = |docs: &[Node]| -> Vec<String> {
+            flatten(&docs[0]).iter().map(|e| written_path(&e.path)).collect()
+        };
+        assert_eq!(paths(&a), ["a.b.c"]);
+        assert_eq!(paths(&b), ["a.b.c"]);
+    }
+}

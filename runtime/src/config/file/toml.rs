@@ -1,0 +1,212 @@
+//! fusebox's TOML layout: `[configs.<name>]` and `[instances.<name>]` with snake_case keys.
+
+use super::LoadedConfig;
+use super::node::{Key, Node, Pos, Typing, Value, invalid};
+use super::resolve::{self, FieldOrigin, Origins, SectionOrigin};
+use super::settings::{BreakerSettings, FIELDS, RegistryConfig};
+use super::suggest;
+use crate::config::{ConfigError, ConfigErrorKind};
+use ::toml::Spanned;
+use ::toml::de::{DeTable, DeValue};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// The top-level tables.
+const SECTIONS: &[&str] = &["configs", "instances"];
+
+/// Parses, resolves and validates TOML text.
+pub(crate) fn load(text: &str, file: Option<&Path>) -> Result<LoadedConfig, ConfigError> {
+    let root = parse(text, file)?;
+    let (config, origins) = read(&root, file)?;
+    let (resolved, warnings) = resolve::resolve(&config, &origins)?;
+    Ok(LoadedConfig { resolved, warnings })
+}
+
+/// TOML text as a [`Node`] tree with positions.
+pub(crate) fn parse(text: &str, file: Option<&Path>) -> Result<Node, ConfigError> {
+    let lines = LineIndex::new(text);
+    match DeTable::parse(text) {
+        Ok(table) => Ok(Node {
+            pos: lines.pos(table.span().start),
+            value: table_value(table.get_ref(), &lines),
+        }),
+        Err(e) => {
+            let pos = e.span().map_or_else(Pos::default, |s| lines.pos(s.start));
+            Err(ConfigError::new(
+                "",
+                ConfigErrorKind::Syntax {
+                    message: format!("invalid TOML: {}", e.message().trim_end()),
+                },
+            )
+            .at(pos.location(file)))
+        }
+    }
+}
+
+fn table_value(table: &DeTable<'_>, lines: &LineIndex<'_>) -> Value {
+    Value::Map(
+        table
+            .iter()
+            .map(|(k, v)| {
+                let key = Key {
+                    name: k.get_ref().to_string(),
+                    pos: lines.pos(k.span().start),
+                };
+                (key, node(v, lines))
+            })
+            .collect(),
+    )
+}
+
+fn node(v: &Spanned<DeValue<'_>>, lines: &LineIndex<'_>) -> Node {
+    let value = match v.get_ref() {
+        DeValue::String(s) => Value::Str(s.to_string()),
+        DeValue::Integer(i) => match i64::from_str_radix(i.as_str(), i.radix()) {
+            Ok(n) => Value::Int(n),
+            Err(_) => Value::Float(i.as_str().parse().unwrap_or(f64::INFINITY)),
+        },
+        DeValue::Float(x) => Value::Float(x.as_str().parse().unwrap_or(f64::NAN)),
+        DeValue::Boolean(b) => Value::Bool(*b),
+        DeValue::Datetime(d) => Value::Str(d.to_string()),
+        DeValue::Array(items) => Value::Seq(items.iter().map(|i| node(i, lines)).collect()),
+        DeValue::Table(t) => table_value(t, lines),
+    };
+    Node {
+        value,
+        pos: lines.pos(v.span().start),
+    }
+}
+
+/// Reads the layout into settings, recording where everything was written.
+fn read(root: &Node, file: Option<&Path>) -> Result<(RegistryConfig, Origins), ConfigError> {
+    let mut config = RegistryConfig::default();
+    let mut origins = Origins {
+        file: file.map(Path::to_path_buf),
+        ..Origins::default()
+    };
+    for (key, value) in root.entries().unwrap_or_default() {
+        let (settings, section_origins) = match key.name.as_str() {
+            "configs" => (&mut config.configs, &mut origins.configs),
+            "instances" => (&mut config.instances, &mut origins.instances),
+            other => {
+                let suggestion = suggest::nearest(other, SECTIONS.iter().copied(), str::to_owned);
+                return Err(unknown(other, suggestion, key.pos, file));
+            }
+        };
+        let Some(sections) = value.entries() else {
+            return Err(invalid(&key.name, value, "expected a table of named sections".into(), file));
+        };
+        for (name, body) in sections {
+            let path = format!("{}.{}", key.name, name.name);
+            let (s, origin) = read_section(&path, name.pos, body, file)?;
+            settings.insert(name.name.clone(), s);
+            section_origins.insert(name.name.clone(), origin);
+        }
+    }
+    Ok((config, origins))
+}
+
+fn read_section(
+    path: &str,
+    pos: Pos,
+    body: &Node,
+    file: Option<&Path>,
+) -> Result<(BreakerSettings, SectionOrigin), ConfigError> {
+    let Some(entries) = body.entries() else {
+        return Err(invalid(path, body, "expected a table of breaker properties".into(), file));
+    };
+    let mut settings = BreakerSettings::default();
+    let mut fields = BTreeMap::new();
+    for (key, value) in entries {
+        let field_path = format!("{path}.{}", key.name);
+        let Some(&field) = FIELDS.iter().find(|f| **f == key.name) else {
+            let suggestion = suggest::nearest(&key.name, FIELDS.iter().copied(), str::to_owned);
+            return Err(unknown(&field_path, suggestion, key.pos, file));
+        };
+        settings
+            .set(field, value, Typing::Strict)
+            .map_err(|rule| invalid(&field_path, value, rule, file))?;
+        fields.insert(
+            field,
+            FieldOrigin {
+                path: field_path,
+                written: value.to_string(),
+                pos: value.pos,
+            },
+        );
+    }
+    let origin = SectionOrigin {
+        path: path.to_owned(),
+        pos,
+        fields,
+    };
+    Ok((settings, origin))
+}
+
+fn unknown(path: &str, suggestion: Option<&str>, pos: Pos, file: Option<&Path>) -> ConfigError {
+    ConfigError::new(
+        path,
+        ConfigErrorKind::UnknownKey {
+            suggestion: suggestion.map(str::to_owned),
+        },
+    )
+    .at(pos.location(file))
+}
+
+/// Byte offset to 1-based line and column (in characters).
+struct LineIndex<'a> {
+    text: &'a str,
+    starts: Vec<usize>,
+}
+
+impl<'a> LineIndex<'a> {
+    fn new(text: &'a str) -> Self {
+        let starts = std::iter::once(0)
+            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
+        Self { text, starts }
+    }
+
+    fn pos(&self, offset: usize) -> Pos {
+        let line = self.starts.partition_point(|&s| s <= offset).max(1);
+        let start = self.starts[line - 1];
+        let column = self
+            .text
+            .get(start..offset.min(self.text.len()))
+            .map_or(1, |s| s.chars().count() + 1);
+        Pos { line, column }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_index() {
+        let lines = LineIndex::new("ab\ncdé\nf");
+        assert_eq!(lines.pos(0), Pos { line: 1, column: 1 });
+        assert_eq!(lines.pos(4), Pos { line: 2, column: 2 });
+        assert_eq!(lines.pos(7), Pos { line: 2, column: 4 });
+        assert_eq!(lines.pos(8), Pos { line: 3, column: 1 });
+    }
+
+    #[test]
+    fn walker_agrees_with_serde() {
+        let text = r#"
+            [configs.default]
+            sliding_window_size = 10
+            wait_duration_in_open_state = "PT5S"
+            sliding_window_type = "TIME_BASED"
+            [instances.a]
+            base_config = "default"
+            failure_rate_threshold = 25
+            timeout = 1500
+            initial_state = "half_open"
+        "#;
+        let root = parse(text, None).expect("parses");
+        let (walked, _) = read(&root, None).expect("reads");
+        let via_serde: RegistryConfig = ::toml::from_str(text).expect("deserializes");
+        assert_eq!(walked, via_serde);
+    }
+}
