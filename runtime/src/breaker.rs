@@ -12,9 +12,9 @@ use crate::metrics::Metrics;
 use crate::state::{IllegalStateTransition, State};
 use crate::window::{CountWindow, TimeWindow, Totals, Window};
 use crate::SlidingWindowType;
-use parking_lot::Mutex;
+use crate::sync::{AtomicU8, AtomicU32, AtomicU64, Mutex};
 use std::fmt;
-use std::sync::atomic::{AtomicU8, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 

@@ -31,8 +31,11 @@ mod clock;
 pub mod config;
 mod events;
 mod metrics;
+#[doc(hidden)]
+pub mod private;
 mod registry;
 mod state;
+mod sync;
 mod window;
 #[cfg(feature = "telemetry")] pub mod telemetry;
 
