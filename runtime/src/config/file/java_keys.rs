@@ -1,15 +1,17 @@
 //! Spring properties that only make sense in Java, and the Rust way to get their effect.
 
 const RECORD: &str = "not applied: Java exception classes mean nothing to fusebox; decide which errors \
-     count as failures with a `record = ...` predicate on `#[circuit_breaker]` or the breaker builder";
+     count as failures with a `record = ...` predicate on `#[circuit_breaker]` (or \
+     `Classifier::record` in code)";
 const IGNORE: &str = "not applied: Java exception classes mean nothing to fusebox; decide which errors \
-     are ignored with an `ignore = ...` predicate on `#[circuit_breaker]` or the breaker builder";
-const RESULT: &str = "not applied: record some `Ok` values as failures with a result predicate on \
-     `#[circuit_breaker]` or the breaker builder";
-const HEALTH: &str =
-    "not supported; fusebox has no health indicator, it exposes every breaker's state through `registry.all()` instead";
-const EVENT_BUFFER: &str = "not applied: fusebox event subscribers get their own bounded buffer \
-     (a slow subscriber drops events, counted), nothing to size here";
+     are ignored with an `ignore = ...` predicate on `#[circuit_breaker]` (or \
+     `Classifier::ignore` in code)";
+const RESULT: &str = "not applied: record some `Ok` values as failures with a `record_result = ...` \
+     predicate on `#[circuit_breaker]` (or `Classifier::result` in code)";
+const HEALTH: &str = "not supported; fusebox has no health indicator, it exposes every breaker's state \
+     through `registry.all()` / `registry.states()` instead";
+const EVENT_BUFFER: &str = "not applied: size each event subscriber's queue with \
+     `breaker.subscribe_with_capacity(n)` (`breaker.subscribe()` uses `DEFAULT_EVENT_BUFFER`)";
 const CLASS_BINDING: &str =
     "not applicable: Rust error types are checked at compile time, there are no classes to bind";
 const STACK_TRACE: &str =
