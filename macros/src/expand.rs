@@ -198,11 +198,11 @@ fn try_circuit_breaker(args: TokenStream, item: TokenStream) -> syn::Result<Toke
                 let level = level_tokens(traced_level.as_ref(), &tracing);
                 let target = traced_target.map(|t| quote!(target: #t,));
                 quote_spanned! {span=>
-                    let __fusebox_span = #tracing::span!(#target #level, "fallback", circuit_breaker.name = #name);
-                    let __fusebox_fallback = __fusebox_span.in_scope(|| #call);
+                    let __fusebox_fallback_span = #tracing::span!(#target #level, "fallback", circuit_breaker.name = #name);
+                    let __fusebox_fallback = __fusebox_fallback_span.in_scope(|| #call);
                     #tracing::Instrument::instrument(
                         (&__fusebox_fallback).__fusebox_kind().resolve(__fusebox_fallback),
-                        __fusebox_span,
+                        __fusebox_fallback_span,
                     )
                     .await
                 }

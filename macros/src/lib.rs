@@ -4,6 +4,8 @@
 mod args;
 mod expand;
 mod item;
+#[cfg(test)]
+mod tests;
 
 use proc_macro::TokenStream;
 

@@ -1,0 +1,136 @@
+//! Expansion snapshots: the macros run on `proc_macro2` input and the output, pretty-printed by
+//! `prettyplease`, is compared with insta snapshots in `src/snapshots/`.
+//!
+//! [`expand_attrs`] plays rustc's part: it expands the outermost fusebox attribute, re-parses the
+//! result, and repeats, so stacked attributes expand in the order the compiler uses.
+
+use proc_macro2::TokenStream;
+use quote::quote;
+
+use crate::expand;
+
+/// Expands every `#[circuit_breaker]` / `#[traced]` on `item`, outermost first, as rustc does.
+fn expand_attrs(item: TokenStream) -> String {
+    let mut tokens = item;
+    for _ in 0..8 {
+        let mut func: syn::ItemFn = syn::parse2(tokens.clone()).expect("an fn item");
+        let Some(index) = func.attrs.iter().position(|a| {
+            let last = a.path().segments.last().map(|s| s.ident.to_string());
+            matches!(last.as_deref(), Some("circuit_breaker" | "traced"))
+        }) else {
+            break;
+        };
+        let attr = func.attrs.remove(index);
+        let is_breaker = attr.path().segments.last().is_some_and(|s| s.ident == "circuit_breaker");
+        let args = match attr.meta {
+            syn::Meta::List(list) => list.tokens,
+            _ => TokenStream::new(),
+        };
+        let item = quote!(#func);
+        tokens = if is_breaker {
+            expand::circuit_breaker(args, item)
+        } else {
+            expand::traced(args, item)
+        };
+    }
+    let file: syn::File = syn::parse2(tokens).expect("valid output");
+    prettyplease::unparse(&file)
+}
+
+#[test]
+fn course_example_traced_then_breaker() {
+    let out = expand_attrs(quote! {
+        /// Orders of a user, empty while order-service is down.
+        #[traced(kind = "client", remote_service = "order-service")]
+        #[circuit_breaker(name = "orders", fallback = "empty_orders")]
+        async fn get_orders(&self, user_id: &str) -> Result<Vec<Order>, ClientError> {
+            self.client.orders(user_id).await
+        }
+    });
+    insta::assert_snapshot!(out);
+}
+
+#[test]
+fn either_order_expands_the_same() {
+    let traced_first = expand_attrs(quote! {
+        #[traced(kind = "client", remote_service = "order-service")]
+        #[circuit_breaker(name = "orders", fallback = "empty_orders")]
+        async fn get_orders(&self, user_id: &str) -> Result<Vec<Order>, ClientError> {
+            self.client.orders(user_id).await
+        }
+    });
+    let breaker_first = expand_attrs(quote! {
+        #[circuit_breaker(name = "orders", fallback = "empty_orders")]
+        #[traced(kind = "client", remote_service = "order-service")]
+        async fn get_orders(&self, user_id: &str) -> Result<Vec<Order>, ClientError> {
+            self.client.orders(user_id).await
+        }
+    });
+    assert_eq!(traced_first, breaker_first);
+}
+
+#[test]
+fn breaker_without_fallback() {
+    let out = expand_attrs(quote! {
+        #[circuit_breaker(name = "orders", record = is_transient, ignore = |e: &ClientError| e.is_not_found())]
+        pub(crate) async fn get_orders(user_id: &str) -> Result<Vec<Order>, ClientError> {
+            fetch(user_id).await
+        }
+    });
+    insta::assert_snapshot!(out);
+}
+
+#[test]
+fn traced_alone_with_fields_and_err() {
+    let out = expand_attrs(quote! {
+        #[traced(name = "load-user", level = "debug", fields(user.id = %user_id), err)]
+        async fn load_user(user_id: u64, password: &str) -> Result<User, Error> {
+            db::load(user_id, password).await
+        }
+    });
+    insta::assert_snapshot!(out);
+}
+
+#[test]
+fn async_trait_body() {
+    // What `#[async_trait]` leaves for the method attributes to expand (async-trait 0.1.9x).
+    let out = expand_attrs(quote! {
+        #[traced]
+        #[circuit_breaker(name = "orders", fallback = "empty_orders")]
+        fn get_orders<'life0, 'life1, 'async_trait>(
+            &'life0 self,
+            user_id: &'life1 str,
+        ) -> ::core::pin::Pin<Box<dyn ::core::future::Future<Output = Result<Vec<Order>, ClientError>> + ::core::marker::Send + 'async_trait>>
+        where
+            'life0: 'async_trait,
+            'life1: 'async_trait,
+            Self: 'async_trait,
+        {
+            Box::pin(async move {
+                if let ::core::option::Option::Some(__ret) = ::core::option::Option::None::<Result<Vec<Order>, ClientError>> {
+                    #[allow(unreachable_code)]
+                    return __ret;
+                }
+                let __self = self;
+                let __ret: Result<Vec<Order>, ClientError> = {
+                    __self.client.orders(user_id).await
+                };
+                #[allow(unreachable_code)]
+                __ret
+            })
+        }
+    });
+    insta::assert_snapshot!(out);
+}
+
+#[test]
+fn errors_keep_the_item() {
+    let out = expand::circuit_breaker(
+        quote!(nmae = "orders"),
+        quote!(async fn f() -> Result<(), E> { Ok(()) }),
+    )
+    .to_string();
+    assert!(out.starts_with("async fn f"), "{out}");
+    assert!(out.contains("compile_error"), "{out}");
+    assert!(out.contains("did you mean `name`"), "{out}");
+}
