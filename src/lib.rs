@@ -16,9 +16,11 @@
 //!
 //! The breaker semantics are Resilience4j 2.4's; the differences are listed in the README.
 
+pub use fusebox_macros::{circuit_breaker, traced};
 pub use fusebox_runtime::*;
 
 #[doc(hidden)]
 pub mod __private {
     //! What the attribute macros expand to. Not a public API: it may change in any release.
+    pub use fusebox_runtime::private::*;
 }
