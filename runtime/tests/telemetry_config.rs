@@ -34,8 +34,11 @@ fn nothing_set_means_defaults() {
     assert!(s.service_name.is_none() && s.zipkin_endpoint.is_none() && s.sampler.is_none());
     assert!(s.propagators.is_none() && s.exporter.is_none() && !s.sdk_disabled);
     // Empty values count as unset (OpenTelemetry specification).
-    let s = config::from_lookup(env(&[("OTEL_TRACES_SAMPLER", ""), ("OTEL_SERVICE_NAME", " ")]))
-        .unwrap();
+    let s = config::from_lookup(env(&[
+        ("OTEL_TRACES_SAMPLER", ""),
+        ("OTEL_SERVICE_NAME", " "),
+    ]))
+    .unwrap();
     assert!(s.sampler.is_none() && s.service_name.is_none());
 }
 
@@ -43,7 +46,10 @@ fn nothing_set_means_defaults() {
 fn accepted_values() {
     let s = config::from_lookup(env(&[
         ("OTEL_SERVICE_NAME", "order-service"),
-        ("OTEL_EXPORTER_ZIPKIN_ENDPOINT", "http://127.0.0.1:19411/api/v2/spans"),
+        (
+            "OTEL_EXPORTER_ZIPKIN_ENDPOINT",
+            "http://127.0.0.1:19411/api/v2/spans",
+        ),
         ("OTEL_EXPORTER_ZIPKIN_TIMEOUT", "1500"),
         ("OTEL_TRACES_SAMPLER", "parentbased_traceidratio"),
         ("OTEL_TRACES_SAMPLER_ARG", "0.25"),
@@ -51,12 +57,18 @@ fn accepted_values() {
         ("OTEL_TRACES_EXPORTER", "file"),
         ("FUSEBOX_TRACES_FILE", "/tmp/x.json"),
         ("OTEL_SDK_DISABLED", "TRUE"),
-        ("OTEL_RESOURCE_ATTRIBUTES", "deployment.environment.name=dev,team=core"),
+        (
+            "OTEL_RESOURCE_ATTRIBUTES",
+            "deployment.environment.name=dev,team=core",
+        ),
     ]))
     .unwrap();
     assert_eq!(s.service_name.as_deref(), Some("order-service"));
     let e = s.zipkin_endpoint.unwrap();
-    assert_eq!((e.host(), e.port(), e.path()), ("127.0.0.1", 19411, "/api/v2/spans"));
+    assert_eq!(
+        (e.host(), e.port(), e.path()),
+        ("127.0.0.1", 19411, "/api/v2/spans")
+    );
     assert_eq!(s.export_timeout, Some(Duration::from_millis(1500)));
     assert_eq!(s.sampler, Some(SamplerKind::ParentBasedTraceIdRatio(0.25)));
     assert_eq!(
@@ -91,25 +103,94 @@ fn accepted_values() {
 #[test]
 fn bad_values_name_the_variable_and_the_value() {
     let cases: &[(&[(&str, &str)], &str, &str)] = &[
-        (&[("OTEL_EXPORTER_ZIPKIN_ENDPOINT", "localhost:9411")], "OTEL_EXPORTER_ZIPKIN_ENDPOINT", "localhost:9411"),
-        (&[("OTEL_EXPORTER_ZIPKIN_ENDPOINT", "http://")], "OTEL_EXPORTER_ZIPKIN_ENDPOINT", "http://"),
-        (&[("OTEL_EXPORTER_ZIPKIN_ENDPOINT", "ftp://zipkin/api")], "OTEL_EXPORTER_ZIPKIN_ENDPOINT", "ftp://zipkin/api"),
-        (&[("OTEL_EXPORTER_ZIPKIN_ENDPOINT", "https://zipkin:9411/api/v2/spans")], "OTEL_EXPORTER_ZIPKIN_ENDPOINT", "https://zipkin:9411/api/v2/spans"),
-        (&[("OTEL_EXPORTER_ZIPKIN_TIMEOUT", "10s")], "OTEL_EXPORTER_ZIPKIN_TIMEOUT", "10s"),
-        (&[("OTEL_EXPORTER_ZIPKIN_TIMEOUT", "0")], "OTEL_EXPORTER_ZIPKIN_TIMEOUT", "0"),
-        (&[("OTEL_TRACES_SAMPLER", "sometimes")], "OTEL_TRACES_SAMPLER", "sometimes"),
-        (&[("OTEL_TRACES_SAMPLER", "traceidratio"), ("OTEL_TRACES_SAMPLER_ARG", "1.5")], "OTEL_TRACES_SAMPLER_ARG", "1.5"),
-        (&[("OTEL_TRACES_SAMPLER", "parentbased_traceidratio"), ("OTEL_TRACES_SAMPLER_ARG", "half")], "OTEL_TRACES_SAMPLER_ARG", "half"),
-        (&[("OTEL_PROPAGATORS", "tracecontext,w3c")], "OTEL_PROPAGATORS", "tracecontext,w3c"),
-        (&[("OTEL_PROPAGATORS", "jaeger")], "OTEL_PROPAGATORS", "jaeger"),
-        (&[("OTEL_TRACES_EXPORTER", "jaeger")], "OTEL_TRACES_EXPORTER", "jaeger"),
-        (&[("OTEL_TRACES_EXPORTER", "zipkin,otlp")], "OTEL_TRACES_EXPORTER", "zipkin,otlp"),
+        (
+            &[("OTEL_EXPORTER_ZIPKIN_ENDPOINT", "localhost:9411")],
+            "OTEL_EXPORTER_ZIPKIN_ENDPOINT",
+            "localhost:9411",
+        ),
+        (
+            &[("OTEL_EXPORTER_ZIPKIN_ENDPOINT", "http://")],
+            "OTEL_EXPORTER_ZIPKIN_ENDPOINT",
+            "http://",
+        ),
+        (
+            &[("OTEL_EXPORTER_ZIPKIN_ENDPOINT", "ftp://zipkin/api")],
+            "OTEL_EXPORTER_ZIPKIN_ENDPOINT",
+            "ftp://zipkin/api",
+        ),
+        (
+            &[(
+                "OTEL_EXPORTER_ZIPKIN_ENDPOINT",
+                "https://zipkin:9411/api/v2/spans",
+            )],
+            "OTEL_EXPORTER_ZIPKIN_ENDPOINT",
+            "https://zipkin:9411/api/v2/spans",
+        ),
+        (
+            &[("OTEL_EXPORTER_ZIPKIN_TIMEOUT", "10s")],
+            "OTEL_EXPORTER_ZIPKIN_TIMEOUT",
+            "10s",
+        ),
+        (
+            &[("OTEL_EXPORTER_ZIPKIN_TIMEOUT", "0")],
+            "OTEL_EXPORTER_ZIPKIN_TIMEOUT",
+            "0",
+        ),
+        (
+            &[("OTEL_TRACES_SAMPLER", "sometimes")],
+            "OTEL_TRACES_SAMPLER",
+            "sometimes",
+        ),
+        (
+            &[
+                ("OTEL_TRACES_SAMPLER", "traceidratio"),
+                ("OTEL_TRACES_SAMPLER_ARG", "1.5"),
+            ],
+            "OTEL_TRACES_SAMPLER_ARG",
+            "1.5",
+        ),
+        (
+            &[
+                ("OTEL_TRACES_SAMPLER", "parentbased_traceidratio"),
+                ("OTEL_TRACES_SAMPLER_ARG", "half"),
+            ],
+            "OTEL_TRACES_SAMPLER_ARG",
+            "half",
+        ),
+        (
+            &[("OTEL_PROPAGATORS", "tracecontext,w3c")],
+            "OTEL_PROPAGATORS",
+            "tracecontext,w3c",
+        ),
+        (
+            &[("OTEL_PROPAGATORS", "jaeger")],
+            "OTEL_PROPAGATORS",
+            "jaeger",
+        ),
+        (
+            &[("OTEL_TRACES_EXPORTER", "jaeger")],
+            "OTEL_TRACES_EXPORTER",
+            "jaeger",
+        ),
+        (
+            &[("OTEL_TRACES_EXPORTER", "zipkin,otlp")],
+            "OTEL_TRACES_EXPORTER",
+            "zipkin,otlp",
+        ),
         (&[("OTEL_SDK_DISABLED", "yes")], "OTEL_SDK_DISABLED", "yes"),
-        (&[("OTEL_RESOURCE_ATTRIBUTES", "novalue")], "OTEL_RESOURCE_ATTRIBUTES", "novalue"),
+        (
+            &[("OTEL_RESOURCE_ATTRIBUTES", "novalue")],
+            "OTEL_RESOURCE_ATTRIBUTES",
+            "novalue",
+        ),
     ];
     for (pairs, variable, value) in cases {
         let (setting, got_value, reason) = error(pairs);
-        assert_eq!((setting.as_str(), got_value.as_str()), (*variable, *value), "{reason}");
+        assert_eq!(
+            (setting.as_str(), got_value.as_str()),
+            (*variable, *value),
+            "{reason}"
+        );
         let shown = config::from_lookup(env(pairs)).unwrap_err().to_string();
         assert!(shown.contains(variable) && shown.contains(value), "{shown}");
     }
@@ -121,13 +202,19 @@ fn builder_reports_setup_errors() {
         .env_lookup(env(&[("OTEL_TRACES_SAMPLER", "nope")]))
         .build()
         .unwrap_err();
-    assert!(err.to_string().contains("OTEL_TRACES_SAMPLER=\"nope\""), "{err}");
+    assert!(
+        err.to_string().contains("OTEL_TRACES_SAMPLER=\"nope\""),
+        "{err}"
+    );
     let err = telemetry::builder("svc")
         .ignore_env()
         .endpoint("not a url")
         .build()
         .unwrap_err();
-    assert!(err.to_string().contains("OTEL_EXPORTER_ZIPKIN_ENDPOINT"), "{err}");
+    assert!(
+        err.to_string().contains("OTEL_EXPORTER_ZIPKIN_ENDPOINT"),
+        "{err}"
+    );
     let err = telemetry::builder("svc")
         .env_lookup(env(&[("RUST_LOG", "info,=[")]))
         .exporter(ExporterKind::None)
@@ -140,7 +227,10 @@ fn builder_reports_setup_errors() {
             .env_lookup(env(&[("OTEL_TRACES_EXPORTER", "otlp")]))
             .build()
             .unwrap_err();
-        assert!(matches!(err, TelemetryError::FeatureDisabled { .. }), "{err}");
+        assert!(
+            matches!(err, TelemetryError::FeatureDisabled { .. }),
+            "{err}"
+        );
     }
 }
 
@@ -161,17 +251,25 @@ fn service_name_env_overrides_the_argument_and_builder_overrides_env() {
     // A builder call beats the environment for everything else.
     let t = telemetry::builder("svc")
         .env_lookup(env(&[("OTEL_PROPAGATORS", "b3")]))
-        .propagation(telemetry::Propagation::symmetric(vec![PropagatorKind::TraceContext]))
+        .propagation(telemetry::Propagation::symmetric(vec![
+            PropagatorKind::TraceContext,
+        ]))
         .exporter(ExporterKind::None)
         .build()
         .unwrap();
-    assert_eq!(t.propagator().config().inject, vec![PropagatorKind::TraceContext]);
+    assert_eq!(
+        t.propagator().config().inject,
+        vec![PropagatorKind::TraceContext]
+    );
     let t = telemetry::builder("svc")
         .env_lookup(env(&[("OTEL_PROPAGATORS", "b3")]))
         .exporter(ExporterKind::None)
         .build()
         .unwrap();
-    assert_eq!(t.propagator().config().inject, vec![PropagatorKind::B3Single]);
+    assert_eq!(
+        t.propagator().config().inject,
+        vec![PropagatorKind::B3Single]
+    );
 }
 
 #[test]

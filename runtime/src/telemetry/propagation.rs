@@ -138,7 +138,13 @@ impl FuseboxPropagator {
         let empty = Context::new();
         let p = &self.0;
         let cx = match kind {
-            PropagatorKind::TraceContext => p.w3c.extract_with_context(&empty, extractor),
+            PropagatorKind::TraceContext => {
+                // The SDK pads short ids; the W3C specification wants exact field widths.
+                if !extractor.get("traceparent").is_some_and(w3c_shape_ok) {
+                    return None;
+                }
+                p.w3c.extract_with_context(&empty, extractor)
+            }
             // Either B3 entry accepts both B3 forms, as the B3 specification asks.
             PropagatorKind::B3Single | PropagatorKind::B3Multi => {
                 let cx = p.b3_single.extract_with_context(&empty, extractor);
@@ -160,8 +166,22 @@ impl TextMapPropagator for FuseboxPropagator {
         for kind in &p.config.inject {
             match kind {
                 PropagatorKind::TraceContext => p.w3c.inject_context(cx, injector),
-                PropagatorKind::B3Single => p.b3_single.inject_context(cx, injector),
-                PropagatorKind::B3Multi => p.b3_multi.inject_context(cx, injector),
+                // The B3 crate writes the multi headers even in single-header mode (its
+                // `UnSpecified` check is always true), so each mode is filtered to its headers.
+                PropagatorKind::B3Single => p.b3_single.inject_context(
+                    cx,
+                    &mut Only {
+                        inner: injector,
+                        keep: |k| k == "b3",
+                    },
+                ),
+                PropagatorKind::B3Multi => p.b3_multi.inject_context(
+                    cx,
+                    &mut Only {
+                        inner: injector,
+                        keep: |k| k.starts_with("x-b3-"),
+                    },
+                ),
                 PropagatorKind::Baggage => p.baggage.inject_context(cx, injector),
             }
         }
@@ -212,6 +232,33 @@ impl TextMapPropagator for FuseboxPropagator {
 
     fn fields(&self) -> FieldIter<'_> {
         FieldIter::new(&self.0.fields)
+    }
+}
+
+/// `version-traceid-spanid-flags` with 2, 32, 16 and 2 hex digits (more fields only for
+/// versions above 00).
+fn w3c_shape_ok(value: &str) -> bool {
+    let parts: Vec<&str> = value.trim().split('-').collect();
+    let hex = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_hexdigit());
+    parts.len() >= 4
+        && hex(parts[0], 2)
+        && hex(parts[1], 32)
+        && hex(parts[2], 16)
+        && hex(parts[3], 2)
+        && (parts.len() == 4 || parts[0] != "00")
+}
+
+/// Passes on only the keys `keep` accepts.
+struct Only<'a> {
+    inner: &'a mut dyn Injector,
+    keep: fn(&str) -> bool,
+}
+
+impl Injector for Only<'_> {
+    fn set(&mut self, key: &str, value: String) {
+        if (self.keep)(key) {
+            self.inner.set(key, value);
+        }
     }
 }
 
