@@ -41,7 +41,7 @@ mod window;
 
 pub use breaker::{CallNotPermitted, CircuitBreaker};
 pub use call::{BreakerError, Classifier, Failure, Outcome, Permit, TimeoutError};
-pub use clock::{Clock, ManualClock, SystemClock};
+pub use clock::{Clock, ManualClock, PreciseClock, SystemClock};
 pub use config::{
     CircuitBreakerConfig, CircuitBreakerConfigBuilder, ConfigError, ConfigErrorKind,
     SlidingWindowType, WaitInterval,
