@@ -1,0 +1,228 @@
+//! `#[traced]` and its combination with `#[circuit_breaker]` (issue #3), checked on the spans that
+//! reach OpenTelemetry: an in-memory exporter behind the `tracing-opentelemetry` layer, installed
+//! per test with `tracing::subscriber::set_default` (tests run on their own current-thread runtime).
+
+use fusebox::{BreakerError, CircuitBreakerConfig, Failure, ManualClock, Registry, circuit_breaker, traced};
+use opentelemetry::trace::{SpanId, SpanKind, Status, TracerProvider as _};
+use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider, SpanData};
+use tracing_subscriber::layer::SubscriberExt;
+
+#[derive(Debug, PartialEq)]
+enum ClientError {
+    Down,
+    Breaker(String),
+}
+
+impl std::fmt::Display for ClientError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ClientError::Down => f.write_str("order-service is down"),
+            ClientError::Breaker(m) => f.write_str(m),
+        }
+    }
+}
+
+impl From<BreakerError> for ClientError {
+    fn from(e: BreakerError) -> Self {
+        ClientError::Breaker(e.to_string())
+    }
+}
+
+/// Runs `f` with a subscriber exporting to memory; returns the finished spans.
+async fn capture<F: Future>(f: impl FnOnce() -> F) -> (F::Output, Vec<SpanData>) {
+    let exporter = InMemorySpanExporter::default();
+    let provider = SdkTracerProvider::builder().with_simple_exporter(exporter.clone()).build();
+    let subscriber = tracing_subscriber::registry()
+        .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("macros_spans")));
+    let guard = tracing::subscriber::set_default(subscriber);
+    let output = {
+        let root = tracing::info_span!("root");
+        tracing::Instrument::instrument(f(), root).await
+    };
+    drop(guard);
+    let _ = provider.force_flush();
+    (output, exporter.get_finished_spans().expect("spans"))
+}
+
+fn find<'a>(spans: &'a [SpanData], name: &str) -> &'a SpanData {
+    spans
+        .iter()
+        .find(|s| s.name == name)
+        .unwrap_or_else(|| panic!("no span {name} in {:?}", spans.iter().map(|s| &s.name).collect::<Vec<_>>()))
+}
+
+fn attr(span: &SpanData, key: &str) -> Option<String> {
+    span.attributes.iter().find(|kv| kv.key.as_str() == key).map(|kv| kv.value.to_string())
+}
+
+fn register(name: &str) -> fusebox::CircuitBreaker {
+    let config = CircuitBreakerConfig::builder()
+        .clock(ManualClock::new())
+        .sliding_window_size(10)
+        .minimum_number_of_calls(10)
+        .build()
+        .unwrap();
+    Registry::global().circuit_breaker_with_config(name, config)
+}
+
+struct UserService {
+    order_service_up: bool,
+}
+
+impl UserService {
+    // The course example, in both attribute orders.
+    #[traced(kind = "client", remote_service = "order-service")]
+    #[circuit_breaker(name = "spans.orders", fallback = "empty_orders")]
+    async fn get_orders(&self, user_id: &str) -> Result<Vec<String>, ClientError> {
+        tracing::info_span!("http get").in_scope(|| ());
+        if self.order_service_up { Ok(vec![format!("order of {user_id}")]) } else { Err(ClientError::Down) }
+    }
+
+    #[circuit_breaker(name = "spans.orders.reversed", fallback = "empty_orders")]
+    #[traced(kind = "client", remote_service = "order-service")]
+    async fn get_orders_reversed(&self, user_id: &str) -> Result<Vec<String>, ClientError> {
+        tracing::info_span!("http get").in_scope(|| ());
+        if self.order_service_up { Ok(vec![format!("order of {user_id}")]) } else { Err(ClientError::Down) }
+    }
+
+    async fn empty_orders(&self, _user_id: &str, cause: Failure<ClientError>) -> Result<Vec<String>, ClientError> {
+        tracing::info_span!("inside fallback").in_scope(|| ());
+        let _ = cause;
+        Ok(Vec::new())
+    }
+}
+
+/// What both orders must produce.
+fn check_failed_call_with_fallback(spans: &[SpanData], name: &str) {
+    let root = find(spans, "root");
+    let call = spans
+        .iter()
+        .find(|s| s.name.starts_with("get_orders") && attr(s, "circuit_breaker.name").as_deref() == Some(name))
+        .expect("the function's span");
+    let fallback = spans
+        .iter()
+        .find(|s| s.name == "fallback" && s.parent_span_id == call.span_context.span_id())
+        .expect("a `fallback` child span of the function's span");
+    let http = spans
+        .iter()
+        .find(|s| s.name == "http get" && s.parent_span_id == call.span_context.span_id())
+        .expect("the body runs inside the function's span");
+    let inside = find(spans, "inside fallback");
+
+    assert_eq!(call.parent_span_id, root.span_context.span_id(), "child of the current span");
+    assert_eq!(call.span_kind, SpanKind::Client);
+    assert_eq!(attr(call, "peer.service").as_deref(), Some("order-service"));
+    assert_eq!(attr(call, "circuit_breaker.state").as_deref(), Some("closed"));
+    assert_eq!(attr(call, "circuit_breaker.outcome").as_deref(), Some("failure"));
+    assert!(matches!(call.status, Status::Error { .. }), "{:?}", call.status);
+    assert_eq!(attr(fallback, "circuit_breaker.name").as_deref(), Some(name));
+    assert_eq!(inside.parent_span_id, fallback.span_context.span_id(), "the fallback runs in its span");
+    assert_ne!(http.span_context.span_id(), SpanId::INVALID);
+}
+
+#[tokio::test]
+async fn breaker_fields_and_fallback_span_traced_first() {
+    register("spans.orders");
+    let service = UserService { order_service_up: false };
+    let (result, spans) = capture(|| service.get_orders("u1")).await;
+    assert_eq!(result, Ok(vec![]));
+    check_failed_call_with_fallback(&spans, "spans.orders");
+}
+
+#[tokio::test]
+async fn breaker_fields_and_fallback_span_breaker_first() {
+    register("spans.orders.reversed");
+    let service = UserService { order_service_up: false };
+    let (result, spans) = capture(|| service.get_orders_reversed("u1")).await;
+    assert_eq!(result, Ok(vec![]));
+    check_failed_call_with_fallback(&spans, "spans.orders.reversed");
+}
+
+#[tokio::test]
+async fn success_has_no_error_and_no_fallback_span() {
+    register("spans.orders");
+    let service = UserService { order_service_up: true };
+    let (result, spans) = capture(|| service.get_orders("u2")).await;
+    assert_eq!(result.unwrap().len(), 1);
+    let call = find(&spans, "get_orders");
+    assert_eq!(attr(call, "circuit_breaker.outcome").as_deref(), Some("success"));
+    assert_eq!(call.status, Status::Unset);
+    assert!(spans.iter().all(|s| s.name != "fallback"));
+}
+
+#[traced(name = "rejected-call", err)]
+#[circuit_breaker(name = "spans.rejected")]
+async fn rejected() -> Result<u32, ClientError> {
+    Ok(1)
+}
+
+#[tokio::test]
+async fn not_permitted_marks_the_span() {
+    register("spans.rejected").transition_to_forced_open_state().unwrap();
+    let (result, spans) = capture(rejected).await;
+    assert!(matches!(result, Err(ClientError::Breaker(_))));
+    let call = find(&spans, "rejected-call");
+    assert_eq!(attr(call, "circuit_breaker.state").as_deref(), Some("forced_open"));
+    assert_eq!(attr(call, "circuit_breaker.outcome").as_deref(), Some("not_permitted"));
+    let message = "CircuitBreaker 'spans.rejected' is FORCED_OPEN and does not permit further calls";
+    assert_eq!(call.status, Status::error(message));
+    assert_eq!(attr(call, "exception.message").as_deref(), Some(message));
+}
+
+#[traced(err, level = "warn", fields(user.id = %user_id, attempt = attempt))]
+async fn fails(user_id: &str, attempt: u32, password: &str) -> Result<(), ClientError> {
+    let _ = password;
+    Err(ClientError::Down)
+}
+
+#[tokio::test]
+async fn traced_err_fields_and_safe_defaults() {
+    let (result, spans) = capture(|| fails("u3", 2, "hunter2")).await;
+    assert_eq!(result, Err(ClientError::Down));
+    let span = find(&spans, "fails");
+    assert_eq!(span.status, Status::error("order-service is down"));
+    assert_eq!(attr(span, "exception.message").as_deref(), Some("order-service is down"));
+    assert_eq!(attr(span, "user.id").as_deref(), Some("u3"));
+    assert_eq!(attr(span, "attempt").as_deref(), Some("2"));
+    // Safe by default: arguments not listed in `fields(...)` are not recorded.
+    assert!(span.attributes.iter().all(|kv| kv.value.to_string() != "hunter2"), "{:?}", span.attributes);
+    assert!(attr(span, "password").is_none());
+    assert_eq!(span.span_kind, SpanKind::Internal);
+}
+
+#[async_trait::async_trait]
+trait Lookup: Send + Sync {
+    async fn lookup(&self, key: &str) -> Result<String, ClientError>;
+}
+
+struct Remote;
+
+#[async_trait::async_trait]
+impl Lookup for Remote {
+    #[traced(kind = "client", fields(key = key))]
+    #[circuit_breaker(name = "spans.async_trait", fallback = "miss")]
+    async fn lookup(&self, key: &str) -> Result<String, ClientError> {
+        tracing::info_span!("http get").in_scope(|| ());
+        Err(ClientError::Down)
+    }
+}
+
+impl Remote {
+    fn miss(&self, key: &str, _cause: Failure<ClientError>) -> Result<String, ClientError> {
+        Ok(format!("miss {key}"))
+    }
+}
+
+#[tokio::test]
+async fn async_trait_methods_are_traced_around_the_breaker() {
+    register("spans.async_trait");
+    let remote: Box<dyn Lookup> = Box::new(Remote);
+    let (result, spans) = capture(|| remote.lookup("k")).await;
+    assert_eq!(result.unwrap(), "miss k");
+    let call = find(&spans, "lookup");
+    assert_eq!(attr(call, "key").as_deref(), Some("k"));
+    assert_eq!(attr(call, "circuit_breaker.outcome").as_deref(), Some("failure"));
+    let fallback = find(&spans, "fallback");
+    assert_eq!(fallback.parent_span_id, call.span_context.span_id());
+    assert_eq!(find(&spans, "http get").parent_span_id, call.span_context.span_id());
+}
