@@ -913,8 +913,22 @@ fn resilience4j_parity() {
     let java_lines = run_oracle(&[&curated_path, &gen_path]);
     let java_elapsed = started.elapsed();
     let mut java_obs: BTreeMap<String, Vec<Obs>> = BTreeMap::new();
+    // What the scenarios made Resilience4j do, to show the generator reaches every rule.
+    let mut coverage: BTreeMap<String, usize> = BTreeMap::new();
     for line in &java_lines {
         let (name, _step, obs) = parse_java_line(line);
+        for e in &obs.events {
+            let key = match e.kind.as_str() {
+                "STATE_TRANSITION" => e.to_string().replace("STATE_TRANSITION ", ""),
+                k => k.to_owned(),
+            };
+            *coverage.entry(key).or_default() += 1;
+        }
+        if !matches!(obs.result.as_str(), "ok" | "permitted") {
+            *coverage
+                .entry(format!("result {}", obs.result))
+                .or_default() += 1;
+        }
         java_obs.entry(name).or_default().push(obs);
     }
 
@@ -960,6 +974,8 @@ fn resilience4j_parity() {
         java_elapsed.as_secs_f64(),
         started.elapsed().as_secs_f64()
     );
+    let cov: Vec<String> = coverage.iter().map(|(k, n)| format!("{k}: {n}")).collect();
+    println!("resilience4j did: {}", cov.join(", "));
     for (id, n) in &allowed {
         let reason = ALLOWED_DEVIATIONS
             .iter()
