@@ -48,5 +48,5 @@ pub use config::{
 };
 pub use events::{CircuitBreakerEvent, EventKind, EventReceiver, EventType, DEFAULT_EVENT_BUFFER};
 pub use metrics::Metrics;
-pub use registry::Registry;
+pub use registry::{Registry, global_config_path};
 pub use state::{IllegalStateTransition, State};

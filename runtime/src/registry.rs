@@ -1,11 +1,13 @@
 //! [`Registry`]: named breakers, shared configs, and the process-wide global registry.
 
 use crate::breaker::CircuitBreaker;
+use crate::config::file::{self, LoadedConfig, RegistryConfig, ResolvedConfig};
 use crate::config::{CircuitBreakerConfig, ConfigError, ConfigErrorKind};
 use crate::state::State;
 use parking_lot::RwLock;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
 /// A set of named breakers and named shared configs, as Resilience4j's
@@ -218,15 +220,85 @@ impl Registry {
         }
     }
 
-    /// Adds breakers for every instance of a resolved config, and its shared configs.
-    pub(crate) fn insert_resolved(
-        &self,
-        configs: BTreeMap<String, CircuitBreakerConfig>,
-        instances: BTreeMap<String, CircuitBreakerConfig>,
-    ) {
-        self.inner.configs.write().extend(configs);
-        for (name, config) in instances {
-            self.circuit_breaker_with_config(&name, config);
+    /// A registry configured by a file: `.toml` (fusebox's layout) or `.yml`/`.yaml` (Spring's
+    /// `application.yml` layout). Its shared configs are registered and its instances created;
+    /// warnings (Java-only Spring keys) are logged.
+    ///
+    /// ```no_run
+    /// let registry = fusebox_runtime::Registry::from_file("fusebox.toml")?;
+    /// let orders = registry.circuit_breaker("orders");
+    /// # Ok::<(), fusebox_runtime::ConfigError>(())
+    /// ```
+    pub fn from_file(path: impl AsRef<Path>) -> Result<Registry, ConfigError> {
+        let LoadedConfig { resolved, .. } = file::load_file(path.as_ref())?;
+        Ok(Self::from_resolved(resolved))
+    }
+
+    /// A registry from configs obtained elsewhere, e.g. extracted from a figment or config-rs
+    /// source (`RegistryConfig` is plain `serde::Deserialize`).
+    pub fn from_config(config: &RegistryConfig) -> Result<Registry, ConfigError> {
+        Ok(Self::from_resolved(config.resolve()?))
+    }
+
+    /// A registry from resolved configs.
+    pub fn from_resolved(resolved: ResolvedConfig) -> Registry {
+        let registry = Self::with_default_config(resolved.default);
+        registry.inner.configs.write().extend(
+            resolved
+                .configs
+                .into_iter()
+                .filter(|(name, _)| name != "default"),
+        );
+        for (name, config) in resolved.instances {
+            registry.circuit_breaker_with_config(&name, config);
+        }
+        registry
+    }
+
+    /// Re-reads a config file. If it is invalid, nothing changes and the error is returned (the
+    /// running configs stay in place). Otherwise the default and shared configs are replaced,
+    /// new instances are created, and every existing breaker whose resolved config changed is
+    /// replaced by a fresh one (state and metrics start over; Resilience4j's `replace` does the
+    /// same). Returns the names of the breakers that were created or replaced.
+    pub fn reload_from_file(&self, path: impl AsRef<Path>) -> Result<Vec<String>, ConfigError> {
+        let LoadedConfig { resolved, .. } = file::load_file(path.as_ref())?;
+        *self.inner.default.write() = resolved.default;
+        {
+            let mut configs = self.inner.configs.write();
+            configs.clear();
+            configs.extend(
+                resolved
+                    .configs
+                    .into_iter()
+                    .filter(|(name, _)| name != "default"),
+            );
+        }
+        let mut changed = Vec::new();
+        for (name, config) in resolved.instances {
+            match self.find(&name) {
+                Some(existing) if existing.config() == &config => {}
+                Some(_) => {
+                    self.replace(&name, config);
+                    changed.push(name);
+                }
+                None => {
+                    self.circuit_breaker_with_config(&name, config);
+                    changed.push(name);
+                }
+            }
+        }
+        Ok(changed)
+    }
+}
+
+/// The file the global registry loads: `FUSEBOX_CONFIG` if set, else `fusebox.toml` in the
+/// working directory if it exists.
+pub fn global_config_path() -> Option<PathBuf> {
+    match std::env::var_os("FUSEBOX_CONFIG") {
+        Some(path) if !path.is_empty() => Some(PathBuf::from(path)),
+        _ => {
+            let default = PathBuf::from("fusebox.toml");
+            default.is_file().then_some(default)
         }
     }
 }
@@ -234,8 +306,16 @@ impl Registry {
 static GLOBAL: OnceLock<(Registry, Option<ConfigError>)> = OnceLock::new();
 
 fn global_state() -> &'static (Registry, Option<ConfigError>) {
-    // Loading FUSEBOX_CONFIG / fusebox.toml is wired in once the file loader lands.
-    GLOBAL.get_or_init(|| (Registry::new(), None))
+    GLOBAL.get_or_init(|| match global_config_path() {
+        None => (Registry::new(), None),
+        Some(path) => match Registry::from_file(&path) {
+            Ok(registry) => (registry, None),
+            Err(e) => {
+                tracing::error!(error = %e, "fusebox: the global registry's config file is invalid; starting with default configs");
+                (Registry::new(), Some(e))
+            }
+        },
+    })
 }
 
 #[cfg(test)]
