@@ -218,3 +218,33 @@ fn stress_counts_add_up_and_permits_never_leak() {
     }
     assert_eq!(held.len(), 8, "no permit lost, none created");
 }
+
+/// A subscriber that never reads, and one whose thread panics, do not affect calls.
+#[test]
+fn blocked_or_panicking_subscribers_do_not_affect_calls() {
+    let b = Registry::new().circuit_breaker_with_config(
+        "subscribers",
+        CircuitBreakerConfig::builder()
+            .sliding_window_size(1_000)
+            .build()
+            .unwrap(),
+    );
+    b.transition_to_metrics_only_state().unwrap(); // records everything, never trips
+    let _never_reads = b.subscribe_with_capacity(4);
+    let mut panicking = b.subscribe();
+    let reader = std::thread::spawn(move || {
+        let _first = panicking.blocking_recv();
+        panic!("a subscriber that panics");
+    });
+    for _ in 0..10_000 {
+        b.try_acquire().unwrap().on_success();
+    }
+    assert!(reader.join().is_err(), "the subscriber thread panicked");
+    for _ in 0..10_000 {
+        b.try_acquire().unwrap().on_error();
+    }
+    let m = b.metrics();
+    assert_eq!(m.number_of_buffered_calls(), 1_000);
+    assert_eq!(m.number_of_failed_calls(), 1_000);
+    assert!(b.dropped_events() >= 20_000 - 4, "the full queue dropped and counted");
+}
