@@ -1,0 +1,208 @@
+//! The tower server layer, a two-hop trace in one process with in-memory exporters (two
+//! pipelines, inject on one side, extract on the other), and the Sleuth log prefix.
+#![cfg(feature = "telemetry")]
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context as TaskContext, Poll};
+
+use fusebox_runtime::telemetry::{self, ExporterKind, Telemetry, log::SleuthFormat, propagation};
+use http::{HeaderMap, Request, Response, StatusCode};
+use opentelemetry::trace::{SpanKind, Status, TraceContextExt};
+use opentelemetry_sdk::trace::InMemorySpanExporter;
+use tower_layer::Layer;
+use tower_service::Service;
+use tracing_opentelemetry::OpenTelemetrySpanExt;
+use tracing_subscriber::layer::SubscriberExt;
+
+fn memory_pipeline(service: &str) -> (Telemetry, InMemorySpanExporter) {
+    let memory = InMemorySpanExporter::default();
+    let t = telemetry::builder(service)
+        .ignore_env()
+        .exporter(ExporterKind::InMemory(memory.clone()))
+        .build()
+        .unwrap();
+    (t, memory)
+}
+
+/// A handler answering with a fixed status and logging inside the request span.
+#[derive(Clone)]
+struct Handler(StatusCode);
+
+impl Service<Request<()>> for Handler {
+    type Response = Response<()>;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Response<()>, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, _: &mut TaskContext<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, _req: Request<()>) -> Self::Future {
+        let status = self.0;
+        Box::pin(async move {
+            tracing::info!("handling");
+            let mut response = Response::new(());
+            *response.status_mut() = status;
+            Ok(response)
+        })
+    }
+}
+
+#[derive(Clone)]
+struct Route(&'static str);
+
+fn block_on<F: Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap()
+        .block_on(f)
+}
+
+#[test]
+fn two_hops_share_the_trace_and_link_server_to_client() {
+    let (user, user_spans) = memory_pipeline("user-service");
+    let (order, order_spans) = memory_pipeline("order-service");
+
+    // user-service: a CLIENT span, its context injected into the request headers.
+    let mut headers = HeaderMap::new();
+    tracing::subscriber::with_default(user.subscriber(), || {
+        let url = reqwest::Url::parse("http://127.0.0.1:8082/order-service/7/orders").unwrap();
+        let span = telemetry::client::client_span("order-service", &http::Method::GET, &url);
+        propagation::inject_with(user.propagator(), &span, &mut headers);
+        span.in_scope(|| {});
+    });
+    assert!(headers.contains_key("traceparent") && headers.contains_key("x-b3-traceid"));
+
+    // order-service: the server layer extracts it; on another thread, as another process would.
+    let order_subscriber = order.subscriber();
+    let propagator = order.propagator().clone();
+    std::thread::spawn(move || {
+        tracing::subscriber::with_default(order_subscriber, || {
+            let mut service = telemetry::server::HttpServerLayer::new()
+                .with_propagator(propagator)
+                .route_from(|ext| ext.get::<Route>().map(|r| r.0))
+                .layer(Handler(StatusCode::OK));
+            let mut req = Request::get("/order-service/7/orders").body(()).unwrap();
+            *req.headers_mut() = headers;
+            req.extensions_mut()
+                .insert(Route("/order-service/{user_id}/orders"));
+            let response = block_on(service.call(req)).unwrap();
+            assert_eq!(response.status(), 200);
+        });
+    })
+    .join()
+    .unwrap();
+
+    let client = user_spans.get_finished_spans().unwrap().remove(0);
+    let server = order_spans.get_finished_spans().unwrap().remove(0);
+    assert_eq!(client.span_kind, SpanKind::Client);
+    assert_eq!(server.span_kind, SpanKind::Server);
+    assert_eq!(server.name, "GET /order-service/{user_id}/orders");
+    assert_eq!(
+        server.span_context.trace_id(),
+        client.span_context.trace_id()
+    );
+    assert_eq!(server.parent_span_id, client.span_context.span_id());
+    assert!(server.parent_span_is_remote);
+    let attr = |key: &str| {
+        server
+            .attributes
+            .iter()
+            .find(|kv| kv.key.as_str() == key)
+            .map(|kv| kv.value.to_string())
+    };
+    assert_eq!(attr("http.request.method").as_deref(), Some("GET"));
+    assert_eq!(attr("url.path").as_deref(), Some("/order-service/7/orders"));
+    assert_eq!(
+        attr("http.route").as_deref(),
+        Some("/order-service/{user_id}/orders")
+    );
+    assert_eq!(attr("http.response.status_code").as_deref(), Some("200"));
+    assert_eq!(server.status, Status::Unset);
+    assert_eq!(
+        server.events.len(),
+        1,
+        "the handler's log line is a span event"
+    );
+}
+
+#[test]
+fn server_5xx_is_an_error_4xx_is_not_and_no_route_means_method_only() {
+    let (order, spans) = memory_pipeline("order-service");
+    tracing::subscriber::with_default(order.subscriber(), || {
+        for status in [StatusCode::SERVICE_UNAVAILABLE, StatusCode::NOT_FOUND] {
+            let mut service = telemetry::server::HttpServerLayer::new()
+                .with_propagator(order.propagator().clone())
+                .layer(Handler(status));
+            let req = Request::post("/x").body(()).unwrap();
+            block_on(service.call(req)).unwrap();
+        }
+    });
+    let spans = spans.get_finished_spans().unwrap();
+    assert_eq!(spans.len(), 2);
+    assert_eq!(spans[0].name, "POST");
+    assert_eq!(spans[0].status, Status::error("HTTP 503"));
+    assert_eq!(spans[1].status, Status::Unset);
+    // No incoming context: a new root.
+    assert_eq!(
+        spans[0].parent_span_id,
+        opentelemetry::trace::SpanId::INVALID
+    );
+}
+
+#[derive(Clone, Default)]
+struct Buffer(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Buffer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn log_lines_carry_service_trace_and_span_ids() {
+    let (t, _spans) = memory_pipeline("user-service");
+    let buffer = Buffer::default();
+    let format = SleuthFormat::new(
+        "user-service",
+        tracing_subscriber::fmt::format::Format::default().without_time(),
+    );
+    let writer = buffer.clone();
+    let subscriber = tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_ansi(false)
+                .with_writer(move || writer.clone())
+                .event_format(format.clone()),
+        )
+        .with(t.otel_layer());
+    let dispatch = tracing::Dispatch::new(subscriber);
+    format.attach(&dispatch);
+    let (trace, span_id) = tracing::dispatcher::with_default(&dispatch, || {
+        tracing::info!("outside");
+        let span = tracing::info_span!("get_user");
+        let _g = span.enter();
+        tracing::info!("inside");
+        let cx = span.context();
+        let otel = cx.span();
+        (
+            otel.span_context().trace_id(),
+            otel.span_context().span_id(),
+        )
+    });
+    let out = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(lines[0].starts_with("[user-service,,] "), "{out}");
+    assert!(
+        lines[1].starts_with(&format!("[user-service,{trace},{span_id}] ")),
+        "{out}"
+    );
+    assert!(lines[1].contains("inside"));
+}
