@@ -378,9 +378,12 @@ fn state_of(name: &str) -> State {
 }
 
 fn observe_metrics(cb: &CircuitBreaker) -> Metrics {
+    // State first: reading it applies a due timed transition (automatic OPEN→HALF_OPEN, the
+    // half-open max wait), which Resilience4j's scheduler already ran during the `advance` step.
+    let state = cb.state().as_str().to_owned();
     let m = cb.metrics();
     Metrics {
-        state: cb.state().as_str().to_owned(),
+        state,
         failure_rate: m.failure_rate().map(Rate),
         slow_call_rate: m.slow_call_rate().map(Rate),
         buffered: u64::from(m.number_of_buffered_calls()),
@@ -632,6 +635,26 @@ fn generate(rng: &mut Rng, index: usize) -> Scenario {
     let wait_ms = rng.pick(&[1, 10, 500, 999, 1000, 1500, 2000, 5000]);
     if rng.chance(92) {
         c.insert("waitDurationInOpenStateMs".into(), json!(wait_ms));
+    }
+    // The two timers (Resilience4j: scheduler tasks, run by the harness when an advance passes
+    // their due time; fusebox: applied when the state is read).
+    if rng.chance(20) {
+        c.insert(
+            "automaticTransitionFromOpenToHalfOpenEnabled".into(),
+            json!(true),
+        );
+    }
+    if rng.chance(20) {
+        c.insert(
+            "maxWaitDurationInHalfOpenStateMs".into(),
+            json!(rng.pick(&[1, 200, 999, 1000, 2500])),
+        );
+        if rng.chance(50) {
+            c.insert(
+                "transitionToStateAfterWaitDuration".into(),
+                json!(rng.pick(&["OPEN", "CLOSED"])),
+            );
+        }
     }
     // Effective values for choosing step arguments.
     let slow_ms = c.get("slowCallDurationThresholdMs").map_or(60_000, num_u64);

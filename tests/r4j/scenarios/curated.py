@@ -190,6 +190,40 @@ sc("open-for/legality-like-open (illegal from metrics-only, self from open)", cn
 sc("open-for/keeps-closed-metrics", cnt(4, 2, waitDurationInOpenStateMs=1000),
    ["error 1", "success 1", "open_for 10", "acquire", "success 1", "advance 11", "acquire"])
 
+# ---- timers: automatic OPEN->HALF_OPEN and maxWaitDurationInHalfOpenState --------------------------
+# Resilience4j runs them on a scheduler; the harness's manual scheduler fires each task when an
+# `advance` passes its due time (at that time), fusebox applies them when the state is read.
+def auto(**kw):
+    return cnt(2, 2, waitDurationInOpenStateMs=1000, permittedNumberOfCallsInHalfOpenState=1,
+               automaticTransitionFromOpenToHalfOpenEnabled=True, **kw)
+sc("timer/automatic-open-to-half-open-at-the-wait (not strictly after)", auto(),
+   trip2 + ["advance 999", "advance 1", "acquire", "acquire"])
+sc("timer/automatic-cancelled-by-leaving-open", auto(),
+   trip2 + ["advance 500", "to_closed", "advance 600", "to_open", "advance 999", "advance 1"])
+sc("timer/automatic-open-to-open-restarts-timer", auto(),
+   trip2 + ["advance 800", "to_open", "advance 800", "advance 199", "advance 1"])
+sc("timer/automatic-with-open-for-and-until", auto(),
+   ["open_for 300", "advance 299", "advance 1", "to_open", "open_until 5000", "advance 1000", "advance 3699", "advance 1", "acquire"])
+sc("timer/automatic-after-reset-quirk-2.7.3 (stale task fails in the scheduler)", auto(),
+   trip2 + ["reset", "advance 5000", "acquire", "error 1", "error 1", "advance 1000"])
+sc("timer/automatic-from-half-open-failure-reopens-and-rearms", auto(),
+   trip2 + ["advance 1000", "acquire", "error 1", "advance 1000", "acquire", "success 1"])
+sc("timer/half-open-max-wait-to-open (default target)", cnt(2, 2, waitDurationInOpenStateMs=1000, permittedNumberOfCallsInHalfOpenState=2, maxWaitDurationInHalfOpenStateMs=500),
+   trip2 + ["advance 1001", "acquire", "advance 499", "acquire", "advance 1", "acquire", "advance 1000", "acquire"])
+sc("timer/half-open-max-wait-to-closed", cnt(2, 2, waitDurationInOpenStateMs=1000, permittedNumberOfCallsInHalfOpenState=2, maxWaitDurationInHalfOpenStateMs=500, transitionToStateAfterWaitDuration="CLOSED"),
+   trip2 + ["advance 1001", "acquire", "success 1", "advance 500", "acquire", "error 1", "error 1"])
+sc("timer/half-open-max-wait-cancelled-by-decision", cnt(2, 2, waitDurationInOpenStateMs=1000, permittedNumberOfCallsInHalfOpenState=1, minimumNumberOfCalls=1, maxWaitDurationInHalfOpenStateMs=500),
+   trip2 + ["advance 1001", "acquire", "success 1", "advance 1000", "to_open", "advance 1001", "acquire", "error 1", "advance 500", "advance 1000"])
+sc("timer/half-open-max-wait-manual-entry-and-self-transition", cnt(2, 2, waitDurationInOpenStateMs=1000, maxWaitDurationInHalfOpenStateMs=500),
+   ["to_open", "to_half_open", "advance 400", "to_half_open", "advance 400", "advance 100"])
+sc("timer/cascade-in-one-advance: auto half-open then max wait", auto(maxWaitDurationInHalfOpenStateMs=500),
+   trip2 + ["advance 1500", "advance 1000", "advance 10000"])
+sc("timer/cascade-to-closed-in-one-advance", auto(maxWaitDurationInHalfOpenStateMs=200, transitionToStateAfterWaitDuration="CLOSED"),
+   trip2 + ["advance 1200", "error 1", "error 1", "advance 5000"])
+sc("timer/max-wait-1ms", cnt(2, 2, waitDurationInOpenStateMs=1000, maxWaitDurationInHalfOpenStateMs=1),
+   trip2 + ["advance 1001", "acquire", "advance 1", "acquire"])
+sc("config/invalid transitionToStateAfterWaitDuration=HALF_OPEN", {"transitionToStateAfterWaitDuration": "HALF_OPEN"}, ["acquire"])
+
 # ---- every manual transition -----------------------------------------------------------------
 STATES = [("closed", []), ("open", ["to_open"]), ("half_open", ["to_open", "to_half_open"]), ("disabled", ["to_disabled"]),
           ("forced_open", ["to_forced_open"]), ("metrics_only", ["to_metrics_only"])]

@@ -7,6 +7,8 @@ import io.github.resilience4j.circuitbreaker.event.CircuitBreakerOnFailureRateEx
 import io.github.resilience4j.circuitbreaker.event.CircuitBreakerOnSlowCallRateExceededEvent;
 import io.github.resilience4j.circuitbreaker.event.CircuitBreakerOnStateTransitionEvent;
 import io.github.resilience4j.circuitbreaker.internal.CircuitBreakerStateMachine;
+import io.github.resilience4j.circuitbreaker.internal.SchedulerFactory;
+import org.mockito.Mockito;
 
 import java.io.BufferedReader;
 import java.io.BufferedWriter;
@@ -37,8 +39,9 @@ import java.util.concurrent.TimeUnit;
  * metrics afterwards, and the events the step emitted. See tests/r4j/README.md for the format.
  *
  * <p>Time: a manual {@link Clock} starting at the Unix epoch, moved only by {@code advance} steps.
- * Call durations are passed explicitly. Nothing in the generated scenarios uses Resilience4j's
- * real-time scheduler (automatic OPEN to HALF_OPEN and maxWaitDurationInHalfOpenState stay off).
+ * Call durations are passed explicitly. Resilience4j's scheduler (automatic OPEN to HALF_OPEN,
+ * maxWaitDurationInHalfOpenState) is replaced by {@link ManualScheduler}: an {@code advance} runs
+ * the tasks that fall due, each at its due time.
  */
 public final class Harness {
 
@@ -66,8 +69,8 @@ public final class Harness {
             return now.toEpochMilli();
         }
 
-        void advanceMillis(long ms) {
-            now = now.plusMillis(ms);
+        void setMillis(long ms) {
+            now = Instant.ofEpochMilli(ms);
         }
     }
 
@@ -83,6 +86,24 @@ public final class Harness {
         IgnoredError() {
             super("scenario ignored error", null, false, false);
         }
+    }
+
+    /** The scenario being run's scheduler; the one mock factory hands it out. */
+    static final ManualScheduler[] CURRENT_SCHEDULER = new ManualScheduler[1];
+    private static SchedulerFactory schedulerFactory;
+
+    /**
+     * Resilience4j's own SchedulerFactory runs timers in real time; a Mockito mock of it (the class
+     * has a private constructor) hands out the current scenario's manual scheduler instead
+     * (reference section 10, as Resilience4j's CircuitBreakerAutoTransitionStateMachineTest does).
+     * Created once: mocking is slow.
+     */
+    static SchedulerFactory schedulerFactory() {
+        if (schedulerFactory == null) {
+            schedulerFactory = Mockito.mock(SchedulerFactory.class);
+            Mockito.when(schedulerFactory.getScheduler()).thenAnswer(inv -> CURRENT_SCHEDULER[0]);
+        }
+        return schedulerFactory;
     }
 
     public static void main(String[] args) throws IOException {
@@ -129,6 +150,7 @@ public final class Harness {
         Map<String, Object> config = (Map<String, Object>) scenario.getOrDefault("config", Map.of());
         List<Object> steps = (List<Object>) scenario.getOrDefault("steps", List.of());
         ManualClock clock = new ManualClock();
+        ManualScheduler scheduler = new ManualScheduler(clock::millis);
 
         CircuitBreakerConfig cfg;
         try {
@@ -145,8 +167,8 @@ public final class Harness {
             out.println(Json.write(o));
             return;
         }
-        // The plain constructor uses the real-time scheduler, which the scenarios keep idle.
-        CircuitBreaker cb = new CircuitBreakerStateMachine("parity", cfg);
+        CURRENT_SCHEDULER[0] = scheduler;
+        CircuitBreaker cb = new CircuitBreakerStateMachine("parity", cfg, schedulerFactory());
         List<String> events = new ArrayList<>();
         cb.getEventPublisher().onEvent(e -> events.add(describe(e)));
 
@@ -199,7 +221,7 @@ public final class Harness {
                         result = "ok";
                         break;
                     case "advance":
-                        clock.advanceMillis(arg);
+                        scheduler.advanceTo(clock.millis() + arg, clock::setMillis);
                         result = "ok";
                         break;
                     case "reset":
@@ -235,6 +257,10 @@ public final class Harness {
             o.put("result", result);
             if (message != null) {
                 o.put("message", message);
+            }
+            if (!scheduler.taskErrors.isEmpty()) {
+                o.put("schedulerErrors", new ArrayList<Object>(scheduler.taskErrors));
+                scheduler.taskErrors.clear();
             }
             observe(cb, o);
             o.put("events", new ArrayList<Object>(events));
