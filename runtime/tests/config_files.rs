@@ -5,12 +5,16 @@
 use fusebox_runtime::config::file::{
     BreakerSettings, Format, LoadedConfig, RegistryConfig, load_file, load_str,
 };
-use fusebox_runtime::{CircuitBreakerConfig, ConfigErrorKind, SlidingWindowType, State, WaitInterval};
+use fusebox_runtime::{
+    CircuitBreakerConfig, ConfigErrorKind, SlidingWindowType, State, WaitInterval,
+};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 fn data(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(name)
 }
 
 fn load(name: &str) -> LoadedConfig {
@@ -90,7 +94,10 @@ mod spring_files {
         let w = &loaded.warnings[0];
         assert_eq!((w.location.line, w.location.column), (Some(11), Some(7)));
         assert!(w.message.contains("registry.all()"), "{w}");
-        assert!(w.to_string().contains("baeldung-resilience4j.yml:11:7: "), "{w}");
+        assert!(
+            w.to_string().contains("baeldung-resilience4j.yml:11:7: "),
+            "{w}"
+        );
     }
 
     #[test]
@@ -139,7 +146,11 @@ mod spring_files {
                 "resilience4j.circuitbreaker.instances.product.ignoreExceptions",
             ]
         );
-        assert!(loaded.warnings[2].message.contains("`ignore = ...` predicate"));
+        assert!(
+            loaded.warnings[2]
+                .message
+                .contains("`ignore = ...` predicate")
+        );
     }
 
     #[test]
@@ -171,7 +182,11 @@ mod spring_files {
         assert_eq!(r.instances["backendA"], default);
         // backendB has no baseConfig and no config of its name: `configs.default` is its base,
         // so it keeps the default's automatic transition and overrides the minimum.
-        let backend_b = default.to_builder().minimum_number_of_calls(10).build().unwrap();
+        let backend_b = default
+            .to_builder()
+            .minimum_number_of_calls(10)
+            .build()
+            .unwrap();
         assert_eq!(r.instances["backendB"], backend_b);
         assert!(r.instances["backendB"].automatic_transition_from_open_to_half_open_enabled());
         let keys = warning_keys(&loaded);
@@ -193,7 +208,10 @@ mod spring_files {
         );
         let record = &loaded.warnings[2];
         assert_eq!(record.location.line, Some(39));
-        assert!(record.message.contains("`record = ...` predicate"), "{record}");
+        assert!(
+            record.message.contains("`record = ...` predicate"),
+            "{record}"
+        );
     }
 
     #[test]
@@ -276,10 +294,22 @@ mod spring_layout {
     fn profile_documents_apply_as_spring_applies_them() {
         let r = load("profiles.yml").resolved;
         let orders = &r.instances["orders"];
-        assert_eq!(orders.failure_rate_threshold(), 25.0, "prod document overrides");
+        assert_eq!(
+            orders.failure_rate_threshold(),
+            25.0,
+            "prod document overrides"
+        );
         assert_eq!(orders.sliding_window_size(), 10, "dev document skipped");
-        assert_eq!(orders.minimum_number_of_calls(), 100, "!prod and `prod & eu` skipped");
-        assert_eq!(orders.wait_interval(), &constant(secs(3)), "`prod | staging` applies");
+        assert_eq!(
+            orders.minimum_number_of_calls(),
+            100,
+            "!prod and `prod & eu` skipped"
+        );
+        assert_eq!(
+            orders.wait_interval(),
+            &constant(secs(3)),
+            "`prod | staging` applies"
+        );
         assert_eq!(orders.sliding_window_type(), SlidingWindowType::TimeBased);
     }
 
@@ -310,11 +340,17 @@ mod spring_layout {
             ]
         );
         let backoff = &loaded.warnings[8];
-        assert!(backoff.message.contains("`waitDurationInOpenState`"), "{backoff}");
+        assert!(
+            backoff.message.contains("`waitDurationInOpenState`"),
+            "{backoff}"
+        );
         // A time limiter instance without a breaker instance adds one with the default config.
         let orders = &loaded.resolved.instances["orders"];
         assert_eq!(orders.timeout(), Some(ms(500)));
-        assert_eq!(orders.to_builder().no_timeout().build().unwrap(), loaded.resolved.default);
+        assert_eq!(
+            orders.to_builder().no_timeout().build().unwrap(),
+            loaded.resolved.default
+        );
     }
 
     #[test]
@@ -352,11 +388,18 @@ resilience4j.circuitbreaker.instances:
         let r = load_str(yaml, Format::SpringYaml, None).unwrap().resolved;
         assert_eq!(
             r.instances["exp"].wait_interval(),
-            &WaitInterval::ExponentialBackoff { initial: secs(2), multiplier: 2.0, max: Some(secs(10)) }
+            &WaitInterval::ExponentialBackoff {
+                initial: secs(2),
+                multiplier: 2.0,
+                max: Some(secs(10))
+            }
         );
         assert_eq!(
             r.instances["rand"].wait_interval(),
-            &WaitInterval::Randomized { interval: secs(1), factor: 0.5 }
+            &WaitInterval::Randomized {
+                interval: secs(1),
+                factor: 0.5
+            }
         );
     }
 }
@@ -378,10 +421,18 @@ fn toml_inheritance_chains() {
     let orders = &r.instances["orders"];
     assert_eq!(orders.failure_rate_threshold(), 20.0, "top overrides base");
     assert_eq!(orders.slow_call_duration_threshold(), secs(2), "from base");
-    assert_eq!(orders.sliding_window_type(), SlidingWindowType::TimeBased, "from middle");
+    assert_eq!(
+        orders.sliding_window_type(),
+        SlidingWindowType::TimeBased,
+        "from middle"
+    );
     assert_eq!(orders.timeout(), Some(secs(3)), "from middle");
     assert_eq!(orders.sliding_window_size(), 20, "own");
-    assert_eq!(orders.minimum_number_of_calls(), 100, "configs do not inherit default");
+    assert_eq!(
+        orders.minimum_number_of_calls(),
+        100,
+        "configs do not inherit default"
+    );
     assert_eq!(orders.wait_interval(), &constant(secs(60)));
     // An instance named like a config starts from that config, not from default.
     let payments = &r.instances["payments"];
@@ -395,11 +446,18 @@ fn toml_inheritance_chains() {
     // Backoff.
     assert_eq!(
         r.instances["backoff"].wait_interval(),
-        &WaitInterval::ExponentialBackoff { initial: secs(2), multiplier: 2.0, max: Some(secs(30)) }
+        &WaitInterval::ExponentialBackoff {
+            initial: secs(2),
+            multiplier: 2.0,
+            max: Some(secs(30))
+        }
     );
     assert_eq!(
         r.instances["jitter"].wait_interval(),
-        &WaitInterval::Randomized { interval: secs(1), factor: 0.25 }
+        &WaitInterval::Randomized {
+            interval: secs(1),
+            factor: 0.25
+        }
     );
     assert_eq!(r.configs.len(), 5);
 }
@@ -441,8 +499,8 @@ fn registry_config_is_plain_serde() {
     let again: RegistryConfig = toml::from_str(&toml::to_string(&direct).unwrap()).unwrap();
     assert_eq!(again, direct);
     // Unknown keys are rejected by serde too.
-    let err = toml::from_str::<RegistryConfig>("[instances.a]\nfailure_rate_treshold = 4\n")
-        .unwrap_err();
+    let err =
+        toml::from_str::<RegistryConfig>("[instances.a]\nfailure_rate_treshold = 4\n").unwrap_err();
     assert!(err.to_string().contains("failure_rate_treshold"), "{err}");
 }
 
@@ -507,7 +565,9 @@ fn error_wrong_type_toml() {
     let (file, err) = error_of("wrong_type.toml");
     assert_eq!(
         err.to_string(),
-        format!("{file}:2:26: instances.orders.failure_rate_threshold = \"fifty\": expected a number")
+        format!(
+            "{file}:2:26: instances.orders.failure_rate_threshold = \"fifty\": expected a number"
+        )
     );
 }
 
@@ -549,7 +609,9 @@ fn error_unknown_key_toml() {
     );
     assert_eq!(
         err.kind(),
-        &ConfigErrorKind::UnknownKey { suggestion: Some("failure_rate_threshold".into()) }
+        &ConfigErrorKind::UnknownKey {
+            suggestion: Some("failure_rate_threshold".into())
+        }
     );
     let (file, err) = error_of("unknown_section.toml");
     assert_eq!(
@@ -679,7 +741,10 @@ fn error_unparsable_duration_yaml_time_limiter() {
 #[test]
 fn error_syntax_toml() {
     let (file, err) = error_of("syntax.toml");
-    assert!(matches!(err.kind(), ConfigErrorKind::Syntax { .. }), "{err}");
+    assert!(
+        matches!(err.kind(), ConfigErrorKind::Syntax { .. }),
+        "{err}"
+    );
     assert_eq!(err.location().line, Some(3), "{err}");
     assert!(err.to_string().starts_with(&format!("{file}:3:")), "{err}");
     assert!(err.to_string().contains("invalid TOML"), "{err}");
@@ -689,7 +754,10 @@ fn error_syntax_toml() {
 #[test]
 fn error_syntax_yaml() {
     let (file, err) = error_of("syntax.yml");
-    assert!(matches!(err.kind(), ConfigErrorKind::Syntax { .. }), "{err}");
+    assert!(
+        matches!(err.kind(), ConfigErrorKind::Syntax { .. }),
+        "{err}"
+    );
     assert!(err.location().line.is_some(), "{err}");
     assert!(err.to_string().starts_with(&format!("{file}:")), "{err}");
     assert!(err.to_string().contains("invalid YAML"), "{err}");
@@ -701,7 +769,8 @@ fn error_unreadable_file() {
     let err = load_file(&path).unwrap_err();
     assert!(matches!(err.kind(), ConfigErrorKind::Io { .. }), "{err}");
     assert!(
-        err.to_string().starts_with(&format!("{}: cannot read config: ", path.display())),
+        err.to_string()
+            .starts_with(&format!("{}: cannot read config: ", path.display())),
         "{err}"
     );
 }
@@ -723,7 +792,10 @@ fn error_without_a_file_names_the_key() {
     let config = RegistryConfig {
         instances: [(
             "orders".to_owned(),
-            BreakerSettings { sliding_window_size: Some(0), ..BreakerSettings::default() },
+            BreakerSettings {
+                sliding_window_size: Some(0),
+                ..BreakerSettings::default()
+            },
         )]
         .into(),
         ..RegistryConfig::default()
@@ -733,4 +805,50 @@ fn error_without_a_file_names_the_key() {
         err.to_string(),
         "instances.orders.sliding_window_size = 0: must be at least 1"
     );
+}
+
+#[cfg(not(feature = "yaml"))]
+#[test]
+fn error_yaml_without_the_feature() {
+    let err = load_str(
+        "a: 1\n",
+        Format::SpringYaml,
+        Some(Path::new("application.yml")),
+    )
+    .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "application.yml: YAML config files need the `yaml` feature of fusebox (or fusebox-runtime)"
+    );
+}
+
+#[cfg(feature = "yaml")]
+#[test]
+fn yaml_anchors_and_merge_keys() {
+    let yaml = "
+shared: &shared
+  slidingWindowSize: 4
+  failureRateThreshold: 10
+resilience4j.circuitbreaker.instances:
+  a:
+    <<: *shared
+    failureRateThreshold: 20
+  b: *shared
+";
+    let r = load_str(yaml, Format::SpringYaml, None).unwrap().resolved;
+    assert_eq!(r.instances["a"].sliding_window_size(), 4);
+    assert_eq!(r.instances["a"].failure_rate_threshold(), 20.0);
+    assert_eq!(r.instances["b"].failure_rate_threshold(), 10.0);
+}
+
+#[test]
+fn empty_files_give_library_defaults() {
+    let empty = load_str("# nothing\n", Format::Toml, None).unwrap();
+    assert_eq!(empty.resolved.default, CircuitBreakerConfig::default());
+    assert!(empty.resolved.instances.is_empty());
+    #[cfg(feature = "yaml")]
+    {
+        let empty = load_str("# nothing\n---\n", Format::SpringYaml, None).unwrap();
+        assert_eq!(empty.resolved, Default::default());
+    }
 }

@@ -111,9 +111,9 @@ fn parse_simple(text: &str) -> Option<Result<Duration, DurationError>> {
 /// Writes a duration in the shortest exact simple form (`10s`, `1500ms`, `7ns`).
 pub(crate) fn format(d: Duration) -> String {
     let nanos = d.as_nanos();
-    if nanos % 1_000_000_000 == 0 {
+    if nanos.is_multiple_of(1_000_000_000) {
         format!("{}s", nanos / 1_000_000_000)
-    } else if nanos % 1_000_000 == 0 {
+    } else if nanos.is_multiple_of(1_000_000) {
         format!("{}ms", nanos / 1_000_000)
     } else {
         format!("{nanos}ns")
@@ -132,7 +132,9 @@ pub(crate) mod option {
         }
     }
 
-    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<Duration>, D::Error> {
         d.deserialize_option(OptionVisitor)
     }
 
@@ -238,7 +240,12 @@ mod tests {
 
     #[test]
     fn format_round_trips() {
-        for d in [ms(10_000), ms(1_500), Duration::from_nanos(7), Duration::ZERO] {
+        for d in [
+            ms(10_000),
+            ms(1_500),
+            Duration::from_nanos(7),
+            Duration::ZERO,
+        ] {
             assert_eq!(parse(&format(d)), Ok(d));
         }
         assert_eq!(format(ms(4_000)), "4s");

@@ -17,9 +17,7 @@ pub(crate) fn canonical(text: &str) -> String {
 /// Reads a state name.
 pub(crate) fn state(text: &str) -> Option<State> {
     let c = canonical(text);
-    State::ALL
-        .into_iter()
-        .find(|s| canonical(s.as_str()) == c)
+    State::ALL.into_iter().find(|s| canonical(s.as_str()) == c)
 }
 
 /// The accepted state names, for error messages.
@@ -100,8 +98,14 @@ mod tests {
         assert_eq!(state("metrics-only"), Some(State::MetricsOnly));
         assert_eq!(state("forcedOpen"), Some(State::ForcedOpen));
         assert_eq!(state("ajar"), None);
-        assert_eq!(window_type("COUNT_BASED"), Some(SlidingWindowType::CountBased));
-        assert_eq!(window_type("time-based"), Some(SlidingWindowType::TimeBased));
+        assert_eq!(
+            window_type("COUNT_BASED"),
+            Some(SlidingWindowType::CountBased)
+        );
+        assert_eq!(
+            window_type("time-based"),
+            Some(SlidingWindowType::TimeBased)
+        );
         assert_eq!(window_type("sliding"), None);
     }
 }

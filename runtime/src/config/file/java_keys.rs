@@ -22,7 +22,8 @@ const PRECEDENCE: &str =
     "not needed: ignore predicates always take precedence over record predicates in fusebox";
 const ASPECT_ORDER: &str = "not applicable: decorators apply in the order the attributes are written \
      on the function";
-const TAGS: &str = "not supported: add constant labels in your metrics exporter or `tracing` subscriber";
+const TAGS: &str =
+    "not supported: add constant labels in your metrics exporter or `tracing` subscriber";
 const METRICS: &str = "not applicable: fusebox publishes metrics through the `metrics` feature";
 const CANCEL: &str = "not applicable: on timeout fusebox always drops (cancels) the guarded future";
 

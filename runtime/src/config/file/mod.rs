@@ -66,19 +66,23 @@
 //! - percentages follow the builder's rule (0, 100] (Spring's property setters demand [1, 100]);
 //! - unknown properties in a breaker or time limiter section are errors (Spring ignores them).
 
+// `ConfigError` is the crate's one error type, returned by value everywhere (its size is the
+// core's choice); this module only passes it on.
+#![allow(clippy::result_large_err)]
+
 mod duration;
 mod enums;
 #[cfg(feature = "yaml")]
 mod java_keys;
 mod node;
-mod resolve;
-mod settings;
-mod suggest;
-mod toml;
 #[cfg(feature = "yaml")]
 mod profiles;
+mod resolve;
+mod settings;
 #[cfg(feature = "yaml")]
 mod spring;
+mod suggest;
+mod toml;
 #[cfg(feature = "yaml")]
 mod yaml;
 
@@ -211,7 +215,11 @@ pub fn load_file(path: &Path) -> Result<LoadedConfig, ConfigError> {
 /// # }
 /// # Ok::<(), fusebox_runtime::ConfigError>(())
 /// ```
-pub fn load_str(text: &str, format: Format, path: Option<&Path>) -> Result<LoadedConfig, ConfigError> {
+pub fn load_str(
+    text: &str,
+    format: Format,
+    path: Option<&Path>,
+) -> Result<LoadedConfig, ConfigError> {
     let loaded = match format {
         Format::Toml => toml::load(text, path)?,
         Format::SpringYaml => load_yaml(text, path)?,

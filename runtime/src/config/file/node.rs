@@ -28,6 +28,7 @@ impl Pos {
 }
 
 /// A value in a config document.
+#[cfg_attr(not(feature = "yaml"), allow(dead_code, reason = "`Null` comes from YAML only"))]
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) enum Value {
     Null,
@@ -69,6 +70,7 @@ impl fmt::Display for Node {
 }
 
 /// How strictly scalars convert: TOML is typed; Spring converts strings (`'100'`, `'true'`).
+#[cfg_attr(not(feature = "yaml"), allow(dead_code, reason = "`Lenient` is for YAML only"))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Typing {
     Strict,
@@ -181,7 +183,9 @@ impl Node {
     /// A sliding window type name.
     pub(crate) fn to_window_type(&self) -> Result<SlidingWindowType, String> {
         match &self.value {
-            Value::Str(s) => enums::window_type(s).ok_or_else(|| enums::WINDOW_TYPE_RULE.to_owned()),
+            Value::Str(s) => {
+                enums::window_type(s).ok_or_else(|| enums::WINDOW_TYPE_RULE.to_owned())
+            }
             _ => Err(enums::WINDOW_TYPE_RULE.to_owned()),
         }
     }

@@ -16,7 +16,8 @@ pub(crate) fn matches(expression: &str, active: &[String]) -> Result<bool, Strin
     Ok(value)
 }
 
-const RULE: &str = "expected a profile expression such as `prod`, `!dev`, `a & b` or `a | (b & !c)`";
+const RULE: &str =
+    "expected a profile expression such as `prod`, `!dev`, `a & b` or `a | (b & !c)`";
 
 #[derive(Debug, PartialEq)]
 enum Token {

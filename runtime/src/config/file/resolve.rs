@@ -64,6 +64,7 @@ pub(crate) struct SectionOrigin {
 }
 
 /// How keys are spelled in messages: TOML's snake_case or Spring's camelCase.
+#[cfg_attr(not(feature = "yaml"), allow(dead_code, reason = "`Camel` is for YAML only"))]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) enum KeyStyle {
     #[default]
@@ -132,7 +133,11 @@ impl Origins {
     /// The path and location of `field` in a section (the section's own if not written there).
     fn field(&self, section: &SectionOrigin, field: &str) -> (String, Location, Option<String>) {
         match section.fields.get(field) {
-            Some(f) => (f.path.clone(), self.location(f.pos), Some(f.written.clone())),
+            Some(f) => (
+                f.path.clone(),
+                self.location(f.pos),
+                Some(f.written.clone()),
+            ),
             None => (
                 format!("{}.{}", section.path, self.style.spell(field)),
                 self.location(section.pos),
@@ -190,7 +195,11 @@ struct Resolver<'a> {
 }
 
 impl Resolver<'_> {
-    fn config(&mut self, name: &str, stack: &mut Vec<String>) -> Result<CircuitBreakerConfig, ConfigError> {
+    fn config(
+        &mut self,
+        name: &str,
+        stack: &mut Vec<String>,
+    ) -> Result<CircuitBreakerConfig, ConfigError> {
         if let Some(done) = self.built.get(name) {
             return Ok(done.clone());
         }
@@ -200,7 +209,9 @@ impl Resolver<'_> {
             let referrer = stack.last().map_or(name, String::as_str);
             let section = self.origins.section(Group::Configs, referrer);
             let (path, location, _) = self.origins.field(&section, "base_config");
-            return Err(ConfigError::new(path, ConfigErrorKind::BaseConfigCycle { chain }).at(location));
+            return Err(
+                ConfigError::new(path, ConfigErrorKind::BaseConfigCycle { chain }).at(location),
+            );
         }
         let Some(settings) = self.config.configs.get(name) else {
             return Ok(CircuitBreakerConfig::default());
@@ -220,7 +231,11 @@ impl Resolver<'_> {
         Ok(built)
     }
 
-    fn instance(&mut self, name: &str, settings: &BreakerSettings) -> Result<CircuitBreakerConfig, ConfigError> {
+    fn instance(
+        &mut self,
+        name: &str,
+        settings: &BreakerSettings,
+    ) -> Result<CircuitBreakerConfig, ConfigError> {
         let base = match &settings.base_config {
             Some(base) if base == name => {
                 let section = self.origins.section(Group::Instances, name);
@@ -299,7 +314,9 @@ impl Resolver<'_> {
             let interval = if exponential {
                 WaitInterval::ExponentialBackoff {
                     initial: wait,
-                    multiplier: s.exponential_backoff_multiplier.unwrap_or(DEFAULT_MULTIPLIER),
+                    multiplier: s
+                        .exponential_backoff_multiplier
+                        .unwrap_or(DEFAULT_MULTIPLIER),
                     max: s.exponential_max_wait_duration_in_open_state,
                 }
             } else if randomized {
@@ -357,20 +374,37 @@ impl Resolver<'_> {
         let wait = style.spell("wait_duration_in_open_state");
         let mut ineffective: Vec<(&str, String)> = Vec::new();
         let exponential_keys = [
-            ("enable_exponential_backoff", s.enable_exponential_backoff == Some(true)),
-            ("exponential_backoff_multiplier", s.exponential_backoff_multiplier.is_some()),
+            (
+                "enable_exponential_backoff",
+                s.enable_exponential_backoff == Some(true),
+            ),
+            (
+                "exponential_backoff_multiplier",
+                s.exponential_backoff_multiplier.is_some(),
+            ),
             (
                 "exponential_max_wait_duration_in_open_state",
                 s.exponential_max_wait_duration_in_open_state.is_some(),
             ),
         ];
         let randomized_keys = [
-            ("enable_randomized_wait", s.enable_randomized_wait == Some(true)),
+            (
+                "enable_randomized_wait",
+                s.enable_randomized_wait == Some(true),
+            ),
             ("randomized_wait_factor", s.randomized_wait_factor.is_some()),
         ];
         let groups = [
-            (&exponential_keys[..], s.enable_exponential_backoff, "enable_exponential_backoff"),
-            (&randomized_keys[..], s.enable_randomized_wait, "enable_randomized_wait"),
+            (
+                &exponential_keys[..],
+                s.enable_exponential_backoff,
+                "enable_exponential_backoff",
+            ),
+            (
+                &randomized_keys[..],
+                s.enable_randomized_wait,
+                "enable_randomized_wait",
+            ),
         ];
         for (keys, enabled, switch) in groups {
             for &(key, set) in keys {

@@ -155,9 +155,15 @@ impl BreakerSettings {
     pub(crate) fn set(&mut self, field: &str, node: &Node, typing: Typing) -> Result<(), String> {
         match field {
             "base_config" => self.base_config = Some(node.to_text(typing)?),
-            "failure_rate_threshold" => self.failure_rate_threshold = Some(node.to_f64(typing)? as f32),
-            "slow_call_rate_threshold" => self.slow_call_rate_threshold = Some(node.to_f64(typing)? as f32),
-            "slow_call_duration_threshold" => self.slow_call_duration_threshold = Some(node.to_duration()?),
+            "failure_rate_threshold" => {
+                self.failure_rate_threshold = Some(node.to_f64(typing)? as f32)
+            }
+            "slow_call_rate_threshold" => {
+                self.slow_call_rate_threshold = Some(node.to_f64(typing)? as f32)
+            }
+            "slow_call_duration_threshold" => {
+                self.slow_call_duration_threshold = Some(node.to_duration()?)
+            }
             "permitted_number_of_calls_in_half_open_state" => {
                 self.permitted_number_of_calls_in_half_open_state = Some(node.to_u32(typing)?)
             }
@@ -170,13 +176,18 @@ impl BreakerSettings {
             "sliding_window_type" => self.sliding_window_type = Some(node.to_window_type()?),
             "sliding_window_size" => self.sliding_window_size = Some(node.to_u32(typing)?),
             "minimum_number_of_calls" => self.minimum_number_of_calls = Some(node.to_u32(typing)?),
-            "wait_duration_in_open_state" => self.wait_duration_in_open_state = Some(node.to_duration()?),
+            "wait_duration_in_open_state" => {
+                self.wait_duration_in_open_state = Some(node.to_duration()?)
+            }
             "automatic_transition_from_open_to_half_open_enabled" => {
-                self.automatic_transition_from_open_to_half_open_enabled = Some(node.to_bool(typing)?)
+                self.automatic_transition_from_open_to_half_open_enabled =
+                    Some(node.to_bool(typing)?)
             }
             "initial_state" => self.initial_state = Some(node.to_state()?),
             "timeout" => self.timeout = Some(node.to_duration()?),
-            "enable_exponential_backoff" => self.enable_exponential_backoff = Some(node.to_bool(typing)?),
+            "enable_exponential_backoff" => {
+                self.enable_exponential_backoff = Some(node.to_bool(typing)?)
+            }
             "exponential_backoff_multiplier" => {
                 self.exponential_backoff_multiplier = Some(node.to_f64(typing)?)
             }
@@ -198,19 +209,27 @@ mod tests {
 
     #[test]
     fn fields_list_matches_the_serde_layout() {
-        let node = |value| Node { value, pos: Pos::default() };
+        let node = |value| Node {
+            value,
+            pos: Pos::default(),
+        };
         let mut all = BreakerSettings::default();
         for field in FIELDS {
             let v = match *field {
                 "base_config" => node(Value::Str("x".into())),
-                "transition_to_state_after_wait_duration" | "initial_state" => node(Value::Str("OPEN".into())),
+                "transition_to_state_after_wait_duration" | "initial_state" => {
+                    node(Value::Str("OPEN".into()))
+                }
                 f if f.contains("duration") || f == "timeout" => node(Value::Str("2s".into())),
                 "sliding_window_type" => node(Value::Str("TIME_BASED".into())),
-                f if f.starts_with("enable") || f.starts_with("automatic") => node(Value::Bool(true)),
+                f if f.starts_with("enable") || f.starts_with("automatic") => {
+                    node(Value::Bool(true))
+                }
                 "randomized_wait_factor" => node(Value::Float(0.25)),
                 _ => node(Value::Int(3)),
             };
-            all.set(field, &v, Typing::Strict).unwrap_or_else(|e| panic!("{field}: {e}"));
+            all.set(field, &v, Typing::Strict)
+                .unwrap_or_else(|e| panic!("{field}: {e}"));
         }
         let text = toml::to_string(&all).expect("serializes");
         let table: toml::Table = toml::from_str(&text).expect("parses");

@@ -48,7 +48,11 @@ struct Entry<'a> {
 impl Entry<'_> {
     fn is(&self, canonical_path: &[&str]) -> bool {
         self.path.len() == canonical_path.len()
-            && self.path.iter().zip(canonical_path).all(|(s, c)| s.canonical == *c)
+            && self
+                .path
+                .iter()
+                .zip(canonical_path)
+                .all(|(s, c)| s.canonical == *c)
     }
 }
 
@@ -87,15 +91,20 @@ fn names(node: &Node) -> Vec<String> {
         Value::Seq(items) => items.iter().filter_map(Node::scalar_text).collect(),
         _ => node
             .scalar_text()
-            .map(|s| s.split(',').map(|p| p.trim().to_owned()).filter(|p| !p.is_empty()).collect())
+            .map(|s| {
+                s.split(',')
+                    .map(|p| p.trim().to_owned())
+                    .filter(|p| !p.is_empty())
+                    .collect()
+            })
             .unwrap_or_default(),
     }
 }
 
 fn activation<'a>(doc: &'a [Entry<'a>]) -> Option<&'a Entry<'a>> {
-    doc.iter()
-        .rev()
-        .find(|e| e.is(&["spring", "config", "activate", "onprofile"]) || e.is(&["spring", "profiles"]))
+    doc.iter().rev().find(|e| {
+        e.is(&["spring", "config", "activate", "onprofile"]) || e.is(&["spring", "profiles"])
+    })
 }
 
 /// `spring.profiles.active` from the documents that always apply (the last one wins), else
@@ -105,8 +114,7 @@ fn active_profiles(docs: &[Vec<Entry<'_>>]) -> Vec<String> {
     let last = |path: &[&str]| {
         unconditional()
             .flat_map(|d| d.iter())
-            .filter(|e| e.is(path))
-            .last()
+            .rfind(|e| e.is(path))
             .map(|e| names(e.node))
     };
     last(&["spring", "profiles", "active"])
@@ -215,7 +223,13 @@ impl<'a> Layout<'a> {
                     let candidates = ["configs", "instances"]
                         .into_iter()
                         .chain(java_keys::SECTION_NAMES.iter().copied());
-                    return Err(unknown(&key_path, &group.written, candidates, group.pos, file));
+                    return Err(unknown(
+                        &key_path,
+                        &group.written,
+                        candidates,
+                        group.pos,
+                        file,
+                    ));
                 }
             };
             let Some(name) = path.get(3) else {
@@ -223,7 +237,12 @@ impl<'a> Layout<'a> {
                     continue;
                 }
                 let at = format!("{}.{}", module.prefix(), group.written);
-                return Err(invalid(&at, entry.node, "expected named sections".into(), file));
+                return Err(invalid(
+                    &at,
+                    entry.node,
+                    "expected named sections".into(),
+                    file,
+                ));
             };
             let section = map.entry(name.written.clone()).or_insert_with(|| Section {
                 pos: name.pos,
@@ -234,15 +253,28 @@ impl<'a> Layout<'a> {
                     continue;
                 }
                 let at = format!("{}.{}.{}", module.prefix(), group.canonical, name.written);
-                return Err(invalid(&at, entry.node, "expected a mapping of properties".into(), file));
+                return Err(invalid(
+                    &at,
+                    entry.node,
+                    "expected a mapping of properties".into(),
+                    file,
+                ));
             }
             let property = Property {
-                canonical: path[4..].iter().map(|s| s.canonical.as_str()).collect::<Vec<_>>().join("."),
+                canonical: path[4..]
+                    .iter()
+                    .map(|s| s.canonical.as_str())
+                    .collect::<Vec<_>>()
+                    .join("."),
                 written: written_path(&path[4..]),
                 pos: path[path.len() - 1].pos,
                 node: entry.node,
             };
-            match section.properties.iter_mut().find(|p| p.canonical == property.canonical) {
+            match section
+                .properties
+                .iter_mut()
+                .find(|p| p.canonical == property.canonical)
+            {
                 Some(existing) => *existing = property,
                 None => section.properties.push(property),
             }
@@ -320,8 +352,18 @@ fn breakers(
         ..Origins::default()
     };
     let groups = [
-        ("configs", &sections.configs, &mut config.configs, &mut origins.configs),
-        ("instances", &sections.instances, &mut config.instances, &mut origins.instances),
+        (
+            "configs",
+            &sections.configs,
+            &mut config.configs,
+            &mut origins.configs,
+        ),
+        (
+            "instances",
+            &sections.instances,
+            &mut config.instances,
+            &mut origins.instances,
+        ),
     ];
     for (group, sections, settings_map, origin_map) in groups {
         for (name, section) in sections {
@@ -386,7 +428,9 @@ impl TimeLimiters {
         file: Option<&Path>,
         warnings: &mut Vec<ConfigWarning>,
     ) -> Result<Self, ConfigError> {
-        let read_group = |group: &str, map: &BTreeMap<String, Section<'_>>, warnings: &mut Vec<ConfigWarning>| {
+        let read_group = |group: &str,
+                          map: &BTreeMap<String, Section<'_>>,
+                          warnings: &mut Vec<ConfigWarning>| {
             let mut out = BTreeMap::new();
             for (name, section) in map {
                 let path = format!("{TIME_LIMITER_PREFIX}.{group}.{name}");
@@ -473,8 +517,15 @@ impl TimeLimiters {
         if let Some(start) = stack.iter().position(|n| n == name) {
             let mut chain = stack[start..].to_vec();
             chain.push(name.to_owned());
-            let referrer = stack.last().and_then(|r| self.configs.get(r)).unwrap_or(limiter);
-            let origin = referrer.base.as_ref().map(|(_, o)| o.clone()).unwrap_or_default();
+            let referrer = stack
+                .last()
+                .and_then(|r| self.configs.get(r))
+                .unwrap_or(limiter);
+            let origin = referrer
+                .base
+                .as_ref()
+                .map(|(_, o)| o.clone())
+                .unwrap_or_default();
             return Err(self.error_at(&origin, ConfigErrorKind::BaseConfigCycle { chain }));
         }
         let base = match &limiter.base {
@@ -516,7 +567,9 @@ impl TimeLimiters {
                 self.check_base(base, origin)?;
                 self.config_timeout(base, &mut Vec::new())?
             }
-            None if self.configs.contains_key(name) => self.config_timeout(name, &mut Vec::new())?,
+            None if self.configs.contains_key(name) => {
+                self.config_timeout(name, &mut Vec::new())?
+            }
             None if self.configs.contains_key("default") => {
                 self.config_timeout("default", &mut Vec::new())?
             }
@@ -578,9 +631,18 @@ mod tests {
 
     #[test]
     fn restyles_suggestions() {
-        assert_eq!(restyle("sliding_window_size", "slidingWindowSise"), "slidingWindowSize");
-        assert_eq!(restyle("sliding_window_size", "sliding-window-sise"), "sliding-window-size");
-        assert_eq!(restyle("recordExceptions", "record_exception"), "record_exceptions");
+        assert_eq!(
+            restyle("sliding_window_size", "slidingWindowSise"),
+            "slidingWindowSize"
+        );
+        assert_eq!(
+            restyle("sliding_window_size", "sliding-window-sise"),
+            "sliding-window-size"
+        );
+        assert_eq!(
+            restyle("recordExceptions", "record_exception"),
+            "record_exceptions"
+        );
     }
 
     #[test]
@@ -588,7 +650,10 @@ mod tests {
         let a = yaml::parse("a.b:\n  c: 1\n", None).expect("yaml");
         let b = yaml::parse("a:\n  b.c: 1\n", None).expect("yaml");
         let paths = |docs: &[Node]| -> Vec<String> {
-            flatten(&docs[0]).iter().map(|e| written_path(&e.path)).collect()
+            flatten(&docs[0])
+                .iter()
+                .map(|e| written_path(&e.path))
+                .collect()
         };
         assert_eq!(paths(&a), ["a.b.c"]);
         assert_eq!(paths(&b), ["a.b.c"]);

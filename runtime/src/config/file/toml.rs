@@ -94,7 +94,12 @@ fn read(root: &Node, file: Option<&Path>) -> Result<(RegistryConfig, Origins), C
             }
         };
         let Some(sections) = value.entries() else {
-            return Err(invalid(&key.name, value, "expected a table of named sections".into(), file));
+            return Err(invalid(
+                &key.name,
+                value,
+                "expected a table of named sections".into(),
+                file,
+            ));
         };
         for (name, body) in sections {
             let path = format!("{}.{}", key.name, name.name);
@@ -113,7 +118,12 @@ fn read_section(
     file: Option<&Path>,
 ) -> Result<(BreakerSettings, SectionOrigin), ConfigError> {
     let Some(entries) = body.entries() else {
-        return Err(invalid(path, body, "expected a table of breaker properties".into(), file));
+        return Err(invalid(
+            path,
+            body,
+            "expected a table of breaker properties".into(),
+            file,
+        ));
     };
     let mut settings = BreakerSettings::default();
     let mut fields = BTreeMap::new();

@@ -161,7 +161,10 @@ mod tests {
         let docs = parse("a:\n  b: 5\n---\nc: [x]\n", None).expect("parses");
         assert_eq!(docs.len(), 2);
         let a = &docs[0].entries().expect("map")[0];
-        assert_eq!((a.0.name.as_str(), a.0.pos), ("a", Pos { line: 1, column: 1 }));
+        assert_eq!(
+            (a.0.name.as_str(), a.0.pos),
+            ("a", Pos { line: 1, column: 1 })
+        );
         let b = &a.1.entries().expect("map")[0];
         assert_eq!(b.0.pos, Pos { line: 2, column: 3 });
         assert_eq!(b.1.pos, Pos { line: 2, column: 6 });
@@ -171,7 +174,10 @@ mod tests {
     #[test]
     fn syntax_error_has_position() {
         let err = parse("a: [1, 2\nb: 3\n", Some(Path::new("x.yml"))).unwrap_err();
-        assert!(matches!(err.kind(), ConfigErrorKind::Syntax { .. }), "{err}");
+        assert!(
+            matches!(err.kind(), ConfigErrorKind::Syntax { .. }),
+            "{err}"
+        );
         assert!(err.location().line.is_some(), "{err}");
         assert!(err.to_string().starts_with("x.yml:"), "{err}");
         assert!(err.to_string().contains("invalid YAML"), "{err}");
