@@ -222,6 +222,10 @@ sc("timer/cascade-to-closed-in-one-advance", auto(maxWaitDurationInHalfOpenState
    trip2 + ["advance 1200", "error 1", "error 1", "advance 5000"])
 sc("timer/max-wait-1ms", cnt(2, 2, waitDurationInOpenStateMs=1000, maxWaitDurationInHalfOpenStateMs=1),
    trip2 + ["advance 1001", "acquire", "advance 1", "acquire"])
+sc("timer/reset-from-half-open-keeps-max-wait-timer (2.7.3 for HALF_OPEN: stale timer opens a CLOSED breaker)", cnt(2, 2, waitDurationInOpenStateMs=1000, maxWaitDurationInHalfOpenStateMs=500),
+   ["to_open", "to_half_open", "reset", "advance 499", "advance 1", "acquire"])
+sc("timer/open-until-in-the-past-with-automatic-transition-fires-at-once", auto(),
+   ["advance 5000", "open_until 1000", "acquire", "to_closed", "open_until 5000", "acquire", "open_until 6000", "advance 1000", "acquire"])
 sc("config/invalid transitionToStateAfterWaitDuration=HALF_OPEN", {"transitionToStateAfterWaitDuration": "HALF_OPEN"}, ["acquire"])
 
 # ---- every manual transition -----------------------------------------------------------------

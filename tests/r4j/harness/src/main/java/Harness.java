@@ -254,6 +254,9 @@ public final class Harness {
                 result = "exception:" + e.getClass().getSimpleName();
                 message = e.getMessage();
             }
+            // A task already due (e.g. scheduled with a delay <= 0 by transitionToOpenStateUntil
+            // with a past instant) runs right away on a real scheduler: run it before observing.
+            scheduler.advanceTo(clock.millis(), clock::setMillis);
             o.put("result", result);
             if (message != null) {
                 o.put("message", message);
