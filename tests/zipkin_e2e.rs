@@ -19,9 +19,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use axum::extract::MatchedPath;
 use axum::http::StatusCode;
 use fusebox::telemetry::{self, Telemetry, client, server::HttpServerLayer};
+use opentelemetry::trace::TraceContextExt;
 use opentelemetry_sdk::trace::BatchConfigBuilder;
 use serde_json::Value;
-use opentelemetry::trace::TraceContextExt;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 fn zipkin_url(test: &str) -> Option<String> {

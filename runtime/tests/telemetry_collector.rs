@@ -19,10 +19,13 @@ enum Mode {
     Hang,
 }
 
+/// Requests seen by a collector: `(request head, body)`.
+type Seen = Arc<Mutex<Vec<(String, Vec<u8>)>>>;
+
 /// A tiny HTTP collector on 127.0.0.1:0 recording `(request head, body)`.
 struct Collector {
     url: String,
-    requests: Arc<Mutex<Vec<(String, Vec<u8>)>>>,
+    requests: Seen,
 }
 
 impl Collector {
@@ -32,7 +35,7 @@ impl Collector {
             "http://127.0.0.1:{}/api/v2/spans",
             listener.local_addr().unwrap().port()
         );
-        let requests = Arc::new(Mutex::new(Vec::new()));
+        let requests: Seen = Arc::new(Mutex::new(Vec::new()));
         let seen = requests.clone();
         thread::spawn(move || {
             let mut held = Vec::new();
@@ -57,9 +60,7 @@ impl Collector {
 }
 
 fn read_request(stream: &mut TcpStream) -> Option<(String, Vec<u8>)> {
-    stream
-        .set_read_timeout(Some(Duration::from_secs(5)))
-        .ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
     let mut buf = Vec::new();
     let mut chunk = [0u8; 4096];
     loop {
@@ -130,14 +131,23 @@ fn posts_zipkin_v2_json_to_the_collector() {
     let telemetry = pipeline(&collector.url, Duration::from_secs(5), 2048);
     let counters = telemetry.counters().clone();
     calls(&telemetry, 3);
-    telemetry.into_guard().shutdown_blocking().expect("shutdown");
+    telemetry
+        .into_guard()
+        .shutdown_blocking()
+        .expect("shutdown");
 
     let requests = collector.requests.lock().unwrap();
     assert!(!requests.is_empty());
     let (head, _) = &requests[0];
     assert!(head.starts_with("POST /api/v2/spans HTTP/1.1"), "{head}");
-    assert!(head.to_ascii_lowercase().contains("content-type: application/json"));
-    assert!(head.contains("b3: 0"), "self-trace suppression header: {head}");
+    assert!(
+        head.to_ascii_lowercase()
+            .contains("content-type: application/json")
+    );
+    assert!(
+        head.contains("b3: 0"),
+        "self-trace suppression header: {head}"
+    );
     let spans: Vec<serde_json::Value> = requests
         .iter()
         .flat_map(|(_, body)| serde_json::from_slice::<Vec<serde_json::Value>>(body).unwrap())
@@ -161,13 +171,19 @@ fn collector_errors_are_counted_and_do_not_reach_callers() {
     let telemetry = pipeline(&collector.url, Duration::from_secs(5), 2048);
     let counters = telemetry.counters().clone();
     let took = calls(&telemetry, 20);
-    telemetry.into_guard().shutdown_blocking().expect("shutdown");
+    telemetry
+        .into_guard()
+        .shutdown_blocking()
+        .expect("shutdown");
     let stats = counters.snapshot();
     assert_eq!(stats.exported, 0);
     assert_eq!(stats.failed, 20, "{stats:?}");
     assert!(stats.failed_exports >= 1);
     assert!(took < Duration::from_secs(1), "calls took {took:?}");
-    assert!(telemetry::export_stats().failed >= 20, "global totals include this pipeline");
+    assert!(
+        telemetry::export_stats().failed >= 20,
+        "global totals include this pipeline"
+    );
 }
 
 #[test]
@@ -182,7 +198,10 @@ fn collector_down_is_counted() {
     let telemetry = pipeline(&url, Duration::from_secs(2), 2048);
     let counters = telemetry.counters().clone();
     calls(&telemetry, 5);
-    telemetry.into_guard().shutdown_blocking().expect("shutdown");
+    telemetry
+        .into_guard()
+        .shutdown_blocking()
+        .expect("shutdown");
     assert_eq!(counters.snapshot().failed, 5);
 }
 
@@ -198,7 +217,10 @@ fn hung_collector_neither_slows_calls_nor_blocks_shutdown() {
     let result = telemetry.into_guard().shutdown_blocking();
     let shutdown = began.elapsed();
     assert!(result.is_err(), "a hung collector makes shutdown time out");
-    assert!(shutdown < Duration::from_secs(3), "shutdown took {shutdown:?}");
+    assert!(
+        shutdown < Duration::from_secs(3),
+        "shutdown took {shutdown:?}"
+    );
     let stats = counters.snapshot();
     assert!(stats.dropped > 0, "the bounded queue overflowed: {stats:?}");
     assert_eq!(stats.exported, 0);
@@ -212,7 +234,11 @@ fn guard_drop_is_bounded_with_a_hung_collector() {
     let guard = telemetry.into_guard();
     let began = Instant::now();
     drop(guard);
-    assert!(began.elapsed() < Duration::from_secs(3), "{:?}", began.elapsed());
+    assert!(
+        began.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        began.elapsed()
+    );
 }
 
 #[tokio::test(flavor = "current_thread")]

@@ -102,7 +102,12 @@ fn accepted_values() {
 
 #[test]
 fn bad_values_name_the_variable_and_the_value() {
-    let cases: &[(&[(&str, &str)], &str, &str)] = &[
+    type Case = (
+        &'static [(&'static str, &'static str)],
+        &'static str,
+        &'static str,
+    );
+    let cases: &[Case] = &[
         (
             &[("OTEL_EXPORTER_ZIPKIN_ENDPOINT", "localhost:9411")],
             "OTEL_EXPORTER_ZIPKIN_ENDPOINT",

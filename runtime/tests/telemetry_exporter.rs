@@ -121,13 +121,30 @@ fn root_internal_span_has_no_parent_no_kind_min_duration_and_short_trace_id() {
     let obj = got.as_object().expect("object");
     assert_eq!(got["traceId"], "a3ce929d0e0e4736");
     assert_eq!(got["id"], "0000000000000007");
-    assert!(!obj.contains_key("parentId"), "root must not carry parentId: {got}");
-    assert!(!obj.contains_key("kind"), "internal spans carry no kind: {got}");
+    assert!(
+        !obj.contains_key("parentId"),
+        "root must not carry parentId: {got}"
+    );
+    assert!(
+        !obj.contains_key("kind"),
+        "internal spans carry no kind: {got}"
+    );
     assert!(!obj.contains_key("remoteEndpoint"));
-    assert!(!obj.contains_key("annotations"), "no events, no annotations");
-    assert_eq!(got["duration"], 1, "Zipkin wants a duration of at least 1 µs");
+    assert!(
+        !obj.contains_key("annotations"),
+        "no events, no annotations"
+    );
+    assert_eq!(
+        got["duration"], 1,
+        "Zipkin wants a duration of at least 1 µs"
+    );
     assert!(!got["tags"].as_object().unwrap().contains_key("error"));
-    assert!(!got["tags"].as_object().unwrap().contains_key("otel.status_code"));
+    assert!(
+        !got["tags"]
+            .as_object()
+            .unwrap()
+            .contains_key("otel.status_code")
+    );
 }
 
 #[test]
@@ -264,7 +281,10 @@ fn tracing_spans_reach_the_file_exporter_as_zipkin_json() {
     assert_eq!(call["kind"], "CLIENT");
     assert_eq!(call["remoteEndpoint"]["serviceName"], "order-service");
     assert_eq!(call["tags"]["circuit_breaker.state"], "OPEN");
-    assert_eq!(call["tags"]["error"], "circuit_breaker.outcome=not_permitted");
+    assert_eq!(
+        call["tags"]["error"],
+        "circuit_breaker.outcome=not_permitted"
+    );
     assert!(call.get("parentId").is_none());
     assert_eq!(fallback["parentId"], call["id"]);
     assert_eq!(fallback["traceId"], call["traceId"]);

@@ -114,7 +114,7 @@ impl Endpoint {
 }
 
 /// Which sampler decides whether a new trace is recorded (`OTEL_TRACES_SAMPLER`).
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub enum SamplerKind {
     /// `always_on`: every span, ignoring the parent's decision.
     AlwaysOn,
@@ -123,18 +123,13 @@ pub enum SamplerKind {
     /// `traceidratio`: this fraction of traces, ignoring the parent's decision.
     TraceIdRatio(f64),
     /// `parentbased_always_on` (default): follow the caller; sample every new root.
+    #[default]
     ParentBasedAlwaysOn,
     /// `parentbased_always_off`: follow the caller; never sample new roots.
     ParentBasedAlwaysOff,
     /// `parentbased_traceidratio`: follow the caller; sample this fraction of new roots
     /// (Spring's `management.tracing.sampling.probability`).
     ParentBasedTraceIdRatio(f64),
-}
-
-impl Default for SamplerKind {
-    fn default() -> Self {
-        Self::ParentBasedAlwaysOn
-    }
 }
 
 /// One propagation format (`OTEL_PROPAGATORS` entries).

@@ -623,10 +623,10 @@ impl TelemetryGuard {
 
 impl Drop for TelemetryGuard {
     fn drop(&mut self) {
-        if let Some(provider) = self.provider.take() {
-            if let Err(e) = provider.shutdown_with_timeout(self.timeout) {
-                tracing::warn!(target: INTERNAL_TARGET, error = %e, "fusebox telemetry shutdown");
-            }
+        if let Some(provider) = self.provider.take()
+            && let Err(e) = provider.shutdown_with_timeout(self.timeout)
+        {
+            tracing::warn!(target: INTERNAL_TARGET, error = %e, "fusebox telemetry shutdown");
         }
     }
 }

@@ -193,10 +193,10 @@ impl HttpPost {
             if head_end.is_none() {
                 head_end = find(&buf, b"\r\n\r\n");
                 // A 2xx answer needs nothing after the head: stop reading.
-                if let Some(end) = head_end {
-                    if parse_status(&buf[..end]).is_some_and(|s| (200..300).contains(&s)) {
-                        break;
-                    }
+                if let Some(end) = head_end
+                    && parse_status(&buf[..end]).is_some_and(|s| (200..300).contains(&s))
+                {
+                    break;
                 }
             }
             if buf.len() >= MAX_RESPONSE {
