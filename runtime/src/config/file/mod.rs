@@ -45,6 +45,9 @@
 //! limiter instance without a breaker instance of its name adds a breaker instance with the
 //! registry default config and that timeout.
 //!
+//! A breaker section may also set fusebox's own `timeout` key directly; a time limiter of the
+//! same name overrides it. Placeholders (`${...}`) are not expanded.
+//!
 //! Other sections (retry, bulkhead, rate limiter, management, server, ...) are ignored. Java-only
 //! properties (`recordExceptions`, `registerHealthIndicator`, ...) load with one
 //! [`ConfigWarning`] each, saying how to get the effect in Rust.

@@ -28,7 +28,10 @@ impl Pos {
 }
 
 /// A value in a config document.
-#[cfg_attr(not(feature = "yaml"), allow(dead_code, reason = "`Null` comes from YAML only"))]
+#[cfg_attr(
+    not(feature = "yaml"),
+    allow(dead_code, reason = "`Null` comes from YAML only")
+)]
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) enum Value {
     Null,
@@ -70,7 +73,10 @@ impl fmt::Display for Node {
 }
 
 /// How strictly scalars convert: TOML is typed; Spring converts strings (`'100'`, `'true'`).
-#[cfg_attr(not(feature = "yaml"), allow(dead_code, reason = "`Lenient` is for YAML only"))]
+#[cfg_attr(
+    not(feature = "yaml"),
+    allow(dead_code, reason = "`Lenient` is for YAML only")
+)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Typing {
     Strict,

@@ -64,7 +64,10 @@ pub(crate) struct SectionOrigin {
 }
 
 /// How keys are spelled in messages: TOML's snake_case or Spring's camelCase.
-#[cfg_attr(not(feature = "yaml"), allow(dead_code, reason = "`Camel` is for YAML only"))]
+#[cfg_attr(
+    not(feature = "yaml"),
+    allow(dead_code, reason = "`Camel` is for YAML only")
+)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) enum KeyStyle {
     #[default]
