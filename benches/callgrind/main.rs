@@ -1,0 +1,179 @@
+//! Callgrind driver: `callgrind <case> <N>` sets one breaker up and makes N calls.
+//!
+//! Instructions per call = (Ir at N = 1 000 000 − Ir at N = 0) / 1 000 000, which subtracts the
+//! setup and the runtime construction (scripts/bench-callgrind.sh does the arithmetic). Without
+//! a case (as `cargo bench` runs it) it lists the cases and exits.
+
+#![allow(missing_docs)]
+
+#[path = "../common/mod.rs"]
+mod common;
+
+use std::hint::black_box;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use common::*;
+
+const CASES: &[&str] = &[
+    "op",
+    "op_async",
+    "atomic_rmw_pair",
+    "parking_lot_mutex",
+    "std_mutex",
+    "instant_now",
+    "fusebox_guard",
+    "fusebox_lowlevel",
+    "fusebox_call_async",
+    "fusebox_macro",
+    "fusebox_open_guard",
+    "fusebox_forced_open_guard",
+    "recloser_sync",
+    "recloser_async",
+    "recloser_open",
+    "failsafe_default_sync",
+    "failsafe_consecutive_sync",
+    "failsafe_default_async",
+    "failsafe_open",
+    "tower_resilience_async",
+    "tower_resilience_open",
+];
+
+#[inline(never)]
+fn sync_loop(n: u64, mut f: impl FnMut(u64) -> u64) {
+    for i in 0..n {
+        black_box(f(black_box(i)));
+    }
+}
+
+macro_rules! async_loop {
+    ($rt:expr, $n:expr, |$i:ident| $call:expr) => {{
+        let n = $n;
+        $rt.block_on(async {
+            for $i in 0..n {
+                let $i = black_box($i);
+                black_box($call);
+            }
+        })
+    }};
+}
+
+mod macro_case {
+    use super::*;
+
+    /// `#[fusebox::circuit_breaker]` is added here once the attribute compiles.
+    pub(crate) fn run(_rt: &tokio::runtime::Runtime, _n: u64) -> bool {
+        false
+    }
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
+    let (Some(case), Some(n)) = (args.first(), args.get(1)) else {
+        eprintln!("usage: callgrind <case> <N>; cases: {}", CASES.join(" "));
+        return;
+    };
+    let n: u64 = n.parse().expect("N must be a number");
+    let rt = runtime();
+    match case.as_str() {
+        "op" => sync_loop(n, |i| op(i).unwrap_or(0)),
+        "op_async" => async_loop!(rt, n, |i| op_async(i).await.unwrap_or(0)),
+        "atomic_rmw_pair" => {
+            let a = AtomicU64::new(0);
+            sync_loop(n, |i| {
+                a.fetch_add(1, Ordering::AcqRel);
+                let v = op(i).unwrap_or(0);
+                a.fetch_sub(1, Ordering::AcqRel);
+                v
+            })
+        }
+        "parking_lot_mutex" => {
+            let m = parking_lot::Mutex::new(0u64);
+            sync_loop(n, |i| {
+                let mut g = m.lock();
+                *g = g.wrapping_add(i);
+                *g
+            })
+        }
+        "std_mutex" => {
+            let m = std::sync::Mutex::new(0u64);
+            sync_loop(n, |i| {
+                let mut g = m.lock().unwrap();
+                *g = g.wrapping_add(i);
+                *g
+            })
+        }
+        "instant_now" => sync_loop(n, |_| {
+            black_box(std::time::Instant::now());
+            0
+        }),
+        "fusebox_guard" => {
+            let b = fusebox_closed("cg");
+            sync_loop(n, |i| fusebox_guard_call(&b, i))
+        }
+        "fusebox_lowlevel" => {
+            let b = fusebox_closed("cg");
+            sync_loop(n, |i| fusebox_lowlevel_call(&b, i))
+        }
+        "fusebox_call_async" => {
+            let b = fusebox_closed("cg");
+            async_loop!(rt, n, |i| fusebox_call_async(&b, i).await)
+        }
+        "fusebox_macro" => {
+            if !macro_case::run(&rt, n) {
+                eprintln!("fusebox_macro: #[fusebox::circuit_breaker] is not available yet");
+                std::process::exit(2);
+            }
+        }
+        "fusebox_open_guard" => {
+            let b = fusebox_open("cg");
+            sync_loop(n, |i| fusebox_guard_call(&b, i))
+        }
+        "fusebox_forced_open_guard" => {
+            let b = fusebox_forced_open("cg");
+            sync_loop(n, |i| fusebox_guard_call(&b, i))
+        }
+        "recloser_sync" => {
+            let r = recloser_closed();
+            sync_loop(n, |i| recloser_call(&r, i))
+        }
+        "recloser_async" => {
+            let r: recloser::AsyncRecloser = recloser_closed().into();
+            async_loop!(rt, n, |i| recloser_call_async(&r, i).await)
+        }
+        "recloser_open" => {
+            let r = recloser_open();
+            sync_loop(n, |i| recloser_call(&r, i))
+        }
+        "failsafe_default_sync" => {
+            let f = failsafe_default();
+            sync_loop(n, |i| failsafe_call(&f, i))
+        }
+        "failsafe_consecutive_sync" => {
+            let f = failsafe_consecutive();
+            sync_loop(n, |i| failsafe_call(&f, i))
+        }
+        "failsafe_default_async" => {
+            let f = failsafe_default();
+            async_loop!(rt, n, |i| failsafe_call_async(&f, i).await)
+        }
+        "failsafe_open" => {
+            let f = failsafe_open();
+            sync_loop(n, |i| failsafe_call(&f, i))
+        }
+        "tower_resilience_async" => {
+            let (mut s, _h) = tower_closed();
+            async_loop!(rt, n, |i| tower_call(&mut s, i).await)
+        }
+        "tower_resilience_open" => {
+            let mut s = tower_open(&rt);
+            async_loop!(rt, n, |i| tower_call(&mut s, i).await)
+        }
+        other => {
+            eprintln!("unknown case {other}; cases: {}", CASES.join(" "));
+            std::process::exit(2);
+        }
+    }
+}

@@ -1,0 +1,267 @@
+//! Shared by `benches/peers.rs` (criterion) and `benches/callgrind/main.rs` (instruction
+//! counts): the trivial op every breaker wraps, and each breaker set up closed or open the same
+//! way in both binaries. See BENCHMARKS.md for the method.
+
+#![allow(dead_code, unreachable_pub, missing_docs)]
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use fusebox::{BreakerError, CircuitBreaker, CircuitBreakerConfig, Registry};
+
+/// The error type of the trivial op (never produced).
+#[derive(Debug)]
+pub struct MyErr;
+
+impl std::fmt::Display for MyErr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("my error")
+    }
+}
+
+impl std::error::Error for MyErr {}
+
+/// What `#[circuit_breaker]` without a fallback needs from the error type.
+impl From<BreakerError> for MyErr {
+    fn from(_: BreakerError) -> Self {
+        MyErr
+    }
+}
+
+/// The trivial op that every breaker wraps (as in peers.md).
+#[inline(never)]
+pub fn op(x: u64) -> Result<u64, MyErr> {
+    Ok(black_box(x) + 1)
+}
+
+/// The trivial op as an immediately ready `async fn`.
+#[inline(never)]
+pub async fn op_async(x: u64) -> Result<u64, MyErr> {
+    Ok(black_box(x) + 1)
+}
+
+pub const HOUR: Duration = Duration::from_secs(3600);
+
+/// A tokio current-thread runtime, built once and reused (one `block_on` per sample).
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .expect("tokio runtime")
+}
+
+// ---------------------------------------------------------------- fusebox
+
+/// A fusebox breaker with Resilience4j's default config (count window of 100, slow-call
+/// detection at 60 s), from its own registry.
+pub fn fusebox_closed(name: &str) -> CircuitBreaker {
+    Registry::new().circuit_breaker_with_config(name, CircuitBreakerConfig::default())
+}
+
+/// OPEN for an hour (a real OPEN state: the wait is checked on every call).
+pub fn fusebox_open(name: &str) -> CircuitBreaker {
+    let b = fusebox_closed(name);
+    b.transition_to_open_state_for(HOUR).expect("to OPEN");
+    assert!(!b.try_acquire_permission(), "fusebox OPEN must reject");
+    b
+}
+
+/// FORCED_OPEN (rejects without looking at any time).
+pub fn fusebox_forced_open(name: &str) -> CircuitBreaker {
+    let b = fusebox_closed(name);
+    b.transition_to_forced_open_state().expect("to FORCED_OPEN");
+    assert!(
+        !b.try_acquire_permission(),
+        "fusebox FORCED_OPEN must reject"
+    );
+    b
+}
+
+/// Guard API: `try_acquire` → op → `on_success` / `on_error` (the permit measures the time).
+#[inline]
+pub fn fusebox_guard_call(b: &CircuitBreaker, x: u64) -> u64 {
+    match b.try_acquire() {
+        Ok(permit) => match op(x) {
+            Ok(v) => {
+                permit.on_success();
+                v
+            }
+            Err(_) => {
+                permit.on_error();
+                0
+            }
+        },
+        Err(_) => 0,
+    }
+}
+
+/// Low-level API: `try_acquire_permission` → op timed with `Instant` → `on_success(elapsed)`.
+#[inline]
+pub fn fusebox_lowlevel_call(b: &CircuitBreaker, x: u64) -> u64 {
+    if !b.try_acquire_permission() {
+        return 0;
+    }
+    let start = std::time::Instant::now();
+    let r = op(x);
+    let elapsed = start.elapsed();
+    match r {
+        Ok(v) => {
+            b.on_success(elapsed);
+            v
+        }
+        Err(_) => {
+            b.on_error(elapsed);
+            0
+        }
+    }
+}
+
+/// `CircuitBreaker::call` (what the attribute expands to), around the async op.
+#[inline]
+pub async fn fusebox_call_async(b: &CircuitBreaker, x: u64) -> u64 {
+    b.call(op_async(x)).await.unwrap_or(0)
+}
+
+// ---------------------------------------------------------------- recloser
+
+/// recloser with its defaults (closed ring of 100, error rate 0.5, open wait 30 s).
+pub fn recloser_closed() -> recloser::Recloser {
+    recloser::Recloser::custom().build()
+}
+
+/// recloser OPEN: ring of 1, one failure, open wait of an hour.
+pub fn recloser_open() -> recloser::Recloser {
+    let r = recloser::Recloser::custom()
+        .closed_len(1)
+        .open_wait(HOUR)
+        .build();
+    for _ in 0..3 {
+        let _ = r.call(|| Err::<(), MyErr>(MyErr));
+    }
+    assert!(
+        matches!(r.call(|| op(1)), Err(recloser::Error::Rejected)),
+        "recloser must reject"
+    );
+    r
+}
+
+#[inline]
+pub fn recloser_call(r: &recloser::Recloser, x: u64) -> u64 {
+    r.call(|| op(x)).unwrap_or(0)
+}
+
+#[inline]
+pub async fn recloser_call_async(r: &recloser::AsyncRecloser, x: u64) -> u64 {
+    r.call(op_async(x)).await.unwrap_or(0)
+}
+
+// ---------------------------------------------------------------- failsafe
+
+pub trait Failsafe:
+    failsafe::CircuitBreaker + failsafe::futures::CircuitBreaker + Clone + Send + Sync + 'static
+{
+}
+impl<T> Failsafe for T where
+    T: failsafe::CircuitBreaker + failsafe::futures::CircuitBreaker + Clone + Send + Sync + 'static
+{
+}
+
+/// failsafe's default policy: success rate over a time window, or else consecutive failures.
+pub fn failsafe_default() -> impl Failsafe {
+    failsafe::Config::new().build()
+}
+
+/// failsafe with the consecutive-failures policy only (5 failures, 1 h backoff).
+pub fn failsafe_consecutive() -> impl Failsafe {
+    failsafe::Config::new()
+        .failure_policy(failsafe::failure_policy::consecutive_failures(
+            5,
+            failsafe::backoff::constant(HOUR),
+        ))
+        .build()
+}
+
+/// failsafe OPEN: consecutive_failures(1, 1 h) and one failure.
+pub fn failsafe_open() -> impl Failsafe {
+    let f = failsafe::Config::new()
+        .failure_policy(failsafe::failure_policy::consecutive_failures(
+            1,
+            failsafe::backoff::constant(HOUR),
+        ))
+        .build();
+    let _ = failsafe::CircuitBreaker::call(&f, || Err::<(), MyErr>(MyErr));
+    assert!(
+        matches!(
+            failsafe::CircuitBreaker::call(&f, || op(1)),
+            Err(failsafe::Error::Rejected)
+        ),
+        "failsafe must reject"
+    );
+    f
+}
+
+#[inline]
+pub fn failsafe_call(f: &impl failsafe::CircuitBreaker, x: u64) -> u64 {
+    f.call(|| op(x)).unwrap_or(0)
+}
+
+#[inline]
+pub async fn failsafe_call_async(f: &impl failsafe::futures::CircuitBreaker, x: u64) -> u64 {
+    f.call(op_async(x)).await.unwrap_or(0)
+}
+
+// ---------------------------------------------------------------- tower-resilience
+
+pub use tower_resilience::circuitbreaker as trcb;
+
+/// tower-resilience's circuit breaker with its defaults around the async op, and its handle.
+pub fn tower_closed() -> (
+    impl tower::Service<
+        u64,
+        Response = u64,
+        Error = trcb::CircuitBreakerError<MyErr>,
+        Future: Send + 'static,
+    > + Clone
+    + Send
+    + 'static,
+    trcb::CircuitBreakerHandle,
+) {
+    let (layer, handle) = trcb::CircuitBreakerLayer::builder()
+        .build_with_handle()
+        .expect("tower-resilience config");
+    let svc = layer.layer_fn(tower::service_fn(op_async));
+    (svc, handle)
+}
+
+/// tower-resilience forced open (`handle.force_open()`), as in peers.md.
+pub fn tower_open(
+    rt: &tokio::runtime::Runtime,
+) -> impl tower::Service<
+    u64,
+    Response = u64,
+    Error = trcb::CircuitBreakerError<MyErr>,
+    Future: Send + 'static,
+> + Clone
++ Send
++ 'static {
+    let (mut svc, handle) = tower_closed();
+    rt.block_on(async {
+        handle.force_open().await;
+        let r = tower_call(&mut svc, 1).await;
+        assert_eq!(r, u64::MAX, "tower-resilience must reject");
+    });
+    svc
+}
+
+/// `svc.ready().await?.call(x).await`; a rejection (or any error) gives `u64::MAX`.
+#[inline]
+pub async fn tower_call<S>(svc: &mut S, x: u64) -> u64
+where
+    S: tower::Service<u64, Response = u64>,
+{
+    use tower::ServiceExt;
+    match svc.ready().await {
+        Ok(ready) => ready.call(x).await.unwrap_or(u64::MAX),
+        Err(_) => u64::MAX,
+    }
+}
