@@ -4,15 +4,13 @@
 //! the outcome, takes the breaker's short lock for a ring-buffer update and two float divisions.
 //! Everything rarer (OPEN expiry, HALF_OPEN permits, transitions) happens on the slow path.
 
+use crate::SlidingWindowType;
 use crate::config::CircuitBreakerConfig;
-use crate::events::{
-    DEFAULT_EVENT_BUFFER, EventBus, EventKind, EventReceiver, Pending,
-};
+use crate::events::{DEFAULT_EVENT_BUFFER, EventBus, EventKind, EventReceiver, Pending};
 use crate::metrics::Metrics;
 use crate::state::{IllegalStateTransition, State};
-use crate::window::{CountWindow, TimeWindow, Totals, Window};
-use crate::SlidingWindowType;
 use crate::sync::{AtomicU8, AtomicU32, AtomicU64, Mutex};
+use crate::window::{CountWindow, TimeWindow, Totals, Window};
 use std::fmt;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Weak};
@@ -141,7 +139,10 @@ enum Verdict {
 
 impl Verdict {
     fn exceeded(self) -> bool {
-        matches!(self, Verdict::FailureAbove | Verdict::SlowAbove | Verdict::BothAbove)
+        matches!(
+            self,
+            Verdict::FailureAbove | Verdict::SlowAbove | Verdict::BothAbove
+        )
     }
     fn failure_exceeded(self) -> bool {
         matches!(self, Verdict::FailureAbove | Verdict::BothAbove)
@@ -226,7 +227,10 @@ impl Inner {
                     OpenWait::Until(t) => t,
                 };
                 self.open_until.store(until, Ordering::Release);
-                if self.config.automatic_transition_from_open_to_half_open_enabled {
+                if self
+                    .config
+                    .automatic_transition_from_open_to_half_open_enabled
+                {
                     timer = Some((until, Timer::OpenToHalfOpen));
                 }
             }
@@ -298,7 +302,13 @@ impl Inner {
             let now = self.now();
             match kind {
                 Timer::OpenToHalfOpen if core.state == State::Open => {
-                    self.transition_locked(&mut core, State::HalfOpen, OpenWait::Interval, now, &mut pending);
+                    self.transition_locked(
+                        &mut core,
+                        State::HalfOpen,
+                        OpenWait::Interval,
+                        now,
+                        &mut pending,
+                    );
                 }
                 Timer::HalfOpenMaxWait if core.state == State::HalfOpen => {
                     let to = self.config.transition_to_state_after_wait_duration;
@@ -315,7 +325,11 @@ impl Inner {
     #[inline]
     fn catch_up(self: &Arc<Self>, state: State) -> State {
         match state {
-            State::Open if self.config.automatic_transition_from_open_to_half_open_enabled => {
+            State::Open
+                if self
+                    .config
+                    .automatic_transition_from_open_to_half_open_enabled =>
+            {
                 let now = self.now();
                 if now >= self.open_until.load(Ordering::Acquire) {
                     self.timed_transition(State::Open, State::HalfOpen, now)
@@ -346,7 +360,10 @@ impl Inner {
             let due = match from {
                 State::Open => {
                     let until = self.open_until.load(Ordering::Acquire);
-                    if self.config.automatic_transition_from_open_to_half_open_enabled {
+                    if self
+                        .config
+                        .automatic_transition_from_open_to_half_open_enabled
+                    {
                         now >= until
                     } else {
                         now > until
@@ -441,7 +458,13 @@ impl Inner {
                     if verdict.exceeded() {
                         self.rate_events(verdict, fr, sr, &mut pending);
                         let now = self.now();
-                        self.transition_locked(&mut core, State::Open, OpenWait::Interval, now, &mut pending);
+                        self.transition_locked(
+                            &mut core,
+                            State::Open,
+                            OpenWait::Interval,
+                            now,
+                            &mut pending,
+                        );
                     }
                 }
                 State::HalfOpen => {
@@ -454,7 +477,13 @@ impl Inner {
                     };
                     if let Some(to) = to {
                         let now = self.now();
-                        self.transition_locked(&mut core, to, OpenWait::Interval, now, &mut pending);
+                        self.transition_locked(
+                            &mut core,
+                            to,
+                            OpenWait::Interval,
+                            now,
+                            &mut pending,
+                        );
                     }
                 }
                 State::MetricsOnly => {
@@ -491,7 +520,11 @@ impl Inner {
         }
     }
 
-    fn manual_transition(self: &Arc<Self>, to: State, wait: OpenWait) -> Result<(), IllegalStateTransition> {
+    fn manual_transition(
+        self: &Arc<Self>,
+        to: State,
+        wait: OpenWait,
+    ) -> Result<(), IllegalStateTransition> {
         let mut pending = Pending::default();
         {
             let mut core = self.core.lock();
@@ -653,43 +686,57 @@ impl CircuitBreaker {
 
     /// Moves to CLOSED (fresh metrics).
     pub fn transition_to_closed_state(&self) -> Result<(), IllegalStateTransition> {
-        self.inner.manual_transition(State::Closed, OpenWait::Interval)
+        self.inner
+            .manual_transition(State::Closed, OpenWait::Interval)
     }
 
     /// Moves to OPEN for the wait of the next attempt.
     pub fn transition_to_open_state(&self) -> Result<(), IllegalStateTransition> {
-        self.inner.manual_transition(State::Open, OpenWait::Interval)
+        self.inner
+            .manual_transition(State::Open, OpenWait::Interval)
     }
 
     /// Moves to OPEN for `wait` (attempts unchanged).
-    pub fn transition_to_open_state_for(&self, wait: Duration) -> Result<(), IllegalStateTransition> {
-        self.inner.manual_transition(State::Open, OpenWait::For(wait))
+    pub fn transition_to_open_state_for(
+        &self,
+        wait: Duration,
+    ) -> Result<(), IllegalStateTransition> {
+        self.inner
+            .manual_transition(State::Open, OpenWait::For(wait))
     }
 
     /// Moves to OPEN until the clock reaches `until_nanos` (nanoseconds since the Unix epoch;
     /// attempts unchanged).
-    pub fn transition_to_open_state_until(&self, until_nanos: u64) -> Result<(), IllegalStateTransition> {
-        self.inner.manual_transition(State::Open, OpenWait::Until(until_nanos))
+    pub fn transition_to_open_state_until(
+        &self,
+        until_nanos: u64,
+    ) -> Result<(), IllegalStateTransition> {
+        self.inner
+            .manual_transition(State::Open, OpenWait::Until(until_nanos))
     }
 
     /// Moves to HALF_OPEN (refilling the probe permits).
     pub fn transition_to_half_open_state(&self) -> Result<(), IllegalStateTransition> {
-        self.inner.manual_transition(State::HalfOpen, OpenWait::Interval)
+        self.inner
+            .manual_transition(State::HalfOpen, OpenWait::Interval)
     }
 
     /// Moves to DISABLED: every call permitted, nothing recorded.
     pub fn transition_to_disabled_state(&self) -> Result<(), IllegalStateTransition> {
-        self.inner.manual_transition(State::Disabled, OpenWait::Interval)
+        self.inner
+            .manual_transition(State::Disabled, OpenWait::Interval)
     }
 
     /// Moves to FORCED_OPEN: every call rejected.
     pub fn transition_to_forced_open_state(&self) -> Result<(), IllegalStateTransition> {
-        self.inner.manual_transition(State::ForcedOpen, OpenWait::Interval)
+        self.inner
+            .manual_transition(State::ForcedOpen, OpenWait::Interval)
     }
 
     /// Moves to METRICS_ONLY: calls recorded, never tripping.
     pub fn transition_to_metrics_only_state(&self) -> Result<(), IllegalStateTransition> {
-        self.inner.manual_transition(State::MetricsOnly, OpenWait::Interval)
+        self.inner
+            .manual_transition(State::MetricsOnly, OpenWait::Interval)
     }
 
     /// Back to a fresh CLOSED state, whatever the state was; publishes the transition (if any)
@@ -700,8 +747,13 @@ impl CircuitBreaker {
             let mut core = self.inner.core.lock();
             let now = self.inner.now();
             core.attempts = 0;
-            self.inner
-                .transition_locked(&mut core, State::Closed, OpenWait::Interval, now, &mut pending);
+            self.inner.transition_locked(
+                &mut core,
+                State::Closed,
+                OpenWait::Interval,
+                now,
+                &mut pending,
+            );
             if self.inner.events.has_subscribers() {
                 pending.push(EventKind::Reset);
             }
@@ -742,4 +794,3 @@ impl CircuitBreaker {
         Arc::ptr_eq(&self.inner, &other.inner)
     }
 }
-

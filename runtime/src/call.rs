@@ -38,7 +38,10 @@ impl Outcome {
 
     /// Whether the caller should see this as an error in traces (failure, rejection, timeout).
     pub const fn is_error(self) -> bool {
-        matches!(self, Outcome::Failure | Outcome::NotPermitted | Outcome::Timeout)
+        matches!(
+            self,
+            Outcome::Failure | Outcome::NotPermitted | Outcome::Timeout
+        )
     }
 }
 

@@ -246,7 +246,11 @@ mod tests {
         assert!(first > 1_577_836_800_000_000_000);
         std::thread::sleep(Duration::from_millis(20));
         let later = SystemClock.now_nanos();
-        assert!(later - first >= 10_000_000, "the tick advances: {}", later - first);
+        assert!(
+            later - first >= 10_000_000,
+            "the tick advances: {}",
+            later - first
+        );
         assert!(PreciseClock.now_nanos() >= later);
     }
 

@@ -130,10 +130,16 @@ impl fmt::Display for CircuitBreakerEvent {
             EventKind::Error { elapsed } => write!(f, "recorded a failed call ({elapsed:?})"),
             EventKind::IgnoredError { elapsed } => write!(f, "ignored an error ({elapsed:?})"),
             EventKind::NotPermitted => f.write_str("did not permit a call"),
-            EventKind::StateTransition { from, to } => write!(f, "changed state from {from} to {to}"),
+            EventKind::StateTransition { from, to } => {
+                write!(f, "changed state from {from} to {to}")
+            }
             EventKind::Reset => f.write_str("was reset"),
-            EventKind::FailureRateExceeded { rate } => write!(f, "failure rate {rate}% exceeded the threshold"),
-            EventKind::SlowCallRateExceeded { rate } => write!(f, "slow call rate {rate}% exceeded the threshold"),
+            EventKind::FailureRateExceeded { rate } => {
+                write!(f, "failure rate {rate}% exceeded the threshold")
+            }
+            EventKind::SlowCallRateExceeded { rate } => {
+                write!(f, "slow call rate {rate}% exceeded the threshold")
+            }
         }
     }
 }

@@ -36,8 +36,9 @@ pub mod private;
 mod registry;
 mod state;
 mod sync;
+#[cfg(feature = "telemetry")]
+pub mod telemetry;
 mod window;
-#[cfg(feature = "telemetry")] pub mod telemetry;
 
 pub use breaker::{CallNotPermitted, CircuitBreaker};
 pub use call::{BreakerError, Classifier, Failure, Outcome, Permit, TimeoutError};
@@ -46,7 +47,7 @@ pub use config::{
     CircuitBreakerConfig, CircuitBreakerConfigBuilder, ConfigError, ConfigErrorKind,
     SlidingWindowType, WaitInterval,
 };
-pub use events::{CircuitBreakerEvent, EventKind, EventReceiver, EventType, DEFAULT_EVENT_BUFFER};
+pub use events::{CircuitBreakerEvent, DEFAULT_EVENT_BUFFER, EventKind, EventReceiver, EventType};
 pub use metrics::Metrics;
 pub use registry::{Registry, global_config_path};
 pub use state::{IllegalStateTransition, State};

@@ -45,7 +45,10 @@ struct RegistryInner {
 impl fmt::Debug for Registry {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Registry")
-            .field("configs", &self.inner.configs.read().keys().collect::<Vec<_>>())
+            .field(
+                "configs",
+                &self.inner.configs.read().keys().collect::<Vec<_>>(),
+            )
             .field("breakers", &self.states())
             .finish()
     }
@@ -327,7 +330,10 @@ mod tests {
         let r = Registry::new();
         let a = r.circuit_breaker_with_config(
             "a",
-            CircuitBreakerConfig::builder().sliding_window_size(3).build().unwrap(),
+            CircuitBreakerConfig::builder()
+                .sliding_window_size(3)
+                .build()
+                .unwrap(),
         );
         let again = r.circuit_breaker_with_config("a", CircuitBreakerConfig::default());
         assert!(a.ptr_eq(&again));
@@ -337,11 +343,26 @@ mod tests {
     #[test]
     fn shared_config_named_like_the_breaker_applies() {
         let r = Registry::new();
-        r.add_configuration("orders", CircuitBreakerConfig::builder().sliding_window_size(7).build().unwrap())
-            .unwrap();
-        assert_eq!(r.circuit_breaker("orders").config().sliding_window_size(), 7);
-        assert_eq!(r.circuit_breaker("users").config().sliding_window_size(), 100);
-        assert!(r.add_configuration("default", CircuitBreakerConfig::default()).is_err());
+        r.add_configuration(
+            "orders",
+            CircuitBreakerConfig::builder()
+                .sliding_window_size(7)
+                .build()
+                .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(
+            r.circuit_breaker("orders").config().sliding_window_size(),
+            7
+        );
+        assert_eq!(
+            r.circuit_breaker("users").config().sliding_window_size(),
+            100
+        );
+        assert!(
+            r.add_configuration("default", CircuitBreakerConfig::default())
+                .is_err()
+        );
         assert!(r.circuit_breaker_with_config_name("x", "missing").is_err());
     }
 
@@ -352,7 +373,10 @@ mod tests {
         r.circuit_breaker("a");
         assert_eq!(
             r.states(),
-            vec![("a".to_owned(), State::Closed), ("b".to_owned(), State::Closed)]
+            vec![
+                ("a".to_owned(), State::Closed),
+                ("b".to_owned(), State::Closed)
+            ]
         );
         assert!(r.remove("a").is_some());
         assert_eq!(r.all().len(), 1);

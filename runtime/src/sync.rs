@@ -33,6 +33,9 @@ impl<T> Mutex<T> {
         #[cfg(not(fusebox_loom))]
         return self.0.lock();
         #[cfg(fusebox_loom)]
-        return self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        return self
+            .0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
     }
 }

@@ -199,9 +199,25 @@ mod tests {
         w.record(true, false);
         w.record(false, true);
         let t = w.record(true, true);
-        assert_eq!(t, Totals { calls: 3, failed: 2, slow: 2, slow_failed: 1 });
+        assert_eq!(
+            t,
+            Totals {
+                calls: 3,
+                failed: 2,
+                slow: 2,
+                slow_failed: 1
+            }
+        );
         let t = w.record(false, false);
-        assert_eq!(t, Totals { calls: 3, failed: 1, slow: 2, slow_failed: 1 });
+        assert_eq!(
+            t,
+            Totals {
+                calls: 3,
+                failed: 1,
+                slow: 2,
+                slow_failed: 1
+            }
+        );
     }
 
     #[test]

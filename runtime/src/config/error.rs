@@ -107,7 +107,11 @@ impl ConfigError {
     }
 
     /// An invalid value for `key`.
-    pub fn invalid(key: impl Into<String>, value: impl fmt::Display, rule: impl Into<String>) -> Self {
+    pub fn invalid(
+        key: impl Into<String>,
+        value: impl fmt::Display,
+        rule: impl Into<String>,
+    ) -> Self {
         Self::new(
             key,
             ConfigErrorKind::InvalidValue {
@@ -169,7 +173,11 @@ impl fmt::Display for ConfigError {
         if self.location != Location::default() {
             write!(f, "{}: ", self.location)?;
         }
-        let key = if self.key.is_empty() { "<root>" } else { &self.key };
+        let key = if self.key.is_empty() {
+            "<root>"
+        } else {
+            &self.key
+        };
         match &self.kind {
             ConfigErrorKind::InvalidValue { value, rule } => write!(f, "{key} = {value}: {rule}"),
             ConfigErrorKind::UnknownKey { suggestion } => {

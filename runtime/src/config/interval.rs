@@ -59,7 +59,11 @@ impl WaitInterval {
         let key = "wait_duration_in_open_state";
         let check_wait = |d: Duration| {
             if d < Duration::from_millis(1) {
-                Err(ConfigError::invalid(key, format!("{d:?}"), "must be at least 1ms"))
+                Err(ConfigError::invalid(
+                    key,
+                    format!("{d:?}"),
+                    "must be at least 1ms",
+                ))
             } else {
                 Ok(())
             }
@@ -150,7 +154,12 @@ impl WaitInterval {
     }
 }
 
-fn exponential(initial: Duration, multiplier: f64, max: Option<Duration>, attempt: u32) -> Duration {
+fn exponential(
+    initial: Duration,
+    multiplier: f64,
+    max: Option<Duration>,
+    attempt: u32,
+) -> Duration {
     let cap = max.map_or(u64::MAX as f64, |m| m.as_millis() as f64);
     let mut ms = initial.as_millis() as f64;
     for _ in 1..attempt {

@@ -17,7 +17,9 @@ use std::fmt;
 use std::time::Duration;
 
 /// How the CLOSED state's sliding window counts calls.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub enum SlidingWindowType {
     /// The last `sliding_window_size` calls.
     #[default]
@@ -90,7 +92,10 @@ impl fmt::Debug for CircuitBreakerConfig {
         f.debug_struct("CircuitBreakerConfig")
             .field("failure_rate_threshold", &self.failure_rate_threshold)
             .field("slow_call_rate_threshold", &self.slow_call_rate_threshold)
-            .field("slow_call_duration_threshold", &self.slow_call_duration_threshold)
+            .field(
+                "slow_call_duration_threshold",
+                &self.slow_call_duration_threshold,
+            )
             .field(
                 "permitted_number_of_calls_in_half_open_state",
                 &self.permitted_number_of_calls_in_half_open_state,
@@ -476,18 +481,57 @@ mod tests {
     #[test]
     fn each_rule_is_enforced_with_its_key() {
         let cases: Vec<(CircuitBreakerConfigBuilder, &str)> = vec![
-            (CircuitBreakerConfig::builder().failure_rate_threshold(0.0), "failure_rate_threshold"),
-            (CircuitBreakerConfig::builder().failure_rate_threshold(100.5), "failure_rate_threshold"),
-            (CircuitBreakerConfig::builder().slow_call_rate_threshold(-1.0), "slow_call_rate_threshold"),
-            (CircuitBreakerConfig::builder().failure_rate_threshold(f32::NAN), "failure_rate_threshold"),
-            (CircuitBreakerConfig::builder().slow_call_duration_threshold(Duration::ZERO), "slow_call_duration_threshold"),
-            (CircuitBreakerConfig::builder().sliding_window_size(0), "sliding_window_size"),
-            (CircuitBreakerConfig::builder().minimum_number_of_calls(0), "minimum_number_of_calls"),
-            (CircuitBreakerConfig::builder().permitted_number_of_calls_in_half_open_state(0), "permitted_number_of_calls_in_half_open_state"),
-            (CircuitBreakerConfig::builder().wait_duration_in_open_state(Duration::from_micros(10)), "wait_duration_in_open_state"),
-            (CircuitBreakerConfig::builder().max_wait_duration_in_half_open_state(Duration::from_micros(10)), "max_wait_duration_in_half_open_state"),
-            (CircuitBreakerConfig::builder().transition_to_state_after_wait_duration(State::HalfOpen), "transition_to_state_after_wait_duration"),
-            (CircuitBreakerConfig::builder().timeout(Duration::ZERO), "timeout"),
+            (
+                CircuitBreakerConfig::builder().failure_rate_threshold(0.0),
+                "failure_rate_threshold",
+            ),
+            (
+                CircuitBreakerConfig::builder().failure_rate_threshold(100.5),
+                "failure_rate_threshold",
+            ),
+            (
+                CircuitBreakerConfig::builder().slow_call_rate_threshold(-1.0),
+                "slow_call_rate_threshold",
+            ),
+            (
+                CircuitBreakerConfig::builder().failure_rate_threshold(f32::NAN),
+                "failure_rate_threshold",
+            ),
+            (
+                CircuitBreakerConfig::builder().slow_call_duration_threshold(Duration::ZERO),
+                "slow_call_duration_threshold",
+            ),
+            (
+                CircuitBreakerConfig::builder().sliding_window_size(0),
+                "sliding_window_size",
+            ),
+            (
+                CircuitBreakerConfig::builder().minimum_number_of_calls(0),
+                "minimum_number_of_calls",
+            ),
+            (
+                CircuitBreakerConfig::builder().permitted_number_of_calls_in_half_open_state(0),
+                "permitted_number_of_calls_in_half_open_state",
+            ),
+            (
+                CircuitBreakerConfig::builder()
+                    .wait_duration_in_open_state(Duration::from_micros(10)),
+                "wait_duration_in_open_state",
+            ),
+            (
+                CircuitBreakerConfig::builder()
+                    .max_wait_duration_in_half_open_state(Duration::from_micros(10)),
+                "max_wait_duration_in_half_open_state",
+            ),
+            (
+                CircuitBreakerConfig::builder()
+                    .transition_to_state_after_wait_duration(State::HalfOpen),
+                "transition_to_state_after_wait_duration",
+            ),
+            (
+                CircuitBreakerConfig::builder().timeout(Duration::ZERO),
+                "timeout",
+            ),
             (
                 CircuitBreakerConfig::builder()
                     .wait_duration_in_open_state(Duration::from_secs(1))
