@@ -142,10 +142,8 @@ impl<T, E> Classifier<T, E> {
                 _ => Outcome::Success,
             },
             Err(e) => {
-                if let Some(ignore) = self.ignore {
-                    if ignore(e) {
-                        return Outcome::Ignored;
-                    }
+                if self.ignore.is_some_and(|ignore| ignore(e)) {
+                    return Outcome::Ignored;
                 }
                 match self.record {
                     Some(record) if !record(e) => Outcome::Success,

@@ -153,11 +153,11 @@ mod tests {
     fn transition_table_matches_resilience4j() {
         for from in State::ALL {
             for to in State::ALL {
-                let expected = match (from, to) {
-                    (State::Closed, State::HalfOpen) => false,
-                    (State::MetricsOnly, State::Open | State::HalfOpen) => false,
-                    _ => true,
-                };
+                let expected = !matches!(
+                    (from, to),
+                    (State::Closed, State::HalfOpen)
+                        | (State::MetricsOnly, State::Open | State::HalfOpen)
+                );
                 assert_eq!(from.allows_transition_to(to), expected, "{from} -> {to}");
             }
         }

@@ -90,7 +90,11 @@ pub enum ConfigErrorKind {
 /// assert!(err.to_string().contains("must be in (0, 100]"));
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ConfigError {
+pub struct ConfigError(Box<Inner>);
+
+/// Boxed so that `Result<_, ConfigError>` stays one pointer wide on the success path.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Inner {
     key: String,
     kind: ConfigErrorKind,
     location: Location,
@@ -99,11 +103,11 @@ pub struct ConfigError {
 impl ConfigError {
     /// A new error about `key` (a dotted path such as `instances.orders.sliding_window_size`).
     pub fn new(key: impl Into<String>, kind: ConfigErrorKind) -> Self {
-        Self {
+        Self(Box::new(Inner {
             key: key.into(),
             kind,
             location: Location::default(),
-        }
+        }))
     }
 
     /// An invalid value for `key`.
@@ -123,19 +127,19 @@ impl ConfigError {
 
     /// Attaches (or completes) the location.
     pub fn at(mut self, location: Location) -> Self {
-        if self.location.file.is_none() {
-            self.location.file = location.file;
+        if self.0.location.file.is_none() {
+            self.0.location.file = location.file;
         }
-        if self.location.line.is_none() {
-            self.location.line = location.line;
-            self.location.column = location.column;
+        if self.0.location.line.is_none() {
+            self.0.location.line = location.line;
+            self.0.location.column = location.column;
         }
         self
     }
 
     /// Sets the file the error was found in.
     pub fn in_file(mut self, file: impl Into<PathBuf>) -> Self {
-        self.location.file = Some(file.into());
+        self.0.location.file = Some(file.into());
         self
     }
 
@@ -144,41 +148,41 @@ impl ConfigError {
         if prefix.is_empty() {
             return self;
         }
-        self.key = if self.key.is_empty() {
+        self.0.key = if self.0.key.is_empty() {
             prefix.to_owned()
         } else {
-            format!("{prefix}.{}", self.key)
+            format!("{prefix}.{}", self.0.key)
         };
         self
     }
 
     /// The dotted key path the error is about (empty for whole-file errors).
     pub fn key(&self) -> &str {
-        &self.key
+        &self.0.key
     }
 
     /// What is wrong.
     pub fn kind(&self) -> &ConfigErrorKind {
-        &self.kind
+        &self.0.kind
     }
 
     /// Where it was found.
     pub fn location(&self) -> &Location {
-        &self.location
+        &self.0.location
     }
 }
 
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.location != Location::default() {
-            write!(f, "{}: ", self.location)?;
+        if self.0.location != Location::default() {
+            write!(f, "{}: ", self.0.location)?;
         }
-        let key = if self.key.is_empty() {
+        let key = if self.0.key.is_empty() {
             "<root>"
         } else {
-            &self.key
+            &self.0.key
         };
-        match &self.kind {
+        match &self.0.kind {
             ConfigErrorKind::InvalidValue { value, rule } => write!(f, "{key} = {value}: {rule}"),
             ConfigErrorKind::UnknownKey { suggestion } => {
                 write!(f, "unknown key `{key}`")?;

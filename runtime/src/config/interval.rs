@@ -124,7 +124,7 @@ impl WaitInterval {
                 check_wait(initial)?;
                 check_mult(multiplier)?;
                 check_factor(factor)?;
-                max.map_or(Ok(()), |m| check_wait(m))
+                max.map_or(Ok(()), check_wait)
             }
         }
     }
