@@ -448,7 +448,7 @@ mod spans {
         g.bench_function("none/tracing_instrument", |b| {
             b.iter_custom(|n| async_loop!(rt, n, |i| instrumented(i).await))
         });
-        macro_bench::traced(&mut g, rt, "none");
+        macro_bench::traced_rows(&mut g, rt, "none");
         g.bench_function("none/fastrace_trace", |b| {
             b.iter_custom(|n| async_loop!(rt, n, |i| fastraced(i).await))
         });
@@ -469,7 +469,7 @@ mod spans {
             g.bench_function("registry/tracing_instrument", |b| {
                 b.iter_custom(|n| async_loop!(rt, n, |i| instrumented(i).await))
             });
-            macro_bench::traced(&mut g, rt, "registry");
+            macro_bench::traced_rows(&mut g, rt, "registry");
         }
 
         // 3. The full OpenTelemetry pipeline with a discarding exporter.
@@ -480,7 +480,7 @@ mod spans {
             g.bench_function("otel/tracing_instrument", |b| {
                 b.iter_custom(|n| async_loop!(rt, n, |i| instrumented(i).await))
             });
-            macro_bench::traced(&mut g, rt, "otel");
+            macro_bench::traced_rows(&mut g, rt, "otel");
             g.bench_function("otel/tracing_root_and_child", |b| {
                 b.iter_custom(|n| {
                     async_loop!(rt, n, |i| instrumented(i)
@@ -798,26 +798,89 @@ fn scale(c: &mut Criterion) {
             start.elapsed()
         })
     });
-    macro_bench::scale(&mut g);
     g.finish();
 }
 
 // ---------------------------------------------------------------- macros
 
-/// `#[fusebox::circuit_breaker]` and `#[fusebox::traced]` rows.
+/// `#[fusebox::circuit_breaker]` and `#[fusebox::traced]` rows. The breakers come from the
+/// global registry with the default config, as an application's would.
 mod macro_bench {
     use super::*;
 
-    pub(crate) fn closed(_g: &mut BenchmarkGroup<'_, WallTime>, _rt: &tokio::runtime::Runtime) {}
-    pub(crate) fn open(_g: &mut BenchmarkGroup<'_, WallTime>, _rt: &tokio::runtime::Runtime) {}
-    pub(crate) fn threads(_g: &mut BenchmarkGroup<'_, WallTime>) {}
-    pub(crate) fn traced(
-        _g: &mut BenchmarkGroup<'_, WallTime>,
-        _rt: &tokio::runtime::Runtime,
-        _sub: &str,
-    ) {
+    #[fusebox::circuit_breaker(name = "bench.closed")]
+    pub(crate) async fn guarded(x: u64) -> Result<u64, MyErr> {
+        op_async(x).await
     }
-    pub(crate) fn scale(_g: &mut BenchmarkGroup<'_, WallTime>) {}
+
+    #[fusebox::circuit_breaker(name = "bench.open")]
+    pub(crate) async fn guarded_open(x: u64) -> Result<u64, MyErr> {
+        op_async(x).await
+    }
+
+    #[fusebox::circuit_breaker(name = "bench.threads")]
+    pub(crate) async fn guarded_threads(x: u64) -> Result<u64, MyErr> {
+        op_async(x).await
+    }
+
+    #[fusebox::traced]
+    pub(crate) async fn traced(x: u64) -> u64 {
+        black_box(x) + 1
+    }
+
+    #[fusebox::traced(kind = "client", remote_service = "order-service")]
+    #[fusebox::circuit_breaker(name = "bench.traced")]
+    pub(crate) async fn traced_guarded(x: u64) -> Result<u64, MyErr> {
+        op_async(x).await
+    }
+
+    pub(crate) fn closed(g: &mut BenchmarkGroup<'_, WallTime>, rt: &tokio::runtime::Runtime) {
+        g.bench_function("fusebox_macro_async", |b| {
+            b.iter_custom(|n| async_loop!(rt, n, |i| guarded(i).await.unwrap_or(0)))
+        });
+    }
+
+    pub(crate) fn open(g: &mut BenchmarkGroup<'_, WallTime>, rt: &tokio::runtime::Runtime) {
+        Registry::global()
+            .circuit_breaker("bench.open")
+            .transition_to_open_state_for(HOUR)
+            .expect("to OPEN");
+        assert!(
+            rt.block_on(guarded_open(1)).is_err(),
+            "macro breaker must reject"
+        );
+        g.bench_function("fusebox_macro_async", |b| {
+            b.iter_custom(|n| async_loop!(rt, n, |i| guarded_open(i).await.unwrap_or(0)))
+        });
+    }
+
+    pub(crate) fn threads(g: &mut BenchmarkGroup<'_, WallTime>) {
+        for threads in [1usize, 2] {
+            g.bench_function(format!("fusebox_macro_async/{threads}t"), |b| {
+                b.iter_custom(|n| {
+                    threaded_async(
+                        threads,
+                        n,
+                        || (),
+                        |_, i| Box::pin(async move { guarded_threads(i).await.unwrap_or(0) }),
+                    )
+                })
+            });
+        }
+    }
+
+    pub(crate) fn traced_rows(
+        g: &mut BenchmarkGroup<'_, WallTime>,
+        rt: &tokio::runtime::Runtime,
+        sub: &str,
+    ) {
+        g.bench_function(format!("{sub}/fusebox_traced"), |b| {
+            b.iter_custom(|n| async_loop!(rt, n, |i| traced(i).await))
+        });
+        g.bench_function(format!("{sub}/fusebox_traced_and_circuit_breaker"), |b| {
+            b.iter_custom(|n| async_loop!(rt, n, |i| traced_guarded(i).await.unwrap_or(0)))
+        });
+    }
 }
 
 fn main() {

@@ -60,9 +60,14 @@ macro_rules! async_loop {
 mod macro_case {
     use super::*;
 
-    /// `#[fusebox::circuit_breaker]` is added here once the attribute compiles.
-    pub(crate) fn run(_rt: &tokio::runtime::Runtime, _n: u64) -> bool {
-        false
+    #[fusebox::circuit_breaker(name = "cg.macro")]
+    async fn guarded(x: u64) -> Result<u64, MyErr> {
+        op_async(x).await
+    }
+
+    pub(crate) fn run(rt: &tokio::runtime::Runtime, n: u64) -> bool {
+        async_loop!(rt, n, |i| guarded(i).await.unwrap_or(0));
+        true
     }
 }
 
