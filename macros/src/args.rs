@@ -244,7 +244,9 @@ fn distance(a: &str, b: &str) -> usize {
     for i in 1..=a.len() {
         for j in 1..=b.len() {
             let cost = usize::from(a[i - 1] != b[j - 1]);
-            let mut best = (d[i - 1][j] + 1).min(d[i][j - 1] + 1).min(d[i - 1][j - 1] + cost);
+            let mut best = (d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1)
+                .min(d[i - 1][j - 1] + cost);
             if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
                 best = best.min(d[i - 2][j - 2] + 1);
             }
@@ -325,6 +327,7 @@ impl BreakerArgs {
         let mut fallback_args: Option<(LitStr, FallbackArgs)> = None;
         let (mut record, mut ignore, mut record_result, mut registry) = (None, None, None, None);
         let mut krate = None;
+        let mut name_given = false;
 
         let parser = |input: ParseStream<'_>| {
             parse_list(input, &mut errors, |input, key, errors| {
@@ -335,6 +338,7 @@ impl BreakerArgs {
                 let fresh = seen.check(&key, errors);
                 match key_name.as_str() {
                     "name" => {
+                        name_given = true;
                         let lit = str_value(input, &key, "\"orders\"")?;
                         if lit.value().trim().is_empty() {
                             errors.push_spanned(
@@ -408,7 +412,7 @@ impl BreakerArgs {
             errors.push(error);
         }
 
-        if name.is_none() {
+        if !name_given {
             errors.push(syn::Error::new(
                 Span::call_site(),
                 "missing `name`: every circuit breaker is named, as in `#[circuit_breaker(name = \"orders\")]`",

@@ -8,7 +8,7 @@
 use proc_macro2::{Span, TokenStream};
 use quote::{ToTokens, quote, quote_spanned};
 use syn::spanned::Spanned;
-use syn::{Attribute, Expr, Ident, ItemFn, LitStr, Meta};
+use syn::{Attribute, Expr, Ident, ItemFn, LitStr, Meta, Type};
 
 use crate::args::{BreakerArgs, FallbackArgs, LEVELS, TracedArgs, crate_path};
 use crate::item::{self, Param, Shape};
@@ -90,7 +90,7 @@ fn try_circuit_breaker(args: TokenStream, item: TokenStream) -> syn::Result<Toke
         return Err(syn::Error::new_spanned(
             &ret,
             format!(
-                "`#[circuit_breaker]` needs a function that returns {expected}`<T, E>`, so that failures can be recorded"
+                "`#[circuit_breaker]` needs a function that returns {expected}, so that failures can be recorded"
             ),
         ));
     }
@@ -138,7 +138,21 @@ fn try_circuit_breaker(args: TokenStream, item: TokenStream) -> syn::Result<Toke
         Shape::AsyncTrait => quote!(__self),
     };
     let ret_span = ret.span();
-    let ret = item::erase_impl_trait(&ret);
+    // A path type not named `Result` may still be an alias of one: let the compiler decide, with
+    // fusebox's message on the return type.
+    let check_ret = match &ret {
+        Type::Path(path)
+            if path
+                .path
+                .segments
+                .last()
+                .is_some_and(|s| s.ident != "Result") =>
+        {
+            quote_spanned!(ret_span=> #private::returns_result::<#ret>();)
+        }
+        _ => TokenStream::new(),
+    };
+    let ret = item::erase_impl_trait(&ret).into_token_stream();
     let name = &args.name;
 
     let breaker = match &args.registry {
@@ -163,7 +177,6 @@ fn try_circuit_breaker(args: TokenStream, item: TokenStream) -> syn::Result<Toke
     } else {
         quote!(call)
     };
-    let typed = quote_spanned!(ret_span=> #private::typed::<#ret, _>);
 
     let result = match &args.fallback {
         None => quote_spanned! {ret_span=>
@@ -228,15 +241,17 @@ fn try_circuit_breaker(args: TokenStream, item: TokenStream) -> syn::Result<Toke
     };
 
     let wrap = |body: TokenStream| {
+        let body = pinned_async(TokenStream::new(), &ret, ret_span, body);
         quote! {
             {
+                #check_ret
                 static __FUSEBOX_SITE: #private::BreakerSite = #private::BreakerSite::new(#name);
                 let __fusebox_result = #private::#driver(
                     #breaker,
                     #classifier,
                     // A non-`move` block: arguments are borrowed, not cloned, and remain available
                     // to the fallback.
-                    #typed(async #body),
+                    #body,
                 )
                 .await;
                 #result
@@ -263,6 +278,36 @@ fn try_circuit_breaker(args: TokenStream, item: TokenStream) -> syn::Result<Toke
         }
     }
     Ok(item.into_token_stream())
+}
+
+/// The body as an async block whose output type is pinned to the function's return type by a
+/// "fake return edge" (the technique of tracing-attributes): the unreachable `return` comes first,
+/// so `?`, `return` and type errors in the body are checked against the declared type and land on
+/// the user's code.
+fn pinned_async(
+    capture: TokenStream,
+    ret: &TokenStream,
+    ret_span: Span,
+    body: TokenStream,
+) -> TokenStream {
+    let edge = quote_spanned! {ret_span=>
+        // Unreachable; only pins the type (lints this construct trips are allowed here).
+        #[allow(
+            unknown_lints,
+            unreachable_code,
+            clippy::diverging_sub_expression,
+            clippy::empty_loop,
+            clippy::let_unit_value,
+            clippy::let_with_type_underscore,
+            clippy::needless_return,
+            clippy::unreachable
+        )]
+        if false {
+            let __fusebox_ret: #ret = loop {};
+            return __fusebox_ret;
+        }
+    };
+    quote!(async #capture { #edge #body })
 }
 
 /// Gives every token of `tokens` the span `span`.
@@ -403,16 +448,12 @@ fn try_traced(args_tokens: TokenStream, item: TokenStream) -> syn::Result<TokenS
 
     match shape {
         Shape::Async => {
-            let ret = item::return_type(&item, shape).map_or_else(
-                || quote!(()),
-                |ret| {
-                    let span = ret.span();
-                    let ret = item::erase_impl_trait(&ret);
-                    quote_spanned!(span=> #ret)
-                },
-            );
-            let block = &item.block;
-            let future = quote!(#private::typed::<#ret, _>(async move #block));
+            let (ret, ret_span) = match item::return_type(&item, shape) {
+                Some(ret) => (item::erase_impl_trait(&ret).into_token_stream(), ret.span()),
+                None => (quote!(()), item.sig.ident.span()),
+            };
+            let block = item.block.to_token_stream();
+            let future = pinned_async(quote!(move), &ret, ret_span, block);
             let instrumented = instrument(future);
             *item.block = syn::parse2(quote! {
                 {

@@ -146,13 +146,13 @@ pub(crate) fn certainly_not_result(ty: &Type) -> Option<&'static str> {
                 "u128", "usize", "i8", "i16", "i32", "i64", "i128", "isize", "f32", "f64",
                 "HashMap", "BTreeMap",
             ];
-            NOT.contains(&last.as_str()).then_some("a `Result`")
+            NOT.contains(&last.as_str()).then_some("a `Result<T, E>`")
         }
-        Type::ImplTrait(_) => Some("a `Result` (not `impl Trait`)"),
+        Type::ImplTrait(_) => Some("a `Result<T, E>` (not `impl Trait`)"),
         Type::Paren(p) => certainly_not_result(&p.elem),
         Type::Group(g) => certainly_not_result(&g.elem),
         Type::Macro(_) | Type::Infer(_) | Type::Verbatim(_) => None,
-        _ => Some("a `Result`"),
+        _ => Some("a `Result<T, E>`"),
     }
 }
 

@@ -1,5 +1,16 @@
-//! Attribute macros of fusebox: `#[circuit_breaker]` and `#[traced]`. Use them through the
-//! `fusebox` crate.
+//! Attribute macros of [fusebox](https://docs.rs/fusebox): [`macro@circuit_breaker`] and
+//! [`macro@traced`].
+//!
+//! Use them through the `fusebox` crate (`fusebox::circuit_breaker`, `fusebox::traced`): the code
+//! they generate calls `::fusebox::__private`, a hidden module of the facade.
+//!
+//! Both macros keep the function's signature and rewrite its body only, so callers, rustdoc and
+//! IDEs see the function as written. Misuse is a compile error on the offending token, never a
+//! panic; the function is still emitted, so that other errors and IDE features stay useful.
+//!
+//! The crate follows the layout of tokio-macros and thiserror: these entry points are thin,
+//! `args.rs` turns tokens into typed arguments, `item.rs` reads the function's shape, and
+//! `expand.rs` generates code; all of it works on `proc_macro2` and is unit-tested on tokens.
 
 mod args;
 mod expand;
@@ -9,13 +20,236 @@ mod tests;
 
 use proc_macro::TokenStream;
 
-/// Guards an `async fn` with a named circuit breaker.
+/// Guards an `async fn` with a named circuit breaker, like Resilience4j's `@CircuitBreaker`.
+///
+/// ```ignore
+/// use fusebox::{circuit_breaker, Failure};
+///
+/// impl UserService {
+///     #[circuit_breaker(name = "orders", fallback = "empty_orders")]
+///     async fn get_orders(&self, user_id: &str) -> Result<Vec<Order>, ClientError> {
+///         self.order_client.orders(user_id).await
+///     }
+///
+///     async fn empty_orders(&self, user_id: &str, cause: Failure<ClientError>)
+///         -> Result<Vec<Order>, ClientError>
+///     {
+///         tracing::warn!(%user_id, "orders unavailable: {cause:?}");
+///         Ok(Vec::new())
+///     }
+/// }
+/// ```
+///
+/// Each call takes a permit from the breaker, runs the body, classifies the result, and records
+/// it with the measured duration, under the breaker's configured `timeout` (if any; the body's
+/// future is dropped when it expires). The breaker is configured by name in the registry (in
+/// code or in `fusebox.toml` / Spring's `application.yml`); the attribute only names it.
+///
+/// The function must be an `async fn` (free, inherent or trait method, in a trait with a default
+/// body, or under `#[async_trait]`) returning a `Result<T, E>` (or an alias of one). Its
+/// signature does not change. A panic in the body is recorded as a failure and resumes; a call
+/// dropped before it finishes (cancelled) gives its permit back.
+///
+/// # Options
+///
+/// ## `name = "..."` (required)
+///
+/// The breaker's name in the registry. The handle is resolved once per call site (a `static`
+/// inside the function), on the first call; there is no registry lookup per call. Register a
+/// custom config before that first call if it is not in a config file.
+///
+/// ```ignore
+/// #[circuit_breaker(name = "orders")]
+/// async fn get_orders(user_id: &str) -> Result<Vec<Order>, ClientError> { ... }
+/// ```
+///
+/// ## `fallback = "..."`
+///
+/// The function to call when the guarded call does not produce a value: the breaker rejected it
+/// (not permitted), it returned an `Err` (whether recorded as a failure, ignored, or counted as a
+/// success by `record`), or it timed out. As in Resilience4j, an `Ok` value recorded as a
+/// failure by `record_result` is returned as is, without the fallback.
+///
+/// The fallback takes the same parameters as the function, followed by the cause,
+/// `fusebox::Failure<E>` (`NotPermitted`, `Failed(E)` or `Timeout`), and returns the function's
+/// return type. It may be an `async fn` or a plain `fn`. On a method (a function with a `self`
+/// receiver) a bare name is looked up on `Self`, and the receiver is passed first; otherwise the
+/// string is a path (`"Self::empty"`, `"fallbacks::empty_orders"`).
+///
+/// ```ignore
+/// #[circuit_breaker(name = "orders", fallback = "empty_orders")]
+/// async fn get_orders(user_id: &str) -> Result<Vec<Order>, ClientError> { ... }
+///
+/// fn empty_orders(user_id: &str, cause: Failure<ClientError>) -> Result<Vec<Order>, ClientError> {
+///     Ok(Vec::new())
+/// }
+/// ```
+///
+/// A fallback that does not exist or does not fit is a compile error on the `"empty_orders"`
+/// literal. Arguments are not cloned: the body borrows them, and they are moved into the
+/// fallback afterwards. If the body consumes an argument (`Ok(vec![user])` with `user: String`),
+/// the borrow checker reports "use of moved value" at the literal and at the use in the body;
+/// borrow it in the body, or clone it there. Parameters must be plain names (a destructuring
+/// pattern has nothing to pass on) unless `fallback_args = "cause"`. The body's future
+/// borrows the arguments, so a `Send` future needs `Sync` argument types.
+///
+/// ## `fallback_args = "all" | "cause"`
+///
+/// `"all"` (default): the fallback takes the function's parameters, then the cause. `"cause"`:
+/// it takes only the cause (after the receiver, for methods), like Resilience4j's
+/// single-exception fallback.
+///
+/// ```ignore
+/// #[circuit_breaker(name = "orders", fallback = "no_orders", fallback_args = "cause")]
+/// async fn get_orders(&self, user_id: &str, page: u32) -> Result<Vec<Order>, ClientError> { ... }
+///
+/// fn no_orders(&self, cause: Failure<ClientError>) -> Result<Vec<Order>, ClientError> { Ok(vec![]) }
+/// ```
+///
+/// ## Without a fallback
+///
+/// The function returns its own error `E` when the call fails; when the breaker rejects the
+/// call or times it out, it returns `E::from(fusebox::BreakerError)`. So `E` must implement
+/// `From<fusebox::BreakerError>` (a dedicated trait, `FromBreakerError`, is implemented for all
+/// of those, and its compile error says what to implement). `Box<dyn Error + Send + Sync>` and
+/// `anyhow::Error` already do. We chose this over requiring `From<Failure<E>>` so that the
+/// body's own errors come back unchanged, without wrapping.
+///
+/// ```ignore
+/// impl From<fusebox::BreakerError> for ClientError {
+///     fn from(e: fusebox::BreakerError) -> Self { ClientError::Unavailable(e.to_string()) }
+/// }
+/// ```
+///
+/// ## `record = <fn(&E) -> bool>`, `ignore = <fn(&E) -> bool>`, `record_result = <fn(&T) -> bool>`
+///
+/// Outcome predicates, with Resilience4j's rules: an `Err` is a failure, unless `ignore` matches
+/// it (nothing is recorded; ignore wins) or `record` is set and does not match it (it counts as
+/// a success); an `Ok` is a success unless `record_result` matches it (recorded as a failure,
+/// still returned as `Ok`, e.g. an HTTP 503 carried in `Ok`). Each is a path to a function or a
+/// closure that captures nothing (a string literal path is accepted too).
+///
+/// ```ignore
+/// #[circuit_breaker(
+///     name = "orders",
+///     record = ClientError::is_transient,
+///     ignore = |e: &ClientError| matches!(e, ClientError::NotFound),
+///     record_result = |r: &Response| r.status() == 503,
+/// )]
+/// async fn get_orders(user_id: &str) -> Result<Response, ClientError> { ... }
+/// ```
+///
+/// ## `registry = <expr>`
+///
+/// Another registry than `Registry::global()`: an expression that derefs to a
+/// `fusebox::Registry` (a `static LazyLock<Registry>`, a `&'static Registry`...). It is
+/// evaluated on the first call only, since the breaker handle is cached per call site: the first
+/// registry seen wins for that site.
+///
+/// ```ignore
+/// static REGISTRY: LazyLock<Registry> = LazyLock::new(|| Registry::from_file("breakers.toml").unwrap());
+///
+/// #[circuit_breaker(name = "orders", registry = REGISTRY)]
+/// async fn get_orders(user_id: &str) -> Result<Vec<Order>, ClientError> { ... }
+/// ```
+///
+/// ## `crate = "..."`
+///
+/// The path of the `fusebox` crate, when it is reached through a re-export
+/// (`crate = "my_platform::fusebox"`). Default: `::fusebox`.
+///
+/// # With `#[traced]`
+///
+/// Both attributes may be stacked in either order; the span always encloses the breaker and the
+/// fallback. The span then carries `circuit_breaker.name`, `circuit_breaker.state` (seen at
+/// acquisition) and `circuit_breaker.outcome` (`success`, `failure`, `ignored`,
+/// `not_permitted`, `timeout`), is marked as an error for failures, rejections and timeouts,
+/// and a fallback runs in a child span named `fallback`. (The attributes recognise each other
+/// by their last path segment, `circuit_breaker` and `traced`; do not rename them on import.)
 #[proc_macro_attribute]
 pub fn circuit_breaker(args: TokenStream, item: TokenStream) -> TokenStream {
     expand::circuit_breaker(args.into(), item.into()).into()
 }
 
-/// Opens a span around an `async fn`.
+/// Opens a `tracing` span, a child of the current span, around an `async fn` (Sleuth's and
+/// Micrometer's `@NewSpan`). With the fusebox telemetry pipeline, or any
+/// `tracing-opentelemetry` layer, it becomes an OpenTelemetry span and reaches Zipkin.
+///
+/// ```ignore
+/// #[traced(kind = "client", remote_service = "order-service", fields(user.id = %user_id), err)]
+/// async fn get_orders(&self, user_id: &str) -> Result<Vec<Order>, ClientError> { ... }
+/// ```
+///
+/// **Safe by default:** unlike `#[tracing::instrument]`, no argument is recorded unless it is
+/// listed in `fields(...)`, so a password or a token never reaches a trace by accident.
+///
+/// The span is created when the function's future first runs and is entered each time it is
+/// polled. With no subscriber installed, the cost is `tracing`'s disabled fast path.
+///
+/// # Options
+///
+/// ## `name = "..."`
+///
+/// The span name; default: the function's name.
+///
+/// ```ignore
+/// #[traced(name = "get-orders")]
+/// ```
+///
+/// ## `kind = "client" | "server" | "producer" | "consumer" | "internal"`
+///
+/// The OpenTelemetry span kind (recorded as `otel.kind`). Default: internal.
+///
+/// ## `remote_service = "..."`
+///
+/// The service on the other end of a `client`/`producer` span, recorded as `peer.service`. The
+/// fusebox Zipkin exporter turns it into the span's remote endpoint, so Zipkin's dependency
+/// graph links the two services.
+///
+/// ```ignore
+/// #[traced(kind = "client", remote_service = "order-service")]
+/// ```
+///
+/// ## `fields(key = expr, ...)`
+///
+/// Span fields, with `tracing::span!`'s syntax: `key = expr`, `key = %expr` (`Display`),
+/// `key = ?expr` (`Debug`), a bare `arg` / `%arg` / `?arg` to record an argument under its own
+/// name, dotted or string keys (`user.id`, `"http.method"`). The expressions are evaluated when
+/// the span is created and may use the arguments.
+///
+/// ```ignore
+/// #[traced(fields(user.id = %user_id, page, "http.method" = "GET"))]
+/// async fn get_orders(&self, user_id: &str, page: u32) -> Result<Vec<Order>, ClientError> { ... }
+/// ```
+///
+/// ## `skip(arg, ...)`, `skip_all`
+///
+/// Accepted for familiarity with `#[instrument]` (a name in `skip` must be a parameter); since
+/// nothing is recorded unless listed in `fields`, they change nothing.
+///
+/// ## `err`
+///
+/// When the function returns an `Err`, mark the span as an error: `otel.status_code = "error"`,
+/// `otel.status_description` (which the Zipkin exporter turns into the `error` tag) and
+/// `exception.message`, all set to the error's `Display`. Requires a `Result` whose error is
+/// `Display`.
+///
+/// ## `level = "trace" | "debug" | "info" | "warn" | "error"`
+///
+/// The span's level. Default: `info`.
+///
+/// ## `target = "..."`
+///
+/// The span's target. Default: the module path.
+///
+/// ## `crate = "..."`
+///
+/// The path of the `fusebox` crate, when it is reached through a re-export. Default: `::fusebox`.
+///
+/// # With `#[circuit_breaker]`
+///
+/// See [`macro@circuit_breaker`]: in either order, the span encloses the breaker, carries
+/// `circuit_breaker.name`, `.state` and `.outcome`, and a fallback gets a child span `fallback`.
 #[proc_macro_attribute]
 pub fn traced(args: TokenStream, item: TokenStream) -> TokenStream {
     expand::traced(args.into(), item.into()).into()

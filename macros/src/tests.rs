@@ -21,7 +21,11 @@ fn expand_attrs(item: TokenStream) -> String {
             break;
         };
         let attr = func.attrs.remove(index);
-        let is_breaker = attr.path().segments.last().is_some_and(|s| s.ident == "circuit_breaker");
+        let is_breaker = attr
+            .path()
+            .segments
+            .last()
+            .is_some_and(|s| s.ident == "circuit_breaker");
         let args = match attr.meta {
             syn::Meta::List(list) => list.tokens,
             _ => TokenStream::new(),
@@ -127,7 +131,11 @@ fn async_trait_body() {
 fn errors_keep_the_item() {
     let out = expand::circuit_breaker(
         quote!(nmae = "orders"),
-        quote!(async fn f() -> Result<(), E> { Ok(()) }),
+        quote!(
+            async fn f() -> Result<(), E> {
+                Ok(())
+            }
+        ),
     )
     .to_string();
     assert!(out.starts_with("async fn f"), "{out}");

@@ -6,7 +6,7 @@
 //! What lives here, and why not in the macros:
 //! * [`BreakerSite`]: the per-call-site cache of the breaker handle (one registry lookup per site).
 //! * [`call`] / [`call_traced`]: the call drivers over [`CircuitBreaker::call_observed`].
-//! * [`typed`]: pins the body's output type so that `?` and `return` infer as in the user's fn.
+//! * [`returns_result`]: the return-type check for types the macro cannot judge by syntax.
 //! * [`no_fallback`] and [`FromBreakerError`]: how a rejection or a timeout becomes the
 //!   function's own error when there is no fallback.
 //! * [`AsyncFallback`] / [`SyncFallback`]: autoref specialization that lets a fallback be an
@@ -49,7 +49,10 @@ impl BreakerSite {
 
     /// The breaker, from the registry `registry` returns (called on first use only).
     #[inline]
-    pub fn get_in<'r>(&'static self, registry: impl FnOnce() -> &'r Registry) -> &'static CircuitBreaker {
+    pub fn get_in<'r>(
+        &'static self,
+        registry: impl FnOnce() -> &'r Registry,
+    ) -> &'static CircuitBreaker {
         self.breaker
             .get_or_init(|| registry().circuit_breaker(self.name))
     }
@@ -57,7 +60,9 @@ impl BreakerSite {
 
 impl fmt::Debug for BreakerSite {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("BreakerSite").field("name", &self.name).finish()
+        f.debug_struct("BreakerSite")
+            .field("name", &self.name)
+            .finish()
     }
 }
 
@@ -71,19 +76,20 @@ pub trait BreakerReturn {}
 
 impl<T, E> BreakerReturn for Result<T, E> {}
 
-/// Pins the output type of the generated body's future to the function's return type `R`, so
-/// that `?` and `return` in the body infer exactly as they did in the function.
+/// Checks, with fusebox's message, that a return type the macro cannot judge by its syntax (a
+/// path not named `Result`) is a `Result`.
 #[inline(always)]
-pub fn typed<R, F: Future<Output = R>>(future: F) -> F {
-    future
-}
+pub fn returns_result<R: BreakerReturn>() {}
 
 /// Runs `future` under `breaker` (see [`CircuitBreaker::call_with`]).
 #[inline]
-pub async fn call<T, E, F>(breaker: &CircuitBreaker, classifier: Classifier<T, E>, future: F) -> Result<T, Failure<E>>
+pub async fn call<T, E, F>(
+    breaker: &CircuitBreaker,
+    classifier: Classifier<T, E>,
+    future: F,
+) -> Result<T, Failure<E>>
 where
     F: Future<Output = Result<T, E>>,
-    Result<T, E>: BreakerReturn,
 {
     breaker.call_with(&classifier, future).await
 }
@@ -98,7 +104,6 @@ pub async fn call_traced<T, E, F>(
 ) -> Result<T, Failure<E>>
 where
     F: Future<Output = Result<T, E>>,
-    Result<T, E>: BreakerReturn,
 {
     let span = tracing::Span::current();
     let result = breaker
