@@ -60,6 +60,7 @@ pub(crate) async fn build_services() -> Result<PathBuf, String> {
         .arg("--target-dir")
         .arg(target_dir)
         .stdin(Stdio::null())
+        .kill_on_drop(true)
         .status()
         .await
         .map_err(|e| format!("running cargo build: {e}"))?;
@@ -176,10 +177,10 @@ fn collect(
     tokio::spawn(async move {
         let mut reader = BufReader::new(stream).lines();
         while let Ok(Some(line)) = reader.next_line().await {
-            if let Some(found) = line.strip_prefix("LISTENING ") {
-                if let Some(tx) = url.take() {
-                    let _ = tx.send(found.trim().to_owned());
-                }
+            if let Some(found) = line.strip_prefix("LISTENING ")
+                && let Some(tx) = url.take()
+            {
+                let _ = tx.send(found.trim().to_owned());
             }
             {
                 use std::io::Write;

@@ -63,16 +63,14 @@ impl Options {
 
 /// Where the spans go.
 enum Sink {
-    /// A Zipkin server; `started` when this demo started it (and must stop it).
-    Zipkin {
-        base: String,
-        started: Option<ZipkinGuard>,
-    },
+    /// A Zipkin server; `started` when this demo started it.
+    Zipkin { base: String, started: bool },
     /// One JSON file per service in this directory.
     Files(PathBuf),
 }
 
-/// Stops the Zipkin started by `scripts/zipkin.sh start` when dropped.
+/// Stops the Zipkin that `scripts/zipkin.sh start` runs from `state_dir`, if any, when dropped:
+/// on success, on errors and on Ctrl-C, also when Ctrl-C comes while Zipkin is starting.
 struct ZipkinGuard {
     state_dir: PathBuf,
 }
@@ -130,57 +128,67 @@ async fn run(options: Options) -> Result<(), String> {
         settings.half_open_calls
     );
 
-    let mut sink = choose_sink(&options, &out_dir).await;
+    let zipkin = ZipkinGuard {
+        state_dir: out_dir.join("zipkin"),
+    };
     let result = tokio::select! {
-        result = story(&options, &settings, &config, &sink, &out_dir) => result,
+        result = async {
+            // Zipkin starts (10-20 s) while the services build.
+            let (sink, built) = tokio::join!(choose_sink(&options, &zipkin.state_dir, &out_dir), build());
+            story(&options, &settings, &config, &sink, &out_dir, &built?).await?;
+            Ok(sink)
+        } => result,
         _ = tokio::signal::ctrl_c() => Err("interrupted; stopping everything".to_owned()),
     };
-    if let Sink::Zipkin {
-        started: started @ Some(_),
+
+    if let Ok(Sink::Zipkin {
         base,
-    } = &mut sink
+        started: true,
+    }) = &result
     {
-        if result.is_ok() && options.keep_zipkin {
-            if let Some(guard) = started.take() {
-                println!(
-                    "\nZipkin keeps running at {base}/zipkin/ ; stop it with:\n  \
-                     ZIPKIN_STATE_DIR={} scripts/zipkin.sh stop",
-                    show(&guard.state_dir)
-                );
-                std::mem::forget(guard);
-            }
-        } else if result.is_ok() && std::io::stdin().is_terminal() {
+        if options.keep_zipkin {
             println!(
-                "\nZipkin keeps running for the links above: press Enter (or Ctrl-C) to stop it."
+                "\nZipkin keeps running at {base}/zipkin/ ; stop it with:\n  \
+                 ZIPKIN_STATE_DIR={} scripts/zipkin.sh stop",
+                show(&zipkin.state_dir)
             );
-            let enter = tokio::task::spawn_blocking(|| {
-                let mut line = String::new();
-                let _ = std::io::stdin().read_line(&mut line);
-            });
-            tokio::select! {
-                _ = enter => {},
-                _ = tokio::signal::ctrl_c() => {},
+            std::mem::forget(zipkin);
+        } else {
+            if std::io::stdin().is_terminal() {
+                println!(
+                    "\nZipkin keeps running for the links above: press Enter (or Ctrl-C) to stop it."
+                );
+                let enter = tokio::task::spawn_blocking(|| {
+                    let mut line = String::new();
+                    let _ = std::io::stdin().read_line(&mut line);
+                });
+                tokio::select! {
+                    _ = enter => {},
+                    _ = tokio::signal::ctrl_c() => {},
+                }
             }
+            println!("stopping Zipkin");
+            drop(zipkin);
         }
+    } else {
+        drop(zipkin);
     }
-    if matches!(
-        sink,
-        Sink::Zipkin {
-            started: Some(_),
-            ..
-        }
-    ) {
-        println!("stopping Zipkin");
-    }
-    drop(sink);
-    if result.is_ok() {
-        println!("done in {:.1} s", began.elapsed().as_secs_f64());
-    }
-    result
+    result.map(|_| println!("done in {:.1} s", began.elapsed().as_secs_f64()))
 }
 
-/// Picks Zipkin (given, or started now) or files.
-async fn choose_sink(options: &Options, out_dir: &Path) -> Sink {
+/// Builds the services, timing it.
+async fn build() -> Result<PathBuf, String> {
+    let began = Instant::now();
+    let bin_dir = harness::build_services().await?;
+    println!(
+        "  built     cargo build --example user-service --example order-service ({:.1} s)",
+        began.elapsed().as_secs_f64()
+    );
+    Ok(bin_dir)
+}
+
+/// Picks Zipkin (given, or started now from `state_dir`) or files.
+async fn choose_sink(options: &Options, state_dir: &Path, out_dir: &Path) -> Sink {
     if options.no_zipkin {
         println!("  traces    JSON files in {} (--no-zipkin)", show(out_dir));
         return Sink::Files(out_dir.to_path_buf());
@@ -195,17 +203,16 @@ async fn choose_sink(options: &Options, out_dir: &Path) -> Sink {
         println!("  traces    Zipkin {base} (from the environment)");
         return Sink::Zipkin {
             base,
-            started: None,
+            started: false,
         };
     }
     println!(
         "  traces    starting Zipkin with scripts/zipkin.sh (10-20 s; the first run fetches it with Maven)…"
     );
-    let state_dir = out_dir.join("zipkin");
     let output = tokio::process::Command::new("bash")
         .arg(Path::new(harness::REPO).join("scripts/zipkin.sh"))
         .arg("start")
-        .env("ZIPKIN_STATE_DIR", &state_dir)
+        .env("ZIPKIN_STATE_DIR", state_dir)
         .stdin(Stdio::null())
         .stderr(Stdio::piped())
         .kill_on_drop(true)
@@ -227,7 +234,7 @@ async fn choose_sink(options: &Options, out_dir: &Path) -> Sink {
                     println!("  traces    Zipkin {base} (started by scripts/zipkin.sh)");
                     Sink::Zipkin {
                         base: base.trim().to_owned(),
-                        started: Some(ZipkinGuard { state_dir }),
+                        started: true,
                     }
                 }
                 None => files("scripts/zipkin.sh printed no ZIPKIN_URL".into()),
@@ -239,6 +246,9 @@ async fn choose_sink(options: &Options, out_dir: &Path) -> Sink {
                 .lines()
                 .last()
                 .unwrap_or("scripts/zipkin.sh failed")
+                .split(" (tests that need Zipkin")
+                .next()
+                .unwrap_or_default()
                 .trim()
                 .to_owned();
             files(why)
@@ -254,14 +264,8 @@ async fn story(
     config: &Path,
     sink: &Sink,
     out_dir: &Path,
+    bin_dir: &Path,
 ) -> Result<(), String> {
-    let building = Instant::now();
-    let bin_dir = harness::build_services().await?;
-    println!(
-        "  built     cargo build --example user-service --example order-service ({:.1} s)",
-        building.elapsed().as_secs_f64()
-    );
-
     let mut env: Vec<(&str, String)> = vec![
         ("RUST_LOG", "info".into()),
         ("FUSEBOX_CONFIG", config.display().to_string()),
@@ -288,27 +292,22 @@ async fn story(
 
     let mut order = ServiceProcess::start(
         "order-service",
-        &bin_dir,
+        bin_dir,
         &with("order-service"),
         &log("order-service"),
     )
     .await?;
     let mut user_env = with("user-service");
     user_env.push(("ORDER_SERVICE_URL", order.url.clone()));
-    let mut user = match ServiceProcess::start(
-        "user-service",
-        &bin_dir,
-        &user_env,
-        &log("user-service"),
-    )
-    .await
-    {
-        Ok(user) => user,
-        Err(e) => {
-            order.stop().await;
-            return Err(e);
-        }
-    };
+    let mut user =
+        match ServiceProcess::start("user-service", bin_dir, &user_env, &log("user-service")).await
+        {
+            Ok(user) => user,
+            Err(e) => {
+                order.stop().await;
+                return Err(e);
+            }
+        };
     println!(
         "  services  order-service {}   user-service {}",
         order.url, user.url
@@ -519,17 +518,16 @@ async fn zipkin_trace(base: &str, trace_id: &str) -> Vec<Value> {
     let deadline = Instant::now() + Duration::from_secs(10);
     let mut last = Vec::new();
     while Instant::now() < deadline {
-        if let Ok(response) = http.get(&url).timeout(Duration::from_secs(2)).send().await {
-            if response.status().is_success() {
-                if let Ok(spans) = response.json::<Vec<Value>>().await {
-                    // The services flushed on exit, but Zipkin stores after answering 202:
-                    // wait until the count settles.
-                    if !spans.is_empty() && spans.len() == last.len() {
-                        return spans;
-                    }
-                    last = spans;
-                }
+        if let Ok(response) = http.get(&url).timeout(Duration::from_secs(2)).send().await
+            && response.status().is_success()
+            && let Ok(spans) = response.json::<Vec<Value>>().await
+        {
+            // The services flushed on exit, but Zipkin stores after answering 202: wait until
+            // the count settles.
+            if !spans.is_empty() && spans.len() == last.len() {
+                return spans;
             }
+            last = spans;
         }
         tokio::time::sleep(Duration::from_millis(150)).await;
     }
