@@ -544,12 +544,34 @@ fn show_logs(outcome: &Outcome, services: &[&ServiceProcess]) {
     else {
         return;
     };
-    println!("\nlog lines of the failed trace {id} (Sleuth's [service,traceId,spanId]):");
+    println!(
+        "\nlog lines of the failed trace {id} (Sleuth's [service,traceId,spanId]; \
+         span fields cut here, see the log files):"
+    );
     for service in services {
         for line in service.lines().iter().filter(|l| l.contains(id)) {
-            println!("  {line}");
+            println!("  {}", compact(line));
         }
     }
+}
+
+/// `[svc,trace,span] 2026-…Z  WARN span{…}:span{…}: target: message k=v` →
+/// `[svc,trace,span]  WARN target: message k=v`.
+fn compact(line: &str) -> String {
+    let Some((prefix, rest)) = line.split_once("] ") else {
+        return line.to_owned();
+    };
+    let Some(level_at) = ["ERROR", " WARN", " INFO", "DEBUG", "TRACE"]
+        .iter()
+        .find_map(|level| rest.find(&format!(" {level} ")))
+    else {
+        return line.to_owned();
+    };
+    let level = &rest[level_at + 1..level_at + 6];
+    let message = rest
+        .rsplit_once("}: ")
+        .map_or(&rest[level_at + 7..], |(_, m)| m);
+    format!("{prefix}] {level} {message}")
 }
 
 /// A path relative to the repository when it is inside it.
