@@ -6,7 +6,8 @@
 //! because the generated call site resolves its breaker from the registry once.
 
 use fusebox::{
-    BreakerError, CircuitBreaker, CircuitBreakerConfig, Failure, ManualClock, Registry, State, circuit_breaker,
+    BreakerError, CircuitBreaker, CircuitBreakerConfig, Failure, ManualClock, Registry, State,
+    circuit_breaker,
 };
 use std::future::Future;
 use std::pin::pin;
@@ -67,7 +68,10 @@ async fn success_and_failure_are_recorded() {
     assert_eq!(plain(true).await, Ok(7));
     assert_eq!(plain(false).await, Err(ClientError::Down));
     let m = breaker.metrics();
-    assert_eq!((m.number_of_successful_calls(), m.number_of_failed_calls()), (1, 1));
+    assert_eq!(
+        (m.number_of_successful_calls(), m.number_of_failed_calls()),
+        (1, 1)
+    );
 }
 
 #[tokio::test]
@@ -111,10 +115,16 @@ async fn classified(r: Result<u32, ClientError>) -> Result<u32, ClientError> {
 async fn ignore_record_and_result_predicates() {
     let breaker = register("mr.predicates");
     // Ignored: nothing recorded, the error still returned.
-    assert_eq!(classified(Err(ClientError::NotFound)).await, Err(ClientError::NotFound));
+    assert_eq!(
+        classified(Err(ClientError::NotFound)).await,
+        Err(ClientError::NotFound)
+    );
     assert_eq!(breaker.metrics().number_of_buffered_calls(), 0);
     // `record` matches: a failure.
-    assert_eq!(classified(Err(ClientError::Down)).await, Err(ClientError::Down));
+    assert_eq!(
+        classified(Err(ClientError::Down)).await,
+        Err(ClientError::Down)
+    );
     assert_eq!(breaker.metrics().number_of_failed_calls(), 1);
     // A result recorded as a failure is still returned as `Ok`.
     assert_eq!(classified(Ok(503)).await, Ok(503));
@@ -148,7 +158,9 @@ async fn timeout_is_a_failure_and_reaches_the_fallback() {
     let b2 = register_with("mr.timeout.fallback", |b| b.timeout(Duration::from_secs(4)));
     assert_eq!(slow(Duration::from_secs(1)).await, Ok(1));
     match slow(Duration::from_secs(10)).await {
-        Err(ClientError::Breaker(BreakerError::Timeout(t))) => assert_eq!(t.after(), Duration::from_secs(4)),
+        Err(ClientError::Breaker(BreakerError::Timeout(t))) => {
+            assert_eq!(t.after(), Duration::from_secs(4))
+        }
         other => panic!("{other:?}"),
     }
     assert_eq!(b1.metrics().number_of_failed_calls(), 1);
@@ -167,7 +179,10 @@ async fn panics() -> Result<u32, ClientError> {
 async fn a_panic_is_recorded_as_a_failure_and_resumes() {
     let breaker = register("mr.panic");
     let joined = tokio::spawn(panics()).await;
-    assert!(joined.unwrap_err().is_panic(), "the panic must reach the caller");
+    assert!(
+        joined.unwrap_err().is_panic(),
+        "the panic must reach the caller"
+    );
     assert_eq!(breaker.metrics().number_of_failed_calls(), 1);
 }
 
@@ -179,7 +194,9 @@ async fn waits(rx: tokio::sync::oneshot::Receiver<()>) -> Result<u32, ClientErro
 
 #[tokio::test]
 async fn a_cancelled_call_releases_its_half_open_permit() {
-    let breaker = register_with("mr.cancel", |b| b.permitted_number_of_calls_in_half_open_state(1));
+    let breaker = register_with("mr.cancel", |b| {
+        b.permitted_number_of_calls_in_half_open_state(1)
+    });
     breaker.transition_to_open_state().unwrap();
     breaker.transition_to_half_open_state().unwrap();
     let (_tx, rx) = tokio::sync::oneshot::channel();
@@ -188,7 +205,10 @@ async fn a_cancelled_call_releases_its_half_open_permit() {
         let mut call = pin!(waits(rx));
         let mut cx = Context::from_waker(Waker::noop());
         assert!(call.as_mut().poll(&mut cx).is_pending());
-        assert!(!breaker.try_acquire_permission(), "the single permit is taken");
+        assert!(
+            !breaker.try_acquire_permission(),
+            "the single permit is taken"
+        );
     }
     // A leaked permit would reject this call.
     let (tx, rx) = tokio::sync::oneshot::channel();
@@ -212,34 +232,49 @@ impl Orders {
     /// Sync method fallback.
     #[circuit_breaker(name = "mr.fb.sync", fallback = "empty")]
     async fn sync_fb(&self, user: UserId) -> Result<Vec<String>, ClientError> {
-        if self.down { Err(ClientError::Down) } else { Ok(vec![user.0.clone()]) }
+        if self.down {
+            Err(ClientError::Down)
+        } else {
+            Ok(vec![user.0.clone()])
+        }
     }
 
     fn empty(&self, user: UserId, cause: Failure<ClientError>) -> Result<Vec<String>, ClientError> {
         self.fallbacks.fetch_add(1, Ordering::SeqCst);
-        assert!(matches!(cause, Failure::Failed(ClientError::Down) | Failure::NotPermitted(_)));
+        assert!(matches!(
+            cause,
+            Failure::Failed(ClientError::Down) | Failure::NotPermitted(_)
+        ));
         Ok(vec![format!("fallback for {}", user.0)])
     }
 
     /// Async method fallback, by explicit `Self::` path.
     #[circuit_breaker(name = "mr.fb.async", fallback = "Self::empty_async")]
     async fn async_fb(&self, user: &str) -> Result<Vec<String>, ClientError> {
-        if self.down { Err(ClientError::Down) } else { Ok(vec![user.to_owned()]) }
+        if self.down {
+            Err(ClientError::Down)
+        } else {
+            Ok(vec![user.to_owned()])
+        }
     }
 
-    async fn empty_async(&self, user: &str, cause: Failure<ClientError>) -> Result<Vec<String>, ClientError> {
+    async fn empty_async(
+        &self,
+        user: &str,
+        cause: Failure<ClientError>,
+    ) -> Result<Vec<String>, ClientError> {
         tokio::task::yield_now().await;
         self.fallbacks.fetch_add(1, Ordering::SeqCst);
         Ok(vec![format!("{user}: {}", cause.outcome())])
     }
 
     /// Cause-only fallback: receiver and cause.
-    #[circuit_breaker(name = "mr.fb.cause", fallback = "from_cause", fallback_args = "cause")]
+    #[circuit_breaker(name = "mr.fb.cause", fallback = "on_cause", fallback_args = "cause")]
     async fn cause_only(&self, _user: &str, _page: u32) -> Result<Vec<String>, ClientError> {
         Err(ClientError::Down)
     }
 
-    fn from_cause(&self, cause: Failure<ClientError>) -> Result<Vec<String>, ClientError> {
+    fn on_cause(&self, cause: Failure<ClientError>) -> Result<Vec<String>, ClientError> {
         Ok(vec![cause.outcome().to_string()])
     }
 
@@ -258,7 +293,11 @@ impl Orders {
     /// `self` by value.
     #[circuit_breaker(name = "mr.fb.owned", fallback = "into_default")]
     async fn consume(self) -> Result<u32, ClientError> {
-        if self.down { Err(ClientError::Down) } else { Ok(1) }
+        if self.down {
+            Err(ClientError::Down)
+        } else {
+            Ok(1)
+        }
     }
 
     async fn into_default(self, _cause: Failure<ClientError>) -> Result<u32, ClientError> {
@@ -268,33 +307,74 @@ impl Orders {
 
 #[tokio::test]
 async fn method_fallbacks_sync_async_cause_only_mut_and_owned() {
-    for name in ["mr.fb.sync", "mr.fb.async", "mr.fb.cause", "mr.fb.mut", "mr.fb.owned"] {
+    for name in [
+        "mr.fb.sync",
+        "mr.fb.async",
+        "mr.fb.cause",
+        "mr.fb.mut",
+        "mr.fb.owned",
+    ] {
         register(name);
     }
-    let up = Orders { down: false, fallbacks: AtomicU32::new(0) };
-    assert_eq!(up.sync_fb(UserId("u1".into())).await, Ok(vec!["u1".to_owned()]));
+    let up = Orders {
+        down: false,
+        fallbacks: AtomicU32::new(0),
+    };
+    assert_eq!(
+        up.sync_fb(UserId("u1".into())).await,
+        Ok(vec!["u1".to_owned()])
+    );
     assert_eq!(up.async_fb("u1").await, Ok(vec!["u1".to_owned()]));
-    assert_eq!(up.fallbacks.load(Ordering::SeqCst), 0, "no fallback on success");
+    assert_eq!(
+        up.fallbacks.load(Ordering::SeqCst),
+        0,
+        "no fallback on success"
+    );
 
-    let mut down = Orders { down: true, fallbacks: AtomicU32::new(0) };
-    assert_eq!(down.sync_fb(UserId("u2".into())).await, Ok(vec!["fallback for u2".to_owned()]));
-    assert_eq!(down.async_fb("u2").await, Ok(vec!["u2: failure".to_owned()]));
-    assert_eq!(down.cause_only("u2", 1).await, Ok(vec!["failure".to_owned()]));
+    let mut down = Orders {
+        down: true,
+        fallbacks: AtomicU32::new(0),
+    };
+    assert_eq!(
+        down.sync_fb(UserId("u2".into())).await,
+        Ok(vec!["fallback for u2".to_owned()])
+    );
+    assert_eq!(
+        down.async_fb("u2").await,
+        Ok(vec!["u2: failure".to_owned()])
+    );
+    assert_eq!(
+        down.cause_only("u2", 1).await,
+        Ok(vec!["failure".to_owned()])
+    );
     assert_eq!(down.fallbacks.load(Ordering::SeqCst), 2);
     assert_eq!(down.bump(5).await, Ok(0));
     assert_eq!(down.fallbacks.load(Ordering::SeqCst), 2);
     assert_eq!(down.consume().await, Ok(102));
 
     // Not permitted reaches the fallback too.
-    Registry::global().circuit_breaker("mr.fb.async").transition_to_forced_open_state().unwrap();
-    let up = Orders { down: false, fallbacks: AtomicU32::new(0) };
-    assert_eq!(up.async_fb("u3").await, Ok(vec!["u3: not_permitted".to_owned()]));
+    Registry::global()
+        .circuit_breaker("mr.fb.async")
+        .transition_to_forced_open_state()
+        .unwrap();
+    let up = Orders {
+        down: false,
+        fallbacks: AtomicU32::new(0),
+    };
+    assert_eq!(
+        up.async_fb("u3").await,
+        Ok(vec!["u3: not_permitted".to_owned()])
+    );
 }
 
 /// Free functions: a sync fallback and an async one.
 #[circuit_breaker(name = "mr.free", fallback = "free_sync")]
 async fn free(user: String, ok: bool) -> Result<String, ClientError> {
-    if ok { Ok(user.clone()) } else { Err(ClientError::NotFound) }
+    if ok {
+        Ok(user.clone())
+    } else {
+        Err(ClientError::NotFound)
+    }
 }
 
 fn free_sync(user: String, _ok: bool, cause: Failure<ClientError>) -> Result<String, ClientError> {
@@ -319,20 +399,19 @@ async fn free_function_fallbacks_run_for_any_failure_including_ignored() {
     assert_eq!(free("a".into(), false).await, Ok("a/failure".into()));
     assert_eq!(b.metrics().number_of_failed_calls(), 1);
     // Resilience4j: an ignored error still goes to the fallback, and records nothing.
-    assert_eq!(free_ignored("b".into()).await, Ok("b/Some(NotFound)".into()));
+    assert_eq!(
+        free_ignored("b".into()).await,
+        Ok("b/Some(NotFound)".into())
+    );
     assert_eq!(ignored.metrics().number_of_buffered_calls(), 0);
 }
 
 // --- generics, impl Trait, lifetimes ---
 
 #[circuit_breaker(name = "mr.generic", fallback = "generic_fallback")]
-async fn generic<'a, T: std::fmt::Display + Send>(
-    prefix: &'a str,
-    value: T,
-    extra: impl AsRef<str>,
-) -> Result<String, ClientError>
+async fn generic<'a, T>(prefix: &'a str, value: T, extra: impl AsRef<str>) -> Result<String, ClientError>
 where
-    T: Clone,
+    T: std::fmt::Display + Send + Clone,
 {
     if prefix.is_empty() {
         return Err(ClientError::Down);
@@ -372,7 +451,11 @@ struct Native;
 impl OrderClient for Native {
     #[circuit_breaker(name = "mr.trait.native", fallback = "none")]
     async fn orders(&self, user: &str) -> Result<Vec<String>, ClientError> {
-        if user == "down" { Err(ClientError::Down) } else { Ok(vec![user.to_owned()]) }
+        if user == "down" {
+            Err(ClientError::Down)
+        } else {
+            Ok(vec![user.to_owned()])
+        }
     }
 }
 
@@ -393,12 +476,20 @@ struct ViaAsyncTrait;
 impl DynClient for ViaAsyncTrait {
     #[circuit_breaker(name = "mr.trait.async_trait", fallback = "cached")]
     async fn orders(&self, user: &str) -> Result<Vec<String>, ClientError> {
-        if user == "down" { Err(ClientError::Down) } else { Ok(vec![user.to_owned()]) }
+        if user == "down" {
+            Err(ClientError::Down)
+        } else {
+            Ok(vec![user.to_owned()])
+        }
     }
 }
 
 impl ViaAsyncTrait {
-    async fn cached(&self, user: &str, _cause: Failure<ClientError>) -> Result<Vec<String>, ClientError> {
+    async fn cached(
+        &self,
+        user: &str,
+        _cause: Failure<ClientError>,
+    ) -> Result<Vec<String>, ClientError> {
         Ok(vec![format!("cached {user}")])
     }
 }
@@ -415,9 +506,15 @@ async fn trait_methods_native_default_and_async_trait() {
 
     let client: Box<dyn DynClient> = Box::new(ViaAsyncTrait);
     assert_eq!(client.orders("a").await, Ok(vec!["a".to_owned()]));
-    assert_eq!(client.orders("down").await, Ok(vec!["cached down".to_owned()]));
+    assert_eq!(
+        client.orders("down").await,
+        Ok(vec!["cached down".to_owned()])
+    );
     let m = dyn_breaker.metrics();
-    assert_eq!((m.number_of_successful_calls(), m.number_of_failed_calls()), (1, 1));
+    assert_eq!(
+        (m.number_of_successful_calls(), m.number_of_failed_calls()),
+        (1, 1)
+    );
 }
 
 // --- `registry = ...` ---
@@ -432,15 +529,27 @@ async fn in_other_registry() -> Result<u32, ClientError> {
 #[tokio::test]
 async fn registry_option_uses_that_registry() {
     assert_eq!(in_other_registry().await, Ok(1));
-    assert_eq!(OTHER.find("mr.registry").expect("created in OTHER").metrics().number_of_successful_calls(), 1);
-    assert!(Registry::global().find("mr.registry").is_none(), "not in the global registry");
+    assert_eq!(
+        OTHER
+            .find("mr.registry")
+            .expect("created in OTHER")
+            .metrics()
+            .number_of_successful_calls(),
+        1
+    );
+    assert!(
+        Registry::global().find("mr.registry").is_none(),
+        "not in the global registry"
+    );
 }
 
 // --- the site caches its breaker: one registry lookup per call site ---
 
 #[tokio::test]
 async fn breaker_trips_through_the_macro() {
-    let breaker = register_with("mr.trip", |b| b.sliding_window_size(2).minimum_number_of_calls(2));
+    let breaker = register_with("mr.trip", |b| {
+        b.sliding_window_size(2).minimum_number_of_calls(2)
+    });
     #[circuit_breaker(name = "mr.trip")]
     async fn fails() -> Result<u32, ClientError> {
         Err(ClientError::Down)
@@ -448,5 +557,8 @@ async fn breaker_trips_through_the_macro() {
     let _ = fails().await;
     let _ = fails().await;
     assert_eq!(breaker.state(), State::Open);
-    assert!(matches!(fails().await, Err(ClientError::Breaker(BreakerError::NotPermitted(_)))));
+    assert!(matches!(
+        fails().await,
+        Err(ClientError::Breaker(BreakerError::NotPermitted(_)))
+    ));
 }

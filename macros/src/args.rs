@@ -189,11 +189,13 @@ fn expr_value(input: ParseStream<'_>, key: &Ident, example: &str) -> syn::Result
         ));
     }
     let expr: Expr = input.parse()?;
-    if let Expr::Lit(lit) = &expr {
-        if let syn::Lit::Str(s) = &lit.lit {
-            // `record = "is_transient"`: accept the string form too, as serde does for paths.
-            return s.parse::<ExprPath>().map(Expr::Path);
-        }
+    if let Expr::Lit(syn::ExprLit {
+        lit: syn::Lit::Str(s),
+        ..
+    }) = &expr
+    {
+        // `record = "is_transient"`: accept the string form too, as serde does for paths.
+        return s.parse::<ExprPath>().map(Expr::Path);
     }
     Ok(expr)
 }
@@ -238,8 +240,8 @@ fn distance(a: &str, b: &str) -> usize {
     for (i, row) in d.iter_mut().enumerate() {
         row[0] = i;
     }
-    for j in 0..=b.len() {
-        d[0][j] = j;
+    for (j, cell) in d[0].iter_mut().enumerate() {
+        *cell = j;
     }
     for i in 1..=a.len() {
         for j in 1..=b.len() {

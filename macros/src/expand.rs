@@ -96,20 +96,22 @@ fn try_circuit_breaker(args: TokenStream, item: TokenStream) -> syn::Result<Toke
     }
 
     let params = item::params(&item);
-    if let Some(fallback) = &args.fallback {
-        if fallback.args == FallbackArgs::All {
-            let mut errors = crate::args::Errors::default();
-            for param in &params {
-                if let Param::Pattern(pat) = param {
-                    errors.push_spanned(
-                        pat,
-                        "the fallback receives the function's arguments by name: bind this parameter to a \
-                         name and destructure it in the body, or use `fallback_args = \"cause\"`",
-                    );
-                }
+    if args
+        .fallback
+        .as_ref()
+        .is_some_and(|f| f.args == FallbackArgs::All)
+    {
+        let mut errors = crate::args::Errors::default();
+        for param in &params {
+            if let Param::Pattern(pat) = param {
+                errors.push_spanned(
+                    pat,
+                    "the fallback receives the function's arguments by name: bind this parameter to a \
+                     name and destructure it in the body, or use `fallback_args = \"cause\"`",
+                );
             }
-            errors.finish()?;
         }
+        errors.finish()?;
     }
 
     // With `#[traced]` on the same function (either order: see `try_traced`), tell it to declare the
@@ -120,11 +122,13 @@ fn try_circuit_breaker(args: TokenStream, item: TokenStream) -> syn::Result<Toke
     for attr in &mut item.attrs {
         if is_attr(attr, "traced") {
             traced = true;
-            if let Meta::List(list) = &attr.meta {
-                if let Ok(parsed) = TracedArgs::parse(list.tokens.clone()) {
-                    traced_level = parsed.level;
-                    traced_target = parsed.target;
-                }
+            let parsed = match &attr.meta {
+                Meta::List(list) => TracedArgs::parse(list.tokens.clone()).ok(),
+                _ => None,
+            };
+            if let Some(parsed) = parsed {
+                traced_level = parsed.level;
+                traced_target = parsed.target;
             }
             mark_traced(attr, &args.name);
         }
@@ -261,7 +265,7 @@ fn try_circuit_breaker(args: TokenStream, item: TokenStream) -> syn::Result<Toke
 
     match shape {
         Shape::Async => {
-            let body = item.block.to_token_stream();
+            let body = stmts(&item.block);
             *item.block = syn::parse2(wrap(body))?;
         }
         Shape::AsyncTrait => {
@@ -270,9 +274,9 @@ fn try_circuit_breaker(args: TokenStream, item: TokenStream) -> syn::Result<Toke
             })?;
             let body = match &*init {
                 Expr::Block(block) if block.label.is_none() && block.attrs.is_empty() => {
-                    block.block.to_token_stream()
+                    stmts(&block.block)
                 }
-                other => quote!({ #other }),
+                other => other.to_token_stream(),
             };
             *init = syn::parse2(wrap(body))?;
         }
@@ -308,6 +312,13 @@ fn pinned_async(
         }
     };
     quote!(async #capture { #edge #body })
+}
+
+/// The statements of a block, spliced after the fake return edge. (Keeping the braces would make
+/// rustc's `unused_braces` lint fire on bodies like `{ Orders }`.)
+fn stmts(block: &syn::Block) -> TokenStream {
+    let stmts = &block.stmts;
+    quote!(#(#stmts)*)
 }
 
 /// Gives every token of `tokens` the span `span`.
@@ -452,7 +463,7 @@ fn try_traced(args_tokens: TokenStream, item: TokenStream) -> syn::Result<TokenS
                 Some(ret) => (item::erase_impl_trait(&ret).into_token_stream(), ret.span()),
                 None => (quote!(()), item.sig.ident.span()),
             };
-            let block = item.block.to_token_stream();
+            let block = stmts(&item.block);
             let future = pinned_async(quote!(move), &ret, ret_span, block);
             let instrumented = instrument(future);
             *item.block = syn::parse2(quote! {
