@@ -114,6 +114,9 @@ async fn run(options: Options) -> Result<(), String> {
     let config = std::env::var("FUSEBOX_CONFIG")
         .map(PathBuf::from)
         .unwrap_or_else(|_| Path::new(harness::REPO).join("examples/config/fusebox.toml"));
+    // The services run from the repository root: hand them an absolute path.
+    let config =
+        std::fs::canonicalize(&config).map_err(|e| format!("{}: {e}", config.display()))?;
     let settings = Settings::from_config(&config)?;
 
     println!("fusebox demo: user-service → order-service through the circuit breaker `orders`\n");
