@@ -409,7 +409,11 @@ async fn free_function_fallbacks_run_for_any_failure_including_ignored() {
 // --- generics, impl Trait, lifetimes ---
 
 #[circuit_breaker(name = "mr.generic", fallback = "generic_fallback")]
-async fn generic<'a, T>(prefix: &'a str, value: T, extra: impl AsRef<str>) -> Result<String, ClientError>
+async fn generic<'a, T>(
+    prefix: &'a str,
+    value: T,
+    extra: impl AsRef<str>,
+) -> Result<String, ClientError>
 where
     T: std::fmt::Display + Send + Clone,
 {

@@ -2,7 +2,9 @@
 //! reach OpenTelemetry: an in-memory exporter behind the `tracing-opentelemetry` layer, installed
 //! per test with `tracing::subscriber::set_default` (tests run on their own current-thread runtime).
 
-use fusebox::{BreakerError, CircuitBreakerConfig, Failure, ManualClock, Registry, circuit_breaker, traced};
+use fusebox::{
+    BreakerError, CircuitBreakerConfig, Failure, ManualClock, Registry, circuit_breaker, traced,
+};
 use opentelemetry::trace::{SpanId, SpanKind, Status, TracerProvider as _};
 use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider, SpanData};
 use tracing_subscriber::layer::SubscriberExt;
@@ -31,7 +33,9 @@ impl From<BreakerError> for ClientError {
 /// Runs `f` with a subscriber exporting to memory; returns the finished spans.
 async fn capture<F: Future>(f: impl FnOnce() -> F) -> (F::Output, Vec<SpanData>) {
     let exporter = InMemorySpanExporter::default();
-    let provider = SdkTracerProvider::builder().with_simple_exporter(exporter.clone()).build();
+    let provider = SdkTracerProvider::builder()
+        .with_simple_exporter(exporter.clone())
+        .build();
     let subscriber = tracing_subscriber::registry()
         .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("macros_spans")));
     let guard = tracing::subscriber::set_default(subscriber);
@@ -45,14 +49,19 @@ async fn capture<F: Future>(f: impl FnOnce() -> F) -> (F::Output, Vec<SpanData>)
 }
 
 fn find<'a>(spans: &'a [SpanData], name: &str) -> &'a SpanData {
-    spans
-        .iter()
-        .find(|s| s.name == name)
-        .unwrap_or_else(|| panic!("no span {name} in {:?}", spans.iter().map(|s| &s.name).collect::<Vec<_>>()))
+    spans.iter().find(|s| s.name == name).unwrap_or_else(|| {
+        panic!(
+            "no span {name} in {:?}",
+            spans.iter().map(|s| &s.name).collect::<Vec<_>>()
+        )
+    })
 }
 
 fn attr(span: &SpanData, key: &str) -> Option<String> {
-    span.attributes.iter().find(|kv| kv.key.as_str() == key).map(|kv| kv.value.to_string())
+    span.attributes
+        .iter()
+        .find(|kv| kv.key.as_str() == key)
+        .map(|kv| kv.value.to_string())
 }
 
 fn register(name: &str) -> fusebox::CircuitBreaker {
@@ -75,17 +84,29 @@ impl UserService {
     #[circuit_breaker(name = "spans.orders", fallback = "empty_orders")]
     async fn get_orders(&self, user_id: &str) -> Result<Vec<String>, ClientError> {
         tracing::info_span!("http get").in_scope(|| ());
-        if self.order_service_up { Ok(vec![format!("order of {user_id}")]) } else { Err(ClientError::Down) }
+        if self.order_service_up {
+            Ok(vec![format!("order of {user_id}")])
+        } else {
+            Err(ClientError::Down)
+        }
     }
 
     #[circuit_breaker(name = "spans.orders.reversed", fallback = "empty_orders")]
     #[traced(kind = "client", remote_service = "order-service")]
     async fn get_orders_reversed(&self, user_id: &str) -> Result<Vec<String>, ClientError> {
         tracing::info_span!("http get").in_scope(|| ());
-        if self.order_service_up { Ok(vec![format!("order of {user_id}")]) } else { Err(ClientError::Down) }
+        if self.order_service_up {
+            Ok(vec![format!("order of {user_id}")])
+        } else {
+            Err(ClientError::Down)
+        }
     }
 
-    async fn empty_orders(&self, _user_id: &str, cause: Failure<ClientError>) -> Result<Vec<String>, ClientError> {
+    async fn empty_orders(
+        &self,
+        _user_id: &str,
+        cause: Failure<ClientError>,
+    ) -> Result<Vec<String>, ClientError> {
         tracing::info_span!("inside fallback").in_scope(|| ());
         let _ = cause;
         Ok(Vec::new())
@@ -97,7 +118,10 @@ fn check_failed_call_with_fallback(spans: &[SpanData], name: &str) {
     let root = find(spans, "root");
     let call = spans
         .iter()
-        .find(|s| s.name.starts_with("get_orders") && attr(s, "circuit_breaker.name").as_deref() == Some(name))
+        .find(|s| {
+            s.name.starts_with("get_orders")
+                && attr(s, "circuit_breaker.name").as_deref() == Some(name)
+        })
         .expect("the function's span");
     let fallback = spans
         .iter()
@@ -109,21 +133,44 @@ fn check_failed_call_with_fallback(spans: &[SpanData], name: &str) {
         .expect("the body runs inside the function's span");
     let inside = find(spans, "inside fallback");
 
-    assert_eq!(call.parent_span_id, root.span_context.span_id(), "child of the current span");
+    assert_eq!(
+        call.parent_span_id,
+        root.span_context.span_id(),
+        "child of the current span"
+    );
     assert_eq!(call.span_kind, SpanKind::Client);
     assert_eq!(attr(call, "peer.service").as_deref(), Some("order-service"));
-    assert_eq!(attr(call, "circuit_breaker.state").as_deref(), Some("closed"));
-    assert_eq!(attr(call, "circuit_breaker.outcome").as_deref(), Some("failure"));
-    assert!(matches!(call.status, Status::Error { .. }), "{:?}", call.status);
-    assert_eq!(attr(fallback, "circuit_breaker.name").as_deref(), Some(name));
-    assert_eq!(inside.parent_span_id, fallback.span_context.span_id(), "the fallback runs in its span");
+    assert_eq!(
+        attr(call, "circuit_breaker.state").as_deref(),
+        Some("closed")
+    );
+    assert_eq!(
+        attr(call, "circuit_breaker.outcome").as_deref(),
+        Some("failure")
+    );
+    assert!(
+        matches!(call.status, Status::Error { .. }),
+        "{:?}",
+        call.status
+    );
+    assert_eq!(
+        attr(fallback, "circuit_breaker.name").as_deref(),
+        Some(name)
+    );
+    assert_eq!(
+        inside.parent_span_id,
+        fallback.span_context.span_id(),
+        "the fallback runs in its span"
+    );
     assert_ne!(http.span_context.span_id(), SpanId::INVALID);
 }
 
 #[tokio::test]
 async fn breaker_fields_and_fallback_span_traced_first() {
     register("spans.orders");
-    let service = UserService { order_service_up: false };
+    let service = UserService {
+        order_service_up: false,
+    };
     let (result, spans) = capture(|| service.get_orders("u1")).await;
     assert_eq!(result, Ok(vec![]));
     check_failed_call_with_fallback(&spans, "spans.orders");
@@ -132,7 +179,9 @@ async fn breaker_fields_and_fallback_span_traced_first() {
 #[tokio::test]
 async fn breaker_fields_and_fallback_span_breaker_first() {
     register("spans.orders.reversed");
-    let service = UserService { order_service_up: false };
+    let service = UserService {
+        order_service_up: false,
+    };
     let (result, spans) = capture(|| service.get_orders_reversed("u1")).await;
     assert_eq!(result, Ok(vec![]));
     check_failed_call_with_fallback(&spans, "spans.orders.reversed");
@@ -141,11 +190,16 @@ async fn breaker_fields_and_fallback_span_breaker_first() {
 #[tokio::test]
 async fn success_has_no_error_and_no_fallback_span() {
     register("spans.orders");
-    let service = UserService { order_service_up: true };
+    let service = UserService {
+        order_service_up: true,
+    };
     let (result, spans) = capture(|| service.get_orders("u2")).await;
     assert_eq!(result.unwrap().len(), 1);
     let call = find(&spans, "get_orders");
-    assert_eq!(attr(call, "circuit_breaker.outcome").as_deref(), Some("success"));
+    assert_eq!(
+        attr(call, "circuit_breaker.outcome").as_deref(),
+        Some("success")
+    );
     assert_eq!(call.status, Status::Unset);
     assert!(spans.iter().all(|s| s.name != "fallback"));
 }
@@ -158,13 +212,22 @@ async fn rejected() -> Result<u32, ClientError> {
 
 #[tokio::test]
 async fn not_permitted_marks_the_span() {
-    register("spans.rejected").transition_to_forced_open_state().unwrap();
+    register("spans.rejected")
+        .transition_to_forced_open_state()
+        .unwrap();
     let (result, spans) = capture(rejected).await;
     assert!(matches!(result, Err(ClientError::Breaker(_))));
     let call = find(&spans, "rejected-call");
-    assert_eq!(attr(call, "circuit_breaker.state").as_deref(), Some("forced_open"));
-    assert_eq!(attr(call, "circuit_breaker.outcome").as_deref(), Some("not_permitted"));
-    let message = "CircuitBreaker 'spans.rejected' is FORCED_OPEN and does not permit further calls";
+    assert_eq!(
+        attr(call, "circuit_breaker.state").as_deref(),
+        Some("forced_open")
+    );
+    assert_eq!(
+        attr(call, "circuit_breaker.outcome").as_deref(),
+        Some("not_permitted")
+    );
+    let message =
+        "CircuitBreaker 'spans.rejected' is FORCED_OPEN and does not permit further calls";
     assert_eq!(call.status, Status::error(message));
     assert_eq!(attr(call, "exception.message").as_deref(), Some(message));
 }
@@ -181,11 +244,20 @@ async fn traced_err_fields_and_safe_defaults() {
     assert_eq!(result, Err(ClientError::Down));
     let span = find(&spans, "fails");
     assert_eq!(span.status, Status::error("order-service is down"));
-    assert_eq!(attr(span, "exception.message").as_deref(), Some("order-service is down"));
+    assert_eq!(
+        attr(span, "exception.message").as_deref(),
+        Some("order-service is down")
+    );
     assert_eq!(attr(span, "user.id").as_deref(), Some("u3"));
     assert_eq!(attr(span, "attempt").as_deref(), Some("2"));
     // Safe by default: arguments not listed in `fields(...)` are not recorded.
-    assert!(span.attributes.iter().all(|kv| kv.value.to_string() != "hunter2"), "{:?}", span.attributes);
+    assert!(
+        span.attributes
+            .iter()
+            .all(|kv| kv.value.to_string() != "hunter2"),
+        "{:?}",
+        span.attributes
+    );
     assert!(attr(span, "password").is_none());
     assert_eq!(span.span_kind, SpanKind::Internal);
 }
@@ -221,8 +293,14 @@ async fn async_trait_methods_are_traced_around_the_breaker() {
     assert_eq!(result.unwrap(), "miss k");
     let call = find(&spans, "lookup");
     assert_eq!(attr(call, "key").as_deref(), Some("k"));
-    assert_eq!(attr(call, "circuit_breaker.outcome").as_deref(), Some("failure"));
+    assert_eq!(
+        attr(call, "circuit_breaker.outcome").as_deref(),
+        Some("failure")
+    );
     let fallback = find(&spans, "fallback");
     assert_eq!(fallback.parent_span_id, call.span_context.span_id());
-    assert_eq!(find(&spans, "http get").parent_span_id, call.span_context.span_id());
+    assert_eq!(
+        find(&spans, "http get").parent_span_id,
+        call.span_context.span_id()
+    );
 }

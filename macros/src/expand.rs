@@ -464,7 +464,12 @@ fn try_traced(args_tokens: TokenStream, item: TokenStream) -> syn::Result<TokenS
                 None => (quote!(()), item.sig.ident.span()),
             };
             let block = stmts(&item.block);
-            let future = pinned_async(quote!(move), &ret, ret_span, block);
+            let future = if args.breaker.is_some() {
+                // The body is `#[circuit_breaker]`'s code, which pins the type itself.
+                quote!(async move { #block })
+            } else {
+                pinned_async(quote!(move), &ret, ret_span, block)
+            };
             let instrumented = instrument(future);
             *item.block = syn::parse2(quote! {
                 {

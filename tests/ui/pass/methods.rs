@@ -22,8 +22,9 @@ impl Client {
         Ok(Vec::new())
     }
 
-    /// `&mut self` with an async fallback.
+    /// `&mut self` with an async fallback, traced (the fallback runs in its own span).
     #[circuit_breaker(name = "methods.bump", fallback = "undo")]
+    #[traced(fields(calls = self.calls))]
     pub(crate) async fn bump(&mut self) -> Result<u32, BreakerError> {
         self.calls += 1;
         Ok(self.calls)
@@ -35,6 +36,7 @@ impl Client {
     }
 
     /// `self` by value, cause-only fallback.
+    #[traced]
     #[circuit_breaker(name = "methods.into", fallback = "into_fallback", fallback_args = "cause")]
     pub async fn into_calls(self, _extra: u32) -> Result<u32, BreakerError> {
         Ok(self.calls)
