@@ -566,3 +566,21 @@ async fn breaker_trips_through_the_macro() {
         Err(ClientError::Breaker(BreakerError::NotPermitted(_)))
     ));
 }
+
+// --- Resilience4j: an `Ok` recorded as a failure does not trigger the fallback ---
+
+#[circuit_breaker(name = "mr.result.fallback", record_result = |v: &u32| *v == 503, fallback = "never")]
+async fn status(code: u32) -> Result<u32, ClientError> {
+    Ok(code)
+}
+
+fn never(_code: u32, cause: Failure<ClientError>) -> Result<u32, ClientError> {
+    panic!("the fallback must not run for an Ok value: {cause:?}")
+}
+
+#[tokio::test]
+async fn ok_recorded_as_failure_is_returned_without_fallback() {
+    let breaker = register("mr.result.fallback");
+    assert_eq!(status(503).await, Ok(503));
+    assert_eq!(breaker.metrics().number_of_failed_calls(), 1);
+}

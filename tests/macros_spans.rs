@@ -304,3 +304,34 @@ async fn async_trait_methods_are_traced_around_the_breaker() {
         call.span_context.span_id()
     );
 }
+
+#[traced]
+#[circuit_breaker(name = "spans.timeout", fallback = "late")]
+async fn too_slow() -> Result<u32, ClientError> {
+    tokio::time::sleep(std::time::Duration::from_secs(10)).await;
+    Ok(1)
+}
+
+fn late(cause: Failure<ClientError>) -> Result<u32, ClientError> {
+    assert!(cause.is_timeout());
+    Ok(0)
+}
+
+#[tokio::test(start_paused = true)]
+async fn timeout_outcome_on_the_span() {
+    let config = CircuitBreakerConfig::builder()
+        .clock(ManualClock::new())
+        .timeout(std::time::Duration::from_secs(4))
+        .build()
+        .unwrap();
+    Registry::global().circuit_breaker_with_config("spans.timeout", config);
+    let (result, spans) = capture(too_slow).await;
+    assert_eq!(result, Ok(0));
+    let call = find(&spans, "too_slow");
+    assert_eq!(attr(call, "circuit_breaker.outcome").as_deref(), Some("timeout"));
+    assert_eq!(
+        call.status,
+        Status::error("CircuitBreaker 'spans.timeout' timed out the call after 4s")
+    );
+    assert_eq!(find(&spans, "fallback").parent_span_id, call.span_context.span_id());
+}
