@@ -97,6 +97,9 @@ pub(crate) struct Inner {
     tag: AtomicU8,
     /// OPEN: a call strictly after this instant (clock nanos) may probe.
     open_until: AtomicU64,
+    /// OPEN with automatic transition: when its timer fires (the wait's end, or the moment OPEN
+    /// began if that end was already past, as a scheduler with a negative delay fires at once).
+    open_timer_due: AtomicU64,
     /// HALF_OPEN with a maximum wait: the instant it moves on; 0 when there is none.
     half_open_deadline: AtomicU64,
     /// HALF_OPEN: probe permits left.
@@ -231,7 +234,10 @@ impl Inner {
                     .config
                     .automatic_transition_from_open_to_half_open_enabled
                 {
-                    timer = Some((until, Timer::OpenToHalfOpen));
+                    // A scheduler given a wait that already ended fires at once.
+                    let due = until.max(now);
+                    self.open_timer_due.store(due, Ordering::Release);
+                    timer = Some((due, Timer::OpenToHalfOpen));
                 }
             }
             State::HalfOpen => {
@@ -292,6 +298,8 @@ impl Inner {
         });
     }
 
+    /// A tokio timer fired: apply its transition at its due time (even if the tick clock has
+    /// not quite reached it), then anything else that is due.
     fn fire(self: &Arc<Self>, generation: u64, kind: Timer) {
         let mut pending = Pending::default();
         {
@@ -299,80 +307,93 @@ impl Inner {
             if core.generation != generation {
                 return;
             }
-            let now = self.now();
-            match kind {
+            let due = match kind {
                 Timer::OpenToHalfOpen if core.state == State::Open => {
-                    self.transition_locked(
-                        &mut core,
-                        State::HalfOpen,
-                        OpenWait::Interval,
-                        now,
-                        &mut pending,
-                    );
+                    self.open_timer_due.load(Ordering::Acquire)
                 }
                 Timer::HalfOpenMaxWait if core.state == State::HalfOpen => {
-                    let to = self.config.transition_to_state_after_wait_duration;
-                    self.transition_locked(&mut core, to, OpenWait::Interval, now, &mut pending);
+                    self.half_open_deadline.load(Ordering::Acquire)
                 }
-                _ => {}
-            }
+                _ => return,
+            };
+            let now = self.now().max(due);
+            self.apply_due_locked(&mut core, now, &mut pending);
         }
         self.publish(&pending);
     }
 
-    /// Applies transitions whose time has come but that no timer has applied yet: automatic
-    /// OPEN→HALF_OPEN and the HALF_OPEN maximum wait.
+    /// The next timer-driven transition and its due time, if one is due at `now`: automatic
+    /// OPEN→HALF_OPEN, or the end of HALF_OPEN's maximum wait.
     #[inline]
-    fn catch_up(self: &Arc<Self>, state: State) -> State {
+    fn due_transition(&self, state: State, now: u64) -> Option<(State, u64)> {
         match state {
             State::Open
                 if self
                     .config
                     .automatic_transition_from_open_to_half_open_enabled =>
             {
-                let now = self.now();
-                if now >= self.open_until.load(Ordering::Acquire) {
-                    self.timed_transition(State::Open, State::HalfOpen, now)
-                } else {
-                    state
-                }
+                let due = self.open_timer_due.load(Ordering::Acquire);
+                (now >= due).then_some((State::HalfOpen, due))
             }
             State::HalfOpen => {
                 let deadline = self.half_open_deadline.load(Ordering::Acquire);
-                if deadline != 0 {
-                    let now = self.now();
-                    if now >= deadline {
-                        let to = self.config.transition_to_state_after_wait_duration;
-                        return self.timed_transition(State::HalfOpen, to, now);
-                    }
-                }
-                state
+                (deadline != 0 && now >= deadline).then_some((
+                    self.config.transition_to_state_after_wait_duration,
+                    deadline,
+                ))
             }
-            _ => state,
+            _ => None,
         }
     }
 
-    /// Moves `from` to `to` if the breaker is still in `from`; returns the state after.
-    fn timed_transition(self: &Arc<Self>, from: State, to: State, now: u64) -> State {
+    /// Applies every timer-driven transition due at `now`, each at its own due time, so that a
+    /// long pause replays the same chain of transitions Resilience4j's scheduler would (OPEN at
+    /// 1 s → HALF_OPEN, its maximum wait at 1.5 s → OPEN, ...). Bounded: a pathological chain
+    /// (e.g. 1 ms waits over hours) stops after `MAX_CATCH_UP` steps and resumes on the next read.
+    fn apply_due_locked(self: &Arc<Self>, core: &mut Core, now: u64, pending: &mut Pending) {
+        const MAX_CATCH_UP: usize = 10_000;
+        for _ in 0..MAX_CATCH_UP {
+            match self.due_transition(core.state, now) {
+                Some((to, at)) => self.transition_locked(core, to, OpenWait::Interval, at, pending),
+                None => return,
+            }
+        }
+    }
+
+    /// Applies transitions whose time has come but that no timer has applied yet.
+    #[inline]
+    fn catch_up(self: &Arc<Self>, state: State) -> State {
+        if !matches!(state, State::Open | State::HalfOpen) {
+            return state;
+        }
+        let now = self.now();
+        if self.due_transition(state, now).is_none() {
+            return state;
+        }
         let mut pending = Pending::default();
         let state = {
             let mut core = self.core.lock();
-            let due = match from {
-                State::Open => {
-                    let until = self.open_until.load(Ordering::Acquire);
-                    if self
-                        .config
-                        .automatic_transition_from_open_to_half_open_enabled
-                    {
-                        now >= until
-                    } else {
-                        now > until
-                    }
-                }
-                _ => true,
-            };
-            if core.state == from && due {
-                self.transition_locked(&mut core, to, OpenWait::Interval, now, &mut pending);
+            self.apply_due_locked(&mut core, now, &mut pending);
+            core.state
+        };
+        self.publish(&pending);
+        state
+    }
+
+    /// The lazy OPEN→HALF_OPEN of a call arriving strictly after the wait; returns the state
+    /// after.
+    fn lazy_half_open(self: &Arc<Self>, now: u64) -> State {
+        let mut pending = Pending::default();
+        let state = {
+            let mut core = self.core.lock();
+            if core.state == State::Open && now > self.open_until.load(Ordering::Acquire) {
+                self.transition_locked(
+                    &mut core,
+                    State::HalfOpen,
+                    OpenWait::Interval,
+                    now,
+                    &mut pending,
+                );
             }
             core.state
         };
@@ -410,7 +431,7 @@ impl Inner {
                 State::Open => {
                     let now = self.now();
                     if now > self.open_until.load(Ordering::Acquire) {
-                        state = self.timed_transition(State::Open, State::HalfOpen, now);
+                        state = self.lazy_half_open(now);
                         continue;
                     }
                     return self.reject(state);
@@ -563,6 +584,7 @@ impl CircuitBreaker {
             name: Arc::from(name),
             tag: AtomicU8::new(State::Closed as u8),
             open_until: AtomicU64::new(0),
+            open_timer_due: AtomicU64::new(0),
             half_open_deadline: AtomicU64::new(0),
             permits: AtomicU32::new(0),
             not_permitted: AtomicU64::new(0),

@@ -248,11 +248,14 @@ impl EventBus {
     }
 }
 
-/// Events a breaker operation produced, published once its lock is released.
+/// Events a breaker operation produced, published once its lock is released. The first four
+/// live inline (the most one call produces: ERROR, two rate events, a transition); a timer
+/// catch-up that replays a long chain of transitions spills into a vector.
 #[derive(Debug, Default)]
 pub(crate) struct Pending {
     events: [Option<EventKind>; 4],
     len: usize,
+    overflow: Vec<EventKind>,
 }
 
 impl Pending {
@@ -261,11 +264,17 @@ impl Pending {
         if self.len < self.events.len() {
             self.events[self.len] = Some(kind);
             self.len += 1;
+        } else {
+            self.overflow.push(kind);
         }
     }
 
     pub(crate) fn iter(&self) -> impl Iterator<Item = EventKind> + '_ {
-        self.events[..self.len].iter().flatten().copied()
+        self.events[..self.len]
+            .iter()
+            .flatten()
+            .copied()
+            .chain(self.overflow.iter().copied())
     }
 
     pub(crate) fn is_empty(&self) -> bool {
