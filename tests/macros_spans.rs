@@ -328,10 +328,35 @@ async fn timeout_outcome_on_the_span() {
     let (result, spans) = capture(too_slow).await;
     assert_eq!(result, Ok(0));
     let call = find(&spans, "too_slow");
-    assert_eq!(attr(call, "circuit_breaker.outcome").as_deref(), Some("timeout"));
+    assert_eq!(
+        attr(call, "circuit_breaker.outcome").as_deref(),
+        Some("timeout")
+    );
     assert_eq!(
         call.status,
         Status::error("CircuitBreaker 'spans.timeout' timed out the call after 4s")
     );
-    assert_eq!(find(&spans, "fallback").parent_span_id, call.span_context.span_id());
+    assert_eq!(
+        find(&spans, "fallback").parent_span_id,
+        call.span_context.span_id()
+    );
+}
+
+#[traced]
+#[circuit_breaker(name = "spans.ignored", ignore = |e: &ClientError| *e == ClientError::Down)]
+async fn ignored() -> Result<u32, ClientError> {
+    Err(ClientError::Down)
+}
+
+#[tokio::test]
+async fn an_ignored_error_is_not_an_error_status() {
+    register("spans.ignored");
+    let (result, spans) = capture(ignored).await;
+    assert_eq!(result, Err(ClientError::Down));
+    let call = find(&spans, "ignored");
+    assert_eq!(
+        attr(call, "circuit_breaker.outcome").as_deref(),
+        Some("ignored")
+    );
+    assert_eq!(call.status, Status::Unset);
 }

@@ -96,7 +96,8 @@ where
 
 /// [`call`], recording on the current span (the one `#[traced]` opened) the state seen at
 /// acquisition (`circuit_breaker.state`), the outcome (`circuit_breaker.outcome`), and an error
-/// status for failures, rejections and timeouts.
+/// status when the breaker counted the call as an error (failure, not permitted, timeout; not for
+/// an ignored error, nor for an error that `record` counts as a success).
 pub async fn call_traced<T, E, F>(
     breaker: &CircuitBreaker,
     classifier: Classifier<T, E>,
@@ -106,23 +107,25 @@ where
     F: Future<Output = Result<T, E>>,
 {
     let span = tracing::Span::current();
+    let mut seen = None;
     let result = breaker
         .call_observed(&classifier, future, |state, outcome| {
             span.record("circuit_breaker.state", state.as_tag());
             span.record("circuit_breaker.outcome", outcome.as_str());
+            seen = Some(outcome);
         })
         .await;
-    if let Err(failure) = &result {
+    if seen.is_some_and(Outcome::is_error) {
         span.record("otel.status_code", "error");
-        match failure {
-            Failure::NotPermitted(rejected) => {
+        match &result {
+            Err(Failure::NotPermitted(rejected)) => {
                 span.record("otel.status_description", tracing::field::display(rejected));
             }
-            Failure::Timeout(timeout) => {
+            Err(Failure::Timeout(timeout)) => {
                 span.record("otel.status_description", tracing::field::display(timeout));
             }
-            // `E` need not be `Display`; `#[traced(err)]` records its message.
-            Failure::Failed(_) => {}
+            // `E` need not be `Display`; `#[traced(err)]` records the error's message.
+            Err(Failure::Failed(_)) | Ok(_) => {}
         }
     }
     result
