@@ -85,6 +85,23 @@ fn breaker_without_fallback() {
 }
 
 #[test]
+fn cause_only_fallback_registry_and_crate_path() {
+    let out = expand_attrs(quote! {
+        #[circuit_breaker(
+            name = "orders",
+            fallback = "no_orders",
+            fallback_args = "cause",
+            registry = REGISTRY,
+            crate = "my_platform::fusebox",
+        )]
+        async fn get_orders(self: Arc<Self>, user_id: String) -> io::Result<Vec<Order>> {
+            self.fetch(&user_id).await
+        }
+    });
+    insta::assert_snapshot!(out);
+}
+
+#[test]
 fn traced_alone_with_fields_and_err() {
     let out = expand_attrs(quote! {
         #[traced(name = "load-user", level = "debug", fields(user.id = %user_id), err)]
