@@ -44,10 +44,8 @@ use axum::routing::get;
 use axum::{Json, Router};
 use fusebox::telemetry::{self, client, server::HttpServerLayer};
 use fusebox::{EventKind, Failure, Registry, circuit_breaker, traced};
-use opentelemetry::trace::TraceContextExt;
 use serde::{Deserialize, Serialize};
 use tracing::{info, warn};
-use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 /// An order as order-service sends it (Spring's `ResponseOrder`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -194,11 +192,8 @@ async fn breakers(State(app): State<Arc<App>>) -> Json<serde_json::Value> {
 /// caller can find it in Zipkin: `traceresponse: 00-<traceId>-<spanId>-01`.
 async fn trace_response(request: Request, next: Next) -> Response {
     let mut response = next.run(request).await;
-    let context = tracing::Span::current().context();
-    let span = context.span();
-    let ids = span.span_context();
-    if ids.is_valid() {
-        let value = format!("00-{}-{}-01", ids.trace_id(), ids.span_id());
+    if let Some((trace_id, span_id)) = telemetry::current_trace_ids() {
+        let value = format!("00-{trace_id}-{span_id}-01");
         if let Ok(value) = HeaderValue::from_str(&value) {
             response.headers_mut().insert("traceresponse", value);
         }

@@ -206,3 +206,18 @@ fn log_lines_carry_service_trace_and_span_ids() {
     );
     assert!(lines[1].contains("inside"));
 }
+
+#[test]
+fn current_trace_ids_name_the_current_span() {
+    let (user, _memory) = memory_pipeline("user-service");
+    assert_eq!(fusebox_runtime::telemetry::current_trace_ids(), None);
+    tracing::subscriber::with_default(user.subscriber(), || {
+        let span = tracing::info_span!("request");
+        let _entered = span.enter();
+        let (trace, span_id) =
+            fusebox_runtime::telemetry::current_trace_ids().expect("inside a sampled span");
+        assert_eq!(trace.len(), 32);
+        assert_eq!(span_id.len(), 16);
+        assert!(trace.chars().all(|c| c.is_ascii_hexdigit()));
+    });
+}

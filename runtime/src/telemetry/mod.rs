@@ -630,3 +630,20 @@ impl Drop for TelemetryGuard {
         }
     }
 }
+
+/// The trace and span ids of the current `tracing` span's OpenTelemetry context, as lowercase
+/// hex (32 and 16 digits), or `None` outside a sampled trace. Handy for a `traceresponse` header
+/// or an error page that quotes the trace id.
+///
+/// ```
+/// assert_eq!(fusebox_runtime::telemetry::current_trace_ids(), None);
+/// ```
+pub fn current_trace_ids() -> Option<(String, String)> {
+    use opentelemetry::trace::TraceContextExt as _;
+    use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+    let cx = tracing::Span::current().context();
+    let span = cx.span();
+    let sc = span.span_context();
+    sc.is_valid()
+        .then(|| (sc.trace_id().to_string(), sc.span_id().to_string()))
+}
