@@ -75,8 +75,7 @@ const ALLOWED_DEVIATIONS: &[Deviation] = &[
                 .get("automaticTransitionFromOpenToHalfOpenEnabled")
                 .and_then(Value::as_bool)
                 .unwrap_or(false)
-                || m
-                    .scenario
+                || m.scenario
                     .config
                     .get("maxWaitDurationInHalfOpenStateMs")
                     .and_then(Value::as_u64)

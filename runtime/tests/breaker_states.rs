@@ -9,13 +9,22 @@ use std::time::Duration;
 
 const MS: Duration = Duration::from_millis(1);
 
-fn breaker(clock: &ManualClock, f: impl FnOnce(CircuitBreakerConfigBuilder) -> CircuitBreakerConfigBuilder) -> CircuitBreaker {
-    let config = f(CircuitBreakerConfig::builder().clock(clock.clone())).build().unwrap();
+fn breaker(
+    clock: &ManualClock,
+    f: impl FnOnce(CircuitBreakerConfigBuilder) -> CircuitBreakerConfigBuilder,
+) -> CircuitBreaker {
+    let config = f(CircuitBreakerConfig::builder().clock(clock.clone()))
+        .build()
+        .unwrap();
     Registry::new().circuit_breaker_with_config("test", config)
 }
 
 fn call(b: &CircuitBreaker, ok: bool) {
-    assert!(b.try_acquire_permission(), "expected a permit in {}", b.state());
+    assert!(
+        b.try_acquire_permission(),
+        "expected a permit in {}",
+        b.state()
+    );
     if ok {
         b.on_success(MS);
     } else {
@@ -26,7 +35,9 @@ fn call(b: &CircuitBreaker, ok: bool) {
 #[test]
 fn trips_when_failure_rate_reaches_threshold_exactly() {
     let clock = ManualClock::new();
-    let b = breaker(&clock, |c| c.sliding_window_size(4).failure_rate_threshold(50.0));
+    let b = breaker(&clock, |c| {
+        c.sliding_window_size(4).failure_rate_threshold(50.0)
+    });
     call(&b, true);
     call(&b, true);
     call(&b, false);
@@ -39,7 +50,9 @@ fn trips_when_failure_rate_reaches_threshold_exactly() {
 #[test]
 fn stays_closed_just_below_threshold() {
     let clock = ManualClock::new();
-    let b = breaker(&clock, |c| c.sliding_window_size(3).failure_rate_threshold(67.0));
+    let b = breaker(&clock, |c| {
+        c.sliding_window_size(3).failure_rate_threshold(67.0)
+    });
     call(&b, false);
     call(&b, false);
     call(&b, true); // 66.666664 % < 67 %
@@ -73,7 +86,9 @@ fn slow_means_strictly_longer_than_threshold() {
 #[test]
 fn minimum_number_of_calls_gates_decisions_before_the_window_is_full() {
     let clock = ManualClock::new();
-    let b = breaker(&clock, |c| c.sliding_window_size(10).minimum_number_of_calls(3));
+    let b = breaker(&clock, |c| {
+        c.sliding_window_size(10).minimum_number_of_calls(3)
+    });
     call(&b, false);
     call(&b, false);
     assert_eq!(b.metrics().failure_rate(), None);
@@ -127,11 +142,22 @@ fn open_rejects_until_strictly_after_the_wait_then_first_caller_probes() {
     assert_eq!(b.state(), State::Open);
     assert!(!b.try_acquire_permission());
     clock.advance(Duration::from_secs(1));
-    assert!(!b.try_acquire_permission(), "exactly at the end of the wait: still open");
+    assert!(
+        !b.try_acquire_permission(),
+        "exactly at the end of the wait: still open"
+    );
     assert_eq!(b.metrics().number_of_not_permitted_calls(), 2);
-    assert_eq!(b.metrics().number_of_failed_calls(), 1, "OPEN keeps the tripping window");
+    assert_eq!(
+        b.metrics().number_of_failed_calls(),
+        1,
+        "OPEN keeps the tripping window"
+    );
     clock.advance(Duration::from_nanos(1));
-    assert_eq!(b.state(), State::Open, "lazy: the state moves only on the next request");
+    assert_eq!(
+        b.state(),
+        State::Open,
+        "lazy: the state moves only on the next request"
+    );
     assert!(b.try_acquire_permission());
     assert_eq!(b.state(), State::HalfOpen);
     assert!(b.try_acquire_permission());
@@ -185,7 +211,9 @@ fn half_open_decides_after_min_of_minimum_and_permitted() {
 #[test]
 fn half_open_permits_come_back_on_release() {
     let clock = ManualClock::new();
-    let b = breaker(&clock, |c| c.permitted_number_of_calls_in_half_open_state(1));
+    let b = breaker(&clock, |c| {
+        c.permitted_number_of_calls_in_half_open_state(1)
+    });
     to_half_open(&clock, &b);
     assert!(b.try_acquire_permission());
     assert!(!b.try_acquire_permission());
@@ -229,10 +257,19 @@ fn illegal_transitions_leave_the_state_alone() {
     assert!(b.transition_to_half_open_state().is_err());
     assert_eq!(b.state(), State::MetricsOnly);
     for (to, f) in [
-        (State::ForcedOpen, CircuitBreaker::transition_to_forced_open_state as fn(&CircuitBreaker) -> _),
-        (State::Disabled, CircuitBreaker::transition_to_disabled_state),
+        (
+            State::ForcedOpen,
+            CircuitBreaker::transition_to_forced_open_state as fn(&CircuitBreaker) -> _,
+        ),
+        (
+            State::Disabled,
+            CircuitBreaker::transition_to_disabled_state,
+        ),
         (State::Open, CircuitBreaker::transition_to_open_state),
-        (State::HalfOpen, CircuitBreaker::transition_to_half_open_state),
+        (
+            State::HalfOpen,
+            CircuitBreaker::transition_to_half_open_state,
+        ),
         (State::Closed, CircuitBreaker::transition_to_closed_state),
     ] {
         f(&b).unwrap();
@@ -265,7 +302,10 @@ fn disabled_permits_everything_and_records_nothing() {
     assert_eq!(b.state(), State::Disabled);
     assert_eq!(b.metrics().number_of_buffered_calls(), 0);
     assert_eq!(b.metrics().failure_rate(), None);
-    assert!(events.drain().is_empty(), "DISABLED publishes no call events");
+    assert!(
+        events.drain().is_empty(),
+        "DISABLED publishes no call events"
+    );
 }
 
 #[test]
@@ -277,7 +317,10 @@ fn forced_open_rejects_counts_and_publishes_nothing() {
     clock.advance(Duration::from_secs(3600));
     assert!(!b.try_acquire_permission());
     let err = b.acquire_permission().unwrap_err();
-    assert_eq!(err.to_string(), "CircuitBreaker 'test' is FORCED_OPEN and does not permit further calls");
+    assert_eq!(
+        err.to_string(),
+        "CircuitBreaker 'test' is FORCED_OPEN and does not permit further calls"
+    );
     assert_eq!(b.metrics().number_of_not_permitted_calls(), 2);
     assert!(events.drain().is_empty());
 }
@@ -315,10 +358,15 @@ fn trip_publishes_error_then_rate_then_transition() {
     assert_eq!(
         kinds,
         vec![
-            EventKind::Error { elapsed: Duration::from_millis(5) },
+            EventKind::Error {
+                elapsed: Duration::from_millis(5)
+            },
             EventKind::FailureRateExceeded { rate: 100.0 },
             EventKind::SlowCallRateExceeded { rate: 100.0 },
-            EventKind::StateTransition { from: State::Closed, to: State::Open },
+            EventKind::StateTransition {
+                from: State::Closed,
+                to: State::Open
+            },
             EventKind::NotPermitted,
         ]
     );
@@ -337,7 +385,10 @@ fn reset_publishes_transition_and_reset() {
     assert_eq!(
         kinds,
         vec![
-            EventKind::StateTransition { from: State::Open, to: State::Closed },
+            EventKind::StateTransition {
+                from: State::Open,
+                to: State::Closed
+            },
             EventKind::Reset
         ]
     );
@@ -386,8 +437,16 @@ async fn automatic_transition_timer_fires_on_tokio() {
     call(&b, false);
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
     loop {
-        let event = tokio::time::timeout_at(deadline, events.recv()).await.expect("timer fired").unwrap();
-        if event.kind == (EventKind::StateTransition { from: State::Open, to: State::HalfOpen }) {
+        let event = tokio::time::timeout_at(deadline, events.recv())
+            .await
+            .expect("timer fired")
+            .unwrap();
+        if event.kind
+            == (EventKind::StateTransition {
+                from: State::Open,
+                to: State::HalfOpen,
+            })
+        {
             break;
         }
     }
@@ -397,11 +456,13 @@ async fn automatic_transition_timer_fires_on_tokio() {
 fn open_state_for_and_until_keep_attempts() {
     let clock = ManualClock::new();
     let b = breaker(&clock, |c| c);
-    b.transition_to_open_state_for(Duration::from_millis(10)).unwrap();
+    b.transition_to_open_state_for(Duration::from_millis(10))
+        .unwrap();
     clock.advance(Duration::from_millis(11));
     assert!(b.try_acquire_permission());
     assert_eq!(b.state(), State::HalfOpen);
-    b.transition_to_open_state_until(clock.now_nanos_for_test() + 5_000_000).unwrap();
+    b.transition_to_open_state_until(clock.now_nanos_for_test() + 5_000_000)
+        .unwrap();
     clock.advance(Duration::from_millis(5));
     assert!(!b.try_acquire_permission());
     clock.advance(Duration::from_nanos(1));
@@ -420,7 +481,10 @@ impl NowForTest for ManualClock {
 #[test]
 fn initial_state_open_starts_its_wait_at_creation() {
     let clock = ManualClock::new();
-    let b = breaker(&clock, |c| c.initial_state(State::Open).wait_duration_in_open_state(Duration::from_secs(1)));
+    let b = breaker(&clock, |c| {
+        c.initial_state(State::Open)
+            .wait_duration_in_open_state(Duration::from_secs(1))
+    });
     assert_eq!(b.state(), State::Open);
     assert!(!b.try_acquire_permission());
     clock.advance(Duration::from_millis(1001));

@@ -13,10 +13,16 @@ fn global_registry_reads_fusebox_config_and_reports_errors() {
     unsafe { std::env::set_var("FUSEBOX_CONFIG", &path) };
     let err = Registry::try_global().unwrap_err();
     let msg = err.to_string();
-    assert!(msg.contains("bad.toml") && msg.contains("failure_rate_threshold"), "{msg}");
+    assert!(
+        msg.contains("bad.toml") && msg.contains("failure_rate_threshold"),
+        "{msg}"
+    );
     // The registry still works, with defaults.
     assert_eq!(
-        Registry::global().circuit_breaker("orders").config().failure_rate_threshold(),
+        Registry::global()
+            .circuit_breaker("orders")
+            .config()
+            .failure_rate_threshold(),
         50.0
     );
     std::fs::remove_dir_all(&dir).ok();

@@ -87,19 +87,28 @@ async fn classification_follows_resilience4j_rules() {
         .ignore(|e| *e == ApiError::NotFound)
         .result(|status| *status >= 500);
     let b = Registry::new().circuit_breaker("classify");
-    let r = b.call_with(&CLASSIFY, async { Err(ApiError::NotFound) }).await;
+    let r = b
+        .call_with(&CLASSIFY, async { Err(ApiError::NotFound) })
+        .await;
     assert!(matches!(r, Err(Failure::Failed(ApiError::NotFound))));
     let r = b.call_with(&CLASSIFY, async { Ok(503) }).await;
     assert_eq!(r.unwrap(), 503, "recorded as a failure, still returned");
     let r = b.call_with(&CLASSIFY, async { Err(ApiError::Down) }).await;
     assert!(matches!(r, Err(Failure::Failed(ApiError::Down))));
     let m = b.metrics();
-    assert_eq!(m.number_of_buffered_calls(), 2, "the ignored error is not counted");
+    assert_eq!(
+        m.number_of_buffered_calls(),
+        2,
+        "the ignored error is not counted"
+    );
     assert_eq!(m.number_of_failed_calls(), 2);
 
     static RECORD_ONLY_DOWN: Classifier<u16, ApiError> =
         Classifier::new().record(|e| *e == ApiError::Down);
-    assert_eq!(RECORD_ONLY_DOWN.classify(&Err(ApiError::NotFound)), Outcome::Success);
+    assert_eq!(
+        RECORD_ONLY_DOWN.classify(&Err(ApiError::NotFound)),
+        Outcome::Success
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -138,7 +147,11 @@ async fn the_time_limit_drops_the_call_and_records_a_failure() {
         }
         other => panic!("expected a timeout, got {other:?}"),
     }
-    assert_eq!(dropped.load(Ordering::SeqCst), 1, "the call's future was dropped");
+    assert_eq!(
+        dropped.load(Ordering::SeqCst),
+        1,
+        "the call's future was dropped"
+    );
     assert_eq!(observed, Some((State::Closed, Outcome::Timeout)));
     assert_eq!(b.metrics().number_of_failed_calls(), 1);
 }
@@ -246,5 +259,8 @@ fn blocked_or_panicking_subscribers_do_not_affect_calls() {
     let m = b.metrics();
     assert_eq!(m.number_of_buffered_calls(), 1_000);
     assert_eq!(m.number_of_failed_calls(), 1_000);
-    assert!(b.dropped_events() >= 20_000 - 4, "the full queue dropped and counted");
+    assert!(
+        b.dropped_events() >= 20_000 - 4,
+        "the full queue dropped and counted"
+    );
 }

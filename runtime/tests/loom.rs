@@ -93,14 +93,16 @@ fn half_open_decides_once_on_concurrent_results() {
 fn records_and_manual_transitions_do_not_lose_updates() {
     loom::model(|| {
         let clock = ManualClock::new();
-        let b = Arc::new(Registry::new().circuit_breaker_with_config(
-            "loom-closed",
-            CircuitBreakerConfig::builder()
-                .clock(clock)
-                .sliding_window_size(10)
-                .build()
-                .unwrap(),
-        ));
+        let b = Arc::new(
+            Registry::new().circuit_breaker_with_config(
+                "loom-closed",
+                CircuitBreakerConfig::builder()
+                    .clock(clock)
+                    .sliding_window_size(10)
+                    .build()
+                    .unwrap(),
+            ),
+        );
         let recorder = {
             let b = b.clone();
             thread::spawn(move || {

@@ -13,7 +13,9 @@ fn examples(file: &str) -> PathBuf {
 #[test]
 fn the_sample_toml_creates_the_course_breaker() {
     let registry = Registry::from_file(examples("fusebox.toml")).unwrap();
-    let orders = registry.find("orders").expect("instances are created eagerly");
+    let orders = registry
+        .find("orders")
+        .expect("instances are created eagerly");
     let c = orders.config();
     assert_eq!(c.failure_rate_threshold(), 4.0);
     assert_eq!(c.sliding_window_size(), 2);
@@ -50,13 +52,23 @@ fn reload_keeps_the_running_config_when_the_new_file_is_invalid() {
     assert_eq!(still.state(), State::Open, "state kept");
 
     // Unchanged config: the breaker and its state survive a reload.
-    std::fs::write(&path, "[instances.orders]\nsliding_window_size = 2\n[instances.users]\n").unwrap();
-    assert_eq!(registry.reload_from_file(&path).unwrap(), vec!["users".to_owned()]);
+    std::fs::write(
+        &path,
+        "[instances.orders]\nsliding_window_size = 2\n[instances.users]\n",
+    )
+    .unwrap();
+    assert_eq!(
+        registry.reload_from_file(&path).unwrap(),
+        vec!["users".to_owned()]
+    );
     assert!(registry.circuit_breaker("orders").ptr_eq(&orders));
 
     // Changed config: a fresh breaker with the new config.
     std::fs::write(&path, "[instances.orders]\nsliding_window_size = 5\n").unwrap();
-    assert_eq!(registry.reload_from_file(&path).unwrap(), vec!["orders".to_owned()]);
+    assert_eq!(
+        registry.reload_from_file(&path).unwrap(),
+        vec!["orders".to_owned()]
+    );
     let fresh = registry.circuit_breaker("orders");
     assert_eq!(fresh.config().sliding_window_size(), 5);
     assert_eq!(fresh.state(), State::Closed);
@@ -66,5 +78,8 @@ fn reload_keeps_the_running_config_when_the_new_file_is_invalid() {
 #[test]
 fn a_missing_file_is_an_error_naming_it() {
     let err = Registry::from_file("/nonexistent/fusebox.toml").unwrap_err();
-    assert!(err.to_string().contains("/nonexistent/fusebox.toml"), "{err}");
+    assert!(
+        err.to_string().contains("/nonexistent/fusebox.toml"),
+        "{err}"
+    );
 }
