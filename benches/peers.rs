@@ -439,57 +439,79 @@ mod spans {
         }
     }
 
+    /// A fresh subscriber for one row (`none`: no dispatcher at all), so that no row inherits
+    /// the state (span slab, SDK) left by the row before it: with one shared pipeline, whichever
+    /// row ran second was 40-50 % slower.
+    fn dispatch_for(
+        sub: &str,
+        count: &Arc<AtomicU64>,
+    ) -> (Option<tracing::Dispatch>, Option<SdkTracerProvider>) {
+        match sub {
+            "none" => (None, None),
+            "registry" => (
+                Some(tracing::Dispatch::new(tracing_subscriber::registry())),
+                None,
+            ),
+            "otel" => {
+                let (d, p) = otel_pipeline(count.clone());
+                (Some(d), Some(p))
+            }
+            other => unreachable!("{other}"),
+        }
+    }
+
+    macro_rules! span_row {
+        ($g:expr, $rt:expr, $count:expr, $sub:expr, $name:expr, |$i:ident| $call:expr) => {{
+            let (dispatch, provider) = dispatch_for($sub, $count);
+            let guard = dispatch.as_ref().map(tracing::dispatcher::set_default);
+            $g.bench_function(format!("{}/{}", $sub, $name), |b| {
+                b.iter_custom(|n| async_loop!($rt, n, |$i| $call))
+            });
+            drop(guard);
+            if let Some(p) = provider {
+                let _ = p.shutdown();
+            }
+        }};
+    }
+
     pub(crate) fn run(c: &mut Criterion, rt: &tokio::runtime::Runtime) {
+        use crate::macro_bench::{traced, traced_guarded};
         let mut g = c.benchmark_group("spans");
-        // 1. No subscriber (none has been created yet in this process).
-        g.bench_function("none/baseline_plain_async_fn", |b| {
-            b.iter_custom(|n| async_loop!(rt, n, |i| plain(i).await))
-        });
-        g.bench_function("none/tracing_instrument", |b| {
-            b.iter_custom(|n| async_loop!(rt, n, |i| instrumented(i).await))
-        });
-        macro_bench::traced_rows(&mut g, rt, "none");
-        g.bench_function("none/fastrace_trace", |b| {
-            b.iter_custom(|n| async_loop!(rt, n, |i| fastraced(i).await))
-        });
-        g.bench_function("none/fastrace_root_and_child", |b| {
-            b.iter_custom(|n| {
-                async_loop!(rt, n, |i| {
+        let count = Arc::new(AtomicU64::new(0));
+        // No subscriber first: no dispatcher has been created yet in this process.
+        span_row!(g, rt, &count, "none", "baseline_plain_async_fn", |i| plain(
+            i
+        )
+        .await);
+        for sub in ["none", "registry", "otel"] {
+            span_row!(g, rt, &count, sub, "tracing_instrument", |i| instrumented(
+                i
+            )
+            .await);
+            span_row!(g, rt, &count, sub, "fusebox_traced", |i| traced(i).await);
+            span_row!(
+                g,
+                rt,
+                &count,
+                sub,
+                "fusebox_traced_and_circuit_breaker",
+                |i| traced_guarded(i).await.unwrap_or(0)
+            );
+            if sub == "none" {
+                span_row!(g, rt, &count, sub, "fastrace_trace", |i| fastraced(i).await);
+                span_row!(g, rt, &count, sub, "fastrace_root_and_child", |i| {
                     use fastrace::future::FutureExt as _;
                     let root =
                         fastrace::Span::root("root", fastrace::collector::SpanContext::random());
                     fastraced(i).in_span(root).await
-                })
-            })
+                });
+            }
+        }
+        span_row!(g, rt, &count, "otel", "tracing_root_and_child", |i| {
+            instrumented(i)
+                .instrument(tracing::info_span!("root"))
+                .await
         });
-
-        // 2. A registry with no layers.
-        {
-            let _d = tracing::subscriber::set_default(tracing_subscriber::registry());
-            g.bench_function("registry/tracing_instrument", |b| {
-                b.iter_custom(|n| async_loop!(rt, n, |i| instrumented(i).await))
-            });
-            macro_bench::traced_rows(&mut g, rt, "registry");
-        }
-
-        // 3. The full OpenTelemetry pipeline with a discarding exporter.
-        let count = Arc::new(AtomicU64::new(0));
-        {
-            let (dispatch, provider) = otel_pipeline(count.clone());
-            let _d = tracing::dispatcher::set_default(&dispatch);
-            g.bench_function("otel/tracing_instrument", |b| {
-                b.iter_custom(|n| async_loop!(rt, n, |i| instrumented(i).await))
-            });
-            macro_bench::traced_rows(&mut g, rt, "otel");
-            g.bench_function("otel/tracing_root_and_child", |b| {
-                b.iter_custom(|n| {
-                    async_loop!(rt, n, |i| instrumented(i)
-                        .instrument(tracing::info_span!("root"))
-                        .await)
-                })
-            });
-            let _ = provider.shutdown();
-        }
         let exported = count.load(Ordering::Relaxed);
 
         // 4. fastrace with a discarding reporter (its collector thread shares the 2 cores).
@@ -867,19 +889,6 @@ mod macro_bench {
                 })
             });
         }
-    }
-
-    pub(crate) fn traced_rows(
-        g: &mut BenchmarkGroup<'_, WallTime>,
-        rt: &tokio::runtime::Runtime,
-        sub: &str,
-    ) {
-        g.bench_function(format!("{sub}/fusebox_traced"), |b| {
-            b.iter_custom(|n| async_loop!(rt, n, |i| traced(i).await))
-        });
-        g.bench_function(format!("{sub}/fusebox_traced_and_circuit_breaker"), |b| {
-            b.iter_custom(|n| async_loop!(rt, n, |i| traced_guarded(i).await.unwrap_or(0)))
-        });
     }
 }
 
