@@ -9,7 +9,8 @@ use crate::config::CircuitBreakerConfig;
 use crate::events::{DEFAULT_EVENT_BUFFER, EventBus, EventKind, EventReceiver, Pending};
 use crate::metrics::Metrics;
 use crate::state::{IllegalStateTransition, State};
-use crate::sync::{AtomicU8, AtomicU32, AtomicU64, Mutex};
+use crate::clock::ClockSource;
+use crate::sync::{AtomicBool, AtomicU8, AtomicU32, AtomicU64, Mutex};
 use crate::window::{CountWindow, TimeWindow, Totals, Window};
 use std::fmt;
 use std::sync::atomic::Ordering;
@@ -92,7 +93,14 @@ impl fmt::Debug for CircuitBreaker {
 
 pub(crate) struct Inner {
     pub(crate) name: Arc<str>,
-    pub(crate) config: CircuitBreakerConfig,
+    /// The clock, fixed for the breaker's life.
+    clock: ClockSource,
+    /// The config values read outside the lock, mirrored from `Core::config`.
+    slow_threshold_nanos: AtomicU64,
+    /// The time limit in nanoseconds; 0 when there is none.
+    timeout_nanos: AtomicU64,
+    auto_half_open: AtomicBool,
+    after_max_wait: AtomicU8,
     /// The current state, readable without the lock.
     tag: AtomicU8,
     /// OPEN: a call strictly after this instant (clock nanos) may probe.
@@ -111,6 +119,8 @@ pub(crate) struct Inner {
 }
 
 struct Core {
+    /// The configuration; [`CircuitBreaker::reconfigure`] replaces it in place.
+    config: CircuitBreakerConfig,
     state: State,
     window: Window,
     minimum: u32,
@@ -158,7 +168,24 @@ impl Verdict {
 impl Inner {
     #[inline]
     fn now(&self) -> u64 {
-        self.config.clock.now_nanos()
+        self.clock.now_nanos()
+    }
+
+    /// Makes `config` current: stores it and mirrors the values read outside the lock.
+    fn install_config(&self, core: &mut Core, config: CircuitBreakerConfig) {
+        self.slow_threshold_nanos
+            .store(nanos(config.slow_call_duration_threshold), Ordering::Relaxed);
+        self.timeout_nanos
+            .store(config.timeout.map_or(0, |t| nanos(t).max(1)), Ordering::Relaxed);
+        self.auto_half_open.store(
+            config.automatic_transition_from_open_to_half_open_enabled,
+            Ordering::Relaxed,
+        );
+        self.after_max_wait.store(
+            config.transition_to_state_after_wait_duration as u8,
+            Ordering::Relaxed,
+        );
+        core.config = config;
     }
 
     #[inline]
@@ -166,8 +193,7 @@ impl Inner {
         State::from_u8(self.tag.load(Ordering::Acquire))
     }
 
-    fn fresh_window(&self, now: u64) -> (Window, u32) {
-        let c = &self.config;
+    fn fresh_window(c: &CircuitBreakerConfig, now: u64) -> (Window, u32) {
         let window = match c.sliding_window_type {
             SlidingWindowType::CountBased => Window::Count(CountWindow::new(c.sliding_window_size)),
             SlidingWindowType::TimeBased => {
@@ -177,14 +203,18 @@ impl Inner {
         (window, c.effective_minimum_number_of_calls())
     }
 
-    fn evaluate(&self, totals: Totals, minimum: u32) -> (Verdict, f32, f32) {
+    fn evaluate(
+        config: &CircuitBreakerConfig,
+        totals: Totals,
+        minimum: u32,
+    ) -> (Verdict, f32, f32) {
         if totals.calls == 0 || totals.calls < minimum {
             return (Verdict::BelowMinimum, -1.0, -1.0);
         }
         let fr = totals.failure_rate();
         let sr = totals.slow_call_rate();
-        let f = fr >= self.config.failure_rate_threshold;
-        let s = sr >= self.config.slow_call_rate_threshold;
+        let f = fr >= config.failure_rate_threshold;
+        let s = sr >= config.slow_call_rate_threshold;
         let verdict = match (f, s) {
             (true, true) => Verdict::BothAbove,
             (true, false) => Verdict::FailureAbove,
@@ -206,7 +236,7 @@ impl Inner {
     ) {
         let from = core.state;
         let fresh = |core: &mut Core| {
-            let (window, minimum) = self.fresh_window(now);
+            let (window, minimum) = Self::fresh_window(&core.config, now);
             core.window = window;
             core.minimum = minimum;
             self.not_permitted.store(0, Ordering::Relaxed);
@@ -224,16 +254,13 @@ impl Inner {
                 let until = match wait {
                     OpenWait::Interval => {
                         core.attempts = core.attempts.saturating_add(1);
-                        now.saturating_add(nanos(self.config.wait_interval.wait(core.attempts)))
+                        now.saturating_add(nanos(core.config.wait_interval.wait(core.attempts)))
                     }
                     OpenWait::For(d) => now.saturating_add(nanos(d)),
                     OpenWait::Until(t) => t,
                 };
                 self.open_until.store(until, Ordering::Release);
-                if self
-                    .config
-                    .automatic_transition_from_open_to_half_open_enabled
-                {
+                if core.config.automatic_transition_from_open_to_half_open_enabled {
                     // A scheduler given a wait that already ended fires at once.
                     let due = until.max(now);
                     self.open_timer_due.store(due, Ordering::Release);
@@ -241,12 +268,12 @@ impl Inner {
                 }
             }
             State::HalfOpen => {
-                let permitted = self.config.permitted_number_of_calls_in_half_open_state;
+                let permitted = core.config.permitted_number_of_calls_in_half_open_state;
                 core.window = Window::Count(CountWindow::new(permitted));
-                core.minimum = self.config.minimum_number_of_calls.min(permitted);
+                core.minimum = core.config.minimum_number_of_calls.min(permitted);
                 self.not_permitted.store(0, Ordering::Relaxed);
                 self.permits.store(permitted, Ordering::Release);
-                let max_wait = self.config.max_wait_duration_in_half_open_state;
+                let max_wait = core.config.max_wait_duration_in_half_open_state;
                 if max_wait.is_zero() {
                     self.half_open_deadline.store(0, Ordering::Release);
                 } else {
@@ -282,7 +309,7 @@ impl Inner {
     /// Arms a tokio timer for an automatic transition. Without a tokio runtime, or with a manual
     /// clock, the transition happens lazily when the breaker is next used or read.
     fn schedule(self: &Arc<Self>, at: u64, generation: u64, kind: Timer, now: u64) {
-        if self.config.clock.is_manual() {
+        if self.clock.is_manual() {
             return;
         }
         let Ok(handle) = tokio::runtime::Handle::try_current() else {
@@ -327,18 +354,14 @@ impl Inner {
     #[inline]
     fn due_transition(&self, state: State, now: u64) -> Option<(State, u64)> {
         match state {
-            State::Open
-                if self
-                    .config
-                    .automatic_transition_from_open_to_half_open_enabled =>
-            {
+            State::Open if self.auto_half_open.load(Ordering::Relaxed) => {
                 let due = self.open_timer_due.load(Ordering::Acquire);
                 (now >= due).then_some((State::HalfOpen, due))
             }
             State::HalfOpen => {
                 let deadline = self.half_open_deadline.load(Ordering::Acquire);
                 (deadline != 0 && now >= deadline).then_some((
-                    self.config.transition_to_state_after_wait_duration,
+                    State::from_u8(self.after_max_wait.load(Ordering::Acquire)),
                     deadline,
                 ))
             }
@@ -451,12 +474,10 @@ impl Inner {
     /// Records one outcome; the heart of the hot path.
     #[inline]
     fn record(self: &Arc<Self>, elapsed: Duration, failed: bool) {
-        let slow = elapsed > self.config.slow_call_duration_threshold;
-        let now = match self.config.sliding_window_type {
-            // Count windows do not need the time: skip the clock read.
-            SlidingWindowType::CountBased => 0,
-            SlidingWindowType::TimeBased => self.now(),
-        };
+        let slow =
+            elapsed.as_nanos() > u128::from(self.slow_threshold_nanos.load(Ordering::Relaxed));
+        // One atomic load with the default (tick) clock; count windows ignore it.
+        let now = self.now();
         let mut pending = Pending::default();
         {
             let mut core = self.core.lock();
@@ -475,7 +496,7 @@ impl Inner {
                 }
                 State::Closed => {
                     let totals = core.window.record(now, failed, slow);
-                    let (verdict, fr, sr) = self.evaluate(totals, core.minimum);
+                    let (verdict, fr, sr) = Self::evaluate(&core.config, totals, core.minimum);
                     if verdict.exceeded() {
                         self.rate_events(verdict, fr, sr, &mut pending);
                         let now = self.now();
@@ -490,7 +511,7 @@ impl Inner {
                 }
                 State::HalfOpen => {
                     let totals = core.window.record(now, failed, slow);
-                    let (verdict, _, _) = self.evaluate(totals, core.minimum);
+                    let (verdict, _, _) = Self::evaluate(&core.config, totals, core.minimum);
                     let to = match verdict {
                         Verdict::BelowMinimum => None,
                         Verdict::Below => Some(State::Closed),
@@ -509,7 +530,7 @@ impl Inner {
                 }
                 State::MetricsOnly => {
                     let totals = core.window.record(now, failed, slow);
-                    let (verdict, fr, sr) = self.evaluate(totals, core.minimum);
+                    let (verdict, fr, sr) = Self::evaluate(&core.config, totals, core.minimum);
                     let subscribed = self.events.has_subscribers();
                     if verdict.failure_exceeded() && !core.failure_rate_published {
                         core.failure_rate_published = true;
@@ -582,6 +603,11 @@ impl CircuitBreaker {
         let initial = config.initial_state;
         let inner = Arc::new(Inner {
             name: Arc::from(name),
+            clock: config.clock.clone(),
+            slow_threshold_nanos: AtomicU64::new(0),
+            timeout_nanos: AtomicU64::new(0),
+            auto_half_open: AtomicBool::new(false),
+            after_max_wait: AtomicU8::new(State::Open as u8),
             tag: AtomicU8::new(State::Closed as u8),
             open_until: AtomicU64::new(0),
             open_timer_due: AtomicU64::new(0),
@@ -589,6 +615,7 @@ impl CircuitBreaker {
             permits: AtomicU32::new(0),
             not_permitted: AtomicU64::new(0),
             core: Mutex::new(Core {
+                config: CircuitBreakerConfig::default(),
                 state: State::Closed,
                 window: Window::Empty,
                 minimum: 0,
@@ -598,15 +625,40 @@ impl CircuitBreaker {
                 slow_call_rate_published: false,
             }),
             events: EventBus::default(),
-            config,
         });
         {
             let mut pending = Pending::default();
             let mut core = inner.core.lock();
+            inner.install_config(&mut core, config);
             // Build the initial state object directly, without publishing anything.
             inner.transition_locked(&mut core, initial, OpenWait::Interval, now, &mut pending);
         }
         CircuitBreaker { inner }
+    }
+
+    /// Replaces this breaker's configuration in place and starts it over in the new config's
+    /// initial state with fresh metrics (publishing the state transition, if any, and a RESET
+    /// event). Every handle, including those cached by `#[circuit_breaker]` call sites, sees the
+    /// new configuration. The clock stays the breaker's own. [`Registry::reload_from_file`]
+    /// uses this.
+    ///
+    /// [`Registry::reload_from_file`]: crate::Registry::reload_from_file
+    pub fn reconfigure(&self, mut config: CircuitBreakerConfig) {
+        config.clock = self.inner.clock.clone();
+        let initial = config.initial_state;
+        let mut pending = Pending::default();
+        {
+            let mut core = self.inner.core.lock();
+            self.inner.install_config(&mut core, config);
+            core.attempts = 0;
+            let now = self.inner.now();
+            self.inner
+                .transition_locked(&mut core, initial, OpenWait::Interval, now, &mut pending);
+            if self.inner.events.has_subscribers() {
+                pending.push(EventKind::Reset);
+            }
+        }
+        self.inner.publish(&pending);
     }
 
     /// The breaker's name.
@@ -614,9 +666,18 @@ impl CircuitBreaker {
         &self.inner.name
     }
 
-    /// The breaker's configuration.
-    pub fn config(&self) -> &CircuitBreakerConfig {
-        &self.inner.config
+    /// The breaker's configuration (a copy: [`reconfigure`](Self::reconfigure) may replace it).
+    pub fn config(&self) -> CircuitBreakerConfig {
+        self.inner.core.lock().config.clone()
+    }
+
+    /// The time limit of guarded calls, if any.
+    #[inline]
+    pub(crate) fn timeout(&self) -> Option<Duration> {
+        match self.inner.timeout_nanos.load(Ordering::Relaxed) {
+            0 => None,
+            n => Some(Duration::from_nanos(n)),
+        }
     }
 
     /// The current state. With automatic transitions enabled, a wait that has ended is applied
@@ -802,7 +863,7 @@ impl CircuitBreaker {
     /// The clock nanoseconds now, by this breaker's clock.
     #[inline]
     pub(crate) fn now_nanos(&self) -> u64 {
-        self.inner.config.clock.now_nanos()
+        self.inner.clock.now_nanos()
     }
 
     /// The state as last stored, without applying due automatic transitions.

@@ -447,7 +447,7 @@ impl CircuitBreaker {
             }
         };
         let state = permit.state();
-        let result = match self.inner.config.timeout() {
+        let result = match self.timeout() {
             None => call.await,
             Some(limit) => match tokio::time::timeout(limit, call).await {
                 Ok(result) => result,

@@ -261,8 +261,9 @@ impl Registry {
     /// Re-reads a config file. If it is invalid, nothing changes and the error is returned (the
     /// running configs stay in place). Otherwise the default and shared configs are replaced,
     /// new instances are created, and every existing breaker whose resolved config changed is
-    /// replaced by a fresh one (state and metrics start over; Resilience4j's `replace` does the
-    /// same). Returns the names of the breakers that were created or replaced.
+    /// [reconfigured](CircuitBreaker::reconfigure) in place: every handle (including those
+    /// cached by `#[circuit_breaker]` call sites) sees the new config, and its state and metrics
+    /// start over. Returns the names of the breakers that were created or reconfigured.
     pub fn reload_from_file(&self, path: impl AsRef<Path>) -> Result<Vec<String>, ConfigError> {
         let LoadedConfig { resolved, .. } = file::load_file(path.as_ref())?;
         *self.inner.default.write() = resolved.default;
@@ -279,9 +280,9 @@ impl Registry {
         let mut changed = Vec::new();
         for (name, config) in resolved.instances {
             match self.find(&name) {
-                Some(existing) if existing.config() == &config => {}
-                Some(_) => {
-                    self.replace(&name, config);
+                Some(existing) if existing.config() == config => {}
+                Some(existing) => {
+                    existing.reconfigure(config);
                     changed.push(name);
                 }
                 None => {

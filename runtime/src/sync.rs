@@ -3,10 +3,10 @@
 //! explore every interleaving of permits, records and transitions (`runtime/tests/loom.rs`).
 
 #[cfg(not(fusebox_loom))]
-pub(crate) use std::sync::atomic::{AtomicU8, AtomicU32, AtomicU64};
+pub(crate) use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, AtomicU64};
 
 #[cfg(fusebox_loom)]
-pub(crate) use loom::sync::atomic::{AtomicU8, AtomicU32, AtomicU64};
+pub(crate) use loom::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, AtomicU64};
 
 /// A mutex whose lock cannot fail: the breaker never panics while holding it.
 #[derive(Debug, Default)]

@@ -1,6 +1,6 @@
 //! Registries built from config files, and reloading them.
 
-use fusebox_runtime::{Registry, State};
+use fusebox_runtime::{EventKind, Registry, State};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -63,15 +63,23 @@ fn reload_keeps_the_running_config_when_the_new_file_is_invalid() {
     );
     assert!(registry.circuit_breaker("orders").ptr_eq(&orders));
 
-    // Changed config: a fresh breaker with the new config.
+    // Changed config: the same breaker, reconfigured in place (handles cached elsewhere, e.g.
+    // by `#[circuit_breaker]` call sites, see it), starting over in CLOSED.
+    let mut events = orders.subscribe();
     std::fs::write(&path, "[instances.orders]\nsliding_window_size = 5\n").unwrap();
+    assert_eq!(registry.reload_from_file(&path).unwrap(), vec!["orders".to_owned()]);
+    let same = registry.circuit_breaker("orders");
+    assert!(same.ptr_eq(&orders));
+    assert_eq!(orders.config().sliding_window_size(), 5);
+    assert_eq!(orders.state(), State::Closed);
+    let kinds: Vec<_> = events.drain().into_iter().map(|e| e.kind).collect();
     assert_eq!(
-        registry.reload_from_file(&path).unwrap(),
-        vec!["orders".to_owned()]
+        kinds,
+        vec![
+            EventKind::StateTransition { from: State::Open, to: State::Closed },
+            EventKind::Reset
+        ]
     );
-    let fresh = registry.circuit_breaker("orders");
-    assert_eq!(fresh.config().sliding_window_size(), 5);
-    assert_eq!(fresh.state(), State::Closed);
     std::fs::remove_dir_all(&dir).ok();
 }
 
