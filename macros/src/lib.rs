@@ -56,9 +56,10 @@ use proc_macro::TokenStream;
 ///
 /// The breaker's name in the registry. The handle is resolved once per call site (a `static`
 /// inside the function), on the first call; there is no registry lookup per call. Register a
-/// custom config before that first call if it is not in a config file. Because the handle is
-/// cached, a later `Registry::replace` or `remove` of that name is not seen by the call site;
-/// change the breaker's state (`transition_to_*`, `reset`) instead.
+/// custom config before that first call if it is not in a config file. The cached handle sees
+/// `CircuitBreaker::reconfigure` and `Registry::reload_from_file` (they change the breaker in
+/// place), but not a later `Registry::replace` or `remove` of that name, which make a new
+/// breaker.
 ///
 /// ```ignore
 /// #[circuit_breaker(name = "orders")]
