@@ -221,3 +221,77 @@ fn current_trace_ids_name_the_current_span() {
         assert!(trace.chars().all(|c| c.is_ascii_hexdigit()));
     });
 }
+
+/// A handler that never answers (the client will give up).
+#[derive(Clone)]
+struct Hang;
+
+impl Service<Request<()>> for Hang {
+    type Response = Response<()>;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Response<()>, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, _: &mut TaskContext<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, _req: Request<()>) -> Self::Future {
+        Box::pin(std::future::pending())
+    }
+}
+
+#[test]
+fn a_server_span_dropped_before_its_response_is_an_error() {
+    let (order, spans) = memory_pipeline("order-service");
+    tracing::subscriber::with_default(order.subscriber(), || {
+        let mut service = telemetry::server::HttpServerLayer::new()
+            .with_propagator(order.propagator().clone())
+            .layer(Hang);
+        let future = service.call(Request::get("/slow").body(()).unwrap());
+        // The connection closes: the server drops the handler's future after a poll.
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap();
+        let dropped = rt.block_on(async {
+            tokio::time::timeout(std::time::Duration::from_millis(5), future).await
+        });
+        assert!(dropped.is_err());
+    });
+    let spans = spans.get_finished_spans().unwrap();
+    assert_eq!(spans.len(), 1);
+    assert_eq!(
+        spans[0].status,
+        Status::error("cancelled: the request was dropped before a response")
+    );
+}
+
+#[test]
+fn a_client_call_cancelled_by_a_time_limit_is_an_error() {
+    let (user, spans) = memory_pipeline("user-service");
+    // A server that accepts and never answers.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/orders", listener.local_addr().unwrap());
+    tracing::subscriber::with_default(user.subscriber(), || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let http = reqwest::Client::new();
+            let call = telemetry::client::send(http.get(&url), "order-service");
+            let cut = tokio::time::timeout(std::time::Duration::from_millis(50), call).await;
+            assert!(cut.is_err(), "the call was cut by the time limit");
+        });
+    });
+    drop(listener);
+    let spans = spans.get_finished_spans().unwrap();
+    let client = spans
+        .iter()
+        .find(|s| s.span_kind == opentelemetry::trace::SpanKind::Client)
+        .expect("a CLIENT span");
+    assert_eq!(
+        client.status,
+        Status::error("cancelled before the response arrived")
+    );
+}

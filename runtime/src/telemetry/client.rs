@@ -75,12 +75,26 @@ pub async fn send(
     let mut request = request?;
     let span = client_span(peer_service, request.method(), request.url());
     propagation::inject(&span, request.headers_mut());
+    let mut unfinished = Unfinished(Some(&span));
     let result = client.execute(request).instrument(span.clone()).await;
+    unfinished.0 = None;
     match &result {
         Ok(response) => record_status(&span, response.status()),
         Err(error) => record_error(&span, error),
     }
     result
+}
+
+/// Marks a CLIENT span whose call was dropped before the answer came (a caller's time limit,
+/// such as a circuit breaker's `timeout`, or a cancelled request) as an error.
+struct Unfinished<'a>(Option<&'a Span>);
+
+impl Drop for Unfinished<'_> {
+    fn drop(&mut self) {
+        if let Some(span) = self.0 {
+            record_error(span, &"cancelled before the response arrived");
+        }
+    }
 }
 
 #[cfg(feature = "reqwest-middleware")]

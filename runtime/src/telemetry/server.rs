@@ -163,7 +163,13 @@ where
             let _entered = span.enter();
             self.inner.call(req)
         };
-        ResponseFuture { inner, span }
+        ResponseFuture {
+            inner,
+            guard: SpanGuard {
+                span,
+                finished: false,
+            },
+        }
     }
 }
 
@@ -174,7 +180,26 @@ pin_project_lite::pin_project! {
     pub struct ResponseFuture<F> {
         #[pin]
         inner: F,
-        span: Span,
+        guard: SpanGuard,
+    }
+}
+
+/// The SERVER span of a response in the making; dropped unfinished (the client went away and
+/// the server cancelled the handler), it marks the span as an error.
+#[derive(Debug)]
+struct SpanGuard {
+    span: Span,
+    finished: bool,
+}
+
+impl Drop for SpanGuard {
+    fn drop(&mut self) {
+        if !self.finished {
+            self.span.record(
+                "otel.status_description",
+                "cancelled: the request was dropped before a response",
+            );
+        }
     }
 }
 
@@ -187,12 +212,14 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Self::Output> {
         let this = self.project();
-        let _entered = this.span.enter();
+        let _entered = this.guard.span.enter();
         let result = std::task::ready!(this.inner.poll(cx));
+        this.guard.finished = true;
         match &result {
-            Ok(response) => record_status(this.span, response.status()),
+            Ok(response) => record_status(&this.guard.span, response.status()),
             Err(error) => {
-                this.span
+                this.guard
+                    .span
                     .record("otel.status_description", tracing::field::display(error));
             }
         }
