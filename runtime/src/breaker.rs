@@ -5,13 +5,13 @@
 //! Everything rarer (OPEN expiry, HALF_OPEN permits, transitions) happens on the slow path.
 
 use crate::SlidingWindowType;
+use crate::clock::ClockSource;
 use crate::config::CircuitBreakerConfig;
 use crate::events::{DEFAULT_EVENT_BUFFER, EventBus, EventKind, EventReceiver, Pending};
 use crate::metrics::Metrics;
 use crate::state::{IllegalStateTransition, State};
-use crate::clock::ClockSource;
-use crate::sync::{AtomicBool, AtomicU8, AtomicU32, AtomicU64, Mutex};
-use crate::window::{CountWindow, TimeWindow, Totals, Window};
+use crate::sync::{AtomicBool, AtomicU8, AtomicU32, AtomicU64, Mutex, MutexGuard};
+use crate::window::{self, CountWindow, TimeWindow, Totals, Window};
 use std::fmt;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Weak};
@@ -173,10 +173,14 @@ impl Inner {
 
     /// Makes `config` current: stores it and mirrors the values read outside the lock.
     fn install_config(&self, core: &mut Core, config: CircuitBreakerConfig) {
-        self.slow_threshold_nanos
-            .store(nanos(config.slow_call_duration_threshold), Ordering::Relaxed);
-        self.timeout_nanos
-            .store(config.timeout.map_or(0, |t| nanos(t).max(1)), Ordering::Relaxed);
+        self.slow_threshold_nanos.store(
+            nanos(config.slow_call_duration_threshold),
+            Ordering::Relaxed,
+        );
+        self.timeout_nanos.store(
+            config.timeout.map_or(0, |t| nanos(t).max(1)),
+            Ordering::Relaxed,
+        );
         self.auto_half_open.store(
             config.automatic_transition_from_open_to_half_open_enabled,
             Ordering::Relaxed,
@@ -260,7 +264,10 @@ impl Inner {
                     OpenWait::Until(t) => t,
                 };
                 self.open_until.store(until, Ordering::Release);
-                if core.config.automatic_transition_from_open_to_half_open_enabled {
+                if core
+                    .config
+                    .automatic_transition_from_open_to_half_open_enabled
+                {
                     // A scheduler given a wait that already ended fires at once.
                     let due = until.max(now);
                     self.open_timer_due.store(due, Ordering::Release);
@@ -424,10 +431,15 @@ impl Inner {
         state
     }
 
+    #[inline]
     fn publish(&self, pending: &Pending) {
-        if pending.is_empty() {
-            return;
+        if !pending.is_empty() {
+            self.publish_all(pending);
         }
+    }
+
+    #[cold]
+    fn publish_all(&self, pending: &Pending) {
         for kind in pending.iter() {
             self.events.publish(&self.name, kind);
         }
@@ -472,17 +484,71 @@ impl Inner {
     }
 
     /// Records one outcome; the heart of the hot path.
+    ///
+    /// The common case — CLOSED, nobody subscribed, no threshold reached — takes the lock for a
+    /// ring update and returns; a window without failures or slow calls cannot reach a
+    /// threshold (thresholds are above 0), so it skips the rate computation too. Everything
+    /// else goes through [`record_locked`](Self::record_locked).
     #[inline]
-    fn record(self: &Arc<Self>, elapsed: Duration, failed: bool) {
-        let slow =
-            elapsed.as_nanos() > u128::from(self.slow_threshold_nanos.load(Ordering::Relaxed));
-        // One atomic load with the default (tick) clock; count windows ignore it.
+    fn record(self: &Arc<Self>, elapsed_nanos: u64, failed: bool) {
+        let slow = elapsed_nanos > self.slow_threshold_nanos.load(Ordering::Relaxed);
+        let mut core = self.core.lock();
+        if core.state == State::Closed && !self.events.has_subscribers() {
+            let totals = match &mut core.window {
+                Window::Count(w) => {
+                    let packed = w.record_packed(failed, slow);
+                    if window::quiet(packed) {
+                        return;
+                    }
+                    window::unpack(packed)
+                }
+                w => w.record(self.now(), failed, slow),
+            };
+            if totals.failed == 0 && totals.slow == 0 {
+                return;
+            }
+            let (verdict, fr, sr) = Self::evaluate(&core.config, totals, core.minimum);
+            if verdict.exceeded() {
+                self.trip(core, verdict, fr, sr);
+            }
+            return;
+        }
+        self.record_locked(core, elapsed_nanos, failed, slow);
+    }
+
+    /// CLOSED reached a threshold: rate events, then OPEN.
+    #[cold]
+    fn trip(self: &Arc<Self>, mut core: MutexGuard<'_, Core>, verdict: Verdict, fr: f32, sr: f32) {
+        let mut pending = Pending::default();
+        self.rate_events(verdict, fr, sr, &mut pending);
+        let now = self.now();
+        self.transition_locked(
+            &mut core,
+            State::Open,
+            OpenWait::Interval,
+            now,
+            &mut pending,
+        );
+        drop(core);
+        self.publish(&pending);
+    }
+
+    /// Records one outcome in any state, with events.
+    #[cold]
+    fn record_locked(
+        self: &Arc<Self>,
+        mut core: MutexGuard<'_, Core>,
+        elapsed_nanos: u64,
+        failed: bool,
+        slow: bool,
+    ) {
         let now = self.now();
         let mut pending = Pending::default();
         {
-            let mut core = self.core.lock();
+            let core = &mut *core;
             let state = core.state;
             if state.allows_publish() && self.events.has_subscribers() {
+                let elapsed = Duration::from_nanos(elapsed_nanos);
                 pending.push(if failed {
                     EventKind::Error { elapsed }
                 } else {
@@ -499,9 +565,8 @@ impl Inner {
                     let (verdict, fr, sr) = Self::evaluate(&core.config, totals, core.minimum);
                     if verdict.exceeded() {
                         self.rate_events(verdict, fr, sr, &mut pending);
-                        let now = self.now();
                         self.transition_locked(
-                            &mut core,
+                            core,
                             State::Open,
                             OpenWait::Interval,
                             now,
@@ -518,14 +583,7 @@ impl Inner {
                         _ => Some(State::Open),
                     };
                     if let Some(to) = to {
-                        let now = self.now();
-                        self.transition_locked(
-                            &mut core,
-                            to,
-                            OpenWait::Interval,
-                            now,
-                            &mut pending,
-                        );
+                        self.transition_locked(core, to, OpenWait::Interval, now, &mut pending);
                     }
                 }
                 State::MetricsOnly => {
@@ -547,6 +605,7 @@ impl Inner {
                 }
             }
         }
+        drop(core);
         self.publish(&pending);
     }
 
@@ -732,13 +791,25 @@ impl CircuitBreaker {
     /// Records a successful call that took `elapsed` (slow if longer than the threshold).
     #[inline]
     pub fn on_success(&self, elapsed: Duration) {
-        self.inner.record(elapsed, false);
+        self.inner.record(nanos(elapsed), false);
     }
 
     /// Records a failed call that took `elapsed`.
     #[inline]
     pub fn on_error(&self, elapsed: Duration) {
-        self.inner.record(elapsed, true);
+        self.inner.record(nanos(elapsed), true);
+    }
+
+    /// Records a success that took `elapsed_nanos` (the guard's path: no `Duration` round trip).
+    #[inline]
+    pub(crate) fn record_success_nanos(&self, elapsed_nanos: u64) {
+        self.inner.record(elapsed_nanos, false);
+    }
+
+    /// Records a failure that took `elapsed_nanos`.
+    #[inline]
+    pub(crate) fn record_error_nanos(&self, elapsed_nanos: u64) {
+        self.inner.record(elapsed_nanos, true);
     }
 
     /// Records an ignored error: the permission is released, an IGNORED_ERROR event is

@@ -298,7 +298,6 @@ pub struct Permit<'a> {
     breaker: &'a CircuitBreaker,
     started: u64,
     state: State,
-    done: bool,
 }
 
 impl fmt::Debug for Permit<'_> {
@@ -319,33 +318,47 @@ impl<'a> Permit<'a> {
     /// Time since the permit was acquired, by the breaker's clock.
     #[inline]
     pub fn elapsed(&self) -> Duration {
-        Duration::from_nanos(self.breaker.now_nanos().saturating_sub(self.started))
+        Duration::from_nanos(self.elapsed_nanos())
+    }
+
+    #[inline]
+    fn elapsed_nanos(&self) -> u64 {
+        self.breaker.now_nanos().saturating_sub(self.started)
+    }
+
+    /// Consumes the permit without running its `Drop` (the outcome is being recorded).
+    #[inline]
+    fn finish(self) -> (&'a CircuitBreaker, u64) {
+        let done = (self.breaker, self.elapsed_nanos());
+        // Nothing in a permit owns memory: forgetting it only skips the release in `Drop`.
+        std::mem::forget(self);
+        done
     }
 
     /// Records a success.
     #[inline]
-    pub fn on_success(mut self) {
-        self.done = true;
-        self.breaker.on_success(self.elapsed());
+    pub fn on_success(self) {
+        let (breaker, elapsed) = self.finish();
+        breaker.record_success_nanos(elapsed);
     }
 
     /// Records a failure.
     #[inline]
-    pub fn on_error(mut self) {
-        self.done = true;
-        self.breaker.on_error(self.elapsed());
+    pub fn on_error(self) {
+        let (breaker, elapsed) = self.finish();
+        breaker.record_error_nanos(elapsed);
     }
 
     /// Ignores the call: releases the permission and publishes an IGNORED_ERROR event.
-    pub fn on_ignored(mut self) {
-        self.done = true;
-        self.breaker.on_ignored_error(self.elapsed());
+    pub fn on_ignored(self) {
+        let (breaker, elapsed) = self.finish();
+        breaker.on_ignored_error(Duration::from_nanos(elapsed));
     }
 
     /// Releases the permission without recording anything (the call did not happen).
-    pub fn release(mut self) {
-        self.done = true;
-        self.breaker.release_permission();
+    pub fn release(self) {
+        let (breaker, _) = self.finish();
+        breaker.release_permission();
     }
 
     /// Classifies `result` and records it; returns how it counted.
@@ -363,12 +376,10 @@ impl<'a> Permit<'a> {
 
 impl Drop for Permit<'_> {
     fn drop(&mut self) {
-        if self.done {
-            return;
-        }
+        // Only reached when no outcome was recorded: the recording methods forget the permit.
         if std::thread::panicking() {
             // The guarded call panicked: a failure, as a thrown exception is in Resilience4j.
-            self.breaker.on_error(self.elapsed());
+            self.breaker.record_error_nanos(self.elapsed_nanos());
         } else {
             // Cancelled: give the permit back so HALF_OPEN cannot get stuck.
             self.breaker.release_permission();
@@ -380,12 +391,20 @@ impl CircuitBreaker {
     /// Asks for a permit; the call is rejected with [`CallNotPermitted`] otherwise.
     #[inline]
     pub fn try_acquire(&self) -> Result<Permit<'_>, CallNotPermitted> {
-        if self.try_acquire_permission() {
+        let state = self.state_fast();
+        let permitted = match state {
+            State::Closed | State::Disabled | State::MetricsOnly => true,
+            _ => self.try_acquire_permission(),
+        };
+        if permitted {
             Ok(Permit {
                 breaker: self,
                 started: self.now_nanos(),
-                state: self.state_fast(),
-                done: false,
+                // After a slow-path acquire the state may have moved (OPEN → HALF_OPEN).
+                state: match state {
+                    State::Closed | State::Disabled | State::MetricsOnly => state,
+                    _ => self.state_fast(),
+                },
             })
         } else {
             Err(self.not_permitted_error())

@@ -53,12 +53,54 @@ const RECORDED: u8 = 1;
 const FAILED: u8 = 2;
 const SLOW: u8 = 4;
 
+/// Four 32-bit counters in one `u128` (calls, failed, slow, slow failed), so that recording a
+/// call is one subtraction and one addition of precomputed deltas.
+type Packed = u128;
+
+const fn delta(slot: u8) -> Packed {
+    if slot & RECORDED == 0 {
+        return 0;
+    }
+    let failed = (slot & FAILED != 0) as u128;
+    let slow = (slot & SLOW != 0) as u128;
+    1 | failed << 32 | slow << 64 | (failed & slow) << 96
+}
+
+/// The counter deltas of each slot value (bit 0 recorded, bit 1 failed, bit 2 slow).
+const DELTAS: [Packed; 8] = [
+    delta(0),
+    delta(1),
+    delta(2),
+    delta(3),
+    delta(4),
+    delta(5),
+    delta(6),
+    delta(7),
+];
+
+/// Whether packed counters hold no failed and no slow call: such a window cannot reach a
+/// threshold (thresholds are above 0).
+#[inline]
+pub(crate) fn quiet(p: u128) -> bool {
+    p >> 32 == 0
+}
+
+#[inline]
+pub(crate) fn unpack(p: Packed) -> Totals {
+    Totals {
+        calls: p as u32,
+        failed: (p >> 32) as u32,
+        slow: (p >> 64) as u32,
+        slow_failed: (p >> 96) as u32,
+    }
+}
+
 /// The last `size` calls, in a ring of one byte per call.
 #[derive(Clone, Debug)]
 pub(crate) struct CountWindow {
     slots: Box<[u8]>,
     head: usize,
-    totals: Totals,
+    totals: Packed,
 }
 
 impl CountWindow {
@@ -66,31 +108,32 @@ impl CountWindow {
         Self {
             slots: vec![0; size.max(1) as usize].into_boxed_slice(),
             head: 0,
-            totals: Totals::default(),
+            totals: 0,
         }
     }
 
     #[inline]
     pub(crate) fn record(&mut self, failed: bool, slow: bool) -> Totals {
+        unpack(self.record_packed(failed, slow))
+    }
+
+    /// Records a call; returns the packed counters (see [`quiet`]).
+    #[inline]
+    pub(crate) fn record_packed(&mut self, failed: bool, slow: bool) -> u128 {
         self.head += 1;
-        if self.head == self.slots.len() {
+        if self.head >= self.slots.len() {
             self.head = 0;
         }
+        let new = RECORDED | (u8::from(failed) << 1) | (u8::from(slow) << 2);
+        // `head` is in bounds: reset above whenever it reaches the length.
         let slot = &mut self.slots[self.head];
-        let old = *slot;
-        if old & RECORDED != 0 {
-            self.totals.calls -= 1;
-            self.totals.failed -= u32::from(old & FAILED != 0);
-            self.totals.slow -= u32::from(old & SLOW != 0);
-            self.totals.slow_failed -= u32::from(old & (FAILED | SLOW) == FAILED | SLOW);
-        }
-        *slot = RECORDED | if failed { FAILED } else { 0 } | if slow { SLOW } else { 0 };
-        self.totals.add(failed, slow);
+        let old = std::mem::replace(slot, new);
+        self.totals = self.totals - DELTAS[usize::from(old & 7)] + DELTAS[usize::from(new)];
         self.totals
     }
 
     pub(crate) fn totals(&self) -> Totals {
-        self.totals
+        unpack(self.totals)
     }
 }
 
