@@ -459,19 +459,27 @@ impl Inner {
     fn acquire_slow(self: &Arc<Self>, mut state: State) -> bool {
         // At most: OPEN → HALF_OPEN → take a permit.
         for _ in 0..3 {
-            state = self.catch_up(state);
             match state {
                 State::Closed | State::Disabled | State::MetricsOnly => return true,
                 State::ForcedOpen => return self.reject(state),
                 State::Open => {
+                    // The rejection path: one clock read (an atomic load with the default
+                    // clock), two compares, one counter increment.
                     let now = self.now();
-                    if now > self.open_until.load(Ordering::Acquire) {
+                    if self.due_transition(state, now).is_some() {
+                        state = self.catch_up(state);
+                    } else if now > self.open_until.load(Ordering::Acquire) {
                         state = self.lazy_half_open(now);
-                        continue;
+                    } else {
+                        return self.reject(state);
                     }
-                    return self.reject(state);
                 }
                 State::HalfOpen => {
+                    let caught_up = self.catch_up(state);
+                    if caught_up != State::HalfOpen {
+                        state = caught_up;
+                        continue;
+                    }
                     let took = self
                         .permits
                         .fetch_update(Ordering::AcqRel, Ordering::Acquire, |p| p.checked_sub(1))
