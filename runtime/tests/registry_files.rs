@@ -67,7 +67,10 @@ fn reload_keeps_the_running_config_when_the_new_file_is_invalid() {
     // by `#[circuit_breaker]` call sites, see it), starting over in CLOSED.
     let mut events = orders.subscribe();
     std::fs::write(&path, "[instances.orders]\nsliding_window_size = 5\n").unwrap();
-    assert_eq!(registry.reload_from_file(&path).unwrap(), vec!["orders".to_owned()]);
+    assert_eq!(
+        registry.reload_from_file(&path).unwrap(),
+        vec!["orders".to_owned()]
+    );
     let same = registry.circuit_breaker("orders");
     assert!(same.ptr_eq(&orders));
     assert_eq!(orders.config().sliding_window_size(), 5);
@@ -76,7 +79,10 @@ fn reload_keeps_the_running_config_when_the_new_file_is_invalid() {
     assert_eq!(
         kinds,
         vec![
-            EventKind::StateTransition { from: State::Open, to: State::Closed },
+            EventKind::StateTransition {
+                from: State::Open,
+                to: State::Closed
+            },
             EventKind::Reset
         ]
     );
