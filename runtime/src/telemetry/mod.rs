@@ -253,7 +253,9 @@ impl TelemetryBuilder {
             Some(f) => f,
             None => (self.lookup)("RUST_LOG")
                 .filter(|v| !v.trim().is_empty())
-                .unwrap_or_else(|| "info".to_owned()),
+                // `otel::tracing` is where axum-tracing-opentelemetry and its siblings open
+                // their spans, at TRACE level: admit them, as init-tracing-opentelemetry does.
+                .unwrap_or_else(|| DEFAULT_LOG_FILTER.to_owned()),
         };
         // Validate now, so a bad RUST_LOG is a setup error like every other setting.
         tracing_subscriber::EnvFilter::try_new(&log_filter)
@@ -455,6 +457,9 @@ pub struct Telemetry {
 
 /// Targets that never become spans: exporter and HTTP-client internals, and fusebox's own
 /// diagnostics.
+/// The log filter when neither `RUST_LOG` nor [`TelemetryBuilder::log_filter`] says otherwise.
+pub const DEFAULT_LOG_FILTER: &str = "info,otel::tracing=trace";
+
 fn otel_filter() -> Targets {
     Targets::new()
         .with_default(LevelFilter::TRACE)
