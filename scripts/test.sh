@@ -7,7 +7,8 @@
 # 2. starts a real Zipkin on a free loopback port when Java 17+ and Maven are present
 #    (scripts/zipkin.sh; the Zipkin tests say SKIPPED otherwise) and stops it at exit;
 # 3. runs every test of the workspace (unit, integration, trybuild UI, doc tests, the
-#    Resilience4j parity suite when Java and Maven are present, the two-service demo test);
+#    Resilience4j parity suite when Java and Maven are present, the two-service demo test),
+#    and the OTLP exporter's test with the optional features on;
 # 4. runs the loom model checks, a bounded fuzz run and a one-iteration smoke run of the
 #    benchmark harness.
 #
@@ -43,6 +44,9 @@ esac
 
 step "cargo test (workspace)"
 cargo test --workspace --locked -- --test-threads="$threads"
+
+step "optional features: OTLP export, reqwest-middleware"
+cargo test -p fusebox-runtime --features otlp,reqwest-middleware --locked --test telemetry_otlp
 
 if [[ "${FUSEBOX_SKIP_LOOM:-0}" != 1 ]]; then
   step "loom model checks"
