@@ -48,6 +48,9 @@ cargo test --workspace --locked -- --test-threads="$threads"
 step "optional features: OTLP export, reqwest-middleware"
 cargo test -p fusebox-runtime --features otlp,reqwest-middleware --locked --test telemetry_otlp
 
+step "rustdoc (broken links are errors)"
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked
+
 if [[ "${FUSEBOX_SKIP_LOOM:-0}" != 1 ]]; then
   step "loom model checks"
   RUSTFLAGS="--cfg fusebox_loom" CARGO_TARGET_DIR="$root/target/loom" \

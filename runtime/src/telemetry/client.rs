@@ -17,7 +17,7 @@
 //! `server.port`, `url.full` (without user info and query) and `http.response.status_code`;
 //! injects the span's context into the request headers; and marks the span as an error for
 //! transport errors and 4xx/5xx answers. Behind the `reqwest-middleware` feature,
-//! [`TracingMiddleware`] does the same inside a `reqwest_middleware::ClientWithMiddleware`.
+//! `TracingMiddleware` (feature `reqwest-middleware`) does the same inside a `reqwest_middleware::ClientWithMiddleware`.
 
 use tracing::Instrument;
 use tracing::Span;

@@ -22,7 +22,7 @@
 //! * the global text-map propagator ([`propagation`]): extract W3C + B3 single + B3 multi,
 //!   inject W3C + B3 multi;
 //! * an exporter behind the SDK's batch processor (its own thread): fusebox's Zipkin v2 JSON
-//!   exporter ([`zipkin`]) by default, or a JSON file ([`file`]), OTLP (feature `otlp`), or none.
+//!   exporter ([`zipkin`]) by default, or a JSON file ([`file`](mod@file)), OTLP (feature `otlp`), or none.
 //!
 //! # Configuration
 //! [`builder`] sets everything in code; the environment is read as described in [`config`].

@@ -9,7 +9,7 @@
 //! ```
 //!
 //! For each request the layer extracts the incoming context (W3C / B3, see
-//! [`propagation`](super::propagation)), creates the span `"{METHOD} {route}"` (or just the method
+//! [`super::propagation`]), creates the span `"{METHOD} {route}"` (or just the method
 //! when no route is known, as the HTTP semantic conventions ask, to keep names low-cardinality),
 //! sets its parent **before** the span is first entered, and records `http.request.method`,
 //! `url.path`, `http.route`, `url.scheme` and `http.response.status_code`. A 5xx answer, or an
