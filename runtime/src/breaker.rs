@@ -19,8 +19,19 @@ use std::time::Duration;
 
 /// A call was rejected because the breaker is OPEN, FORCED_OPEN, or HALF_OPEN without permits.
 ///
-/// Its message is Resilience4j's: `CircuitBreaker 'orders' is OPEN and does not permit further
-/// calls`.
+/// Its message is Resilience4j's:
+///
+/// ```
+/// use fusebox_runtime::{Registry, State};
+/// let breaker = Registry::new().circuit_breaker("orders");
+/// breaker.transition_to_open_state().unwrap();
+/// let rejected = breaker.acquire_permission().unwrap_err();
+/// assert_eq!(rejected.state(), State::Open);
+/// assert_eq!(
+///     rejected.to_string(),
+///     "CircuitBreaker 'orders' is OPEN and does not permit further calls"
+/// );
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CallNotPermitted {
     pub(crate) name: Arc<str>,

@@ -9,6 +9,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// How a call ended, from the breaker's point of view.
+///
+/// ```
+/// use fusebox_runtime::Outcome;
+/// assert_eq!(Outcome::NotPermitted.as_str(), "not_permitted");
+/// assert!(Outcome::Timeout.is_error());
+/// assert!(!Outcome::Ignored.is_error());
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Outcome {
     /// Recorded as a success.
@@ -185,6 +192,19 @@ impl fmt::Display for TimeoutError {
 impl std::error::Error for TimeoutError {}
 
 /// Why a guarded call did not produce a value: the cause handed to a fallback.
+///
+/// ```
+/// use fusebox_runtime::{BreakerError, Failure, Registry};
+///
+/// # tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap().block_on(async {
+/// let breaker = Registry::new().circuit_breaker("orders");
+/// breaker.transition_to_forced_open_state().unwrap();
+/// let result: Result<u32, Failure<std::io::Error>> = breaker.call(async { Ok(1) }).await;
+/// let cause = result.unwrap_err();
+/// assert!(cause.is_not_permitted());
+/// assert!(matches!(cause.split(), Ok(BreakerError::NotPermitted(_))));
+/// # });
+/// ```
 #[derive(Debug)]
 pub enum Failure<E> {
     /// The breaker rejected the call; it never ran.
@@ -256,7 +276,24 @@ impl<E: std::error::Error + 'static> std::error::Error for Failure<E> {
 
 /// The breaker's own reasons to fail a call (no call error inside). A function guarded without
 /// a fallback returns its error type built from this, so that type implements
-/// `From<BreakerError>`.
+/// `From<BreakerError>`:
+///
+/// ```
+/// use fusebox_runtime::BreakerError;
+///
+/// #[derive(Debug)]
+/// enum ClientError {
+///     Unavailable(BreakerError),
+///     Http(u16),
+/// }
+///
+/// impl From<BreakerError> for ClientError {
+///     fn from(e: BreakerError) -> Self {
+///         ClientError::Unavailable(e)
+///     }
+/// }
+/// # let _ = ClientError::Http(500);
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum BreakerError {
     /// The breaker rejected the call.

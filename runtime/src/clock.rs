@@ -47,6 +47,17 @@ pub struct SystemClock;
 
 /// A clock that reads the monotonic clock on every call (anchored to the wall clock at first
 /// use, like [`SystemClock`]): exact durations, at the price of a clock read.
+///
+/// ```
+/// use fusebox_runtime::{CircuitBreakerConfig, PreciseClock};
+/// use std::time::Duration;
+/// // Sub-millisecond slow-call thresholds need exact durations.
+/// let config = CircuitBreakerConfig::builder()
+///     .slow_call_duration_threshold(Duration::from_micros(300))
+///     .clock(PreciseClock)
+///     .build()?;
+/// # Ok::<(), fusebox_runtime::ConfigError>(())
+/// ```
 #[derive(Clone, Copy, Debug, Default)]
 pub struct PreciseClock;
 

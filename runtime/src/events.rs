@@ -13,6 +13,13 @@ use std::time::{Duration, SystemTime};
 use tokio::sync::mpsc;
 
 /// Resilience4j's event types.
+///
+/// ```
+/// use fusebox_runtime::EventType;
+/// assert_eq!(EventType::StateTransition.as_str(), "STATE_TRANSITION");
+/// assert!(EventType::Reset.force_publish());
+/// assert!(!EventType::Success.force_publish());
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum EventType {
     /// A call was recorded as a success.
@@ -149,6 +156,18 @@ pub const DEFAULT_EVENT_BUFFER: usize = 1024;
 
 /// Receives a breaker's events. Use [`recv`](Self::recv) in async code,
 /// [`try_recv`](Self::try_recv) to poll, or [`blocking_recv`](Self::blocking_recv) from a thread.
+///
+/// ```
+/// use fusebox_runtime::{EventKind, Registry, State};
+///
+/// let breaker = Registry::new().circuit_breaker("orders");
+/// let mut events = breaker.subscribe();
+/// breaker.transition_to_open_state().unwrap();
+/// let event = events.try_recv().unwrap();
+/// assert_eq!(&*event.breaker, "orders");
+/// assert_eq!(event.kind, EventKind::StateTransition { from: State::Closed, to: State::Open });
+/// assert_eq!(events.dropped(), 0);
+/// ```
 #[derive(Debug)]
 pub struct EventReceiver {
     rx: mpsc::Receiver<CircuitBreakerEvent>,

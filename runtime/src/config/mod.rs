@@ -17,6 +17,16 @@ use std::fmt;
 use std::time::Duration;
 
 /// How the CLOSED state's sliding window counts calls.
+///
+/// ```
+/// use fusebox_runtime::{CircuitBreakerConfig, SlidingWindowType};
+/// // The calls of the last 10 seconds; rates once 5 calls are in the window.
+/// let config = CircuitBreakerConfig::builder()
+///     .sliding_window(10, 5, SlidingWindowType::TimeBased)
+///     .build()?;
+/// assert_eq!(config.effective_minimum_number_of_calls(), 5);
+/// # Ok::<(), fusebox_runtime::ConfigError>(())
+/// ```
 #[derive(
     Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize,
 )]
@@ -231,6 +241,18 @@ impl CircuitBreakerConfig {
 
 /// Builds a [`CircuitBreakerConfig`]; setters are named after Resilience4j's properties and
 /// [`build`](Self::build) checks every rule, reporting the first broken one.
+///
+/// ```
+/// use fusebox_runtime::CircuitBreakerConfig;
+/// use std::time::Duration;
+///
+/// let builder = CircuitBreakerConfig::builder()
+///     .sliding_window_size(0)
+///     .wait_duration_in_open_state(Duration::from_micros(5));
+/// assert_eq!(builder.errors().len(), 2);
+/// let first = builder.build().unwrap_err();
+/// assert_eq!(first.key(), "sliding_window_size");
+/// ```
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until .build() is called"]
 pub struct CircuitBreakerConfigBuilder {
