@@ -453,7 +453,7 @@ fn try_traced(args_tokens: TokenStream, item: TokenStream) -> syn::Result<TokenS
         if args.err {
             quote!(#private::instrument_err(#future, __fusebox_span))
         } else {
-            quote!(#tracing::Instrument::instrument(#future, __fusebox_span))
+            quote!(#private::instrument(#future, __fusebox_span))
         }
     };
 
@@ -470,13 +470,29 @@ fn try_traced(args_tokens: TokenStream, item: TokenStream) -> syn::Result<TokenS
             } else {
                 pinned_async(quote!(move), &ret, ret_span, block)
             };
-            let instrumented = instrument(future);
-            *item.block = syn::parse2(quote! {
-                {
-                    let __fusebox_span = #span;
-                    #instrumented.await
-                }
-            })?;
+            *item.block = if args.err {
+                let instrumented = instrument(future);
+                syn::parse2(quote! {
+                    {
+                        let __fusebox_span = #span;
+                        #instrumented.await
+                    }
+                })?
+            } else {
+                // As `tracing::instrument` does: no instrumentation wrapper when the span is
+                // disabled (no subscriber, or filtered out).
+                syn::parse2(quote! {
+                    {
+                        let __fusebox_span = #span;
+                        let __fusebox_future = #future;
+                        if __fusebox_span.is_disabled() {
+                            __fusebox_future.await
+                        } else {
+                            #tracing::Instrument::instrument(__fusebox_future, __fusebox_span).await
+                        }
+                    }
+                })?
+            };
         }
         Shape::AsyncTrait => {
             let future = item::async_trait_future_mut(&mut item.block).ok_or_else(|| {

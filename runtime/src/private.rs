@@ -206,6 +206,18 @@ impl SyncTag {
     }
 }
 
+/// `#[traced]`: runs `future` inside `span`, and skips the instrumentation wrapper altogether
+/// when the span is disabled (no subscriber, or filtered out), as `tracing::instrument` does.
+#[inline]
+pub async fn instrument<F: Future>(future: F, span: tracing::Span) -> F::Output {
+    use tracing::Instrument;
+    if span.is_disabled() {
+        future.await
+    } else {
+        future.instrument(span).await
+    }
+}
+
 /// `#[traced(err)]`: runs `future` in `span` and, if it returns an `Err`, marks the span as an
 /// error with the error's `Display` (`otel.status_code`, `otel.status_description`, which the
 /// Zipkin exporter turns into the `error` tag, and `exception.message`).
