@@ -4,7 +4,7 @@
 use proc_macro2::{Span, TokenStream};
 use quote::ToTokens;
 use syn::visit_mut::VisitMut;
-use syn::{Block, Expr, ExprAsync, FnArg, Ident, ItemFn, Pat, ReturnType, Stmt, Type};
+use syn::{Block, Expr, ExprAsync, FnArg, Ident, ItemFn, Local, Pat, ReturnType, Stmt, Type};
 
 /// Parses the annotated item, with a helpful error for a trait method without a body.
 pub(crate) fn parse(item: TokenStream, attr: &str) -> syn::Result<ItemFn> {
@@ -79,20 +79,22 @@ pub(crate) fn async_trait_future_mut(block: &mut Block) -> Option<&mut Expr> {
     call.args.first_mut()
 }
 
-/// Finds `let __ret: Ret = <init>;` inside async-trait's future.
-fn async_trait_ret(future: &ExprAsync) -> Option<(&Type, &Expr)> {
-    future.block.stmts.iter().find_map(|stmt| {
-        let Stmt::Local(local) = stmt else {
-            return None;
-        };
-        let Pat::Type(pat) = &local.pat else {
-            return None;
-        };
-        let Pat::Ident(ident) = &*pat.pat else {
-            return None;
-        };
-        let init = local.init.as_ref()?;
-        (ident.ident == "__ret").then_some((&*pat.ty, &*init.expr))
+/// The type of `let __ret: Ret = <init>;`, the binding async-trait puts in its future.
+fn ret_binding(local: &Local) -> Option<&Type> {
+    let Pat::Type(pat) = &local.pat else {
+        return None;
+    };
+    let Pat::Ident(ident) = &*pat.pat else {
+        return None;
+    };
+    (ident.ident == "__ret" && local.init.is_some()).then_some(&*pat.ty)
+}
+
+/// Finds async-trait's `let __ret: Ret = <init>;` and returns `Ret`.
+fn async_trait_ret(future: &ExprAsync) -> Option<&Type> {
+    future.block.stmts.iter().find_map(|stmt| match stmt {
+        Stmt::Local(local) => ret_binding(local),
+        _ => None,
     })
 }
 
@@ -101,20 +103,11 @@ pub(crate) fn async_trait_ret_mut(block: &mut Block) -> Option<&mut Expr> {
     let Some(Expr::Async(future)) = async_trait_future_mut(block) else {
         return None;
     };
-    future.block.stmts.iter_mut().find_map(|stmt| {
-        let Stmt::Local(local) = stmt else {
-            return None;
-        };
-        let Pat::Type(pat) = &local.pat else {
-            return None;
-        };
-        let Pat::Ident(ident) = &*pat.pat else {
-            return None;
-        };
-        if ident.ident != "__ret" {
-            return None;
+    future.block.stmts.iter_mut().find_map(|stmt| match stmt {
+        Stmt::Local(local) if ret_binding(local).is_some() => {
+            local.init.as_mut().map(|init| &mut *init.expr)
         }
-        local.init.as_mut().map(|init| &mut *init.expr)
+        _ => None,
     })
 }
 
@@ -126,7 +119,7 @@ pub(crate) fn return_type(item: &ItemFn, shape: Shape) -> Option<Type> {
             ReturnType::Type(_, ty) => Some((**ty).clone()),
         },
         Shape::AsyncTrait => {
-            let (ty, _) = async_trait_ret(async_trait_future(&item.block)?)?;
+            let ty = async_trait_ret(async_trait_future(&item.block)?)?;
             match ty {
                 Type::Tuple(t) if t.elems.is_empty() => None,
                 ty => Some(ty.clone()),
