@@ -2,8 +2,8 @@
 //! Resilience4j 2.4 (see `shared/reference/resilience4j.md`, section 2).
 
 use fusebox_runtime::{
-    CircuitBreaker, CircuitBreakerConfig, CircuitBreakerConfigBuilder, EventKind, ManualClock,
-    Registry, SlidingWindowType, State, WaitInterval,
+    CircuitBreaker, CircuitBreakerConfig, CircuitBreakerConfigBuilder, Clock, EventKind,
+    ManualClock, Registry, SlidingWindowType, State, WaitInterval,
 };
 use std::time::Duration;
 
@@ -461,21 +461,12 @@ fn open_state_for_and_until_keep_attempts() {
     clock.advance(Duration::from_millis(11));
     assert!(b.try_acquire_permission());
     assert_eq!(b.state(), State::HalfOpen);
-    b.transition_to_open_state_until(clock.now_nanos_for_test() + 5_000_000)
+    b.transition_to_open_state_until(clock.now_nanos() + 5_000_000)
         .unwrap();
     clock.advance(Duration::from_millis(5));
     assert!(!b.try_acquire_permission());
     clock.advance(Duration::from_nanos(1));
     assert!(b.try_acquire_permission());
-}
-
-trait NowForTest {
-    fn now_nanos_for_test(&self) -> u64;
-}
-impl NowForTest for ManualClock {
-    fn now_nanos_for_test(&self) -> u64 {
-        self.elapsed().as_nanos() as u64
-    }
 }
 
 #[test]
