@@ -1,8 +1,11 @@
 //! [`CircuitBreaker`]: Resilience4j's state machine over a sliding window.
 //!
-//! The hot path (a call permitted in CLOSED) reads one atomic to learn the state and, to record
-//! the outcome, takes the breaker's short lock for a ring-buffer update and two float divisions.
-//! Everything rarer (OPEN expiry, HALF_OPEN permits, transitions) happens on the slow path.
+//! The hot path (a call permitted in CLOSED) reads one atomic to learn the state. Recording a
+//! fast success into a count window that is full of fast successes (the healthy steady state)
+//! changes nothing, so it is skipped after one more load of that atomic (see [`CLEAN`]); any
+//! other outcome takes the breaker's short lock for a ring-buffer update. Rejection in OPEN reads
+//! the tick clock and one deadline. Everything rarer (OPEN expiry, HALF_OPEN permits,
+//! transitions) happens on the slow path.
 
 use crate::SlidingWindowType;
 use crate::clock::ClockSource;
@@ -112,10 +115,14 @@ pub(crate) struct Inner {
     timeout_nanos: AtomicU64,
     auto_half_open: AtomicBool,
     after_max_wait: AtomicU8,
-    /// The current state, readable without the lock.
+    /// The current state, readable without the lock, with the [`PERMITS`] and [`CLEAN`] bits.
+    /// Written only under the lock.
     tag: AtomicU8,
     /// OPEN: a call strictly after this instant (clock nanos) may probe.
     open_until: AtomicU64,
+    /// OPEN: calls up to this instant are rejected without further checks (the lazy wait's
+    /// end, or just before the automatic transition's due time, whichever is earlier).
+    open_rejects_through: AtomicU64,
     /// OPEN with automatic transition: when its timer fires (the wait's end, or the moment OPEN
     /// began if that end was already past, as a scheduler with a negative delay fires at once).
     open_timer_due: AtomicU64,
@@ -159,6 +166,30 @@ enum Verdict {
     FailureAbove,
     SlowAbove,
     BothAbove,
+}
+
+/// `Inner::tag` bits 0–2: the state (`State as u8`).
+const STATE_BITS: u8 = 0b0000_0111;
+/// `Inner::tag`: the state permits every call (CLOSED, DISABLED, METRICS_ONLY), so acquiring
+/// is one load and one bit test.
+const PERMITS: u8 = 0b0100_0000;
+/// `Inner::tag`: the state is CLOSED, nobody is subscribed, and the count window is full of
+/// fast successes. Recording a fast success then changes nothing observable (it evicts a fast
+/// success and adds one; the totals, rates and metrics stay the same; CLOSED publishes events
+/// only to subscribers), so [`Inner::record`] skips it without taking the lock. The bit is set
+/// and cleared only under the lock, and cleared *before* the window takes any other outcome,
+/// so a skipped success is ordered before that outcome: the window stays exactly
+/// Resilience4j's.
+const CLEAN: u8 = 0b1000_0000;
+/// The tag of a clean CLOSED breaker.
+const CLOSED_CLEAN: u8 = State::Closed as u8 | PERMITS | CLEAN;
+
+/// The tag of `state`, without [`CLEAN`].
+const fn tag_of(state: State) -> u8 {
+    match state {
+        State::Closed | State::Disabled | State::MetricsOnly => state as u8 | PERMITS,
+        State::Open | State::HalfOpen | State::ForcedOpen => state as u8,
+    }
 }
 
 impl Verdict {
@@ -205,7 +236,17 @@ impl Inner {
 
     #[inline]
     fn load_state(&self) -> State {
-        State::from_u8(self.tag.load(Ordering::Acquire))
+        State::from_u8(self.tag.load(Ordering::Acquire) & STATE_BITS)
+    }
+
+    /// Clears [`CLEAN`] before the window takes an outcome that is not a fast success (or
+    /// before a subscriber starts to expect events). Called with the lock held.
+    #[inline]
+    fn clear_clean(&self) {
+        let tag = self.tag.load(Ordering::Relaxed);
+        if tag & CLEAN != 0 {
+            self.tag.store(tag & !CLEAN, Ordering::Release);
+        }
     }
 
     fn fresh_window(c: &CircuitBreakerConfig, now: u64) -> (Window, u32) {
@@ -275,6 +316,7 @@ impl Inner {
                     OpenWait::Until(t) => t,
                 };
                 self.open_until.store(until, Ordering::Release);
+                let mut rejects_through = until;
                 if core
                     .config
                     .automatic_transition_from_open_to_half_open_enabled
@@ -283,7 +325,10 @@ impl Inner {
                     let due = until.max(now);
                     self.open_timer_due.store(due, Ordering::Release);
                     timer = Some((due, Timer::OpenToHalfOpen));
+                    rejects_through = rejects_through.min(due.saturating_sub(1));
                 }
+                self.open_rejects_through
+                    .store(rejects_through, Ordering::Release);
             }
             State::HalfOpen => {
                 let permitted = core.config.permitted_number_of_calls_in_half_open_state;
@@ -315,7 +360,7 @@ impl Inner {
         }
         core.state = to;
         core.generation = core.generation.wrapping_add(1);
-        self.tag.store(to as u8, Ordering::Release);
+        self.tag.store(tag_of(to), Ordering::Release);
         if from != to && self.events.has_subscribers() {
             pending.push(EventKind::StateTransition { from, to });
         }
@@ -456,7 +501,13 @@ impl Inner {
         }
     }
 
-    #[cold]
+    /// OPEN's common case, inlined into the acquire: the wait has not ended.
+    #[inline]
+    fn open_rejects(&self) -> bool {
+        self.now() <= self.open_rejects_through.load(Ordering::Acquire)
+    }
+
+    #[inline]
     fn reject(&self, state: State) -> bool {
         self.not_permitted.fetch_add(1, Ordering::Relaxed);
         if state.allows_publish() && self.events.has_subscribers() {
@@ -474,8 +525,8 @@ impl Inner {
                 State::Closed | State::Disabled | State::MetricsOnly => return true,
                 State::ForcedOpen => return self.reject(state),
                 State::Open => {
-                    // The rejection path: one clock read (an atomic load with the default
-                    // clock), two compares, one counter increment.
+                    // A rejection within the wait is handled inline by the caller; this is the
+                    // wait's end (or a rejection seen by a race with a transition).
                     let now = self.now();
                     if self.due_transition(state, now).is_some() {
                         state = self.catch_up(state);
@@ -504,19 +555,38 @@ impl Inner {
 
     /// Records one outcome; the heart of the hot path.
     ///
-    /// The common case — CLOSED, nobody subscribed, no threshold reached — takes the lock for a
-    /// ring update and returns; a window without failures or slow calls cannot reach a
-    /// threshold (thresholds are above 0), so it skips the rate computation too. Everything
-    /// else goes through [`record_locked`](Self::record_locked).
+    /// A fast success into a [`CLEAN`] breaker is skipped with no write at all. Otherwise see
+    /// [`record_contended`](Self::record_contended).
     #[inline]
     fn record(self: &Arc<Self>, elapsed_nanos: u64, failed: bool) {
         let slow = elapsed_nanos > self.slow_threshold_nanos.load(Ordering::Relaxed);
+        if !(failed | slow) && self.tag.load(Ordering::Relaxed) == CLOSED_CLEAN {
+            return;
+        }
+        self.record_contended(elapsed_nanos, failed, slow);
+    }
+
+    /// Records one outcome under the lock.
+    ///
+    /// The common case — CLOSED, nobody subscribed, no threshold reached — takes the lock for a
+    /// ring update and returns; a window without failures or slow calls cannot reach a
+    /// threshold (thresholds are above 0), so it skips the rate computation too, and marks the
+    /// breaker [`CLEAN`] once the window is full. Everything else goes through
+    /// [`record_locked`](Self::record_locked).
+    #[inline(never)]
+    fn record_contended(self: &Arc<Self>, elapsed_nanos: u64, failed: bool, slow: bool) {
         let mut core = self.core.lock();
         if core.state == State::Closed && !self.events.has_subscribers() {
+            if failed | slow {
+                self.clear_clean();
+            }
             let totals = match &mut core.window {
                 Window::Count(w) => {
                     let packed = w.record_packed(failed, slow);
                     if window::quiet(packed) {
+                        if window::clean(packed, w.size()) {
+                            self.tag.store(CLOSED_CLEAN, Ordering::Release);
+                        }
                         return;
                     }
                     window::unpack(packed)
@@ -564,6 +634,7 @@ impl Inner {
         let now = self.now();
         let mut pending = Pending::default();
         {
+            self.clear_clean();
             let core = &mut *core;
             let state = core.state;
             if state.allows_publish() && self.events.has_subscribers() {
@@ -686,8 +757,9 @@ impl CircuitBreaker {
             timeout_nanos: AtomicU64::new(0),
             auto_half_open: AtomicBool::new(false),
             after_max_wait: AtomicU8::new(State::Open as u8),
-            tag: AtomicU8::new(State::Closed as u8),
+            tag: AtomicU8::new(tag_of(State::Closed)),
             open_until: AtomicU64::new(0),
+            open_rejects_through: AtomicU64::new(0),
             open_timer_due: AtomicU64::new(0),
             half_open_deadline: AtomicU64::new(0),
             permits: AtomicU32::new(0),
@@ -774,9 +846,33 @@ impl CircuitBreaker {
     /// whose permit cannot leak.
     #[inline]
     pub fn try_acquire_permission(&self) -> bool {
-        match self.inner.load_state() {
-            State::Closed | State::Disabled | State::MetricsOnly => true,
-            state => self.inner.acquire_slow(state),
+        self.acquire_in_state().is_ok()
+    }
+
+    /// Acquires as [`try_acquire_permission`](Self::try_acquire_permission) does, returning the
+    /// state that gave the permission (`Ok`) or rejected the call (`Err`).
+    #[inline]
+    pub(crate) fn acquire_in_state(&self) -> Result<State, State> {
+        let tag = self.inner.tag.load(Ordering::Acquire);
+        if tag & PERMITS != 0 {
+            return Ok(State::from_u8(tag & STATE_BITS));
+        }
+        self.acquire_not_closed(State::from_u8(tag & STATE_BITS))
+    }
+
+    /// [`acquire_in_state`](Self::acquire_in_state) in OPEN, HALF_OPEN and FORCED_OPEN.
+    #[inline(never)]
+    fn acquire_not_closed(&self, state: State) -> Result<State, State> {
+        let inner = &*self.inner;
+        if state == State::Open && inner.open_rejects() {
+            inner.reject(state);
+            return Err(state);
+        }
+        // After the slow path the state may have moved (OPEN → HALF_OPEN).
+        if self.inner.acquire_slow(state) {
+            Ok(inner.load_state())
+        } else {
+            Err(inner.load_state())
         }
     }
 
@@ -784,18 +880,18 @@ impl CircuitBreaker {
     /// error value.
     #[inline]
     pub fn acquire_permission(&self) -> Result<(), CallNotPermitted> {
-        if self.try_acquire_permission() {
-            Ok(())
-        } else {
-            Err(self.not_permitted_error())
+        match self.acquire_in_state() {
+            Ok(_) => Ok(()),
+            Err(state) => Err(self.rejected_in(state)),
         }
     }
 
+    /// The rejection of a call by `state`.
     #[cold]
-    pub(crate) fn not_permitted_error(&self) -> CallNotPermitted {
+    pub(crate) fn rejected_in(&self, state: State) -> CallNotPermitted {
         CallNotPermitted {
             name: self.inner.name.clone(),
-            state: self.inner.load_state(),
+            state,
         }
     }
 
@@ -942,7 +1038,11 @@ impl CircuitBreaker {
     /// Subscribes with a queue of `capacity` events; when it is full, new events are dropped
     /// and counted ([`EventReceiver::dropped`]).
     pub fn subscribe_with_capacity(&self, capacity: usize) -> EventReceiver {
-        self.inner.events.subscribe(capacity)
+        let receiver = self.inner.events.subscribe(capacity);
+        // From now on every success is an event: no more skipped records.
+        let _core = self.inner.core.lock();
+        self.inner.clear_clean();
+        receiver
     }
 
     /// Events dropped because subscribers' queues were full, over all subscribers.
@@ -954,12 +1054,6 @@ impl CircuitBreaker {
     #[inline]
     pub(crate) fn now_nanos(&self) -> u64 {
         self.inner.clock.now_nanos()
-    }
-
-    /// The state as last stored, without applying due automatic transitions.
-    #[inline]
-    pub(crate) fn state_fast(&self) -> State {
-        self.inner.load_state()
     }
 
     /// Whether two handles point at the same breaker.

@@ -428,23 +428,13 @@ impl CircuitBreaker {
     /// Asks for a permit; the call is rejected with [`CallNotPermitted`] otherwise.
     #[inline]
     pub fn try_acquire(&self) -> Result<Permit<'_>, CallNotPermitted> {
-        let state = self.state_fast();
-        let permitted = match state {
-            State::Closed | State::Disabled | State::MetricsOnly => true,
-            _ => self.try_acquire_permission(),
-        };
-        if permitted {
-            Ok(Permit {
+        match self.acquire_in_state() {
+            Ok(state) => Ok(Permit {
                 breaker: self,
                 started: self.now_nanos(),
-                // After a slow-path acquire the state may have moved (OPEN → HALF_OPEN).
-                state: match state {
-                    State::Closed | State::Disabled | State::MetricsOnly => state,
-                    _ => self.state_fast(),
-                },
-            })
-        } else {
-            Err(self.not_permitted_error())
+                state,
+            }),
+            Err(state) => Err(self.rejected_in(state)),
         }
     }
 

@@ -81,14 +81,18 @@ impl State {
     }
 
     pub(crate) const fn from_u8(v: u8) -> State {
-        match v {
-            0 => State::Closed,
-            1 => State::Open,
-            2 => State::HalfOpen,
-            3 => State::Disabled,
-            4 => State::ForcedOpen,
-            _ => State::MetricsOnly,
-        }
+        // A table rather than a `match`: one load on the hot path.
+        const BY_VALUE: [State; 8] = [
+            State::Closed,
+            State::Open,
+            State::HalfOpen,
+            State::Disabled,
+            State::ForcedOpen,
+            State::MetricsOnly,
+            State::MetricsOnly,
+            State::MetricsOnly,
+        ];
+        BY_VALUE[(v & 7) as usize]
     }
 }
 

@@ -85,6 +85,14 @@ pub(crate) fn quiet(p: u128) -> bool {
     p >> 32 == 0
 }
 
+/// Whether packed counters describe a full window of `size` calls, none failed and none slow.
+/// Recording one more fast success into such a window changes nothing: it evicts a fast
+/// success and adds one, so the breaker may skip it (see `breaker.rs`, `CLEAN`).
+#[inline]
+pub(crate) fn clean(p: Packed, size: usize) -> bool {
+    quiet(p) && p as u32 as usize == size
+}
+
 #[inline]
 pub(crate) fn unpack(p: Packed) -> Totals {
     Totals {
@@ -134,6 +142,12 @@ impl CountWindow {
 
     pub(crate) fn totals(&self) -> Totals {
         unpack(self.totals)
+    }
+
+    /// The window's size, in calls.
+    #[inline]
+    pub(crate) fn size(&self) -> usize {
+        self.slots.len()
     }
 }
 

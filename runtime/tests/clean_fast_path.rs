@@ -1,0 +1,199 @@
+//! The skipped record of a clean breaker (a fast success into a CLOSED count window full of fast
+//! successes, nobody subscribed) must be unobservable. Each case drives two breakers through
+//! the same random calls: one with a subscriber, which never skips a record, and one without,
+//! which skips whenever it may. After every step their states, permits and metrics must match.
+//! Small windows and long runs of successes make the skip frequent.
+
+use fusebox_runtime::{
+    CircuitBreaker, CircuitBreakerConfig, EventKind, EventReceiver, ManualClock, Registry, State,
+};
+use proptest::prelude::*;
+use std::time::Duration;
+
+#[derive(Clone, Debug)]
+enum Step {
+    /// `n` calls that succeed in `ms` milliseconds each.
+    Successes {
+        n: u8,
+        ms: u16,
+    },
+    /// One call that fails after `ms` milliseconds.
+    Failure {
+        ms: u16,
+    },
+    /// Time passes.
+    Advance {
+        ms: u32,
+    },
+    /// A manual transition (illegal ones fail on both breakers alike).
+    Transition(State),
+    Reset,
+    /// The plain breaker gains a subscriber for one call, then loses it.
+    SubscribeForOneCall,
+}
+
+fn step() -> impl Strategy<Value = Step> {
+    prop_oneof![
+        6 => (1u8..12, prop_oneof![4 => 0u16..50, 1 => 50u16..300])
+            .prop_map(|(n, ms)| Step::Successes { n, ms }),
+        3 => (0u16..300).prop_map(|ms| Step::Failure { ms }),
+        2 => (0u32..5_000).prop_map(|ms| Step::Advance { ms }),
+        1 => prop::sample::select(State::ALL.to_vec()).prop_map(Step::Transition),
+        1 => Just(Step::Reset),
+        1 => Just(Step::SubscribeForOneCall),
+    ]
+}
+
+struct Pair {
+    clock: ManualClock,
+    subscribed: CircuitBreaker,
+    plain: CircuitBreaker,
+    _events: EventReceiver,
+}
+
+fn pair(size: u32, minimum: u32, slow_ms: u64) -> Pair {
+    let clock = ManualClock::new();
+    let config = || {
+        CircuitBreakerConfig::builder()
+            .clock(clock.clone())
+            .sliding_window_size(size)
+            .minimum_number_of_calls(minimum)
+            .failure_rate_threshold(50.0)
+            .slow_call_rate_threshold(60.0)
+            .slow_call_duration_threshold(Duration::from_millis(slow_ms))
+            .permitted_number_of_calls_in_half_open_state(2)
+            .wait_duration_in_open_state(Duration::from_secs(1))
+            .build()
+            .unwrap()
+    };
+    let registry = Registry::new();
+    let subscribed = registry.circuit_breaker_with_config("subscribed", config());
+    let plain = registry.circuit_breaker_with_config("plain", config());
+    Pair {
+        _events: subscribed.subscribe_with_capacity(1 << 20),
+        clock,
+        subscribed,
+        plain,
+    }
+}
+
+fn call(b: &CircuitBreaker, ok: bool, ms: u16) -> bool {
+    let permitted = b.try_acquire_permission();
+    if permitted {
+        let elapsed = Duration::from_millis(u64::from(ms));
+        if ok {
+            b.on_success(elapsed);
+        } else {
+            b.on_error(elapsed);
+        }
+    }
+    permitted
+}
+
+fn both(p: &Pair, f: impl Fn(&CircuitBreaker) -> bool) {
+    let a = f(&p.subscribed);
+    let b = f(&p.plain);
+    assert_eq!(a, b, "the two breakers answered differently");
+}
+
+fn apply(p: &Pair, step: &Step) {
+    match *step {
+        Step::Successes { n, ms } => {
+            for _ in 0..n {
+                both(p, |b| call(b, true, ms));
+            }
+        }
+        Step::Failure { ms } => both(p, |b| call(b, false, ms)),
+        Step::Advance { ms } => p.clock.advance(Duration::from_millis(u64::from(ms))),
+        Step::Transition(to) => both(p, |b| {
+            match to {
+                State::Closed => b.transition_to_closed_state(),
+                State::Open => b.transition_to_open_state(),
+                State::HalfOpen => b.transition_to_half_open_state(),
+                State::Disabled => b.transition_to_disabled_state(),
+                State::ForcedOpen => b.transition_to_forced_open_state(),
+                State::MetricsOnly => b.transition_to_metrics_only_state(),
+            }
+            .is_ok()
+        }),
+        Step::Reset => {
+            p.subscribed.reset();
+            p.plain.reset();
+        }
+        Step::SubscribeForOneCall => {
+            let mut events = p.plain.subscribe();
+            let publishes = p.plain.state().allows_publish();
+            let permitted = call(&p.plain, true, 1);
+            assert_eq!(permitted, call(&p.subscribed, true, 1));
+            if publishes && permitted {
+                // A subscriber sees every success: this one was not skipped.
+                assert!(
+                    events
+                        .drain()
+                        .iter()
+                        .any(|e| matches!(e.kind, EventKind::Success { .. })),
+                    "a subscribed breaker skipped a success"
+                );
+            }
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(400))]
+
+    #[test]
+    fn skipped_records_are_unobservable(
+        size in 1u32..6,
+        minimum in 1u32..8,
+        slow_ms in prop_oneof![Just(40u64), Just(100), Just(60_000)],
+        steps in prop::collection::vec(step(), 1..60),
+    ) {
+        let p = pair(size, minimum, slow_ms);
+        for (i, s) in steps.iter().enumerate() {
+            apply(&p, s);
+            prop_assert_eq!(p.subscribed.state(), p.plain.state(), "state after step {} ({:?})", i, s);
+            prop_assert_eq!(p.subscribed.metrics(), p.plain.metrics(), "metrics after step {} ({:?})", i, s);
+        }
+    }
+}
+
+/// Fast successes race with failures on a breaker that starts clean: every failure lands in the
+/// window. The window of 1,000 starts full of successes and then takes 600 more calls, so it
+/// must hold all 300 failures, whatever the interleaving (a skipped success evicts nothing).
+#[test]
+fn failures_are_not_lost_among_skipped_successes() {
+    for _ in 0..10 {
+        let b = Registry::new().circuit_breaker_with_config(
+            "race",
+            CircuitBreakerConfig::builder()
+                .clock(ManualClock::new())
+                .sliding_window_size(1_000)
+                .failure_rate_threshold(50.0)
+                .build()
+                .unwrap(),
+        );
+        for _ in 0..1_000 {
+            assert!(call(&b, true, 1));
+        }
+        let threads: Vec<_> = [true, false]
+            .into_iter()
+            .map(|ok| {
+                let b = b.clone();
+                std::thread::spawn(move || {
+                    for _ in 0..300 {
+                        assert!(call(&b, ok, 1));
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        let m = b.metrics();
+        assert_eq!(m.state(), State::Closed);
+        assert_eq!(m.number_of_buffered_calls(), 1_000);
+        assert_eq!(m.number_of_failed_calls(), 300);
+        assert_eq!(m.number_of_successful_calls(), 700);
+    }
+}
