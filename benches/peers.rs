@@ -166,6 +166,9 @@ fn closed(c: &mut Criterion, rt: &tokio::runtime::Runtime) {
     g.bench_function("fusebox_lowlevel", |b| {
         b.iter_custom(|n| sync_loop(n, |i| fusebox_lowlevel_call(&fb, i)))
     });
+    g.bench_function("fusebox_guard_async", |b| {
+        b.iter_custom(|n| async_loop!(rt, n, |i| fusebox_guard_async(&fb, i).await))
+    });
     g.bench_function("fusebox_call_async", |b| {
         b.iter_custom(|n| async_loop!(rt, n, |i| fusebox_call_async(&fb, i).await))
     });
@@ -213,6 +216,9 @@ fn open(c: &mut Criterion, rt: &tokio::runtime::Runtime) {
     });
     g.bench_function("fusebox_lowlevel", |b| {
         b.iter_custom(|n| sync_loop(n, |i| fusebox_lowlevel_call(&fb, i)))
+    });
+    g.bench_function("fusebox_guard_async", |b| {
+        b.iter_custom(|n| async_loop!(rt, n, |i| fusebox_guard_async(&fb, i).await))
     });
     g.bench_function("fusebox_call_async", |b| {
         b.iter_custom(|n| async_loop!(rt, n, |i| fusebox_call_async(&fb, i).await))

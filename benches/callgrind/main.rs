@@ -23,6 +23,7 @@ const CASES: &[&str] = &[
     "instant_now",
     "fusebox_guard",
     "fusebox_lowlevel",
+    "fusebox_guard_async",
     "fusebox_call_async",
     "fusebox_macro",
     "fusebox_open_guard",
@@ -121,6 +122,10 @@ fn main() {
         "fusebox_lowlevel" => {
             let b = fusebox_closed("cg");
             sync_loop(n, |i| fusebox_lowlevel_call(&b, i))
+        }
+        "fusebox_guard_async" => {
+            let b = fusebox_closed("cg");
+            async_loop!(rt, n, |i| fusebox_guard_async(&b, i).await)
         }
         "fusebox_call_async" => {
             let b = fusebox_closed("cg");

@@ -118,6 +118,24 @@ pub fn fusebox_lowlevel_call(b: &CircuitBreaker, x: u64) -> u64 {
 
 /// `CircuitBreaker::call` (what the attribute expands to), around the async op.
 #[inline]
+/// The guard API written by hand in an `async fn`: the baseline a `#[circuit_breaker]`
+/// function is held to.
+pub async fn fusebox_guard_async(b: &CircuitBreaker, x: u64) -> u64 {
+    match b.try_acquire() {
+        Ok(permit) => match op_async(x).await {
+            Ok(v) => {
+                permit.on_success();
+                v
+            }
+            Err(_) => {
+                permit.on_error();
+                0
+            }
+        },
+        Err(_) => 0,
+    }
+}
+
 pub async fn fusebox_call_async(b: &CircuitBreaker, x: u64) -> u64 {
     b.call(op_async(x)).await.unwrap_or(0)
 }

@@ -176,10 +176,14 @@ fn try_circuit_breaker(args: TokenStream, item: TokenStream) -> syn::Result<Toke
             classifier = quote!(#classifier.#method(#predicate));
         }
     }
-    let driver = if traced {
-        quote!(call_traced)
+    let (acquire, settle, rejected) = if traced {
+        (
+            quote!(acquire_traced),
+            quote!(settle_traced),
+            quote!(rejected_traced),
+        )
     } else {
-        quote!(call)
+        (quote!(acquire), quote!(settle), quote!(rejected))
     };
 
     let result = match &args.fallback {
@@ -250,14 +254,24 @@ fn try_circuit_breaker(args: TokenStream, item: TokenStream) -> syn::Result<Toke
             {
                 #check_ret
                 static __FUSEBOX_SITE: #private::BreakerSite = #private::BreakerSite::new(#name);
-                let __fusebox_result = #private::#driver(
-                    #breaker,
-                    #classifier,
-                    // A non-`move` block: arguments are borrowed, not cloned, and remain available
-                    // to the fallback.
-                    #body,
-                )
-                .await;
+                let __fusebox_breaker = #breaker;
+                // The guard, as it would be written by hand: acquire a permit, await the body
+                // (within the breaker's time limit, if it has one), record the outcome.
+                let __fusebox_result = match #private::#acquire(__fusebox_breaker) {
+                    ::core::result::Result::Ok(__fusebox_permit) => {
+                        // A non-`move` block: arguments are borrowed, not cloned, and remain
+                        // available to the fallback.
+                        let __fusebox_body = #body;
+                        let __fusebox_done = match #private::time_limit(__fusebox_breaker) {
+                            ::core::option::Option::None => ::core::result::Result::Ok(__fusebox_body.await),
+                            ::core::option::Option::Some(__fusebox_limit) => {
+                                #private::within(__fusebox_breaker, __fusebox_limit, __fusebox_body).await
+                            }
+                        };
+                        #private::#settle(__fusebox_permit, __fusebox_done, &#classifier)
+                    }
+                    ::core::result::Result::Err(__fusebox_rejected) => #private::#rejected(__fusebox_rejected),
+                };
                 #result
             }
         }

@@ -846,7 +846,7 @@ impl CircuitBreaker {
     /// whose permit cannot leak.
     #[inline]
     pub fn try_acquire_permission(&self) -> bool {
-        self.acquire_in_state().is_ok()
+        self.acquire_permitted().is_ok()
     }
 
     /// Acquires as [`try_acquire_permission`](Self::try_acquire_permission) does, returning the
@@ -860,11 +860,28 @@ impl CircuitBreaker {
         self.acquire_not_closed(State::from_u8(tag & STATE_BITS))
     }
 
+    /// [`acquire_in_state`](Self::acquire_in_state) without the permitting state (not decoded
+    /// on the hot path).
+    #[inline]
+    pub(crate) fn acquire_permitted(&self) -> Result<(), State> {
+        let tag = self.inner.tag.load(Ordering::Acquire);
+        if tag & PERMITS != 0 {
+            return Ok(());
+        }
+        self.acquire_not_closed(State::from_u8(tag & STATE_BITS))
+            .map(drop)
+    }
+
     /// [`acquire_in_state`](Self::acquire_in_state) in OPEN, HALF_OPEN and FORCED_OPEN.
     #[inline(never)]
     fn acquire_not_closed(&self, state: State) -> Result<State, State> {
         let inner = &*self.inner;
-        if state == State::Open && inner.open_rejects() {
+        let rejects = match state {
+            State::Open => inner.open_rejects(),
+            State::ForcedOpen => true,
+            _ => false,
+        };
+        if rejects {
             inner.reject(state);
             return Err(state);
         }
@@ -880,10 +897,8 @@ impl CircuitBreaker {
     /// error value.
     #[inline]
     pub fn acquire_permission(&self) -> Result<(), CallNotPermitted> {
-        match self.acquire_in_state() {
-            Ok(_) => Ok(()),
-            Err(state) => Err(self.rejected_in(state)),
-        }
+        self.acquire_permitted()
+            .map_err(|state| self.rejected_in(state))
     }
 
     /// The rejection of a call by `state`.
@@ -919,6 +934,12 @@ impl CircuitBreaker {
     #[inline]
     pub(crate) fn record_success_nanos(&self, elapsed_nanos: u64) {
         self.inner.record(elapsed_nanos, false);
+    }
+
+    /// Records an outcome that took `elapsed_nanos`.
+    #[inline]
+    pub(crate) fn record_nanos(&self, elapsed_nanos: u64, failed: bool) {
+        self.inner.record(elapsed_nanos, failed);
     }
 
     /// Records a failure that took `elapsed_nanos`.

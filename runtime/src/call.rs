@@ -334,24 +334,17 @@ impl std::error::Error for BreakerError {}
 pub struct Permit<'a> {
     breaker: &'a CircuitBreaker,
     started: u64,
-    state: State,
 }
 
 impl fmt::Debug for Permit<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Permit")
             .field("breaker", &self.breaker.name())
-            .field("state", &self.state)
             .finish()
     }
 }
 
 impl<'a> Permit<'a> {
-    /// The state the breaker was in when it gave this permit.
-    pub fn state(&self) -> State {
-        self.state
-    }
-
     /// Time since the permit was acquired, by the breaker's clock.
     #[inline]
     pub fn elapsed(&self) -> Duration {
@@ -392,6 +385,26 @@ impl<'a> Permit<'a> {
         breaker.on_ignored_error(Duration::from_nanos(elapsed));
     }
 
+    /// Records how a call under the time limit ended — `Err`: the limit expired, a failure —
+    /// and turns it into the caller's result, with the outcome.
+    #[inline(always)]
+    pub(crate) fn settle<T, E>(
+        self,
+        done: Result<Result<T, E>, TimeoutError>,
+        classifier: &Classifier<T, E>,
+    ) -> (Result<T, Failure<E>>, Outcome) {
+        match done {
+            Ok(result) => {
+                let outcome = self.record(&result, classifier);
+                (result.map_err(Failure::Failed), outcome)
+            }
+            Err(timeout) => {
+                self.on_error();
+                (Err(Failure::Timeout(timeout)), Outcome::Timeout)
+            }
+        }
+    }
+
     /// Releases the permission without recording anything (the call did not happen).
     pub fn release(self) {
         let (breaker, _) = self.finish();
@@ -399,13 +412,14 @@ impl<'a> Permit<'a> {
     }
 
     /// Classifies `result` and records it; returns how it counted.
-    #[inline]
+    #[inline(always)]
     pub fn record<T, E>(self, result: &Result<T, E>, classifier: &Classifier<T, E>) -> Outcome {
         let outcome = classifier.classify(result);
-        match outcome {
-            Outcome::Success => self.on_success(),
-            Outcome::Ignored => self.on_ignored(),
-            _ => self.on_error(),
+        if outcome == Outcome::Ignored {
+            self.on_ignored();
+        } else {
+            let (breaker, elapsed) = self.finish();
+            breaker.record_nanos(elapsed, outcome != Outcome::Success);
         }
         outcome
     }
@@ -428,12 +442,28 @@ impl CircuitBreaker {
     /// Asks for a permit; the call is rejected with [`CallNotPermitted`] otherwise.
     #[inline]
     pub fn try_acquire(&self) -> Result<Permit<'_>, CallNotPermitted> {
-        match self.acquire_in_state() {
-            Ok(state) => Ok(Permit {
+        match self.acquire_permitted() {
+            Ok(()) => Ok(Permit {
                 breaker: self,
                 started: self.now_nanos(),
-                state,
             }),
+            Err(state) => Err(self.rejected_in(state)),
+        }
+    }
+
+    /// [`try_acquire`](Self::try_acquire), with the state that gave the permit.
+    ///
+    /// (A permit is two words, so that it travels in registers: the state is not part of it.)
+    #[inline]
+    pub(crate) fn try_acquire_in_state(&self) -> Result<(Permit<'_>, State), CallNotPermitted> {
+        match self.acquire_in_state() {
+            Ok(state) => Ok((
+                Permit {
+                    breaker: self,
+                    started: self.now_nanos(),
+                },
+                state,
+            )),
             Err(state) => Err(self.rejected_in(state)),
         }
     }
@@ -454,30 +484,50 @@ impl CircuitBreaker {
     /// assert_eq!(ok.unwrap(), 1);
     /// # });
     /// ```
-    pub async fn call_with<T, E, F>(
-        &self,
+    pub fn call_with<'a, T, E, F>(
+        &'a self,
         classifier: &Classifier<T, E>,
         call: F,
-    ) -> Result<T, Failure<E>>
+    ) -> impl Future<Output = Result<T, Failure<E>>> + use<'a, T, E, F>
     where
         F: Future<Output = Result<T, E>>,
     {
-        self.call_observed(classifier, call, |_, _| {}).await
+        self.run(*classifier, call, |_, _| {})
     }
 
     /// [`call_with`](Self::call_with) with the default classifier: every `Err` is a failure.
-    pub async fn call<T, E, F>(&self, call: F) -> Result<T, Failure<E>>
+    pub fn call<T, E, F>(
+        &self,
+        call: F,
+    ) -> impl Future<Output = Result<T, Failure<E>>> + use<'_, T, E, F>
     where
         F: Future<Output = Result<T, E>>,
     {
-        self.call_with(&Classifier::new(), call).await
+        self.run(Classifier::new(), call, |_, _| {})
     }
 
     /// [`call_with`](Self::call_with), telling `observe` the state seen at acquisition and the
     /// outcome once it is known (used by `#[traced]` to annotate the span).
-    pub async fn call_observed<T, E, F, O>(
-        &self,
+    pub fn call_observed<'a, T, E, F, O>(
+        &'a self,
         classifier: &Classifier<T, E>,
+        call: F,
+        observe: O,
+    ) -> impl Future<Output = Result<T, Failure<E>>> + use<'a, T, E, F, O>
+    where
+        F: Future<Output = Result<T, E>>,
+        O: FnOnce(State, Outcome),
+    {
+        self.run(*classifier, call, observe)
+    }
+
+    /// The one driver behind [`call`](Self::call), [`call_with`](Self::call_with),
+    /// [`call_observed`](Self::call_observed) and the macros: they return its future as it is,
+    /// so a guarded call is one state machine around the caller's future, no more.
+    #[inline]
+    pub(crate) async fn run<T, E, F, O>(
+        &self,
+        classifier: Classifier<T, E>,
         call: F,
         observe: O,
     ) -> Result<T, Failure<E>>
@@ -485,30 +535,32 @@ impl CircuitBreaker {
         F: Future<Output = Result<T, E>>,
         O: FnOnce(State, Outcome),
     {
-        let permit = match self.try_acquire() {
-            Ok(p) => p,
+        let (permit, state) = match self.try_acquire_in_state() {
+            Ok(acquired) => acquired,
             Err(rejected) => {
                 observe(rejected.state(), Outcome::NotPermitted);
                 return Err(Failure::NotPermitted(rejected));
             }
         };
-        let state = permit.state();
-        let result = match self.timeout() {
-            None => call.await,
-            Some(limit) => match tokio::time::timeout(limit, call).await {
-                Ok(result) => result,
-                Err(_) => {
-                    permit.on_error();
-                    observe(state, Outcome::Timeout);
-                    return Err(Failure::Timeout(TimeoutError {
-                        name: self.inner.name.clone(),
-                        after: limit,
-                    }));
-                }
-            },
+        let done = match self.timeout() {
+            None => Ok(call.await),
+            Some(limit) => self.within(limit, call).await,
         };
-        let outcome = permit.record(&result, classifier);
+        let (result, outcome) = permit.settle(done, &classifier);
         observe(state, outcome);
-        result.map_err(Failure::Failed)
+        result
+    }
+
+    /// Awaits `call` for at most `limit` (tokio's timer); dropping it when the limit expires.
+    pub(crate) async fn within<T, F>(&self, limit: Duration, call: F) -> Result<T, TimeoutError>
+    where
+        F: Future<Output = T>,
+    {
+        tokio::time::timeout(limit, call)
+            .await
+            .map_err(|_| TimeoutError {
+                name: self.inner.name.clone(),
+                after: limit,
+            })
     }
 }

@@ -5,7 +5,10 @@
 //!
 //! What lives here, and why not in the macros:
 //! * [`BreakerSite`]: the per-call-site cache of the breaker handle (one registry lookup per site).
-//! * [`call`] / [`call_traced`]: the call drivers over [`CircuitBreaker::call_observed`].
+//! * [`acquire`] / [`acquire_traced`], [`time_limit`], [`within`], [`settle`] / [`settle_traced`], [`rejected`] /
+//!   [`rejected_traced`]: the steps of a guarded call, which the generated code writes out as
+//!   the hand-written guard would be (acquire, await, record), so that it costs what that code
+//!   costs.
 //! * [`returns_result`]: the return-type check for types the macro cannot judge by syntax.
 //! * [`no_fallback`] and [`FromBreakerError`]: how a rejection or a timeout becomes the
 //!   function's own error when there is no fallback.
@@ -18,8 +21,12 @@
 use std::fmt;
 use std::future::{Future, Ready};
 use std::sync::OnceLock;
+use std::time::Duration;
 
-pub use crate::{BreakerError, CircuitBreaker, Classifier, Failure, Outcome, Registry, State};
+pub use crate::{
+    BreakerError, CallNotPermitted, CircuitBreaker, Classifier, Failure, Outcome, Permit, Registry,
+    State, TimeoutError,
+};
 pub use tracing;
 
 /// The breaker of one `#[circuit_breaker]` call site, resolved on first use.
@@ -81,43 +88,89 @@ impl<T, E> BreakerReturn for Result<T, E> {}
 #[inline(always)]
 pub fn returns_result<R: BreakerReturn>() {}
 
-/// Runs `future` under `breaker` (see [`CircuitBreaker::call_with`]).
-#[inline]
-pub async fn call<T, E, F>(
-    breaker: &CircuitBreaker,
-    classifier: Classifier<T, E>,
-    future: F,
-) -> Result<T, Failure<E>>
-where
-    F: Future<Output = Result<T, E>>,
-{
-    breaker.call_with(&classifier, future).await
+/// Asks `breaker` for a permit.
+#[inline(always)]
+pub fn acquire(breaker: &CircuitBreaker) -> Result<Permit<'_>, CallNotPermitted> {
+    breaker.try_acquire()
 }
 
-/// [`call`], recording on the current span (the one `#[traced]` opened) the state seen at
-/// acquisition (`circuit_breaker.state`), the outcome (`circuit_breaker.outcome`), and an error
-/// status when the breaker counted the call as an error (failure, not permitted, timeout; not for
-/// an ignored error, nor for an error that `record` counts as a success).
-pub async fn call_traced<T, E, F>(
-    breaker: &CircuitBreaker,
-    classifier: Classifier<T, E>,
-    future: F,
-) -> Result<T, Failure<E>>
+/// [`acquire`], recording on the current span (the one `#[traced]` opened) the state that gave
+/// the permit or rejected the call (`circuit_breaker.state`).
+#[inline]
+pub fn acquire_traced(breaker: &CircuitBreaker) -> Result<Permit<'_>, CallNotPermitted> {
+    let acquired = breaker.try_acquire_in_state();
+    let state = match &acquired {
+        Ok((_, state)) => *state,
+        Err(rejected) => rejected.state(),
+    };
+    tracing::Span::current().record("circuit_breaker.state", state.as_tag());
+    acquired.map(|(permit, _)| permit)
+}
+
+/// The time limit of `breaker`'s calls, if any.
+#[inline(always)]
+pub fn time_limit(breaker: &CircuitBreaker) -> Option<Duration> {
+    breaker.timeout()
+}
+
+/// Awaits `body` for at most `limit`; `Err` when the limit expired and `body` was dropped.
+#[inline]
+pub fn within<'a, T, F>(
+    breaker: &'a CircuitBreaker,
+    limit: Duration,
+    body: F,
+) -> impl Future<Output = Result<T, TimeoutError>> + use<'a, T, F>
 where
-    F: Future<Output = Result<T, E>>,
+    F: Future<Output = T>,
 {
+    breaker.within(limit, body)
+}
+
+/// Records the end of a permitted call (`done`: the body's result, or the expired time limit)
+/// and gives the caller's result.
+#[inline(always)]
+pub fn settle<T, E>(
+    permit: Permit<'_>,
+    done: Result<Result<T, E>, TimeoutError>,
+    classifier: &Classifier<T, E>,
+) -> Result<T, Failure<E>> {
+    permit.settle(done, classifier).0
+}
+
+/// [`settle`], recording on the current span the outcome (`circuit_breaker.outcome`), and an
+/// error status when the breaker counted the call as an error (failure, timeout; not for an
+/// ignored error, nor for an error that `record` counts as a success).
+#[inline]
+pub fn settle_traced<T, E>(
+    permit: Permit<'_>,
+    done: Result<Result<T, E>, TimeoutError>,
+    classifier: &Classifier<T, E>,
+) -> Result<T, Failure<E>> {
+    let (result, outcome) = permit.settle(done, classifier);
+    record_on_span(outcome, &result);
+    result
+}
+
+/// The result of a rejected call.
+#[cold]
+pub fn rejected<T, E>(rejected: CallNotPermitted) -> Result<T, Failure<E>> {
+    Err(Failure::NotPermitted(rejected))
+}
+
+/// [`rejected`], recording the rejection on the current span.
+#[cold]
+pub fn rejected_traced<T, E>(rejected: CallNotPermitted) -> Result<T, Failure<E>> {
+    let result = Err(Failure::NotPermitted(rejected));
+    record_on_span(Outcome::NotPermitted, &result);
+    result
+}
+
+fn record_on_span<T, E>(outcome: Outcome, result: &Result<T, Failure<E>>) {
     let span = tracing::Span::current();
-    let mut seen = None;
-    let result = breaker
-        .call_observed(&classifier, future, |state, outcome| {
-            span.record("circuit_breaker.state", state.as_tag());
-            span.record("circuit_breaker.outcome", outcome.as_str());
-            seen = Some(outcome);
-        })
-        .await;
-    if seen.is_some_and(Outcome::is_error) {
+    span.record("circuit_breaker.outcome", outcome.as_str());
+    if outcome.is_error() {
         span.record("otel.status_code", "error");
-        match &result {
+        match result {
             Err(Failure::NotPermitted(rejected)) => {
                 span.record("otel.status_description", tracing::field::display(rejected));
             }
@@ -128,7 +181,6 @@ where
             Err(Failure::Failed(_)) | Ok(_) => {}
         }
     }
-    result
 }
 
 /// How a function guarded without a fallback turns a rejection or a timeout into its own error.
