@@ -166,6 +166,15 @@ fn closed(c: &mut Criterion, rt: &tokio::runtime::Runtime) {
     g.bench_function("fusebox_lowlevel", |b| {
         b.iter_custom(|n| sync_loop(n, |i| fusebox_lowlevel_call(&fb, i)))
     });
+    // Off the clean path: the window holds failures, or counts every success.
+    let f1 = fusebox_closed("closed.1pct");
+    g.bench_function("fusebox_guard_1pct_failing", |b| {
+        b.iter_custom(|n| sync_loop(n, |i| fusebox_guard_call_1pct_failing(&f1, i)))
+    });
+    let ft = fusebox_closed_time_window("closed.time");
+    g.bench_function("fusebox_guard_time_window", |b| {
+        b.iter_custom(|n| sync_loop(n, |i| fusebox_guard_call(&ft, i)))
+    });
     g.bench_function("fusebox_guard_async", |b| {
         b.iter_custom(|n| async_loop!(rt, n, |i| fusebox_guard_async(&fb, i).await))
     });
@@ -334,6 +343,13 @@ fn threads(c: &mut Criterion) {
         let b = fb.clone();
         Box::new(move |i| {
             black_box(fusebox_lowlevel_call(&b, i));
+        })
+    });
+    let f1 = fusebox_closed("threads.1pct");
+    both(&mut g, "fusebox_guard_1pct_failing", || {
+        let b = f1.clone();
+        Box::new(move |i| {
+            black_box(fusebox_guard_call_1pct_failing(&b, i));
         })
     });
     let r = Arc::new(recloser_closed());

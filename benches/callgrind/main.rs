@@ -23,6 +23,8 @@ const CASES: &[&str] = &[
     "instant_now",
     "fusebox_guard",
     "fusebox_lowlevel",
+    "fusebox_guard_1pct_failing",
+    "fusebox_guard_time_window",
     "fusebox_guard_async",
     "fusebox_call_async",
     "fusebox_macro",
@@ -117,6 +119,14 @@ fn main() {
         }),
         "fusebox_guard" => {
             let b = fusebox_closed("cg");
+            sync_loop(n, |i| fusebox_guard_call(&b, i))
+        }
+        "fusebox_guard_1pct_failing" => {
+            let b = fusebox_closed("cg");
+            sync_loop(n, |i| fusebox_guard_call_1pct_failing(&b, i))
+        }
+        "fusebox_guard_time_window" => {
+            let b = fusebox_closed_time_window("cg");
             sync_loop(n, |i| fusebox_guard_call(&b, i))
         }
         "fusebox_lowlevel" => {

@@ -77,6 +77,48 @@ pub fn fusebox_forced_open(name: &str) -> CircuitBreaker {
     b
 }
 
+/// CLOSED with a time-based window (10 one-second buckets): every record takes the lock,
+/// since a success changes the window's counts.
+pub fn fusebox_closed_time_window(name: &str) -> CircuitBreaker {
+    Registry::new().circuit_breaker_with_config(
+        name,
+        CircuitBreakerConfig::builder()
+            .sliding_window_type(fusebox::SlidingWindowType::TimeBased)
+            .sliding_window_size(10)
+            .build()
+            .expect("a valid config"),
+    )
+}
+
+/// The trivial op failing once every `period` calls (never enough to trip the default
+/// threshold of 50 %): the window always holds a failure, so every record takes the lock.
+#[inline(never)]
+pub fn op_failing_every(x: u64, period: u64) -> Result<u64, MyErr> {
+    if black_box(x).is_multiple_of(period) {
+        Err(MyErr)
+    } else {
+        Ok(x + 1)
+    }
+}
+
+/// The guard around [`op_failing_every`] with a period of 100 (1 % failures).
+#[inline]
+pub fn fusebox_guard_call_1pct_failing(b: &CircuitBreaker, x: u64) -> u64 {
+    match b.try_acquire() {
+        Ok(permit) => match op_failing_every(x, 100) {
+            Ok(v) => {
+                permit.on_success();
+                v
+            }
+            Err(_) => {
+                permit.on_error();
+                0
+            }
+        },
+        Err(_) => 0,
+    }
+}
+
 /// Guard API: `try_acquire` → op → `on_success` / `on_error` (the permit measures the time).
 #[inline]
 pub fn fusebox_guard_call(b: &CircuitBreaker, x: u64) -> u64 {
