@@ -122,3 +122,61 @@ fn records_and_manual_transitions_do_not_lose_updates() {
         assert!(b.metrics().number_of_buffered_calls() <= 1);
     });
 }
+
+/// Fast successes skipped on a clean breaker race a failure that makes it unclean: whatever
+/// the interleaving, the window ends as some order of the three calls would leave it.
+#[test]
+fn skipped_successes_and_a_failure_do_not_lose_updates() {
+    loom::model(|| {
+        let b = Arc::new(
+            Registry::new().circuit_breaker_with_config(
+                "loom-clean",
+                CircuitBreakerConfig::builder()
+                    .clock(ManualClock::new())
+                    .sliding_window_size(2)
+                    .failure_rate_threshold(100.0)
+                    .build()
+                    .unwrap(),
+            ),
+        );
+        // Two fast successes fill the window: from now on it is clean.
+        for _ in 0..2 {
+            assert!(b.try_acquire_permission());
+            b.on_success(Duration::from_millis(1));
+        }
+        let successes = {
+            let b = b.clone();
+            thread::spawn(move || {
+                for _ in 0..2 {
+                    assert!(b.try_acquire_permission());
+                    b.on_success(Duration::from_millis(1));
+                }
+            })
+        };
+        let failure = {
+            let b = b.clone();
+            thread::spawn(move || {
+                assert!(b.try_acquire_permission());
+                b.on_error(Duration::from_millis(1));
+            })
+        };
+        successes.join().unwrap();
+        failure.join().unwrap();
+        // Orders S S F, S F S, F S S leave [S F], [F S], [S S]: never two failures, never a
+        // lost call.
+        let m = b.metrics();
+        assert_eq!(m.state(), State::Closed);
+        assert_eq!(m.number_of_buffered_calls(), 2);
+        assert!(m.number_of_failed_calls() <= 1);
+        // One more failure trips only if the last call in the window was the failure.
+        let last_was_failure = m.number_of_failed_calls() == 1;
+        assert!(b.try_acquire_permission());
+        b.on_error(Duration::from_millis(1));
+        let m = b.metrics();
+        if m.state() == State::Open {
+            assert!(last_was_failure);
+        } else {
+            assert_eq!(m.number_of_failed_calls(), 1);
+        }
+    });
+}
