@@ -560,7 +560,12 @@ impl Inner {
     #[inline]
     fn record(self: &Arc<Self>, elapsed_nanos: u64, failed: bool) {
         let slow = elapsed_nanos > self.slow_threshold_nanos.load(Ordering::Relaxed);
-        if !(failed | slow) && self.tag.load(Ordering::Relaxed) == CLOSED_CLEAN {
+        let tag = self.tag.load(Ordering::Relaxed);
+        if !(failed | slow) && tag == CLOSED_CLEAN {
+            return;
+        }
+        // DISABLED records nothing and publishes nothing (as Resilience4j's DisabledState).
+        if tag == tag_of(State::Disabled) {
             return;
         }
         self.record_contended(elapsed_nanos, failed, slow);
