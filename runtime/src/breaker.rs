@@ -560,12 +560,7 @@ impl Inner {
     #[inline]
     fn record(self: &Arc<Self>, elapsed_nanos: u64, failed: bool) {
         let slow = elapsed_nanos > self.slow_threshold_nanos.load(Ordering::Relaxed);
-        let tag = self.tag.load(Ordering::Relaxed);
-        if !(failed | slow) && tag == CLOSED_CLEAN {
-            return;
-        }
-        // DISABLED records nothing and publishes nothing (as Resilience4j's DisabledState).
-        if tag == tag_of(State::Disabled) {
+        if !(failed | slow) && self.tag.load(Ordering::Relaxed) == CLOSED_CLEAN {
             return;
         }
         self.record_contended(elapsed_nanos, failed, slow);
@@ -580,6 +575,10 @@ impl Inner {
     /// [`record_locked`](Self::record_locked).
     #[inline(never)]
     fn record_contended(self: &Arc<Self>, elapsed_nanos: u64, failed: bool, slow: bool) {
+        // DISABLED records nothing and publishes nothing (as Resilience4j's DisabledState).
+        if self.tag.load(Ordering::Relaxed) == tag_of(State::Disabled) {
+            return;
+        }
         let mut core = self.core.lock();
         if core.state == State::Closed && !self.events.has_subscribers() {
             if failed | slow {
