@@ -872,10 +872,6 @@ impl CircuitBreaker {
         if tag & PERMITS != 0 {
             return Ok(());
         }
-        if tag == State::Open as u8 && self.inner.open_rejects() {
-            self.inner.reject(State::Open);
-            return Err(State::Open);
-        }
         self.acquire_not_closed(State::from_u8(tag & STATE_BITS))
             .map(drop)
     }
