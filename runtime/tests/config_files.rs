@@ -291,6 +291,17 @@ mod spring_layout {
     use super::*;
 
     #[test]
+    fn timeout_off_switches_off_an_inherited_limit() {
+        // Unquoted `off` is a string in YAML 1.2 (what Spring Boot's SnakeYAML would make a
+        // boolean is no concern here: the key is fusebox's own).
+        let text = "resilience4j.circuitbreaker:\n  configs:\n    base:\n      timeout: 2s\n  instances:\n    orders:\n      baseConfig: base\n      timeout: off\n    payments:\n      baseConfig: base\n";
+        let loaded = load_str(text, Format::SpringYaml, Some(Path::new("a.yml"))).unwrap();
+        let r = loaded.resolved;
+        assert_eq!(r.instances["orders"].timeout(), None);
+        assert_eq!(r.instances["payments"].timeout(), Some(secs(2)));
+    }
+
+    #[test]
     fn profile_documents_apply_as_spring_applies_them() {
         let r = load("profiles.yml").resolved;
         let orders = &r.instances["orders"];
@@ -434,6 +445,10 @@ fn toml_inheritance_chains() {
         "configs do not inherit default"
     );
     assert_eq!(orders.wait_interval(), &constant(secs(60)));
+    // `timeout = "off"` switches off the limit `middle` sets, and only that.
+    let untimed = &r.instances["untimed"];
+    assert_eq!(untimed.timeout(), None, "switched off");
+    assert_eq!(untimed.sliding_window_type(), SlidingWindowType::TimeBased);
     // An instance named like a config starts from that config, not from default.
     let payments = &r.instances["payments"];
     assert_eq!(payments.permitted_number_of_calls_in_half_open_state(), 2);
@@ -498,6 +513,15 @@ fn registry_config_is_plain_serde() {
     // And back: serialized settings read the same.
     let again: RegistryConfig = toml::from_str(&toml::to_string(&direct).unwrap()).unwrap();
     assert_eq!(again, direct);
+    // `"off"` survives the round trip; a zero limit is refused with the way out.
+    assert_eq!(direct.instances["untimed"].timeout, Some(Duration::ZERO));
+    assert!(
+        toml::to_string(&direct)
+            .unwrap()
+            .contains("timeout = \"off\"")
+    );
+    let err = toml::from_str::<RegistryConfig>("[instances.a]\ntimeout = \"0s\"\n").unwrap_err();
+    assert!(err.to_string().contains("\"off\""), "{err}");
     // Unknown keys are rejected by serde too.
     let err =
         toml::from_str::<RegistryConfig>("[instances.a]\nfailure_rate_treshold = 4\n").unwrap_err();
@@ -722,6 +746,14 @@ fn error_unparsable_duration() {
     assert_eq!(
         err.to_string(),
         format!("{file}:2:11: instances.orders.timeout = \"-4s\": must not be negative")
+    );
+    let (file, err) = error_of("zero_timeout.toml");
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "{file}:2:11: instances.orders.timeout = \"0s\": must be at least 1ms, or \"off\" \
+             to switch off a time limit inherited from `base_config`"
+        )
     );
 }
 

@@ -196,6 +196,107 @@ pub(crate) mod option {
     }
 }
 
+/// The value of `timeout` that switches off a time limit inherited through `base_config`.
+pub(crate) const OFF: &str = "off";
+
+/// What a `timeout` of zero is told: the limit must be real, or `"off"`.
+pub(crate) const TIMEOUT_RULE: &str =
+    "must be at least 1ms, or \"off\" to switch off a time limit inherited from `base_config`";
+
+/// `timeout` in files and in serde: a duration, or [`OFF`], kept as `Duration::ZERO` (a real
+/// limit is at least 1 ms, so zero cannot mean anything else).
+pub(crate) fn parse_timeout(text: &str) -> Result<Duration, String> {
+    if text.trim().eq_ignore_ascii_case(OFF) {
+        return Ok(Duration::ZERO);
+    }
+    match parse(text) {
+        Ok(d) if d.is_zero() => Err(TIMEOUT_RULE.to_owned()),
+        Ok(d) => Ok(d),
+        Err(DurationError::Unparsable) => Err(timeout_forms()),
+        Err(e) => Err(e.rule()),
+    }
+}
+
+/// What a `timeout` may be.
+pub(crate) fn timeout_forms() -> String {
+    format!("{DURATION_FORMS}, or \"{OFF}\"")
+}
+
+/// Serde for `BreakerSettings::timeout`: [`option`] plus [`OFF`] (and `false`, which is what
+/// YAML makes of an unquoted `off`).
+pub(crate) mod timeout_option {
+    use super::*;
+
+    pub(crate) fn serialize<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+        match d {
+            Some(d) if d.is_zero() => OFF.serialize(s),
+            _ => option::serialize(d, s),
+        }
+    }
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<Duration>, D::Error> {
+        d.deserialize_option(OptionVisitor)
+    }
+
+    struct OptionVisitor;
+
+    impl<'de> Visitor<'de> for OptionVisitor {
+        type Value = Option<Duration>;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            write!(f, "{DURATION_FORMS}, or \"{OFF}\"")
+        }
+
+        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+
+        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_any(ValueVisitor).map(Some)
+        }
+    }
+
+    struct ValueVisitor;
+
+    impl Visitor<'_> for ValueVisitor {
+        type Value = Duration;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            write!(f, "{DURATION_FORMS}, or \"{OFF}\"")
+        }
+
+        fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+            if v {
+                Err(E::custom(format!("timeout true: {}", timeout_forms())))
+            } else {
+                Ok(Duration::ZERO)
+            }
+        }
+
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+            match from_millis(v) {
+                Ok(d) if d.is_zero() => Err(E::custom(format!("timeout {v}: {TIMEOUT_RULE}"))),
+                Ok(d) => Ok(d),
+                Err(e) => Err(E::custom(format!("timeout {v}: {}", e.rule()))),
+            }
+        }
+
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+            self.visit_i64(i64::try_from(v).unwrap_or(i64::MAX))
+        }
+
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+            parse_timeout(v).map_err(|rule| E::custom(format!("timeout {v:?}: {rule}")))
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

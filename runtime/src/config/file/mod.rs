@@ -48,6 +48,10 @@
 //! A breaker section may also set fusebox's own `timeout` key directly; a time limiter of the
 //! same name overrides it. Placeholders (`${...}`) are not expanded.
 //!
+//! In either format, `timeout = "off"` (or `false`, which is what YAML makes of an unquoted
+//! `off`) switches off a time limit inherited through `base_config`; a limit is otherwise at
+//! least 1 ms, and `"0s"` is an error that says so.
+//!
 //! Other sections (retry, bulkhead, rate limiter, management, server, ...) are ignored. Java-only
 //! properties (`recordExceptions`, `registerHealthIndicator`, ...) load with one
 //! [`ConfigWarning`] each, saying how to get the effect in Rust.

@@ -167,6 +167,20 @@ impl Node {
         parsed.map_err(|e| e.rule())
     }
 
+    /// A `timeout`: a duration of at least 1 ms, or `"off"` (kept as `Duration::ZERO`). YAML
+    /// reads an unquoted `off` as `false`, so `false` means off too.
+    pub(crate) fn to_timeout(&self) -> Result<Duration, String> {
+        match &self.value {
+            Value::Str(s) => duration::parse_timeout(s),
+            Value::Bool(false) => Ok(Duration::ZERO),
+            Value::Int(_) => match self.to_duration()? {
+                d if d.is_zero() => Err(duration::TIMEOUT_RULE.to_owned()),
+                d => Ok(d),
+            },
+            _ => Err(duration::timeout_forms()),
+        }
+    }
+
     /// Text (a scalar of any type in lenient mode).
     pub(crate) fn to_text(&self, typing: Typing) -> Result<String, String> {
         match (&self.value, typing) {

@@ -366,7 +366,12 @@ impl Resolver<'_> {
             b = b.initial_state(v);
         }
         if let Some(v) = s.timeout {
-            b = b.timeout(v);
+            // Zero is `"off"`: no limit, whatever `base_config` said.
+            b = if v.is_zero() {
+                b.no_timeout()
+            } else {
+                b.timeout(v)
+            };
         }
         b.build().map_err(|e| self.origins.locate(&section, e))
     }

@@ -105,8 +105,12 @@ pub struct BreakerSettings {
     /// The state a new breaker starts in.
     #[serde(with = "state_option", skip_serializing_if = "Option::is_none")]
     pub initial_state: Option<State>,
-    /// Time limit for guarded async calls (the time limiter).
-    #[serde(with = "duration::option", skip_serializing_if = "Option::is_none")]
+    /// Time limit for guarded async calls (the time limiter). `Some(Duration::ZERO)`, written
+    /// `"off"` in files, switches off a limit inherited through `base_config`.
+    #[serde(
+        with = "duration::timeout_option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub timeout: Option<Duration>,
     /// Grow the wait in OPEN exponentially (needs `wait_duration_in_open_state` in the same
     /// section).
@@ -184,7 +188,7 @@ impl BreakerSettings {
                     Some(node.to_bool(typing)?)
             }
             "initial_state" => self.initial_state = Some(node.to_state()?),
-            "timeout" => self.timeout = Some(node.to_duration()?),
+            "timeout" => self.timeout = Some(node.to_timeout()?),
             "enable_exponential_backoff" => {
                 self.enable_exponential_backoff = Some(node.to_bool(typing)?)
             }
