@@ -30,10 +30,11 @@
 //! snake_case property names, dotted or nested keys, several documents. Documents apply as Spring
 //! applies them: those without `spring.config.activate.on-profile` (or the legacy
 //! `spring.profiles`) always, the others when their profile expression (`prod`, `!dev`,
-//! `a & b`, `a | b`, lists) matches a profile named by `spring.profiles.active` in the file
-//! (or `default` when none is active); later documents override earlier ones, key by key.
-//! `spring.profiles.include`/`group` and the `SPRING_PROFILES_ACTIVE` environment variable are
-//! not consulted.
+//! `a & b`, `a | b`, lists) matches an active profile; later documents override earlier ones,
+//! key by key. The active profiles are those of the `SPRING_PROFILES_ACTIVE` environment
+//! variable when it is set and not blank (comma-separated, as Spring Boot reads it), else
+//! `spring.profiles.active` in the file, else `spring.profiles.default`, else `default`.
+//! `spring.profiles.include`/`group` are not consulted.
 //!
 //! `resilience4j.timelimiter.configs|instances.<name>.timeoutDuration` becomes the
 //! [`timeout`](CircuitBreakerConfig::timeout) of the breaker (or config) with the same name,
@@ -239,7 +240,8 @@ pub fn load_str(
 
 #[cfg(feature = "yaml")]
 fn load_yaml(text: &str, path: Option<&Path>) -> Result<LoadedConfig, ConfigError> {
-    spring::load(text, path)
+    let env_active = std::env::var("SPRING_PROFILES_ACTIVE").ok();
+    spring::load(text, path, env_active.as_deref())
 }
 
 #[cfg(not(feature = "yaml"))]

@@ -16,11 +16,22 @@ const TIME_LIMITER_PREFIX: &str = "resilience4j.timelimiter";
 /// Resilience4j's time limiter default timeout.
 const TIME_LIMITER_DEFAULT: Duration = Duration::from_secs(1);
 
-/// Parses, selects documents by profile, resolves and validates Spring YAML.
-pub(crate) fn load(text: &str, file: Option<&Path>) -> Result<LoadedConfig, ConfigError> {
+/// Parses, selects documents by profile, resolves and validates Spring YAML. `env_active` is
+/// the `SPRING_PROFILES_ACTIVE` environment variable: when set and not blank it replaces the
+/// file's `spring.profiles.active`, as in Spring Boot.
+pub(crate) fn load(
+    text: &str,
+    file: Option<&Path>,
+    env_active: Option<&str>,
+) -> Result<LoadedConfig, ConfigError> {
     let trees = yaml::parse(text, file)?;
     let docs: Vec<Vec<Entry<'_>>> = trees.iter().map(flatten).collect();
-    let active = active_profiles(&docs);
+    let from_env: Vec<String> = env_active.map(profile_list).unwrap_or_default();
+    let active = if from_env.is_empty() {
+        active_profiles(&docs)
+    } else {
+        from_env
+    };
     let mut layout = Layout::default();
     for doc in &docs {
         if applies(doc, &active, file)? {
@@ -91,14 +102,17 @@ fn names(node: &Node) -> Vec<String> {
         Value::Seq(items) => items.iter().filter_map(Node::scalar_text).collect(),
         _ => node
             .scalar_text()
-            .map(|s| {
-                s.split(',')
-                    .map(|p| p.trim().to_owned())
-                    .filter(|p| !p.is_empty())
-                    .collect()
-            })
+            .map(|s| profile_list(&s))
             .unwrap_or_default(),
     }
+}
+
+/// `prod, eu` → `["prod", "eu"]`.
+fn profile_list(text: &str) -> Vec<String> {
+    text.split(',')
+        .map(|p| p.trim().to_owned())
+        .filter(|p| !p.is_empty())
+        .collect()
 }
 
 fn activation<'a>(doc: &'a [Entry<'a>]) -> Option<&'a Entry<'a>> {
@@ -628,6 +642,30 @@ fn rule_of(err: &ConfigError) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn spring_profiles_active_variable_replaces_the_files_profiles() {
+        let text = include_str!("../../../tests/data/profiles.yml");
+        let orders = |env: Option<&str>| {
+            load(text, None, env)
+                .expect("loads")
+                .resolved
+                .instances
+                .remove("orders")
+                .expect("orders")
+        };
+        // The file says `prod`.
+        assert_eq!(orders(None).failure_rate_threshold(), 25.0);
+        // `dev` from the environment: the dev and `!prod` documents, not the prod ones.
+        let dev = orders(Some("dev"));
+        assert_eq!(dev.failure_rate_threshold(), 50.0);
+        assert_eq!(dev.sliding_window_size(), 3);
+        assert_eq!(dev.minimum_number_of_calls(), 1);
+        // A list, as Spring reads it: `prod & eu` holds.
+        assert_eq!(orders(Some(" prod , eu ")).minimum_number_of_calls(), 7);
+        // Blank: the file decides.
+        assert_eq!(orders(Some(" , ")).failure_rate_threshold(), 25.0);
+    }
 
     #[test]
     fn restyles_suggestions() {
