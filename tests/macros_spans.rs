@@ -360,3 +360,99 @@ async fn an_ignored_error_is_not_an_error_status() {
     );
     assert_eq!(call.status, Status::Unset);
 }
+
+#[traced]
+#[circuit_breaker(name = "spans.panic")]
+async fn panics_in_span() -> Result<u32, ClientError> {
+    panic!("boom")
+}
+
+#[tokio::test]
+async fn a_panic_marks_the_span_as_a_failure() {
+    let breaker = register("spans.panic");
+    let (joined, spans) = capture(|| async {
+        tokio::spawn(tracing::Instrument::in_current_span(panics_in_span())).await
+    })
+    .await;
+    assert!(joined.unwrap_err().is_panic());
+    let call = find(&spans, "panics_in_span");
+    assert_eq!(
+        attr(call, "circuit_breaker.outcome").as_deref(),
+        Some("failure")
+    );
+    assert_eq!(call.status, Status::error("the call panicked"));
+    assert_eq!(breaker.metrics().number_of_failed_calls(), 1);
+}
+
+#[traced]
+#[circuit_breaker(name = "spans.cancel")]
+async fn never_answers() -> Result<u32, ClientError> {
+    std::future::pending().await
+}
+
+#[tokio::test]
+async fn a_cancelled_call_marks_the_span_and_counts_nothing() {
+    let breaker = register("spans.cancel");
+    let (cancelled, spans) = capture(|| async {
+        tokio::select! {
+            biased;
+            _ = never_answers() => false,
+            () = std::future::ready(()) => true,
+        }
+    })
+    .await;
+    assert!(cancelled);
+    let call = find(&spans, "never_answers");
+    assert_eq!(
+        attr(call, "circuit_breaker.state").as_deref(),
+        Some("closed")
+    );
+    assert_eq!(
+        attr(call, "circuit_breaker.outcome").as_deref(),
+        Some("cancelled")
+    );
+    assert_eq!(call.status, Status::error("the call was cancelled"));
+    assert_eq!(breaker.metrics().number_of_buffered_calls(), 0);
+}
+
+#[traced]
+#[circuit_breaker(name = "spans.outer")]
+async fn outer() -> Result<u32, ClientError> {
+    // A failing inner call, handled: the outer call succeeds.
+    Ok(inner().await.unwrap_or(7))
+}
+
+#[traced(level = "trace")]
+#[circuit_breaker(name = "spans.inner")]
+async fn inner() -> Result<u32, ClientError> {
+    Err(ClientError::Down)
+}
+
+#[tokio::test]
+async fn a_disabled_inner_span_records_nothing_on_the_outer_one() {
+    register("spans.outer");
+    register("spans.inner");
+    let exporter = InMemorySpanExporter::default();
+    let provider = SdkTracerProvider::builder()
+        .with_simple_exporter(exporter.clone())
+        .build();
+    let subscriber = tracing_subscriber::registry()
+        .with(tracing_subscriber::filter::LevelFilter::DEBUG)
+        .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("macros_spans")));
+    let guard = tracing::subscriber::set_default(subscriber);
+    let result = outer().await;
+    drop(guard);
+    let _ = provider.force_flush();
+    let spans = exporter.get_finished_spans().expect("spans");
+    assert_eq!(result, Ok(7));
+    assert!(
+        spans.iter().all(|s| s.name != "inner"),
+        "inner is filtered out"
+    );
+    let call = find(&spans, "outer");
+    assert_eq!(
+        attr(call, "circuit_breaker.outcome").as_deref(),
+        Some("success")
+    );
+    assert_eq!(call.status, Status::Unset, "the inner failure stays off it");
+}

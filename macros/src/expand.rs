@@ -176,14 +176,20 @@ fn try_circuit_breaker(args: TokenStream, item: TokenStream) -> syn::Result<Toke
             classifier = quote!(#classifier.#method(#predicate));
         }
     }
+    // Under `#[traced]` the steps record on the span it opened, handed over as
+    // `__fusebox_span_handle` (see `try_traced`), never on whatever span is current.
     let (acquire, settle, rejected) = if traced {
         (
-            quote!(acquire_traced),
+            quote!(acquire_traced(__fusebox_breaker, &__fusebox_span_handle)),
             quote!(settle_traced),
-            quote!(rejected_traced),
+            quote!(rejected_traced(__fusebox_rejected, &__fusebox_span_handle)),
         )
     } else {
-        (quote!(acquire), quote!(settle), quote!(rejected))
+        (
+            quote!(acquire(__fusebox_breaker)),
+            quote!(settle),
+            quote!(rejected(__fusebox_rejected)),
+        )
     };
 
     let result = match &args.fallback {
@@ -257,7 +263,7 @@ fn try_circuit_breaker(args: TokenStream, item: TokenStream) -> syn::Result<Toke
                 let __fusebox_breaker = #breaker;
                 // The guard, as it would be written by hand: acquire a permit, await the body
                 // (within the breaker's time limit, if it has one), record the outcome.
-                let __fusebox_result = match #private::#acquire(__fusebox_breaker) {
+                let __fusebox_result = match #private::#acquire {
                     ::core::result::Result::Ok(__fusebox_permit) => {
                         // A non-`move` block: arguments are borrowed, not cloned, and remain
                         // available to the fallback.
@@ -270,7 +276,7 @@ fn try_circuit_breaker(args: TokenStream, item: TokenStream) -> syn::Result<Toke
                         };
                         #private::#settle(__fusebox_permit, __fusebox_done, &#classifier)
                     }
-                    ::core::result::Result::Err(__fusebox_rejected) => #private::#rejected(__fusebox_rejected),
+                    ::core::result::Result::Err(__fusebox_rejected) => #private::#rejected,
                 };
                 #result
             }
@@ -463,6 +469,13 @@ fn try_traced(args_tokens: TokenStream, item: TokenStream) -> syn::Result<TokenS
     let span = quote! {
         #tracing::span!(#target #level, #name, #(#fields),*)
     };
+    // With a breaker inside, its steps record on this span through a handle moved into the
+    // future (a clone: the span itself goes to the instrumentation).
+    let handle = if args.breaker.is_some() {
+        quote!(let __fusebox_span_handle = ::core::clone::Clone::clone(&__fusebox_span);)
+    } else {
+        TokenStream::new()
+    };
     let instrument = |future: TokenStream| {
         if args.err {
             quote!(#private::instrument_err(#future, __fusebox_span))
@@ -489,6 +502,7 @@ fn try_traced(args_tokens: TokenStream, item: TokenStream) -> syn::Result<TokenS
                 syn::parse2(quote! {
                     {
                         let __fusebox_span = #span;
+                        #handle
                         #instrumented.await
                     }
                 })?
@@ -498,6 +512,7 @@ fn try_traced(args_tokens: TokenStream, item: TokenStream) -> syn::Result<TokenS
                 syn::parse2(quote! {
                     {
                         let __fusebox_span = #span;
+                        #handle
                         let __fusebox_future = #future;
                         if __fusebox_span.is_disabled() {
                             __fusebox_future.await
@@ -517,6 +532,10 @@ fn try_traced(args_tokens: TokenStream, item: TokenStream) -> syn::Result<TokenS
             let stmt: syn::Stmt = syn::parse2(quote!(let __fusebox_span = #span;))?;
             let last = item.block.stmts.len() - 1;
             item.block.stmts.insert(last, stmt);
+            if args.breaker.is_some() {
+                let stmt: syn::Stmt = syn::parse2(handle)?;
+                item.block.stmts.insert(last + 1, stmt);
+            }
         }
     }
     Ok(item.into_token_stream())

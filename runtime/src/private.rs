@@ -94,17 +94,48 @@ pub fn acquire(breaker: &CircuitBreaker) -> Result<Permit<'_>, CallNotPermitted>
     breaker.try_acquire()
 }
 
-/// [`acquire`], recording on the current span (the one `#[traced]` opened) the state that gave
-/// the permit or rejected the call (`circuit_breaker.state`).
+/// The permit of a call in a `#[traced]` span. Dropped without an outcome — the body panicked,
+/// or the caller dropped the future — it marks the span as an error (`circuit_breaker.outcome`
+/// `failure` or `cancelled`) before its permit records the failure or gives the permission back.
+pub struct TracedPermit<'a> {
+    permit: Option<Permit<'a>>,
+    span: &'a tracing::Span,
+}
+
+impl Drop for TracedPermit<'_> {
+    fn drop(&mut self) {
+        if self.permit.is_none() {
+            return;
+        }
+        let (outcome, description) = if std::thread::panicking() {
+            (Outcome::Failure.as_str(), "the call panicked")
+        } else {
+            ("cancelled", "the call was cancelled")
+        };
+        self.span.record("circuit_breaker.outcome", outcome);
+        self.span.record("otel.status_code", "error");
+        self.span.record("otel.status_description", description);
+    }
+}
+
+/// [`acquire`], recording on `span` (the one `#[traced]` opened; passed, not looked up, so that
+/// nothing lands on a parent span when this one is disabled) the state that gave the permit or
+/// rejected the call (`circuit_breaker.state`).
 #[inline]
-pub fn acquire_traced(breaker: &CircuitBreaker) -> Result<Permit<'_>, CallNotPermitted> {
+pub fn acquire_traced<'a>(
+    breaker: &'a CircuitBreaker,
+    span: &'a tracing::Span,
+) -> Result<TracedPermit<'a>, CallNotPermitted> {
     let acquired = breaker.try_acquire_in_state();
     let state = match &acquired {
         Ok((_, state)) => *state,
         Err(rejected) => rejected.state(),
     };
-    tracing::Span::current().record("circuit_breaker.state", state.as_tag());
-    acquired.map(|(permit, _)| permit)
+    span.record("circuit_breaker.state", state.as_tag());
+    acquired.map(|(permit, _)| TracedPermit {
+        permit: Some(permit),
+        span,
+    })
 }
 
 /// The time limit of `breaker`'s calls, if any.
@@ -137,17 +168,20 @@ pub fn settle<T, E>(
     permit.settle(done, classifier).0
 }
 
-/// [`settle`], recording on the current span the outcome (`circuit_breaker.outcome`), and an
+/// [`settle`], recording on the permit's span the outcome (`circuit_breaker.outcome`), and an
 /// error status when the breaker counted the call as an error (failure, timeout; not for an
 /// ignored error, nor for an error that `record` counts as a success).
 #[inline]
 pub fn settle_traced<T, E>(
-    permit: Permit<'_>,
+    mut permit: TracedPermit<'_>,
     done: Result<Result<T, E>, TimeoutError>,
     classifier: &Classifier<T, E>,
 ) -> Result<T, Failure<E>> {
-    let (result, outcome) = permit.settle(done, classifier);
-    record_on_span(outcome, &result);
+    let Some(inner) = permit.permit.take() else {
+        unreachable!("a traced permit is settled once, by value")
+    };
+    let (result, outcome) = inner.settle(done, classifier);
+    record_on_span(permit.span, outcome, &result);
     result
 }
 
@@ -157,16 +191,18 @@ pub fn rejected<T, E>(rejected: CallNotPermitted) -> Result<T, Failure<E>> {
     Err(Failure::NotPermitted(rejected))
 }
 
-/// [`rejected`], recording the rejection on the current span.
+/// [`rejected`], recording the rejection on `span`.
 #[cold]
-pub fn rejected_traced<T, E>(rejected: CallNotPermitted) -> Result<T, Failure<E>> {
+pub fn rejected_traced<T, E>(
+    rejected: CallNotPermitted,
+    span: &tracing::Span,
+) -> Result<T, Failure<E>> {
     let result = Err(Failure::NotPermitted(rejected));
-    record_on_span(Outcome::NotPermitted, &result);
+    record_on_span(span, Outcome::NotPermitted, &result);
     result
 }
 
-fn record_on_span<T, E>(outcome: Outcome, result: &Result<T, Failure<E>>) {
-    let span = tracing::Span::current();
+fn record_on_span<T, E>(span: &tracing::Span, outcome: Outcome, result: &Result<T, Failure<E>>) {
     span.record("circuit_breaker.outcome", outcome.as_str());
     if outcome.is_error() {
         span.record("otel.status_code", "error");
