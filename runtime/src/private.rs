@@ -104,7 +104,7 @@ pub struct TracedPermit<'a> {
 
 impl Drop for TracedPermit<'_> {
     fn drop(&mut self) {
-        if self.permit.is_none() {
+        if self.permit.is_none() || self.span.is_disabled() {
             return;
         }
         let (outcome, description) = if std::thread::panicking() {
@@ -131,7 +131,10 @@ pub fn acquire_traced<'a>(
         Ok((_, state)) => *state,
         Err(rejected) => rejected.state(),
     };
-    span.record("circuit_breaker.state", state.as_tag());
+    // A disabled span ignores records, but only after looking the field up by name.
+    if !span.is_disabled() {
+        span.record("circuit_breaker.state", state.as_tag());
+    }
     acquired.map(|(permit, _)| TracedPermit {
         permit: Some(permit),
         span,
@@ -203,6 +206,9 @@ pub fn rejected_traced<T, E>(
 }
 
 fn record_on_span<T, E>(span: &tracing::Span, outcome: Outcome, result: &Result<T, Failure<E>>) {
+    if span.is_disabled() {
+        return;
+    }
     span.record("circuit_breaker.outcome", outcome.as_str());
     if outcome.is_error() {
         span.record("otel.status_code", "error");
