@@ -2,7 +2,7 @@
 //! or a bare number of milliseconds.
 
 use serde::de::{self, Deserializer, Visitor};
-use serde::{Deserialize, Serialize, Serializer};
+use serde::{Serialize, Serializer};
 use std::fmt;
 use std::time::Duration;
 
@@ -120,6 +120,29 @@ pub(crate) fn format(d: Duration) -> String {
     }
 }
 
+/// The `Option` around a duration visitor `V`, for both serde modules below.
+struct OptionVisitor<V>(V);
+
+impl<'de, V: Visitor<'de, Value = Duration>> Visitor<'de> for OptionVisitor<V> {
+    type Value = Option<Duration>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.expecting(f)
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self.0).map(Some)
+    }
+}
+
 /// Serde glue for `Option<Duration>` fields: integers are milliseconds, strings are parsed by
 /// [`parse`]; serialized in the simple form (`"10s"`).
 pub(crate) mod option {
@@ -135,63 +158,29 @@ pub(crate) mod option {
     pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
         d: D,
     ) -> Result<Option<Duration>, D::Error> {
-        d.deserialize_option(OptionVisitor)
-    }
-
-    struct OptionVisitor;
-
-    impl<'de> Visitor<'de> for OptionVisitor {
-        type Value = Option<Duration>;
-
-        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str(DURATION_FORMS)
-        }
-
-        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-
-        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-
-        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-            DurationValue::deserialize(d).map(|v| Some(v.0))
-        }
+        d.deserialize_option(OptionVisitor(ValueVisitor))
     }
 
     /// One duration, in any accepted form.
-    struct DurationValue(Duration);
-
-    impl<'de> Deserialize<'de> for DurationValue {
-        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-            d.deserialize_any(ValueVisitor)
-        }
-    }
-
     struct ValueVisitor;
 
     impl Visitor<'_> for ValueVisitor {
-        type Value = DurationValue;
+        type Value = Duration;
 
         fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
             f.write_str(DURATION_FORMS)
         }
 
         fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
-            from_millis(v)
-                .map(DurationValue)
-                .map_err(|e| E::custom(format!("duration {v}: {}", e.rule())))
+            from_millis(v).map_err(|e| E::custom(format!("duration {v}: {}", e.rule())))
         }
 
         fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
-            Ok(DurationValue(Duration::from_millis(v)))
+            Ok(Duration::from_millis(v))
         }
 
         fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-            parse(v)
-                .map(DurationValue)
-                .map_err(|e| E::custom(format!("duration {v:?}: {}", e.rule())))
+            parse(v).map_err(|e| E::custom(format!("duration {v:?}: {}", e.rule())))
         }
     }
 }
@@ -200,26 +189,34 @@ pub(crate) mod option {
 pub(crate) const OFF: &str = "off";
 
 /// What a `timeout` of zero is told: the limit must be real, or `"off"`.
-pub(crate) const TIMEOUT_RULE: &str =
+const TIMEOUT_RULE: &str =
     "must be at least 1ms, or \"off\" to switch off a time limit inherited from `base_config`";
 
-/// `timeout` in files and in serde: a duration, or [`OFF`], kept as `Duration::ZERO` (a real
-/// limit is at least 1 ms, so zero cannot mean anything else).
+/// What a `timeout` may be.
+pub(crate) fn timeout_forms() -> String {
+    format!("{DURATION_FORMS}, or \"{OFF}\"")
+}
+
+/// A duration read for `timeout`: zero is refused, since a real limit is at least 1 ms and
+/// `Duration::ZERO` stands for [`OFF`].
+pub(crate) fn timeout(d: Duration) -> Result<Duration, String> {
+    if d.is_zero() {
+        Err(TIMEOUT_RULE.to_owned())
+    } else {
+        Ok(d)
+    }
+}
+
+/// `timeout` as text, in files and in serde: a duration, or [`OFF`] (kept as `Duration::ZERO`).
 pub(crate) fn parse_timeout(text: &str) -> Result<Duration, String> {
     if text.trim().eq_ignore_ascii_case(OFF) {
         return Ok(Duration::ZERO);
     }
     match parse(text) {
-        Ok(d) if d.is_zero() => Err(TIMEOUT_RULE.to_owned()),
-        Ok(d) => Ok(d),
+        Ok(d) => timeout(d),
         Err(DurationError::Unparsable) => Err(timeout_forms()),
         Err(e) => Err(e.rule()),
     }
-}
-
-/// What a `timeout` may be.
-pub(crate) fn timeout_forms() -> String {
-    format!("{DURATION_FORMS}, or \"{OFF}\"")
 }
 
 /// Serde for `BreakerSettings::timeout`: [`option`] plus [`OFF`] (and `false`, which is what
@@ -237,29 +234,7 @@ pub(crate) mod timeout_option {
     pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
         d: D,
     ) -> Result<Option<Duration>, D::Error> {
-        d.deserialize_option(OptionVisitor)
-    }
-
-    struct OptionVisitor;
-
-    impl<'de> Visitor<'de> for OptionVisitor {
-        type Value = Option<Duration>;
-
-        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            write!(f, "{DURATION_FORMS}, or \"{OFF}\"")
-        }
-
-        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-
-        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-
-        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-            d.deserialize_any(ValueVisitor).map(Some)
-        }
+        d.deserialize_option(OptionVisitor(ValueVisitor))
     }
 
     struct ValueVisitor;
@@ -268,7 +243,7 @@ pub(crate) mod timeout_option {
         type Value = Duration;
 
         fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            write!(f, "{DURATION_FORMS}, or \"{OFF}\"")
+            f.write_str(&timeout_forms())
         }
 
         fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
@@ -280,11 +255,10 @@ pub(crate) mod timeout_option {
         }
 
         fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
-            match from_millis(v) {
-                Ok(d) if d.is_zero() => Err(E::custom(format!("timeout {v}: {TIMEOUT_RULE}"))),
-                Ok(d) => Ok(d),
-                Err(e) => Err(E::custom(format!("timeout {v}: {}", e.rule()))),
-            }
+            from_millis(v)
+                .map_err(|e| e.rule())
+                .and_then(timeout)
+                .map_err(|rule| E::custom(format!("timeout {v}: {rule}")))
         }
 
         fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {

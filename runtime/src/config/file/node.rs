@@ -173,10 +173,7 @@ impl Node {
         match &self.value {
             Value::Str(s) => duration::parse_timeout(s),
             Value::Bool(false) => Ok(Duration::ZERO),
-            Value::Int(_) => match self.to_duration()? {
-                d if d.is_zero() => Err(duration::TIMEOUT_RULE.to_owned()),
-                d => Ok(d),
-            },
+            Value::Int(_) => duration::timeout(self.to_duration()?),
             _ => Err(duration::timeout_forms()),
         }
     }
