@@ -934,22 +934,11 @@ impl CircuitBreaker {
         self.inner.record(nanos(elapsed), true);
     }
 
-    /// Records a success that took `elapsed_nanos` (the guard's path: no `Duration` round trip).
-    #[inline]
-    pub(crate) fn record_success_nanos(&self, elapsed_nanos: u64) {
-        self.inner.record(elapsed_nanos, false);
-    }
-
-    /// Records an outcome that took `elapsed_nanos`.
+    /// Records an outcome that took `elapsed_nanos` (the guard's path: no `Duration` round
+    /// trip).
     #[inline]
     pub(crate) fn record_nanos(&self, elapsed_nanos: u64, failed: bool) {
         self.inner.record(elapsed_nanos, failed);
-    }
-
-    /// Records a failure that took `elapsed_nanos`.
-    #[inline]
-    pub(crate) fn record_error_nanos(&self, elapsed_nanos: u64) {
-        self.inner.record(elapsed_nanos, true);
     }
 
     /// Records an ignored error: the permission is released, an IGNORED_ERROR event is

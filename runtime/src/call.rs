@@ -369,14 +369,14 @@ impl<'a> Permit<'a> {
     #[inline]
     pub fn on_success(self) {
         let (breaker, elapsed) = self.finish();
-        breaker.record_success_nanos(elapsed);
+        breaker.record_nanos(elapsed, false);
     }
 
     /// Records a failure.
     #[inline]
     pub fn on_error(self) {
         let (breaker, elapsed) = self.finish();
-        breaker.record_error_nanos(elapsed);
+        breaker.record_nanos(elapsed, true);
     }
 
     /// Ignores the call: releases the permission and publishes an IGNORED_ERROR event.
@@ -430,7 +430,7 @@ impl Drop for Permit<'_> {
         // Only reached when no outcome was recorded: the recording methods forget the permit.
         if std::thread::panicking() {
             // The guarded call panicked: a failure, as a thrown exception is in Resilience4j.
-            self.breaker.record_error_nanos(self.elapsed_nanos());
+            self.breaker.record_nanos(self.elapsed_nanos(), true);
         } else {
             // Cancelled: give the permit back so HALF_OPEN cannot get stuck.
             self.breaker.release_permission();
