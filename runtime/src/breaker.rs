@@ -865,7 +865,8 @@ impl CircuitBreaker {
     }
 
     /// [`acquire_in_state`](Self::acquire_in_state) without the permitting state (not decoded
-    /// on the hot path).
+    /// on the hot path: written as `acquire_in_state().map(drop)`, the decode stays, 7 more
+    /// instructions per call under callgrind).
     #[inline]
     pub(crate) fn acquire_permitted(&self) -> Result<(), State> {
         let tag = self.inner.tag.load(Ordering::Acquire);
