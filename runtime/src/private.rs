@@ -95,16 +95,30 @@ pub fn acquire(breaker: &CircuitBreaker) -> Result<Permit<'_>, CallNotPermitted>
 }
 
 /// The permit of a call in a `#[traced]` span. Dropped without an outcome — the body panicked,
-/// or the caller dropped the future — it marks the span as an error (`circuit_breaker.outcome`
-/// `failure` or `cancelled`) before its permit records the failure or gives the permission back.
+/// or the caller dropped the future — its permit records the failure or gives the permission
+/// back, and the span is marked as an error (`circuit_breaker.outcome` `failure` or
+/// `cancelled`).
 pub struct TracedPermit<'a> {
-    permit: Option<Permit<'a>>,
-    span: &'a tracing::Span,
+    permit: Permit<'a>,
+    unsettled: Unsettled<'a>,
 }
 
-impl Drop for TracedPermit<'_> {
+/// Marks its span when dropped; [`settled`](Self::settled) disarms it.
+struct Unsettled<'a>(&'a tracing::Span);
+
+impl<'a> Unsettled<'a> {
+    /// The call has an outcome: the span, without the mark.
+    fn settled(self) -> &'a tracing::Span {
+        let span = self.0;
+        std::mem::forget(self);
+        span
+    }
+}
+
+impl Drop for Unsettled<'_> {
     fn drop(&mut self) {
-        if self.permit.is_none() || self.span.is_disabled() {
+        let span = self.0;
+        if span.is_disabled() {
             return;
         }
         let (outcome, description) = if std::thread::panicking() {
@@ -112,9 +126,9 @@ impl Drop for TracedPermit<'_> {
         } else {
             ("cancelled", "the call was cancelled")
         };
-        self.span.record("circuit_breaker.outcome", outcome);
-        self.span.record("otel.status_code", "error");
-        self.span.record("otel.status_description", description);
+        span.record("circuit_breaker.outcome", outcome);
+        span.record("otel.status_code", "error");
+        span.record("otel.status_description", description);
     }
 }
 
@@ -136,8 +150,8 @@ pub fn acquire_traced<'a>(
         span.record("circuit_breaker.state", state.as_tag());
     }
     acquired.map(|(permit, _)| TracedPermit {
-        permit: Some(permit),
-        span,
+        permit,
+        unsettled: Unsettled(span),
     })
 }
 
@@ -176,15 +190,14 @@ pub fn settle<T, E>(
 /// ignored error, nor for an error that `record` counts as a success).
 #[inline]
 pub fn settle_traced<T, E>(
-    mut permit: TracedPermit<'_>,
+    permit: TracedPermit<'_>,
     done: Result<Result<T, E>, TimeoutError>,
     classifier: &Classifier<T, E>,
 ) -> Result<T, Failure<E>> {
-    let Some(inner) = permit.permit.take() else {
-        unreachable!("a traced permit is settled once, by value")
-    };
-    let (result, outcome) = inner.settle(done, classifier);
-    record_on_span(permit.span, outcome, &result);
+    let TracedPermit { permit, unsettled } = permit;
+    let span = unsettled.settled();
+    let (result, outcome) = permit.settle(done, classifier);
+    record_on_span(span, outcome, &result);
     result
 }
 
