@@ -104,24 +104,18 @@ pub fn op_failing_every(x: u64, period: u64) -> Result<u64, MyErr> {
 /// The guard around [`op_failing_every`] with a period of 100 (1 % failures).
 #[inline]
 pub fn fusebox_guard_call_1pct_failing(b: &CircuitBreaker, x: u64) -> u64 {
-    match b.try_acquire() {
-        Ok(permit) => match op_failing_every(x, 100) {
-            Ok(v) => {
-                permit.on_success();
-                v
-            }
-            Err(_) => {
-                permit.on_error();
-                0
-            }
-        },
-        Err(_) => 0,
-    }
+    guard_call(b, x, |x| op_failing_every(x, 100))
 }
 
 /// Guard API: `try_acquire` → op → `on_success` / `on_error` (the permit measures the time).
 #[inline]
 pub fn fusebox_guard_call(b: &CircuitBreaker, x: u64) -> u64 {
+    guard_call(b, x, op)
+}
+
+/// The guard API around `op`, as a user writes it.
+#[inline(always)]
+fn guard_call(b: &CircuitBreaker, x: u64, op: impl FnOnce(u64) -> Result<u64, MyErr>) -> u64 {
     match b.try_acquire() {
         Ok(permit) => match op(x) {
             Ok(v) => {
@@ -158,8 +152,6 @@ pub fn fusebox_lowlevel_call(b: &CircuitBreaker, x: u64) -> u64 {
     }
 }
 
-/// `CircuitBreaker::call` (what the attribute expands to), around the async op.
-#[inline]
 /// The guard API written by hand in an `async fn`: the baseline a `#[circuit_breaker]`
 /// function is held to.
 pub async fn fusebox_guard_async(b: &CircuitBreaker, x: u64) -> u64 {
@@ -178,6 +170,8 @@ pub async fn fusebox_guard_async(b: &CircuitBreaker, x: u64) -> u64 {
     }
 }
 
+/// `CircuitBreaker::call` around the async op.
+#[inline]
 pub async fn fusebox_call_async(b: &CircuitBreaker, x: u64) -> u64 {
     b.call(op_async(x)).await.unwrap_or(0)
 }
