@@ -7,6 +7,7 @@ use fusebox::{
 };
 use opentelemetry::trace::{SpanId, SpanKind, Status, TracerProvider as _};
 use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider, SpanData};
+use tracing_subscriber::filter::LevelFilter;
 use tracing_subscriber::layer::SubscriberExt;
 
 #[derive(Debug, PartialEq)]
@@ -32,11 +33,20 @@ impl From<BreakerError> for ClientError {
 
 /// Runs `f` with a subscriber exporting to memory; returns the finished spans.
 async fn capture<F: Future>(f: impl FnOnce() -> F) -> (F::Output, Vec<SpanData>) {
+    capture_at(LevelFilter::TRACE, f).await
+}
+
+/// [`capture`], with spans below `level` filtered out.
+async fn capture_at<F: Future>(
+    level: LevelFilter,
+    f: impl FnOnce() -> F,
+) -> (F::Output, Vec<SpanData>) {
     let exporter = InMemorySpanExporter::default();
     let provider = SdkTracerProvider::builder()
         .with_simple_exporter(exporter.clone())
         .build();
     let subscriber = tracing_subscriber::registry()
+        .with(level)
         .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("macros_spans")));
     let guard = tracing::subscriber::set_default(subscriber);
     let output = {
@@ -432,18 +442,7 @@ async fn inner() -> Result<u32, ClientError> {
 async fn a_disabled_inner_span_records_nothing_on_the_outer_one() {
     register("spans.outer");
     register("spans.inner");
-    let exporter = InMemorySpanExporter::default();
-    let provider = SdkTracerProvider::builder()
-        .with_simple_exporter(exporter.clone())
-        .build();
-    let subscriber = tracing_subscriber::registry()
-        .with(tracing_subscriber::filter::LevelFilter::DEBUG)
-        .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("macros_spans")));
-    let guard = tracing::subscriber::set_default(subscriber);
-    let result = outer().await;
-    drop(guard);
-    let _ = provider.force_flush();
-    let spans = exporter.get_finished_spans().expect("spans");
+    let (result, spans) = capture_at(LevelFilter::DEBUG, outer).await;
     assert_eq!(result, Ok(7));
     assert!(
         spans.iter().all(|s| s.name != "inner"),
