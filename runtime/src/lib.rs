@@ -29,6 +29,8 @@ mod breaker;
 mod call;
 mod clock;
 pub mod config;
+#[cfg(feature = "watch")]
+mod config_watch;
 mod events;
 mod metrics;
 #[doc(hidden)]
@@ -47,6 +49,8 @@ pub use config::{
     CircuitBreakerConfig, CircuitBreakerConfigBuilder, ConfigError, ConfigErrorKind,
     SlidingWindowType, WaitInterval,
 };
+#[cfg(feature = "watch")]
+pub use config_watch::{ConfigWatcher, ConfigWatcherBuilder, DEFAULT_DEBOUNCE, ReloadStats};
 pub use events::{CircuitBreakerEvent, DEFAULT_EVENT_BUFFER, EventKind, EventReceiver, EventType};
 pub use metrics::Metrics;
 pub use registry::{Registry, global_config_path};

@@ -293,6 +293,26 @@ impl Registry {
         }
         Ok(changed)
     }
+
+    /// Watches a config file and [reloads](Self::reload_from_file) it whenever it changes, with
+    /// the same rules (an invalid file is logged and counted, and the running configs stay;
+    /// unchanged breakers keep their state), debounced by
+    /// [`DEFAULT_DEBOUNCE`](crate::DEFAULT_DEBOUNCE). The file is applied once right away; an
+    /// unreadable or invalid file is an error. Watching stops when the returned
+    /// [`ConfigWatcher`](crate::ConfigWatcher) is dropped; use
+    /// [`ConfigWatcher::builder`](crate::ConfigWatcher::builder) for another debounce interval.
+    /// Feature `watch`.
+    ///
+    /// ```no_run
+    /// let registry = fusebox_runtime::Registry::from_file("fusebox.toml")?;
+    /// let watcher = registry.watch_file("fusebox.toml")?;
+    /// // ... serve; `watcher.stats()` counts reloads applied and rejected.
+    /// # Ok::<(), fusebox_runtime::ConfigError>(())
+    /// ```
+    #[cfg(feature = "watch")]
+    pub fn watch_file(&self, path: impl AsRef<Path>) -> Result<crate::ConfigWatcher, ConfigError> {
+        crate::ConfigWatcher::builder().watch(self, path)
+    }
 }
 
 /// The file the global registry loads: `FUSEBOX_CONFIG` if set, else `fusebox.toml` in the
