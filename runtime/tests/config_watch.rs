@@ -35,6 +35,40 @@ impl Drop for TempDir {
     }
 }
 
+/// Everything logged in this test binary, from every thread (the watcher logs from its own),
+/// in lines that contain every needle.
+#[cfg(feature = "telemetry")]
+fn logged_lines_with(needles: &[&str]) -> Vec<String> {
+    use std::sync::{Mutex, OnceLock};
+    #[derive(Clone)]
+    struct Sink(Arc<Mutex<Vec<u8>>>);
+    impl std::io::Write for Sink {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    static LOGS: OnceLock<Sink> = OnceLock::new();
+    let sink = LOGS.get_or_init(|| {
+        let sink = Sink(Arc::default());
+        let writer = sink.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .finish();
+        tracing::subscriber::set_global_default(subscriber).unwrap();
+        sink
+    });
+    String::from_utf8_lossy(&sink.0.lock().unwrap())
+        .lines()
+        .filter(|line| needles.iter().all(|n| line.contains(n)))
+        .map(str::to_owned)
+        .collect()
+}
+
 fn watch(registry: &Registry, path: &Path) -> ConfigWatcher {
     ConfigWatcher::builder()
         .debounce(DEBOUNCE)
@@ -81,12 +115,11 @@ fn an_edit_reconfigures_the_changed_breaker_and_keeps_the_others_state() {
     let watcher = watch(&registry, &path);
     assert_eq!(watcher.stats(), ReloadStats::default());
 
-    // An unrelated file in the same directory is not the config.
+    // Another file in the directory, even an invalid one, is not a change of the config.
     std::fs::write(dir.join("other.toml"), "not = [valid").unwrap();
     std::fs::write(&path, file(25)).unwrap();
-    wait_for("the new threshold", || {
-        orders.config().failure_rate_threshold() == 25.0
-    });
+    wait_for_stats(&watcher, "the reload", |s| s.applied() == 1);
+    assert_eq!(orders.config().failure_rate_threshold(), 25.0);
     let stats = watcher.stats();
     assert_eq!((stats.applied(), stats.rejected()), (1, 0), "{stats:?}");
     assert!(stats.last_error().is_none());
@@ -110,6 +143,8 @@ fn an_invalid_file_keeps_the_running_config_and_is_counted_then_the_fix_applies(
     let registry = Registry::from_file(&path).unwrap();
     let orders = registry.circuit_breaker("orders");
     orders.transition_to_open_state().unwrap();
+    #[cfg(feature = "telemetry")]
+    logged_lines_with(&[]); // capture from now on
     let watcher = watch(&registry, &path);
 
     std::fs::write(&path, "[instances.orders]\nsliding_window_size = 0\n").unwrap();
@@ -130,6 +165,12 @@ fn an_invalid_file_keeps_the_running_config_and_is_counted_then_the_fix_applies(
         4,
         "running config kept"
     );
+    #[cfg(feature = "telemetry")]
+    {
+        let file = path.display().to_string();
+        let warned = logged_lines_with(&["WARN", "config file rejected", &file, &error]);
+        assert_eq!(warned.len(), 1, "logged once, with the file and the error");
+    }
     assert_eq!(orders.state(), State::Open, "state kept");
 
     // Not even valid TOML: rejected too, with the parser's position.
@@ -142,7 +183,8 @@ fn an_invalid_file_keeps_the_running_config_and_is_counted_then_the_fix_applies(
     );
 
     std::fs::write(&path, "[instances.orders]\nsliding_window_size = 6\n").unwrap();
-    wait_for("the fix", || orders.config().sliding_window_size() == 6);
+    wait_for_stats(&watcher, "the fix", |s| s.applied() == 1);
+    assert_eq!(orders.config().sliding_window_size(), 6);
     let stats = watcher.stats();
     assert_eq!((stats.applied(), stats.rejected()), (1, 2), "{stats:?}");
     assert!(
@@ -154,6 +196,12 @@ fn an_invalid_file_keeps_the_running_config_and_is_counted_then_the_fix_applies(
         State::Closed,
         "a changed breaker starts over"
     );
+    #[cfg(feature = "telemetry")]
+    {
+        let file = path.display().to_string();
+        let applied = logged_lines_with(&["INFO", "config file reloaded", &file, "[\"orders\"]"]);
+        assert_eq!(applied.len(), 1, "the reload is logged with what changed");
+    }
 }
 
 #[test]
@@ -166,16 +214,14 @@ fn an_atomic_rename_save_is_picked_up_every_time() {
     let watcher = watch(&registry, &path);
 
     // A watch on the file's inode would go deaf after the first rename: do three.
-    for size in 3..=5 {
+    for (saves, size) in (1..=3).zip(3..) {
         save_atomically(
             &path,
             &format!("[instances.orders]\nsliding_window_size = {size}\n"),
         );
-        wait_for("the renamed file", || {
-            orders.config().sliding_window_size() == size
-        });
+        wait_for_stats(&watcher, "the renamed file", |s| s.applied() == saves);
+        assert_eq!(orders.config().sliding_window_size(), size);
     }
-    assert_eq!(watcher.stats().applied(), 3);
 }
 
 /// Kubernetes mounts a ConfigMap as `app.toml -> ..data/app.toml` and updates it by pointing
@@ -204,15 +250,12 @@ fn a_symlinked_file_follows_a_configmap_style_swap() {
     let watcher = watch(&registry, &path);
 
     version(2, 7);
-    wait_for("the swapped ConfigMap", || {
-        orders.config().sliding_window_size() == 7
-    });
+    wait_for_stats(&watcher, "the swapped ConfigMap", |s| s.applied() == 1);
+    assert_eq!(orders.config().sliding_window_size(), 7);
     std::fs::remove_dir_all(dir.join("..v1")).unwrap();
     version(3, 8);
-    wait_for("the second swap", || {
-        orders.config().sliding_window_size() == 8
-    });
-    assert_eq!(watcher.stats().applied(), 2);
+    wait_for_stats(&watcher, "the second swap", |s| s.applied() == 2);
+    assert_eq!(orders.config().sliding_window_size(), 8);
 }
 
 #[test]
@@ -226,38 +269,25 @@ fn dropping_the_watcher_stops_reloads() {
     let witness_watcher = watch(&witness, &path);
 
     std::fs::write(&path, "[instances.orders]\nsliding_window_size = 3\n").unwrap();
-    wait_for("both registries", || {
-        dropped
-            .circuit_breaker("orders")
-            .config()
-            .sliding_window_size()
-            == 3
-            && witness
-                .circuit_breaker("orders")
-                .config()
-                .sliding_window_size()
-                == 3
+    wait_for("both watchers", || {
+        watcher.stats().applied() == 1 && witness_watcher.stats().applied() == 1
     });
+    assert_eq!(size_of_orders(&dropped), 3);
+    assert_eq!(size_of_orders(&witness), 3);
 
     drop(watcher);
     std::fs::write(&path, "[instances.orders]\nsliding_window_size = 4\n").unwrap();
     // The witness, with the same debounce, sees the change; the dropped one must not.
-    wait_for("the witness", || {
-        witness
-            .circuit_breaker("orders")
-            .config()
-            .sliding_window_size()
-            == 4
-    });
-    assert_eq!(witness_watcher.stats().applied(), 2);
-    assert_eq!(
-        dropped
-            .circuit_breaker("orders")
-            .config()
-            .sliding_window_size(),
-        3,
-        "no reload after drop"
-    );
+    wait_for_stats(&witness_watcher, "the witness", |s| s.applied() == 2);
+    assert_eq!(size_of_orders(&witness), 4);
+    assert_eq!(size_of_orders(&dropped), 3, "no reload after drop");
+}
+
+fn size_of_orders(registry: &Registry) -> u32 {
+    registry
+        .circuit_breaker("orders")
+        .config()
+        .sliding_window_size()
 }
 
 #[test]
