@@ -45,11 +45,12 @@ esac
 step "cargo test (workspace)"
 cargo test --workspace --locked -- --test-threads="$threads"
 
-step "optional features: OTLP export, reqwest-middleware"
+step "optional features: OTLP export, reqwest-middleware, config file watching"
 cargo test -p fusebox-runtime --features otlp,reqwest-middleware --locked --test telemetry_otlp
+cargo test -p fusebox-runtime --features watch --locked --test config_watch
 
 step "rustdoc (broken links are errors)"
-RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked --features fusebox-runtime/watch
 
 if [[ "${FUSEBOX_SKIP_LOOM:-0}" != 1 ]]; then
   step "loom model checks"
