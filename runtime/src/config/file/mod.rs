@@ -80,6 +80,7 @@
 
 mod duration;
 mod enums;
+mod inherit;
 #[cfg(feature = "yaml")]
 mod java_keys;
 mod node;
