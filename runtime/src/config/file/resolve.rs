@@ -10,14 +10,9 @@ use super::inherit::{Group, Inheritance, Layer};
 use super::node::Pos;
 use super::settings::{BreakerSettings, RegistryConfig};
 use super::{ConfigWarning, ResolvedConfig};
-use crate::config::{CircuitBreakerConfig, ConfigError, ConfigErrorKind, Location, WaitInterval};
+use crate::config::{CircuitBreakerConfig, ConfigError, ConfigErrorKind, Location};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-
-/// Resilience4j's default exponential backoff multiplier.
-const DEFAULT_MULTIPLIER: f64 = 1.5;
-/// Resilience4j's default randomization factor.
-const DEFAULT_RANDOM_FACTOR: f64 = 0.5;
 
 /// Where a property was written.
 #[derive(Clone, Debug, Default)]
@@ -235,68 +230,9 @@ impl Breakers<'_> {
         }
         self.warn_ineffective_backoff(&section, s);
 
-        let mut b = base.to_builder();
-        if let Some(wait) = s.wait_duration_in_open_state {
-            let interval = if exponential {
-                WaitInterval::ExponentialBackoff {
-                    initial: wait,
-                    multiplier: s
-                        .exponential_backoff_multiplier
-                        .unwrap_or(DEFAULT_MULTIPLIER),
-                    max: s.exponential_max_wait_duration_in_open_state,
-                }
-            } else if randomized {
-                WaitInterval::Randomized {
-                    interval: wait,
-                    factor: s.randomized_wait_factor.unwrap_or(DEFAULT_RANDOM_FACTOR),
-                }
-            } else {
-                WaitInterval::Constant(wait)
-            };
-            b = b.wait_interval_in_open_state(interval);
-        }
-        if let Some(v) = s.failure_rate_threshold {
-            b = b.failure_rate_threshold(v);
-        }
-        if let Some(v) = s.slow_call_rate_threshold {
-            b = b.slow_call_rate_threshold(v);
-        }
-        if let Some(v) = s.slow_call_duration_threshold {
-            b = b.slow_call_duration_threshold(v);
-        }
-        if let Some(v) = s.max_wait_duration_in_half_open_state {
-            b = b.max_wait_duration_in_half_open_state(v);
-        }
-        if let Some(v) = s.transition_to_state_after_wait_duration {
-            b = b.transition_to_state_after_wait_duration(v);
-        }
-        if let Some(v) = s.sliding_window_size {
-            b = b.sliding_window_size(v);
-        }
-        if let Some(v) = s.minimum_number_of_calls {
-            b = b.minimum_number_of_calls(v);
-        }
-        if let Some(v) = s.sliding_window_type {
-            b = b.sliding_window_type(v);
-        }
-        if let Some(v) = s.permitted_number_of_calls_in_half_open_state {
-            b = b.permitted_number_of_calls_in_half_open_state(v);
-        }
-        if let Some(v) = s.automatic_transition_from_open_to_half_open_enabled {
-            b = b.automatic_transition_from_open_to_half_open_enabled(v);
-        }
-        if let Some(v) = s.initial_state {
-            b = b.initial_state(v);
-        }
-        if let Some(v) = s.timeout {
-            // Zero is `"off"`: no limit, whatever `base_config` said.
-            b = if v.is_zero() {
-                b.no_timeout()
-            } else {
-                b.timeout(v)
-            };
-        }
-        b.build().map_err(|e| self.origins.locate(&section, e))
+        s.apply_to(base.to_builder())
+            .build()
+            .map_err(|e| self.origins.locate(&section, e))
     }
 
     /// Backoff keys that Resilience4j silently ignores get a warning each.
