@@ -161,7 +161,12 @@ macro_rules! breaker_properties {
 
         /// [`BreakerSettings`] as serde sees it: each field (de)serialized in its key's format.
         #[derive(Default, ::serde::Serialize, ::serde::Deserialize)]
-        #[serde(rename = "BreakerSettings", default, deny_unknown_fields)]
+        #[serde(
+            rename = "BreakerSettings",
+            expecting = "struct BreakerSettings",
+            default,
+            deny_unknown_fields
+        )]
         struct SettingsSerde {
             #[serde(skip_serializing_if = "Option::is_none")]
             base_config: Option<String>,

@@ -80,4 +80,28 @@ mod tests {
         let back: BreakerSettings = toml::from_str(&text).expect("round trip");
         assert_eq!(back, all);
     }
+
+    #[test]
+    fn serde_errors_name_the_settings_type_and_its_keys() {
+        let error = |text: &str| {
+            toml::from_str::<RegistryConfig>(text)
+                .unwrap_err()
+                .to_string()
+        };
+        let not_a_table = error("[instances]\norders = 5\n");
+        assert!(
+            not_a_table.contains("invalid type: integer `5`, expected struct BreakerSettings"),
+            "{not_a_table}"
+        );
+        let unknown = error("[instances.orders]\nfoo = 1\n");
+        assert!(
+            unknown.contains(&format!(
+                "unknown field `foo`, expected one of `{}`",
+                FIELDS.join("`, `")
+            )),
+            "{unknown}"
+        );
+        let bad = error("[instances.orders]\ntimeout = true\n");
+        assert!(bad.contains("timeout true: expected a duration"), "{bad}");
+    }
 }
