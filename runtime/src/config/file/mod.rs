@@ -21,8 +21,8 @@
 //! Keys are the builder's setter names in snake_case, plus `base_config`, `timeout` (the time
 //! limiter) and Spring's backoff keys (`enable_exponential_backoff`,
 //! `exponential_backoff_multiplier`, `exponential_max_wait_duration_in_open_state`,
-//! `enable_randomized_wait`, `randomized_wait_factor`). An unknown key is an error naming the
-//! nearest valid one.
+//! `enable_randomized_wait`, `randomized_wait_factor`); the README's property table lists them
+//! all. An unknown key is an error naming the nearest valid one.
 //!
 //! # Spring `application.yml`
 //!
@@ -74,15 +74,13 @@
 //! - percentages follow the builder's rule (0, 100] (Spring's property setters demand [1, 100]);
 //! - unknown properties in a breaker or time limiter section are errors (Spring ignores them).
 
-// `ConfigError` is the crate's one error type, returned by value everywhere (its size is the
-// core's choice); this module only passes it on.
-#![allow(clippy::result_large_err)]
-
 mod duration;
 mod enums;
+pub(crate) mod format;
+mod inherit;
 #[cfg(feature = "yaml")]
 mod java_keys;
-mod node;
+pub(crate) mod node;
 #[cfg(feature = "yaml")]
 mod profiles;
 mod resolve;
@@ -94,6 +92,8 @@ mod toml;
 #[cfg(feature = "yaml")]
 mod yaml;
 
+#[cfg(test)]
+pub(crate) use resolve::KeyStyle;
 pub use settings::{BreakerSettings, RegistryConfig};
 
 use super::{CircuitBreakerConfig, ConfigError, ConfigErrorKind, Location};

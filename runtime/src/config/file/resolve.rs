@@ -1,45 +1,18 @@
-//! Resilience4j's `baseConfig` resolution, applied to a [`RegistryConfig`].
+//! Breaker sections on top of their bases: a [`RegistryConfig`] resolved into
+//! [`CircuitBreakerConfig`]s with [`super::inherit`]'s `base_config` rules, and where every
+//! property was written, to locate errors and warnings.
 //!
-//! Rules (Resilience4j 2.4, `CommonCircuitBreakerConfigurationProperties`):
-//! - an instance with `base_config = "X"` starts from config `X`, which must exist; naming a
-//!   config with the instance's own name is rejected, as Resilience4j rejects it;
-//! - an instance without `base_config` whose name is also a config's name starts from that config;
-//! - otherwise from `configs.default` if present, otherwise from the library defaults;
-//! - a config starts from its own `base_config` (chains of any length), otherwise from the library
-//!   defaults: a named config does **not** implicitly inherit `configs.default`;
-//! - each section's properties override its base; a base's wait-interval function (backoff) is
-//!   inherited unless the section sets `wait_duration_in_open_state` itself, which is the only
-//!   place backoff settings take effect;
-//! - a `base_config` cycle is an error. Resilience4j only detects a config naming itself (a longer
-//!   cycle overflows its stack); fusebox reports every cycle with its chain.
+//! Each section's properties override its base; a base's wait-interval function (backoff) is
+//! inherited unless the section sets `wait_duration_in_open_state` itself, which is the only
+//! place backoff settings take effect.
 
+use super::inherit::{Group, Inheritance, Layer};
 use super::node::Pos;
 use super::settings::{BreakerSettings, RegistryConfig};
 use super::{ConfigWarning, ResolvedConfig};
-use crate::config::{CircuitBreakerConfig, ConfigError, ConfigErrorKind, Location, WaitInterval};
+use crate::config::{CircuitBreakerConfig, ConfigError, ConfigErrorKind, Location};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-
-/// Resilience4j's default exponential backoff multiplier.
-const DEFAULT_MULTIPLIER: f64 = 1.5;
-/// Resilience4j's default randomization factor.
-const DEFAULT_RANDOM_FACTOR: f64 = 0.5;
-
-/// Which map a section lives in.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Group {
-    Configs,
-    Instances,
-}
-
-impl Group {
-    fn name(self) -> &'static str {
-        match self {
-            Group::Configs => "configs",
-            Group::Instances => "instances",
-        }
-    }
-}
 
 /// Where a property was written.
 #[derive(Clone, Debug, Default)]
@@ -168,123 +141,68 @@ pub(crate) fn resolve(
     config: &RegistryConfig,
     origins: &Origins,
 ) -> Result<(ResolvedConfig, Vec<ConfigWarning>), ConfigError> {
-    let mut resolver = Resolver {
-        config,
+    let layer = Breakers {
         origins,
-        built: BTreeMap::new(),
         warnings: Vec::new(),
     };
+    let mut inheritance = Inheritance::new(&config.configs, layer);
     for name in config.configs.keys() {
-        resolver.config(name, &mut Vec::new())?;
+        inheritance.config(name)?;
     }
     let mut instances = BTreeMap::new();
     for (name, settings) in &config.instances {
-        instances.insert(name.clone(), resolver.instance(name, settings)?);
+        instances.insert(name.clone(), inheritance.instance(name, settings)?);
     }
-    let default = resolver.built.get("default").cloned().unwrap_or_default();
+    let (configs, layer) = inheritance.finish();
+    let default = configs.get("default").cloned().unwrap_or_default();
     let resolved = ResolvedConfig {
         default,
-        configs: resolver.built,
+        configs,
         instances,
     };
-    Ok((resolved, resolver.warnings))
+    Ok((resolved, layer.warnings))
 }
 
-struct Resolver<'a> {
-    config: &'a RegistryConfig,
+/// Breaker sections as an inheritance [`Layer`]: settings applied through the builder.
+struct Breakers<'a> {
     origins: &'a Origins,
-    built: BTreeMap<String, CircuitBreakerConfig>,
     warnings: Vec<ConfigWarning>,
 }
 
-impl Resolver<'_> {
-    fn config(
-        &mut self,
-        name: &str,
-        stack: &mut Vec<String>,
-    ) -> Result<CircuitBreakerConfig, ConfigError> {
-        if let Some(done) = self.built.get(name) {
-            return Ok(done.clone());
-        }
-        if let Some(start) = stack.iter().position(|n| n == name) {
-            let mut chain = stack[start..].to_vec();
-            chain.push(name.to_owned());
-            let referrer = stack.last().map_or(name, String::as_str);
-            let section = self.origins.section(Group::Configs, referrer);
-            let (path, location, _) = self.origins.field(&section, "base_config");
-            return Err(
-                ConfigError::new(path, ConfigErrorKind::BaseConfigCycle { chain }).at(location),
-            );
-        }
-        let Some(settings) = self.config.configs.get(name) else {
-            return Ok(CircuitBreakerConfig::default());
-        };
-        let base = match &settings.base_config {
-            Some(base) => {
-                self.check_exists(Group::Configs, name, base)?;
-                stack.push(name.to_owned());
-                let built = self.config(base, stack);
-                stack.pop();
-                built?
-            }
-            None => CircuitBreakerConfig::default(),
-        };
-        let built = self.apply(Group::Configs, name, &base, settings)?;
-        self.built.insert(name.to_owned(), built.clone());
-        Ok(built)
+impl Layer for Breakers<'_> {
+    type Section = BreakerSettings;
+    type Built = CircuitBreakerConfig;
+    const OWN_NAME_ADVICE: &'static str =
+        ": an instance whose name matches a config already starts from that config";
+
+    fn base_of(section: &BreakerSettings) -> Option<&str> {
+        section.base_config.as_deref()
     }
 
-    fn instance(
-        &mut self,
-        name: &str,
-        settings: &BreakerSettings,
-    ) -> Result<CircuitBreakerConfig, ConfigError> {
-        let base = match &settings.base_config {
-            Some(base) if base == name => {
-                let section = self.origins.section(Group::Instances, name);
-                let (path, location, _) = self.origins.field(&section, "base_config");
-                return Err(ConfigError::new(
-                    path,
-                    ConfigErrorKind::Conflict {
-                        message: format!(
-                            "an instance cannot name the config of its own name `{name}` as its base \
-                             (Resilience4j rejects this as a circular reference); remove it: an \
-                             instance whose name matches a config already starts from that config"
-                        ),
-                    },
-                )
-                .at(location));
-            }
-            Some(base) => {
-                self.check_exists(Group::Instances, name, base)?;
-                self.config(base, &mut Vec::new())?
-            }
-            None if self.config.configs.contains_key(name) => self.config(name, &mut Vec::new())?,
-            None if self.config.configs.contains_key("default") => {
-                self.config("default", &mut Vec::new())?
-            }
-            None => CircuitBreakerConfig::default(),
-        };
-        self.apply(Group::Instances, name, &base, settings)
+    fn root(&self) -> CircuitBreakerConfig {
+        CircuitBreakerConfig::default()
     }
 
-    fn check_exists(&self, group: Group, name: &str, base: &str) -> Result<(), ConfigError> {
-        if self.config.configs.contains_key(base) {
-            return Ok(());
-        }
+    fn base_key(&self, group: Group, name: &str) -> (String, Location) {
         let section = self.origins.section(group, name);
         let (path, location, _) = self.origins.field(&section, "base_config");
-        Err(ConfigError::new(
-            path,
-            ConfigErrorKind::MissingBaseConfig {
-                base: base.to_owned(),
-            },
-        )
-        .at(location))
+        (path, location)
     }
 
-    /// `settings` on top of `base`, validated by the builder.
     fn apply(
+        &mut self,
+        group: Group,
+        name: &str,
+        base: &CircuitBreakerConfig,
+        settings: &BreakerSettings,
+    ) -> Result<CircuitBreakerConfig, ConfigError> {
+        self.apply_settings(group, name, base, settings)
+    }
+}
+
+impl Breakers<'_> {
+    /// `settings` on top of `base`, validated by the builder.
+    fn apply_settings(
         &mut self,
         group: Group,
         name: &str,
@@ -312,68 +230,9 @@ impl Resolver<'_> {
         }
         self.warn_ineffective_backoff(&section, s);
 
-        let mut b = base.to_builder();
-        if let Some(wait) = s.wait_duration_in_open_state {
-            let interval = if exponential {
-                WaitInterval::ExponentialBackoff {
-                    initial: wait,
-                    multiplier: s
-                        .exponential_backoff_multiplier
-                        .unwrap_or(DEFAULT_MULTIPLIER),
-                    max: s.exponential_max_wait_duration_in_open_state,
-                }
-            } else if randomized {
-                WaitInterval::Randomized {
-                    interval: wait,
-                    factor: s.randomized_wait_factor.unwrap_or(DEFAULT_RANDOM_FACTOR),
-                }
-            } else {
-                WaitInterval::Constant(wait)
-            };
-            b = b.wait_interval_in_open_state(interval);
-        }
-        if let Some(v) = s.failure_rate_threshold {
-            b = b.failure_rate_threshold(v);
-        }
-        if let Some(v) = s.slow_call_rate_threshold {
-            b = b.slow_call_rate_threshold(v);
-        }
-        if let Some(v) = s.slow_call_duration_threshold {
-            b = b.slow_call_duration_threshold(v);
-        }
-        if let Some(v) = s.max_wait_duration_in_half_open_state {
-            b = b.max_wait_duration_in_half_open_state(v);
-        }
-        if let Some(v) = s.transition_to_state_after_wait_duration {
-            b = b.transition_to_state_after_wait_duration(v);
-        }
-        if let Some(v) = s.sliding_window_size {
-            b = b.sliding_window_size(v);
-        }
-        if let Some(v) = s.minimum_number_of_calls {
-            b = b.minimum_number_of_calls(v);
-        }
-        if let Some(v) = s.sliding_window_type {
-            b = b.sliding_window_type(v);
-        }
-        if let Some(v) = s.permitted_number_of_calls_in_half_open_state {
-            b = b.permitted_number_of_calls_in_half_open_state(v);
-        }
-        if let Some(v) = s.automatic_transition_from_open_to_half_open_enabled {
-            b = b.automatic_transition_from_open_to_half_open_enabled(v);
-        }
-        if let Some(v) = s.initial_state {
-            b = b.initial_state(v);
-        }
-        if let Some(v) = s.timeout {
-            // Zero is `"off"`: no limit, whatever `base_config` said.
-            b = if v.is_zero() {
-                b.no_timeout()
-            } else {
-                b.timeout(v)
-            };
-        }
-        b.build().map_err(|e| self.origins.locate(&section, e))
+        s.apply_to(base.to_builder())
+            .build()
+            .map_err(|e| self.origins.locate(&section, e))
     }
 
     /// Backoff keys that Resilience4j silently ignores get a warning each.

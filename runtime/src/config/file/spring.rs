@@ -2,11 +2,12 @@
 //! `resilience4j.timelimiter`, with relaxed binding, dotted keys and profile documents.
 
 use super::enums::canonical;
+use super::inherit::{Group, Inheritance, Layer};
 use super::node::{Node, Pos, Typing, Value, invalid};
 use super::resolve::{self, FieldOrigin, KeyStyle, Origins, SectionOrigin};
 use super::settings::{BreakerSettings, FIELDS, RegistryConfig};
 use super::{ConfigWarning, LoadedConfig, ResolvedConfig, java_keys, profiles, suggest, yaml};
-use crate::config::{CircuitBreakerConfig, ConfigError, ConfigErrorKind};
+use crate::config::{CircuitBreakerConfig, ConfigError, ConfigErrorKind, Location};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
@@ -303,7 +304,7 @@ impl<'a> Layout<'a> {
         let (resolved, resolve_warnings) = resolve::resolve(&registry, &origins)?;
         warnings.extend(resolve_warnings);
         warnings.sort_by_key(|w| (w.location.line, w.location.column));
-        let resolved = limiters.apply(resolved)?;
+        let resolved = limiters.apply(resolved, file)?;
         Ok(LoadedConfig { resolved, warnings })
     }
 }
@@ -421,17 +422,16 @@ fn breakers(
     Ok((config, origins))
 }
 
-/// A time limiter section: its timeout and base, with where they were written.
+/// A time limiter section: its timeout, and its base with where it was written.
 #[derive(Debug)]
 struct TimeLimiter {
-    timeout: Option<(Duration, FieldOrigin)>,
+    timeout: Option<Duration>,
     base: Option<(String, FieldOrigin)>,
 }
 
-/// The time limiter sections, resolved like breakers, applied as breaker timeouts.
+/// The time limiter sections, applied as breaker timeouts.
 #[derive(Debug)]
 struct TimeLimiters {
-    file: Option<std::path::PathBuf>,
     configs: BTreeMap<String, TimeLimiter>,
     instances: BTreeMap<String, TimeLimiter>,
 }
@@ -454,11 +454,6 @@ impl TimeLimiters {
                 };
                 for p in &section.properties {
                     let key = format!("{path}.{}", p.written);
-                    let origin = FieldOrigin {
-                        path: key.clone(),
-                        written: p.node.to_string(),
-                        pos: p.node.pos,
-                    };
                     match p.canonical.as_str() {
                         "timeoutduration" => {
                             let timeout = p
@@ -472,13 +467,18 @@ impl TimeLimiters {
                                         .map_err(|e| rule_of(&e))
                                 })
                                 .map_err(|rule| invalid(&key, p.node, rule, file))?;
-                            limiter.timeout = Some((timeout, origin));
+                            limiter.timeout = Some(timeout);
                         }
                         "baseconfig" => {
                             let base = p
                                 .node
                                 .to_text(Typing::Lenient)
                                 .map_err(|rule| invalid(&key, p.node, rule, file))?;
+                            let origin = FieldOrigin {
+                                path: key,
+                                written: p.node.to_string(),
+                                pos: p.node.pos,
+                            };
                             limiter.base = Some((base, origin));
                         }
                         other => match java_keys::time_limiter_property(other) {
@@ -501,106 +501,32 @@ impl TimeLimiters {
             Ok::<_, ConfigError>(out)
         };
         Ok(Self {
-            file: file.map(Path::to_path_buf),
             configs: read_group("configs", &sections.configs, warnings)?,
             instances: read_group("instances", &sections.instances, warnings)?,
         })
     }
 
-    fn error_at(&self, origin: &FieldOrigin, kind: ConfigErrorKind) -> ConfigError {
-        ConfigError::new(origin.path.clone(), kind).at(origin.pos.location(self.file.as_deref()))
-    }
-
-    fn check_base(&self, base: &str, origin: &FieldOrigin) -> Result<(), ConfigError> {
-        if self.configs.contains_key(base) {
-            return Ok(());
-        }
-        Err(self.error_at(
-            origin,
-            ConfigErrorKind::MissingBaseConfig {
-                base: base.to_owned(),
-            },
-        ))
-    }
-
-    /// The timeout of time limiter config `name` (which exists), following `baseConfig`.
-    fn config_timeout(&self, name: &str, stack: &mut Vec<String>) -> Result<Duration, ConfigError> {
-        let Some(limiter) = self.configs.get(name) else {
-            return Ok(TIME_LIMITER_DEFAULT);
+    /// Sets the breakers' timeouts from the time limiters of the same names, each resolved like
+    /// a breaker: its `baseConfig`, else a config of its name, else `configs.default`, else
+    /// Resilience4j's default. A breaker instance without a time limiter instance takes
+    /// `configs.default`'s timeout if there is one, else keeps its own.
+    fn apply(
+        &self,
+        mut resolved: ResolvedConfig,
+        file: Option<&Path>,
+    ) -> Result<ResolvedConfig, ConfigError> {
+        let layer = Limiters {
+            sections: self,
+            file,
         };
-        if let Some(start) = stack.iter().position(|n| n == name) {
-            let mut chain = stack[start..].to_vec();
-            chain.push(name.to_owned());
-            let referrer = stack
-                .last()
-                .and_then(|r| self.configs.get(r))
-                .unwrap_or(limiter);
-            let origin = referrer
-                .base
-                .as_ref()
-                .map(|(_, o)| o.clone())
-                .unwrap_or_default();
-            return Err(self.error_at(&origin, ConfigErrorKind::BaseConfigCycle { chain }));
-        }
-        let base = match &limiter.base {
-            Some((base, origin)) => {
-                self.check_base(base, origin)?;
-                stack.push(name.to_owned());
-                let timeout = self.config_timeout(base, stack);
-                stack.pop();
-                timeout?
-            }
-            None => TIME_LIMITER_DEFAULT,
-        };
-        Ok(limiter.timeout.as_ref().map_or(base, |(t, _)| *t))
-    }
-
-    /// The timeout for breaker instance `name`: its time limiter instance, else the time limiter
-    /// default config, else none.
-    fn instance_timeout(&self, name: &str) -> Result<Option<Duration>, ConfigError> {
-        let Some(limiter) = self.instances.get(name) else {
-            return if self.configs.contains_key("default") {
-                self.config_timeout("default", &mut Vec::new()).map(Some)
-            } else {
-                Ok(None)
-            };
-        };
-        let base = match &limiter.base {
-            Some((base, origin)) if base == name => {
-                return Err(self.error_at(
-                    origin,
-                    ConfigErrorKind::Conflict {
-                        message: format!(
-                            "an instance cannot name the config of its own name `{name}` as its base \
-                             (Resilience4j rejects this as a circular reference); remove it"
-                        ),
-                    },
-                ));
-            }
-            Some((base, origin)) => {
-                self.check_base(base, origin)?;
-                self.config_timeout(base, &mut Vec::new())?
-            }
-            None if self.configs.contains_key(name) => {
-                self.config_timeout(name, &mut Vec::new())?
-            }
-            None if self.configs.contains_key("default") => {
-                self.config_timeout("default", &mut Vec::new())?
-            }
-            None => TIME_LIMITER_DEFAULT,
-        };
-        Ok(Some(limiter.timeout.as_ref().map_or(base, |(t, _)| *t)))
-    }
-
-    /// Sets the breakers' timeouts from the time limiters of the same names.
-    fn apply(&self, mut resolved: ResolvedConfig) -> Result<ResolvedConfig, ConfigError> {
+        let mut inheritance = Inheritance::new(&self.configs, layer);
         for name in self.configs.keys() {
-            let timeout = self.config_timeout(name, &mut Vec::new())?;
+            let timeout = inheritance.config(name)?;
             if let Some(config) = resolved.configs.get_mut(name) {
-                *config = with_timeout(config, timeout);
+                config.timeout = Some(timeout);
             }
             if name == "default" {
-                resolved.default = with_timeout(&resolved.default, timeout);
+                resolved.default.timeout = Some(timeout);
             }
         }
         let names: Vec<String> = resolved
@@ -610,26 +536,65 @@ impl TimeLimiters {
             .cloned()
             .collect();
         for name in names {
-            let timeout = self.instance_timeout(&name)?;
+            let timeout = match self.instances.get(&name) {
+                Some(limiter) => Some(inheritance.instance(&name, limiter)?),
+                None if inheritance.has_config("default") => Some(inheritance.config("default")?),
+                None => None,
+            };
             let config = resolved
                 .instances
                 .entry(name)
                 .or_insert_with(|| resolved.default.clone());
             if let Some(timeout) = timeout {
-                *config = with_timeout(config, timeout);
+                config.timeout = Some(timeout);
             }
         }
         Ok(resolved)
     }
 }
 
-/// `config` with `timeout` (already validated when read).
-fn with_timeout(config: &CircuitBreakerConfig, timeout: Duration) -> CircuitBreakerConfig {
-    config
-        .to_builder()
-        .timeout(timeout)
-        .build()
-        .unwrap_or_else(|_| config.clone())
+/// Time limiter sections as an inheritance [`Layer`]: a section's timeout overrides its base's.
+struct Limiters<'a> {
+    sections: &'a TimeLimiters,
+    file: Option<&'a Path>,
+}
+
+impl Layer for Limiters<'_> {
+    type Section = TimeLimiter;
+    type Built = Duration;
+    const OWN_NAME_ADVICE: &'static str = "";
+
+    fn base_of(section: &TimeLimiter) -> Option<&str> {
+        section.base.as_ref().map(|(base, _)| base.as_str())
+    }
+
+    fn root(&self) -> Duration {
+        TIME_LIMITER_DEFAULT
+    }
+
+    fn base_key(&self, group: Group, name: &str) -> (String, Location) {
+        let sections = match group {
+            Group::Configs => &self.sections.configs,
+            Group::Instances => &self.sections.instances,
+        };
+        match sections.get(name).and_then(|s| s.base.as_ref()) {
+            Some((_, origin)) => (origin.path.clone(), origin.pos.location(self.file)),
+            None => (
+                format!("{TIME_LIMITER_PREFIX}.{}.{name}.baseConfig", group.name()),
+                Pos::default().location(self.file),
+            ),
+        }
+    }
+
+    fn apply(
+        &mut self,
+        _: Group,
+        _: &str,
+        base: &Duration,
+        section: &TimeLimiter,
+    ) -> Result<Duration, ConfigError> {
+        Ok(section.timeout.unwrap_or(*base))
+    }
 }
 
 fn rule_of(err: &ConfigError) -> String {
@@ -665,6 +630,64 @@ mod tests {
         assert_eq!(orders(Some(" prod , eu ")).minimum_number_of_calls(), 7);
         // Blank: the file decides.
         assert_eq!(orders(Some(" , ")).failure_rate_threshold(), 25.0);
+    }
+
+    /// Time limiter `baseConfig`s follow the breakers' rules and errors.
+    #[test]
+    fn time_limiter_inheritance_errors() {
+        let error = |text: &str| load(text, None, None).expect_err(text).to_string();
+        let cycle =
+            "resilience4j.timelimiter.configs:\n  a:\n    baseConfig: b\n  b:\n    baseConfig: a\n";
+        assert_eq!(
+            error(cycle),
+            "<config>:5:17: resilience4j.timelimiter.configs.b.baseConfig: base_config cycle: \
+             a -> b -> a"
+        );
+        let missing = "resilience4j.timelimiter.instances.orders.baseConfig: shraed\n";
+        assert_eq!(
+            error(missing),
+            "<config>:1:55: resilience4j.timelimiter.instances.orders.baseConfig: base config \
+             `shraed` does not exist (define it under `configs.shraed`)"
+        );
+        let own = "resilience4j.timelimiter:\n  configs.orders.timeoutDuration: 2s\n  \
+                   instances.orders.baseConfig: orders\n";
+        assert_eq!(
+            error(own),
+            "<config>:3:32: resilience4j.timelimiter.instances.orders.baseConfig: an instance \
+             cannot name the config of its own name `orders` as its base (Resilience4j rejects \
+             this as a circular reference); remove it"
+        );
+    }
+
+    #[test]
+    fn time_limiters_inherit_like_breakers() {
+        let text = "resilience4j.timelimiter:\n  configs:\n    default.timeoutDuration: 3s\n    \
+                    slow:\n      baseConfig: default\n    other.baseConfig: slow\n  \
+                    instances:\n    a.baseConfig: other\n    slow: {}\n\
+                    resilience4j.circuitbreaker.instances.b.slidingWindowSize: 5\n";
+        let resolved = load(text, None, None).expect("loads").resolved;
+        let timeout = |name: &str| resolved.instances[name].timeout();
+        assert_eq!(
+            timeout("a"),
+            Some(Duration::from_secs(3)),
+            "a -> other -> slow -> default"
+        );
+        assert_eq!(
+            timeout("slow"),
+            Some(Duration::from_secs(3)),
+            "the config of its name"
+        );
+        assert_eq!(
+            timeout("b"),
+            Some(Duration::from_secs(3)),
+            "configs.default"
+        );
+        assert_eq!(
+            resolved.configs.get("other"),
+            None,
+            "no breaker config `other`"
+        );
+        assert_eq!(resolved.default.timeout(), Some(Duration::from_secs(3)));
     }
 
     #[test]
