@@ -202,6 +202,10 @@ impl TimeWindow {
         }
     }
 
+    // Inline, so that the breaker's record path does not depend on which codegen unit each
+    // module falls into. Instructions per time-window guard call under callgrind: 166 with
+    // `breaker.rs` in one file, 168 once split (this call then stayed out of line), 158 inlined.
+    #[inline]
     pub(crate) fn record(&mut self, now_nanos: u64, failed: bool, slow: bool) -> Totals {
         self.rotate(now_nanos);
         self.buckets[self.head].totals.add(failed, slow);

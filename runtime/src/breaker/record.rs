@@ -14,6 +14,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
+/// How a window's failure and slow-call rates compare with the thresholds.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Verdict {
     BelowMinimum,

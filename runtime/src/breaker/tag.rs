@@ -31,6 +31,7 @@ pub(super) const fn tag_of(state: State) -> u8 {
 }
 
 impl Inner {
+    /// The state, decoded from the tag.
     #[inline]
     pub(super) fn load_state(&self) -> State {
         State::from_u8(self.tag.load(Ordering::Acquire) & STATE_BITS)
