@@ -455,11 +455,11 @@ pub struct Telemetry {
     describe: String,
 }
 
-/// Targets that never become spans: exporter and HTTP-client internals, and fusebox's own
-/// diagnostics.
 /// The log filter when neither `RUST_LOG` nor [`TelemetryBuilder::log_filter`] says otherwise.
 pub const DEFAULT_LOG_FILTER: &str = "info,otel::tracing=trace";
 
+/// Targets that never become spans: exporter and HTTP-client internals, and fusebox's own
+/// diagnostics.
 fn otel_filter() -> Targets {
     Targets::new()
         .with_default(LevelFilter::TRACE)

@@ -74,10 +74,6 @@
 //! - percentages follow the builder's rule (0, 100] (Spring's property setters demand [1, 100]);
 //! - unknown properties in a breaker or time limiter section are errors (Spring ignores them).
 
-// `ConfigError` is the crate's one error type, returned by value everywhere (its size is the
-// core's choice); this module only passes it on.
-#![allow(clippy::result_large_err)]
-
 mod duration;
 mod enums;
 #[cfg(feature = "yaml")]
