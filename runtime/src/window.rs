@@ -113,8 +113,12 @@ pub(crate) struct CountWindow {
 
 impl CountWindow {
     pub(crate) fn new(size: u32) -> Self {
+        assert!(
+            size > 0,
+            "a count window holds at least 1 call: the config builder rejects 0"
+        );
         Self {
-            slots: vec![0; size.max(1) as usize].into_boxed_slice(),
+            slots: vec![0; size as usize].into_boxed_slice(),
             head: 0,
             totals: 0,
         }
@@ -167,6 +171,10 @@ pub(crate) struct TimeWindow {
 
 impl TimeWindow {
     pub(crate) fn new(size: u32, now_nanos: u64) -> Self {
+        assert!(
+            size > 0,
+            "a time window holds at least 1 second: the config builder rejects 0"
+        );
         let epoch_second = now_nanos / 1_000_000_000;
         Self {
             buckets: vec![
@@ -174,7 +182,7 @@ impl TimeWindow {
                     epoch_second,
                     totals: Totals::default()
                 };
-                size.max(1) as usize
+                size as usize
             ]
             .into_boxed_slice(),
             head: 0,

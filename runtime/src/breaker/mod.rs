@@ -206,10 +206,11 @@ impl CircuitBreaker {
 
     /// A snapshot of the current figures.
     pub fn metrics(&self) -> Metrics {
-        let state = self.state();
+        // Apply a transition that is due first, as `state()` does: the figures are the current
+        // state's.
+        self.state();
         let now = self.inner.now();
         let mut core = self.inner.core.lock();
-        let _ = state;
         Metrics {
             state: core.state,
             totals: core.window.totals(now),
@@ -300,8 +301,8 @@ impl CircuitBreaker {
         self.subscribe_with_capacity(DEFAULT_EVENT_BUFFER)
     }
 
-    /// Subscribes with a queue of `capacity` events; when it is full, new events are dropped
-    /// and counted ([`EventReceiver::dropped`]).
+    /// Subscribes with a queue of `capacity` events (a capacity of 0 counts as 1); when it is
+    /// full, new events are dropped and counted ([`EventReceiver::dropped`]).
     pub fn subscribe_with_capacity(&self, capacity: usize) -> EventReceiver {
         let receiver = self.inner.events.subscribe(capacity);
         // From now on every success is an event: no more skipped records.
