@@ -87,7 +87,7 @@ pub(crate) fn quiet(p: u128) -> bool {
 
 /// Whether packed counters describe a full window of `size` calls, none failed and none slow.
 /// Recording one more fast success into such a window changes nothing: it evicts a fast
-/// success and adds one, so the breaker may skip it (see `breaker.rs`, `CLEAN`).
+/// success and adds one, so the breaker may skip it (see `CLEAN` in `breaker/tag.rs`).
 #[inline]
 pub(crate) fn clean(p: Packed, size: usize) -> bool {
     quiet(p) && p as u32 as usize == size
