@@ -568,8 +568,7 @@ mod spans {
 
 mod export {
     use super::*;
-    use fusebox::telemetry::{self, Telemetry};
-    use opentelemetry_sdk::trace::BatchConfigBuilder;
+    use fusebox::telemetry::{self, BatchSettings, Telemetry};
 
     /// A loopback Zipkin collector that reads each request and answers 202 (or, hung, accepts
     /// connections and never reads or answers).
@@ -648,11 +647,7 @@ mod export {
             .ignore_env()
             .endpoint(url)
             .export_timeout(Duration::from_secs(10))
-            .batch_config(
-                BatchConfigBuilder::default()
-                    .with_max_queue_size(queue)
-                    .build(),
-            )
+            .batch_config(BatchSettings::default().with_max_queue_size(queue))
             .shutdown_timeout(Duration::from_millis(200))
             .build()
             .expect("telemetry")

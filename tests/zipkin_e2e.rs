@@ -18,9 +18,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use axum::extract::MatchedPath;
 use axum::http::StatusCode;
-use fusebox::telemetry::{self, Telemetry, client, server::HttpServerLayer};
+use fusebox::telemetry::{self, BatchSettings, Telemetry, client, server::HttpServerLayer};
 use opentelemetry::trace::TraceContextExt;
-use opentelemetry_sdk::trace::BatchConfigBuilder;
 use serde_json::Value;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
@@ -43,11 +42,7 @@ fn pipeline(service: &str, collector: &str) -> Telemetry {
         .endpoint(format!("{collector}/api/v2/spans"))
         .export_timeout(Duration::from_secs(5))
         .shutdown_timeout(Duration::from_secs(5))
-        .batch_config(
-            BatchConfigBuilder::default()
-                .with_scheduled_delay(Duration::from_millis(100))
-                .build(),
-        )
+        .batch_config(BatchSettings::default().with_scheduled_delay(Duration::from_millis(100)))
         .build()
         .expect("pipeline")
 }
@@ -357,10 +352,9 @@ fn collector_blocked_mid_run_does_not_hurt_calls() {
         .export_timeout(Duration::from_secs(30))
         .shutdown_timeout(Duration::from_secs(1))
         .batch_config(
-            BatchConfigBuilder::default()
+            BatchSettings::default()
                 .with_scheduled_delay(Duration::from_millis(50))
-                .with_max_queue_size(256)
-                .build(),
+                .with_max_queue_size(256),
         )
         .build()
         .unwrap();

@@ -506,8 +506,10 @@ impl CircuitBreaker {
         self.run(Classifier::new(), call, |_, _| {})
     }
 
-    /// [`call_with`](Self::call_with), telling `observe` the state seen at acquisition and the
-    /// outcome once it is known (used by `#[traced]` to annotate the span).
+    /// [`call_with`](Self::call_with), telling `observe` how the call went once that is known:
+    /// the state that gave the permit and the recorded outcome, or the state that rejected the
+    /// call and [`Outcome::NotPermitted`]. A call dropped before it ends (cancelled) is not
+    /// observed.
     pub fn call_observed<'a, T, E, F, O>(
         &'a self,
         classifier: &Classifier<T, E>,
@@ -521,9 +523,12 @@ impl CircuitBreaker {
         self.run(*classifier, call, observe)
     }
 
-    /// The one driver behind [`call`](Self::call), [`call_with`](Self::call_with),
-    /// [`call_observed`](Self::call_observed) and the macros: they return its future as it is,
-    /// so a guarded call is one state machine around the caller's future, no more.
+    /// The body of [`call`](Self::call), [`call_with`](Self::call_with) and
+    /// [`call_observed`](Self::call_observed), which return its future as it is: acquire (with
+    /// the state), await `call` (under the time limit, if any), settle the permit, observe.
+    ///
+    /// `#[circuit_breaker]` does not go through it: the generated code writes the same steps
+    /// out in the function's own body (see `crate::private`).
     #[inline]
     pub(crate) async fn run<T, E, F, O>(
         &self,

@@ -216,7 +216,12 @@ impl Registry {
     /// registry was already used or installed.
     pub fn set_global(registry: Registry) -> Result<(), Registry> {
         let mut slot = Some(registry);
-        GLOBAL.get_or_init(|| (slot.take().unwrap_or_default(), None));
+        GLOBAL.get_or_init(|| {
+            let registry = slot.take().expect(
+                "get_or_init runs its closure at most once, and the slot is full until then",
+            );
+            (registry, None)
+        });
         match slot {
             Some(r) => Err(r),
             None => Ok(()),

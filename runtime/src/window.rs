@@ -87,7 +87,7 @@ pub(crate) fn quiet(p: u128) -> bool {
 
 /// Whether packed counters describe a full window of `size` calls, none failed and none slow.
 /// Recording one more fast success into such a window changes nothing: it evicts a fast
-/// success and adds one, so the breaker may skip it (see `breaker.rs`, `CLEAN`).
+/// success and adds one, so the breaker may skip it (see `CLEAN` in `breaker/tag.rs`).
 #[inline]
 pub(crate) fn clean(p: Packed, size: usize) -> bool {
     quiet(p) && p as u32 as usize == size
@@ -113,8 +113,12 @@ pub(crate) struct CountWindow {
 
 impl CountWindow {
     pub(crate) fn new(size: u32) -> Self {
+        assert!(
+            size > 0,
+            "a count window holds at least 1 call: the config builder rejects 0"
+        );
         Self {
-            slots: vec![0; size.max(1) as usize].into_boxed_slice(),
+            slots: vec![0; size as usize].into_boxed_slice(),
             head: 0,
             totals: 0,
         }
@@ -167,6 +171,10 @@ pub(crate) struct TimeWindow {
 
 impl TimeWindow {
     pub(crate) fn new(size: u32, now_nanos: u64) -> Self {
+        assert!(
+            size > 0,
+            "a time window holds at least 1 second: the config builder rejects 0"
+        );
         let epoch_second = now_nanos / 1_000_000_000;
         Self {
             buckets: vec![
@@ -174,7 +182,7 @@ impl TimeWindow {
                     epoch_second,
                     totals: Totals::default()
                 };
-                size.max(1) as usize
+                size as usize
             ]
             .into_boxed_slice(),
             head: 0,
@@ -202,6 +210,10 @@ impl TimeWindow {
         }
     }
 
+    // Inline, so that the breaker's record path does not depend on which codegen unit each
+    // module falls into. Instructions per time-window guard call under callgrind: 166 with
+    // `breaker.rs` in one file, 168 once split (this call then stayed out of line), 158 inlined.
+    #[inline]
     pub(crate) fn record(&mut self, now_nanos: u64, failed: bool, slow: bool) -> Totals {
         self.rotate(now_nanos);
         self.buckets[self.head].totals.add(failed, slow);

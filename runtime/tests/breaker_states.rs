@@ -495,3 +495,15 @@ fn a_full_subscriber_drops_and_counts_instead_of_blocking() {
     drop(events);
     call(&b, true); // a gone subscriber is pruned, not an error
 }
+
+#[test]
+fn a_subscriber_capacity_of_zero_counts_as_one() {
+    let clock = ManualClock::new();
+    let b = breaker(&clock, |c| c);
+    let mut events = b.subscribe_with_capacity(0);
+    for _ in 0..3 {
+        call(&b, true);
+    }
+    assert_eq!(events.dropped(), 2);
+    assert_eq!(events.drain().len(), 1);
+}

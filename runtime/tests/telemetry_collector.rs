@@ -9,8 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use fusebox_runtime::telemetry::{self, Telemetry};
-use opentelemetry_sdk::trace::BatchConfigBuilder;
+use fusebox_runtime::telemetry::{self, BatchSettings, Telemetry};
 
 #[derive(Clone, Copy, PartialEq)]
 enum Mode {
@@ -98,11 +97,10 @@ fn pipeline(url: &str, export_timeout: Duration, queue: usize) -> Telemetry {
         .export_timeout(export_timeout)
         .shutdown_timeout(Duration::from_secs(1))
         .batch_config(
-            BatchConfigBuilder::default()
+            BatchSettings::default()
                 .with_max_queue_size(queue)
                 .with_max_export_batch_size(queue.min(64))
-                .with_scheduled_delay(Duration::from_millis(50))
-                .build(),
+                .with_scheduled_delay(Duration::from_millis(50)),
         )
         .build()
         .expect("build")
@@ -250,4 +248,62 @@ async fn async_shutdown_inside_tokio_does_not_panic() {
     calls(&telemetry, 2);
     telemetry.into_guard().shutdown().await.expect("shutdown");
     assert_eq!(counters.snapshot().exported, 2);
+}
+
+/// A pipeline to a hung collector with the batch settings of `env` (`OTEL_BSP_*`) and `batch`.
+fn hung_pipeline_with(url: &str, env: &'static [(&str, &str)], batch: BatchSettings) -> Telemetry {
+    telemetry::builder("user-service")
+        .env_lookup(move |name| {
+            env.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| (*v).to_owned())
+        })
+        .endpoint(url)
+        .export_timeout(Duration::from_secs(60))
+        .shutdown_timeout(Duration::from_millis(200))
+        .batch_config(batch)
+        .build()
+        .expect("build")
+}
+
+/// The queue bound is the one the batch processor was given: with a hung collector, at most
+/// one batch is taken and one queue waits; every other span is dropped, and counted.
+fn assert_bounded(telemetry: Telemetry, queue: u64, batch: u64) {
+    let counters = telemetry.counters().clone();
+    calls(&telemetry, 100);
+    let stats = counters.snapshot();
+    let pending = counters.pending() as u64;
+    // Shutdown times out on the hung collector (checked above); here only the counts matter.
+    let _ = telemetry.into_guard().shutdown_blocking();
+    assert!(pending <= queue, "pending {pending} over the queue {queue}");
+    assert!(
+        (100 - queue - batch..=100 - queue).contains(&stats.dropped),
+        "queue {queue}, batch {batch}: {stats:?}"
+    );
+    assert_eq!(stats.exported, 0);
+}
+
+#[test]
+fn the_queue_bound_comes_from_otel_bsp_variables() {
+    let collector = Collector::start(Mode::Hang);
+    let env: &[(&str, &str)] = &[
+        ("OTEL_BSP_MAX_QUEUE_SIZE", "5"),
+        ("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "5"),
+        ("OTEL_BSP_SCHEDULE_DELAY", "60000"),
+    ];
+    let telemetry = hung_pipeline_with(&collector.url, env, BatchSettings::default());
+    assert_bounded(telemetry, 5, 5);
+}
+
+#[test]
+fn batch_settings_override_otel_bsp_variables() {
+    let collector = Collector::start(Mode::Hang);
+    let env: &[(&str, &str)] = &[
+        ("OTEL_BSP_MAX_QUEUE_SIZE", "5"),
+        ("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "5"),
+        ("OTEL_BSP_SCHEDULE_DELAY", "60000"),
+    ];
+    let batch = BatchSettings::default().with_max_queue_size(20);
+    let telemetry = hung_pipeline_with(&collector.url, env, batch);
+    assert_bounded(telemetry, 20, 5);
 }

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use fusebox_runtime::telemetry::{
-    self, ExporterKind, PropagatorKind, SamplerKind, TelemetryError, config,
+    self, BatchSettings, ExporterKind, PropagatorKind, SamplerKind, TelemetryError, config,
 };
 
 fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> + Send + Sync + 'static {
@@ -33,6 +33,7 @@ fn nothing_set_means_defaults() {
     let s = config::from_lookup(env(&[])).unwrap();
     assert!(s.service_name.is_none() && s.zipkin_endpoint.is_none() && s.sampler.is_none());
     assert!(s.propagators.is_none() && s.exporter.is_none() && !s.sdk_disabled);
+    assert_eq!(s.batch, BatchSettings::default());
     // Empty values count as unset (OpenTelemetry specification).
     let s = config::from_lookup(env(&[
         ("OTEL_TRACES_SAMPLER", ""),
@@ -83,6 +84,20 @@ fn accepted_values() {
     assert!(matches!(s.exporter, Some(ExporterKind::File(p)) if p.to_str() == Some("/tmp/x.json")));
     assert!(s.sdk_disabled);
     assert_eq!(s.resource_attributes.len(), 2);
+
+    let s = config::from_lookup(env(&[
+        ("OTEL_BSP_MAX_QUEUE_SIZE", "100"),
+        ("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "10"),
+        ("OTEL_BSP_SCHEDULE_DELAY", "250"),
+    ]))
+    .unwrap();
+    assert_eq!(
+        s.batch,
+        BatchSettings::default()
+            .with_max_queue_size(100)
+            .with_max_export_batch_size(10)
+            .with_scheduled_delay(Duration::from_millis(250))
+    );
 
     for (name, expected) in [
         ("always_on", SamplerKind::AlwaysOn),
@@ -188,6 +203,31 @@ fn bad_values_name_the_variable_and_the_value() {
             "OTEL_RESOURCE_ATTRIBUTES",
             "novalue",
         ),
+        (
+            &[("OTEL_BSP_MAX_QUEUE_SIZE", "lots")],
+            "OTEL_BSP_MAX_QUEUE_SIZE",
+            "lots",
+        ),
+        (
+            &[("OTEL_BSP_MAX_QUEUE_SIZE", "0")],
+            "OTEL_BSP_MAX_QUEUE_SIZE",
+            "0",
+        ),
+        (
+            &[("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "-1")],
+            "OTEL_BSP_MAX_EXPORT_BATCH_SIZE",
+            "-1",
+        ),
+        (
+            &[("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "0")],
+            "OTEL_BSP_MAX_EXPORT_BATCH_SIZE",
+            "0",
+        ),
+        (
+            &[("OTEL_BSP_SCHEDULE_DELAY", "5s")],
+            "OTEL_BSP_SCHEDULE_DELAY",
+            "5s",
+        ),
     ];
     for (pairs, variable, value) in cases {
         let (setting, got_value, reason) = error(pairs);
@@ -226,6 +266,23 @@ fn builder_reports_setup_errors() {
         .build()
         .unwrap_err();
     assert!(err.to_string().contains("RUST_LOG"), "{err}");
+    for (batch, variable) in [
+        (
+            BatchSettings::default().with_max_queue_size(0),
+            "OTEL_BSP_MAX_QUEUE_SIZE",
+        ),
+        (
+            BatchSettings::default().with_max_export_batch_size(0),
+            "OTEL_BSP_MAX_EXPORT_BATCH_SIZE",
+        ),
+    ] {
+        let err = telemetry::builder("svc")
+            .ignore_env()
+            .batch_config(batch)
+            .build()
+            .unwrap_err();
+        assert!(err.to_string().contains(variable), "{err}");
+    }
     #[cfg(not(feature = "otlp"))]
     {
         let err = telemetry::builder("svc")

@@ -17,11 +17,20 @@
 //! | `OTEL_TRACES_EXPORTER` | `zipkin`, `otlp` (feature `otlp`), `file`, `none` | `zipkin` |
 //! | `FUSEBOX_TRACES_FILE` | path of the JSON file written by the `file` exporter | `fusebox-traces.json` |
 //! | `OTEL_SDK_DISABLED` | `true` / `false` | `false` |
+//! | `OTEL_BSP_MAX_QUEUE_SIZE` | finished spans waiting for export, at least 1 | `2048` |
+//! | `OTEL_BSP_MAX_EXPORT_BATCH_SIZE` | spans in one export request, at least 1 (at most the queue size) | `512` |
+//! | `OTEL_BSP_SCHEDULE_DELAY` | milliseconds between two exports | `5000` |
 //!
-//! `OTEL_BSP_*` (batch size, queue size, delay) are read by the SDK's `BatchConfigBuilder`.
+//! fusebox reads the `OTEL_BSP_*` variables itself and configures the SDK's batch processor
+//! with them explicitly ([`BatchSettings`]), so that its own queue accounting uses the same
+//! bound as the processor. `OTEL_BSP_EXPORT_TIMEOUT` and `OTEL_BSP_MAX_CONCURRENT_EXPORTS` do
+//! not apply: the batch thread exports one request at a time, bounded by
+//! `OTEL_EXPORTER_ZIPKIN_TIMEOUT`.
 
 use std::path::PathBuf;
 use std::time::Duration;
+
+use opentelemetry_sdk::trace::{BatchConfig, BatchConfigBuilder};
 
 use super::error::TelemetryError;
 
@@ -31,6 +40,115 @@ pub const DEFAULT_ZIPKIN_ENDPOINT: &str = "http://localhost:9411/api/v2/spans";
 pub const DEFAULT_EXPORT_TIMEOUT: Duration = Duration::from_millis(10_000);
 /// Default path of the `file` exporter.
 pub const DEFAULT_TRACES_FILE: &str = "fusebox-traces.json";
+
+/// Default bound of the span queue (`OTEL_BSP_MAX_QUEUE_SIZE`), as in the OpenTelemetry
+/// specification.
+pub const DEFAULT_MAX_QUEUE_SIZE: usize = 2048;
+/// Default number of spans in one export request (`OTEL_BSP_MAX_EXPORT_BATCH_SIZE`).
+pub const DEFAULT_MAX_EXPORT_BATCH_SIZE: usize = 512;
+/// Default delay between two exports (`OTEL_BSP_SCHEDULE_DELAY`).
+pub const DEFAULT_SCHEDULE_DELAY: Duration = Duration::from_millis(5000);
+
+/// Settings of the batch span processor. A value left unset comes from the `OTEL_BSP_*`
+/// variable, then from its default.
+///
+/// ```
+/// use fusebox_runtime::telemetry::BatchSettings;
+/// use std::time::Duration;
+///
+/// let batch = BatchSettings::default()
+///     .with_max_queue_size(256)
+///     .with_scheduled_delay(Duration::from_millis(100));
+/// assert_eq!(batch.max_queue_size(), Some(256));
+/// assert_eq!(batch.max_export_batch_size(), None);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct BatchSettings {
+    max_queue_size: Option<usize>,
+    max_export_batch_size: Option<usize>,
+    scheduled_delay: Option<Duration>,
+}
+
+impl BatchSettings {
+    /// How many finished spans may wait for export (`OTEL_BSP_MAX_QUEUE_SIZE`); a span that
+    /// finds the queue full is dropped and counted in [`ExportStats::dropped`](super::ExportStats).
+    pub fn with_max_queue_size(mut self, spans: usize) -> Self {
+        self.max_queue_size = Some(spans);
+        self
+    }
+
+    /// How many spans go in one export request (`OTEL_BSP_MAX_EXPORT_BATCH_SIZE`); capped at
+    /// the queue size.
+    pub fn with_max_export_batch_size(mut self, spans: usize) -> Self {
+        self.max_export_batch_size = Some(spans);
+        self
+    }
+
+    /// How long the batch thread waits between two exports (`OTEL_BSP_SCHEDULE_DELAY`).
+    pub fn with_scheduled_delay(mut self, delay: Duration) -> Self {
+        self.scheduled_delay = Some(delay);
+        self
+    }
+
+    /// The queue bound, if set.
+    pub fn max_queue_size(&self) -> Option<usize> {
+        self.max_queue_size
+    }
+
+    /// The batch size, if set.
+    pub fn max_export_batch_size(&self) -> Option<usize> {
+        self.max_export_batch_size
+    }
+
+    /// The delay between exports, if set.
+    pub fn scheduled_delay(&self) -> Option<Duration> {
+        self.scheduled_delay
+    }
+
+    /// These settings, with what they leave unset taken from `fallback`.
+    pub(crate) fn or(self, fallback: BatchSettings) -> BatchSettings {
+        BatchSettings {
+            max_queue_size: self.max_queue_size.or(fallback.max_queue_size),
+            max_export_batch_size: self
+                .max_export_batch_size
+                .or(fallback.max_export_batch_size),
+            scheduled_delay: self.scheduled_delay.or(fallback.scheduled_delay),
+        }
+    }
+
+    /// The SDK's config for these settings (defaults for what is unset), and the queue bound it
+    /// holds. A size of 0 is an error: a queue of 0 spans drops every span, a batch of 0 spans
+    /// exports none.
+    pub(crate) fn to_sdk(self) -> Result<(BatchConfig, usize), TelemetryError> {
+        let queue = self.max_queue_size.unwrap_or(DEFAULT_MAX_QUEUE_SIZE);
+        if queue == 0 {
+            return Err(TelemetryError::invalid(
+                "OTEL_BSP_MAX_QUEUE_SIZE",
+                "0",
+                "the queue must hold at least 1 span",
+            ));
+        }
+        let batch = self
+            .max_export_batch_size
+            .unwrap_or(DEFAULT_MAX_EXPORT_BATCH_SIZE);
+        if batch == 0 {
+            return Err(TelemetryError::invalid(
+                "OTEL_BSP_MAX_EXPORT_BATCH_SIZE",
+                "0",
+                "a batch must hold at least 1 span",
+            ));
+        }
+        // Every value is set here, so nothing the SDK's builder read from the process
+        // environment remains in the result (but the two settings that do not apply, see the
+        // module docs).
+        let config = BatchConfigBuilder::default()
+            .with_max_queue_size(queue)
+            .with_max_export_batch_size(batch)
+            .with_scheduled_delay(self.scheduled_delay.unwrap_or(DEFAULT_SCHEDULE_DELAY))
+            .build();
+        Ok((config, queue))
+    }
+}
 
 /// A validated `http://` collector endpoint.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -182,6 +300,8 @@ pub struct EnvSettings {
     pub exporter: Option<ExporterKind>,
     /// `OTEL_SDK_DISABLED=true`.
     pub sdk_disabled: bool,
+    /// `OTEL_BSP_MAX_QUEUE_SIZE`, `OTEL_BSP_MAX_EXPORT_BATCH_SIZE`, `OTEL_BSP_SCHEDULE_DELAY`.
+    pub batch: BatchSettings,
 }
 
 /// Reads the settings from the process environment.
@@ -249,7 +369,39 @@ pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<EnvSetting
             }
         };
     }
+    settings.batch = parse_batch(&get)?;
     Ok(settings)
+}
+
+fn parse_batch(get: &dyn Fn(&str) -> Option<String>) -> Result<BatchSettings, TelemetryError> {
+    let number = |name: &'static str, what: &str| -> Result<Option<u64>, TelemetryError> {
+        let Some(raw) = get(name) else {
+            return Ok(None);
+        };
+        let n: u64 = raw
+            .parse()
+            .map_err(|_| TelemetryError::invalid(name, &raw, format!("expected {what}")))?;
+        Ok(Some(n))
+    };
+    let size = |name: &'static str| -> Result<Option<usize>, TelemetryError> {
+        match number(name, "a whole number of spans")? {
+            None => Ok(None),
+            Some(0) => Err(TelemetryError::invalid(
+                name,
+                "0",
+                "expected at least 1 span",
+            )),
+            Some(n) => usize::try_from(n)
+                .map(Some)
+                .map_err(|_| TelemetryError::invalid(name, n.to_string(), "too large")),
+        }
+    };
+    Ok(BatchSettings {
+        max_queue_size: size("OTEL_BSP_MAX_QUEUE_SIZE")?,
+        max_export_batch_size: size("OTEL_BSP_MAX_EXPORT_BATCH_SIZE")?,
+        scheduled_delay: number("OTEL_BSP_SCHEDULE_DELAY", "a whole number of milliseconds")?
+            .map(Duration::from_millis),
+    })
 }
 
 fn parse_resource_attributes(raw: &str) -> Result<Vec<(String, String)>, TelemetryError> {

@@ -62,8 +62,7 @@ use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{
-    BatchConfig, BatchConfigBuilder, BatchSpanProcessor, SdkTracer, SdkTracerProvider,
-    SimpleSpanProcessor,
+    BatchConfig, BatchSpanProcessor, SdkTracer, SdkTracerProvider, SimpleSpanProcessor,
 };
 use tracing::Subscriber;
 use tracing_subscriber::Layer;
@@ -83,7 +82,7 @@ mod stats;
 mod transport;
 pub mod zipkin;
 
-pub use config::{Endpoint, EnvSettings, ExporterKind, PropagatorKind, SamplerKind};
+pub use config::{BatchSettings, Endpoint, EnvSettings, ExporterKind, PropagatorKind, SamplerKind};
 pub use error::TelemetryError;
 pub use propagation::{FuseboxPropagator, Propagation};
 pub use stats::{ExportCounters, ExportStats, export_stats};
@@ -125,7 +124,7 @@ pub struct TelemetryBuilder {
     sampler: Option<SamplerKind>,
     propagation: Option<Propagation>,
     exporter: Option<ExporterKind>,
-    batch: Option<BatchConfig>,
+    batch: BatchSettings,
     shutdown_timeout: Duration,
     log_filter: Option<String>,
     resource_attributes: Vec<KeyValue>,
@@ -155,7 +154,7 @@ impl TelemetryBuilder {
             sampler: None,
             propagation: None,
             exporter: None,
-            batch: None,
+            batch: BatchSettings::default(),
             shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
             log_filter: None,
             resource_attributes: Vec::new(),
@@ -211,9 +210,10 @@ impl TelemetryBuilder {
         self.exporter(ExporterKind::File(path.into()))
     }
 
-    /// Batch processor settings (default: the SDK's, which read `OTEL_BSP_*`).
-    pub fn batch_config(mut self, batch: BatchConfig) -> Self {
-        self.batch = Some(batch);
+    /// Batch processor settings; what they leave unset comes from `OTEL_BSP_*`, then from the
+    /// defaults.
+    pub fn batch_config(mut self, batch: BatchSettings) -> Self {
+        self.batch = batch;
         self
     }
 
@@ -282,11 +282,7 @@ impl TelemetryBuilder {
                 .or(env.exporter.clone())
                 .unwrap_or(ExporterKind::Zipkin)
         };
-        let batch = match self.batch {
-            Some(b) => b,
-            None => BatchConfigBuilder::default().build(),
-        };
-        let max_queue = batch.max_queue_size_hint();
+        let (batch, max_queue) = self.batch.or(env.batch).to_sdk()?;
         let counters = ExportCounters::new(&service_name, max_queue);
 
         let mut resource = Resource::builder_empty()
@@ -419,25 +415,6 @@ where
     BoundedProcessor::new(processor, counters, abort)
 }
 
-/// `BatchConfig` keeps its fields private; the queue bound is read back through `Debug`.
-trait QueueHint {
-    fn max_queue_size_hint(&self) -> usize;
-}
-
-impl QueueHint for BatchConfig {
-    fn max_queue_size_hint(&self) -> usize {
-        let text = format!("{self:?}");
-        text.split("max_queue_size: ")
-            .nth(1)
-            .and_then(|rest| {
-                rest.split(|c: char| !c.is_ascii_digit())
-                    .next()
-                    .and_then(|n| n.parse().ok())
-            })
-            .unwrap_or(2048)
-    }
-}
-
 /// A built pipeline, not (yet) installed globally.
 ///
 /// Install it with [`install`](Self::install), or use its layers with your own subscriber
@@ -455,11 +432,11 @@ pub struct Telemetry {
     describe: String,
 }
 
-/// Targets that never become spans: exporter and HTTP-client internals, and fusebox's own
-/// diagnostics.
 /// The log filter when neither `RUST_LOG` nor [`TelemetryBuilder::log_filter`] says otherwise.
 pub const DEFAULT_LOG_FILTER: &str = "info,otel::tracing=trace";
 
+/// Targets that never become spans: exporter and HTTP-client internals, and fusebox's own
+/// diagnostics.
 fn otel_filter() -> Targets {
     Targets::new()
         .with_default(LevelFilter::TRACE)

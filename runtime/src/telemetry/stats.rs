@@ -93,11 +93,16 @@ fn epoch() -> Instant {
 }
 
 impl ExportCounters {
+    /// The counters of a pipeline whose queue holds `max_queue_size` spans.
     pub(crate) fn new(service: &str, max_queue_size: usize) -> Self {
+        assert!(
+            max_queue_size > 0,
+            "BatchSettings rejects a queue of 0 spans"
+        );
         Self(Arc::new(Inner {
             totals: Totals::default(),
             pending: AtomicUsize::new(0),
-            max_queue_size: max_queue_size.max(1),
+            max_queue_size,
             shut_down: AtomicBool::new(false),
             next_warn_ms: AtomicU64::new(0),
             service: service.to_owned(),

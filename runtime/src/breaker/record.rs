@@ -1,0 +1,212 @@
+//! Recording an outcome under the lock (what the [hot path](super::hot_path) did not skip): the
+//! window update, the failure and slow-call rate verdict against the thresholds, the rate
+//! events, and tripping to OPEN (or HALF_OPEN's decision to close or re-open).
+
+use super::inner::{Core, Inner};
+use super::tag::{CLOSED_CLEAN, tag_of};
+use super::transition::OpenWait;
+use crate::config::CircuitBreakerConfig;
+use crate::events::{EventKind, Pending};
+use crate::state::State;
+use crate::sync::MutexGuard;
+use crate::window::{self, Totals, Window};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+/// How a window's failure and slow-call rates compare with the thresholds.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Verdict {
+    BelowMinimum,
+    Below,
+    FailureAbove,
+    SlowAbove,
+    BothAbove,
+}
+
+impl Verdict {
+    fn exceeded(self) -> bool {
+        matches!(
+            self,
+            Verdict::FailureAbove | Verdict::SlowAbove | Verdict::BothAbove
+        )
+    }
+    fn failure_exceeded(self) -> bool {
+        matches!(self, Verdict::FailureAbove | Verdict::BothAbove)
+    }
+    fn slow_exceeded(self) -> bool {
+        matches!(self, Verdict::SlowAbove | Verdict::BothAbove)
+    }
+}
+
+impl Inner {
+    /// Records one outcome under the lock.
+    ///
+    /// The common case — CLOSED, nobody subscribed, no threshold reached — takes the lock for a
+    /// ring update and returns; a window without failures or slow calls cannot reach a
+    /// threshold (thresholds are above 0), so it skips the rate computation too, and marks the
+    /// breaker [`CLEAN`](super::tag::CLEAN) once the window is full. Everything else goes through
+    /// [`record_locked`](Self::record_locked).
+    #[inline(never)]
+    pub(super) fn record_contended(self: &Arc<Self>, elapsed_nanos: u64, failed: bool, slow: bool) {
+        // DISABLED records nothing and publishes nothing (as Resilience4j's DisabledState).
+        if self.tag.load(Ordering::Relaxed) == tag_of(State::Disabled) {
+            return;
+        }
+        let mut core = self.core.lock();
+        if core.state == State::Closed && !self.events.has_subscribers() {
+            if failed | slow {
+                self.clear_clean();
+            }
+            let totals = match &mut core.window {
+                Window::Count(w) => {
+                    let packed = w.record_packed(failed, slow);
+                    if window::quiet(packed) {
+                        if window::clean(packed, w.size()) {
+                            self.tag.store(CLOSED_CLEAN, Ordering::Release);
+                        }
+                        return;
+                    }
+                    window::unpack(packed)
+                }
+                w => w.record(self.now(), failed, slow),
+            };
+            if totals.failed == 0 && totals.slow == 0 {
+                return;
+            }
+            let (verdict, fr, sr) = Self::evaluate(&core.config, totals, core.minimum);
+            if verdict.exceeded() {
+                self.trip(core, verdict, fr, sr);
+            }
+            return;
+        }
+        self.record_locked(core, elapsed_nanos, failed, slow);
+    }
+
+    /// CLOSED reached a threshold: rate events, then OPEN.
+    #[cold]
+    fn trip(self: &Arc<Self>, mut core: MutexGuard<'_, Core>, verdict: Verdict, fr: f32, sr: f32) {
+        let mut pending = Pending::default();
+        self.rate_events(verdict, fr, sr, &mut pending);
+        let now = self.now();
+        self.transition_locked(
+            &mut core,
+            State::Open,
+            OpenWait::Interval,
+            now,
+            &mut pending,
+        );
+        drop(core);
+        self.publish(&pending);
+    }
+
+    /// Records one outcome in any state, with events.
+    #[cold]
+    fn record_locked(
+        self: &Arc<Self>,
+        mut core: MutexGuard<'_, Core>,
+        elapsed_nanos: u64,
+        failed: bool,
+        slow: bool,
+    ) {
+        let now = self.now();
+        let mut pending = Pending::default();
+        {
+            self.clear_clean();
+            let core = &mut *core;
+            let state = core.state;
+            if state.allows_publish() && self.events.has_subscribers() {
+                let elapsed = Duration::from_nanos(elapsed_nanos);
+                pending.push(if failed {
+                    EventKind::Error { elapsed }
+                } else {
+                    EventKind::Success { elapsed }
+                });
+            }
+            match state {
+                State::Disabled | State::ForcedOpen => {}
+                State::Open => {
+                    core.window.record(now, failed, slow);
+                }
+                State::Closed => {
+                    let totals = core.window.record(now, failed, slow);
+                    let (verdict, fr, sr) = Self::evaluate(&core.config, totals, core.minimum);
+                    if verdict.exceeded() {
+                        self.rate_events(verdict, fr, sr, &mut pending);
+                        self.transition_locked(
+                            core,
+                            State::Open,
+                            OpenWait::Interval,
+                            now,
+                            &mut pending,
+                        );
+                    }
+                }
+                State::HalfOpen => {
+                    let totals = core.window.record(now, failed, slow);
+                    let (verdict, _, _) = Self::evaluate(&core.config, totals, core.minimum);
+                    let to = match verdict {
+                        Verdict::BelowMinimum => None,
+                        Verdict::Below => Some(State::Closed),
+                        _ => Some(State::Open),
+                    };
+                    if let Some(to) = to {
+                        self.transition_locked(core, to, OpenWait::Interval, now, &mut pending);
+                    }
+                }
+                State::MetricsOnly => {
+                    let totals = core.window.record(now, failed, slow);
+                    let (verdict, fr, sr) = Self::evaluate(&core.config, totals, core.minimum);
+                    let subscribed = self.events.has_subscribers();
+                    if verdict.failure_exceeded() && !core.failure_rate_published {
+                        core.failure_rate_published = true;
+                        if subscribed {
+                            pending.push(EventKind::FailureRateExceeded { rate: fr });
+                        }
+                    }
+                    if verdict.slow_exceeded() && !core.slow_call_rate_published {
+                        core.slow_call_rate_published = true;
+                        if subscribed {
+                            pending.push(EventKind::SlowCallRateExceeded { rate: sr });
+                        }
+                    }
+                }
+            }
+        }
+        drop(core);
+        self.publish(&pending);
+    }
+
+    fn evaluate(
+        config: &CircuitBreakerConfig,
+        totals: Totals,
+        minimum: u32,
+    ) -> (Verdict, f32, f32) {
+        if totals.calls == 0 || totals.calls < minimum {
+            return (Verdict::BelowMinimum, -1.0, -1.0);
+        }
+        let fr = totals.failure_rate();
+        let sr = totals.slow_call_rate();
+        let f = fr >= config.failure_rate_threshold;
+        let s = sr >= config.slow_call_rate_threshold;
+        let verdict = match (f, s) {
+            (true, true) => Verdict::BothAbove,
+            (true, false) => Verdict::FailureAbove,
+            (false, true) => Verdict::SlowAbove,
+            (false, false) => Verdict::Below,
+        };
+        (verdict, fr, sr)
+    }
+
+    fn rate_events(&self, verdict: Verdict, fr: f32, sr: f32, pending: &mut Pending) {
+        if !self.events.has_subscribers() {
+            return;
+        }
+        if verdict.failure_exceeded() {
+            pending.push(EventKind::FailureRateExceeded { rate: fr });
+        }
+        if verdict.slow_exceeded() {
+            pending.push(EventKind::SlowCallRateExceeded { rate: sr });
+        }
+    }
+}
