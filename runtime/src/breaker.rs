@@ -133,7 +133,7 @@ pub(crate) struct Inner {
     /// Rejections counted on the current metrics object.
     not_permitted: AtomicU64,
     core: Mutex<Core>,
-    events: EventBus,
+    pub(crate) events: EventBus,
 }
 
 struct Core {
