@@ -31,6 +31,7 @@ mod clock;
 pub mod config;
 mod events;
 mod metrics;
+pub mod observe;
 #[doc(hidden)]
 pub mod private;
 mod registry;
