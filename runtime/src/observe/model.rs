@@ -5,7 +5,7 @@
 use super::format::{java_zoned_time, percent};
 use crate::breaker::CircuitBreaker;
 use crate::events::{CircuitBreakerEvent, EventKind};
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -65,8 +65,15 @@ impl CircuitBreakerDetails {
 }
 
 /// The states `POST /actuator/circuitbreakers/{name}` can move a breaker to (Resilience4j's
-/// `UpdateState`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+/// `UpdateState`). Read leniently, as Spring Boot's actuator converts strings to enums: case,
+/// `_`, `-` and spaces do not matter (`"FORCE_OPEN"`, `"force-open"`, `"forceOpen"`).
+///
+/// ```
+/// use fusebox_runtime::observe::UpdateState;
+/// assert_eq!(UpdateState::parse("force-open"), Some(UpdateState::ForceOpen));
+/// assert_eq!(UpdateState::parse("OPEN"), None);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum UpdateState {
     /// To CLOSED (fresh metrics).
@@ -85,6 +92,18 @@ impl UpdateState {
         UpdateState::Disable,
     ];
 
+    /// Spring's lenient reading: letters and digits only, any case.
+    pub fn parse(given: &str) -> Option<UpdateState> {
+        let canonical: String = given
+            .chars()
+            .filter(char::is_ascii_alphanumeric)
+            .map(|c| c.to_ascii_lowercase())
+            .collect();
+        UpdateState::ALL
+            .into_iter()
+            .find(|s| s.as_str().replace('_', "").to_ascii_lowercase() == canonical)
+    }
+
     /// The name as sent in JSON: `CLOSE`, `FORCE_OPEN`, `DISABLE`.
     pub const fn as_str(self) -> &'static str {
         match self {
@@ -95,15 +114,27 @@ impl UpdateState {
     }
 }
 
+impl<'de> Deserialize<'de> for UpdateState {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let given = String::deserialize(deserializer)?;
+        UpdateState::parse(&given).ok_or_else(|| {
+            serde::de::Error::custom(format!(
+                "'{given}' is not a state to change to; use CLOSE, FORCE_OPEN or DISABLE"
+            ))
+        })
+    }
+}
+
 impl fmt::Display for UpdateState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
 }
 
-/// The body of `POST /actuator/circuitbreakers/{name}`: `{"updateState":"FORCE_OPEN"}`.
+/// The body of `POST /actuator/circuitbreakers/{name}`: `{"updateState":"FORCE_OPEN"}` (other
+/// keys are ignored, as Spring ignores them).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 pub struct UpdateStateRequest {
     /// The state to move to.
     pub update_state: UpdateState,
