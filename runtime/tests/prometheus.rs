@@ -850,3 +850,119 @@ fn the_parser_used_above_rejects_what_prometheus_rejects() {
         assert!(parse_prometheus(bad).is_err(), "accepted: {bad:?}");
     }
 }
+
+/// The descriptions Resilience4j gives the series of a family, when they differ.
+fn descriptions_of(family: &str) -> Option<&'static [&'static str]> {
+    Some(match family {
+        "resilience4j_circuitbreaker_buffered_calls" => &[
+            "The number of buffered failed calls stored in the ring buffer",
+            "The number of buffered successful calls stored in the ring buffer",
+        ],
+        "resilience4j_circuitbreaker_slow_calls" => &[
+            "The number of slow successful which were slower than a certain threshold",
+            "The number of slow failed calls which were slower than a certain threshold",
+        ],
+        "resilience4j_circuitbreaker_calls_seconds"
+        | "resilience4j_circuitbreaker_calls_seconds_max" => &[
+            "Total number of successful calls",
+            "Total number of failed calls",
+            "Total number of calls which failed but the exception was ignored",
+        ],
+        _ => return None,
+    })
+}
+
+/// Compares fusebox's exposition (without its own `fusebox_*` families) with Micrometer's,
+/// line by line; a HELP line of a multi-description family may be any of its descriptions.
+fn assert_same_as_micrometer(ours: &str, micrometer: &str) {
+    let mut skipping = false;
+    let ours: Vec<&str> = ours
+        .lines()
+        .filter(|l| {
+            if let Some(rest) = l.strip_prefix("# HELP ") {
+                skipping = rest.starts_with("fusebox_");
+            }
+            !skipping
+        })
+        .collect();
+    let theirs: Vec<&str> = micrometer.lines().collect();
+    assert_eq!(
+        ours.len(),
+        theirs.len(),
+        "ours:\n{}\n\nMicrometer's:\n{micrometer}",
+        ours.join("\n")
+    );
+    for (o, t) in ours.iter().zip(&theirs) {
+        if let (Some(o), Some(t)) = (o.strip_prefix("# HELP "), t.strip_prefix("# HELP ")) {
+            let (o_name, o_help) = o.split_once(' ').unwrap();
+            let (t_name, t_help) = t.split_once(' ').unwrap();
+            assert_eq!(o_name, t_name);
+            if let Some(helps) = descriptions_of(o_name) {
+                assert!(
+                    helps.contains(&o_help) && helps.contains(&t_help),
+                    "{o} / {t}"
+                );
+                continue;
+            }
+        }
+        assert_eq!(o, t);
+    }
+}
+
+#[test]
+fn the_output_matches_micrometers_own_for_a_fresh_breaker() {
+    let registry = Registry::new();
+    let monitor = Monitor::builder(&registry)
+        .tag("application", "demo")
+        .build()
+        .unwrap();
+    registry.circuit_breaker("backendA");
+    assert_same_as_micrometer(
+        &monitor.prometheus(),
+        include_str!("data/micrometer/fresh.txt"),
+    );
+}
+
+#[test]
+fn the_output_matches_micrometers_own_after_the_same_calls() {
+    // The calls of `data/micrometer/Main.java`, made on fusebox breakers.
+    let clock = ManualClock::new();
+    let registry = Registry::new();
+    let monitor = Monitor::new(&registry);
+    let b = registry.circuit_breaker_with_config(
+        "a",
+        config(&clock, |c| {
+            c.sliding_window_size(4)
+                .failure_rate_threshold(50.0)
+                .slow_call_duration_threshold(Duration::from_millis(100))
+                .permitted_number_of_calls_in_half_open_state(1)
+                .wait_duration_in_open_state(Duration::from_secs(10))
+        }),
+    );
+    let t = registry.circuit_breaker_with_config(
+        "thirds",
+        config(&clock, |c| {
+            c.sliding_window_size(3).failure_rate_threshold(90.0)
+        }),
+    );
+    permit(&b);
+    b.on_success(10 * MS);
+    permit(&b);
+    b.on_success(200 * MS);
+    permit(&b);
+    b.on_error(30 * MS);
+    permit(&b);
+    b.on_ignored_error(5 * MS);
+    permit(&b);
+    b.on_error(400 * MS);
+    for _ in 0..3 {
+        assert!(!b.try_acquire_permission());
+    }
+    t.on_error(MS);
+    t.on_success(MS);
+    t.on_success(MS);
+    assert_same_as_micrometer(
+        &monitor.prometheus(),
+        include_str!("data/micrometer/scripted.txt"),
+    );
+}
