@@ -3,7 +3,7 @@
 //! A [`Monitor`] watches a [`Registry`](crate::Registry) (its breakers now and later) and
 //! answers what a team running Resilience4j under Spring Boot looks at:
 //!
-//! | what | [`Monitor`] method | HTTP (feature `actuator`, [`actuator::Actuator`]) |
+//! | what | [`Monitor`] method | HTTP (feature `actuator`: `observe::actuator::Actuator`) |
 //! |---|---|---|
 //! | Micrometer's meters in Prometheus text | [`prometheus`](Monitor::prometheus) | `GET /actuator/prometheus` |
 //! | every breaker's figures | [`circuit_breakers`](Monitor::circuit_breakers) | `GET /actuator/circuitbreakers` |
