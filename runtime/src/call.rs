@@ -399,10 +399,19 @@ impl<'a> Permit<'a> {
                 (result.map_err(Failure::Failed), outcome)
             }
             Err(timeout) => {
-                self.on_error();
+                self.on_timeout();
                 (Err(Failure::Timeout(timeout)), Outcome::Timeout)
             }
         }
+    }
+
+    /// Records an expired time limit: a failure, counted for observers as a timeout.
+    #[cold]
+    #[inline(never)]
+    fn on_timeout(self) {
+        let (breaker, elapsed) = self.finish();
+        breaker.inner.events.note_timeout(breaker.state());
+        breaker.record_nanos(elapsed, true);
     }
 
     /// Releases the permission without recording anything (the call did not happen).

@@ -9,6 +9,7 @@ use parking_lot::RwLock;
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::task::{Context, Poll};
 use std::time::{Duration, SystemTime};
 use tokio::sync::mpsc;
 
@@ -185,6 +186,12 @@ impl EventReceiver {
         self.rx.try_recv().ok()
     }
 
+    /// Polls for the next event: `Ready(None)` once the breaker is gone, `Pending` (with `cx`'s
+    /// waker registered) while the queue is empty. For hand-written futures and streams.
+    pub fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<CircuitBreakerEvent>> {
+        self.rx.poll_recv(cx)
+    }
+
     /// Waits for the next event on a thread that is not running async code.
     pub fn blocking_recv(&mut self) -> Option<CircuitBreakerEvent> {
         self.rx.blocking_recv()
@@ -207,12 +214,17 @@ struct Subscriber {
     dropped: Arc<AtomicU64>,
 }
 
-/// The subscribers of one breaker.
+/// The subscribers of one breaker, and the counts observers read besides events.
 #[derive(Debug, Default)]
 pub(crate) struct EventBus {
     count: AtomicUsize,
     subscribers: RwLock<Vec<Subscriber>>,
     dropped: AtomicU64,
+    /// Calls whose time limit expired (each is then recorded as a failure).
+    timeouts: AtomicU64,
+    /// The timeouts whose failure was published as an ERROR event (someone subscribed, in a
+    /// state that publishes), so an observer can tell them from the other ERROR events.
+    published_timeouts: AtomicU64,
 }
 
 impl EventBus {
@@ -237,6 +249,24 @@ impl EventBus {
     /// Events dropped over all subscribers, gone ones included.
     pub(crate) fn dropped(&self) -> u64 {
         self.dropped.load(Ordering::Relaxed)
+    }
+
+    /// Counts an expired time limit, before its failure is recorded in `state`.
+    pub(crate) fn note_timeout(&self, state: State) {
+        self.timeouts.fetch_add(1, Ordering::Relaxed);
+        if state.allows_publish() && self.has_subscribers() {
+            // Counted before the ERROR event is sent: an observer that reads this count after
+            // processing events never sees that event without its count.
+            self.published_timeouts.fetch_add(1, Ordering::Release);
+        }
+    }
+
+    /// Expired time limits so far, and how many of them were published as ERROR events.
+    pub(crate) fn timeouts(&self) -> (u64, u64) {
+        (
+            self.timeouts.load(Ordering::Relaxed),
+            self.published_timeouts.load(Ordering::Acquire),
+        )
     }
 
     pub(crate) fn publish(&self, name: &Arc<str>, kind: EventKind) {

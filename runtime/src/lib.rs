@@ -33,6 +33,7 @@ pub mod config;
 mod config_watch;
 mod events;
 mod metrics;
+pub mod observe;
 #[doc(hidden)]
 pub mod private;
 mod registry;

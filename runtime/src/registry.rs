@@ -8,7 +8,12 @@ use parking_lot::RwLock;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, OnceLock, Weak};
+
+/// Told of every breaker a registry creates or replaces, while the registry's lock is held (so
+/// it sees the breaker before any caller can use it). Registered weakly: dropping the last
+/// strong handle unregisters it.
+pub(crate) type BreakerAddedHook = dyn Fn(&CircuitBreaker) + Send + Sync;
 
 /// A set of named breakers and named shared configs, as Resilience4j's
 /// `CircuitBreakerRegistry`.
@@ -40,6 +45,7 @@ struct RegistryInner {
     default: RwLock<CircuitBreakerConfig>,
     configs: RwLock<BTreeMap<String, CircuitBreakerConfig>>,
     breakers: RwLock<HashMap<Arc<str>, CircuitBreaker>>,
+    added_hooks: RwLock<Vec<Weak<BreakerAddedHook>>>,
 }
 
 impl fmt::Debug for Registry {
@@ -154,7 +160,24 @@ impl Registry {
         }
         let breaker = CircuitBreaker::new(name, config);
         breakers.insert(breaker.inner.name.clone(), breaker.clone());
+        self.notify_added(&breaker);
         breaker
+    }
+
+    /// Registers `hook` to be told of every breaker created or replaced from now on.
+    pub(crate) fn on_breaker_added(&self, hook: &Arc<BreakerAddedHook>) {
+        let mut hooks = self.inner.added_hooks.write();
+        hooks.retain(|h| h.strong_count() > 0);
+        hooks.push(Arc::downgrade(hook));
+    }
+
+    /// Runs the hooks; called with the `breakers` lock held.
+    fn notify_added(&self, breaker: &CircuitBreaker) {
+        for hook in self.inner.added_hooks.read().iter() {
+            if let Some(hook) = hook.upgrade() {
+                hook(breaker);
+            }
+        }
     }
 
     /// The breaker named `name` if it exists.
@@ -166,10 +189,10 @@ impl Registry {
     /// start over; handles to the old breaker keep working on the old one).
     pub fn replace(&self, name: &str, config: CircuitBreakerConfig) -> CircuitBreaker {
         let breaker = CircuitBreaker::new(name, config);
-        self.inner
-            .breakers
-            .write()
-            .insert(breaker.inner.name.clone(), breaker.clone());
+        let mut breakers = self.inner.breakers.write();
+        breakers.insert(breaker.inner.name.clone(), breaker.clone());
+        self.notify_added(&breaker);
+        drop(breakers);
         breaker
     }
 

@@ -46,7 +46,7 @@ pub(crate) struct Inner {
     /// Rejections counted on the current metrics object.
     pub(super) not_permitted: AtomicU64,
     pub(super) core: Mutex<Core>,
-    pub(super) events: EventBus,
+    pub(crate) events: EventBus,
 }
 
 /// The part of a breaker that changes only under its lock.

@@ -1,0 +1,67 @@
+//! Operating breakers in production: Resilience4j's metrics, actuator endpoints and health.
+//!
+//! A [`Monitor`] watches a [`Registry`](crate::Registry) (its breakers now and later) and
+//! answers what a team running Resilience4j under Spring Boot looks at:
+//!
+//! | what | [`Monitor`] method | HTTP (feature `actuator`: `observe::actuator::Actuator`) |
+//! |---|---|---|
+//! | Micrometer's meters in Prometheus text | [`prometheus`](Monitor::prometheus) | `GET /actuator/prometheus` |
+//! | every breaker's figures | [`circuit_breakers`](Monitor::circuit_breakers) | `GET /actuator/circuitbreakers` |
+//! | one breaker's figures | [`circuit_breaker`](Monitor::circuit_breaker) | `GET /actuator/circuitbreakers/{name}` |
+//! | force a state by hand | [`update_state`](Monitor::update_state) | `POST /actuator/circuitbreakers/{name}` |
+//! | the last events | [`events`](Monitor::events), [`events_of`](Monitor::events_of) | `GET /actuator/circuitbreakerevents[/{name}[/{eventType}]]` |
+//! | health | [`health`](Monitor::health) | `GET /actuator/health[/{component}]` |
+//!
+//! # Which exposition to pick
+//!
+//! * **Scraped by Prometheus, dashboards built for Resilience4j:** serve
+//!   [`Monitor::prometheus`] (or the `actuator` router's `/actuator/prometheus`). It is rendered
+//!   at scrape time from the registry, with exactly resilience4j-micrometer's series names,
+//!   labels, `# HELP`/`# TYPE` lines and value formats, so the official Grafana dashboard and
+//!   existing alerts work unchanged; add the `application` tag they select on with
+//!   [`MonitorBuilder::tag`]. This is the exposition to pick when fusebox's breakers are the
+//!   only thing (or the first thing) your service exports.
+//! * **Your service already runs a `metrics`-crate exporter** (e.g. `metrics-exporter-prometheus`)
+//!   and you want one endpoint: append [`Monitor::prometheus`]'s text to that exporter's
+//!   `render()` output in the same handler. The series names do not collide with anything a
+//!   `metrics` recorder emits unless you named your own metrics `resilience4j_*`.
+//! * **Humans and runbooks:** the JSON endpoints, same paths and bodies as
+//!   resilience4j-spring-boot3.
+//!
+//! # Series
+//!
+//! Resilience4j's (see [`prometheus`] for the exact format): `resilience4j_circuitbreaker_state
+//! {name,state}` (a 0/1 gauge per state), `_buffered_calls{kind,name}`, `_slow_calls{kind,name}`,
+//! `_failure_rate{name}` and `_slow_call_rate{name}` (-1 below the minimum number of calls),
+//! `_calls_seconds_count|_sum|_max{kind="successful|failed|ignored",name}`,
+//! `_not_permitted_calls_total{kind="not_permitted",name}`, and for breakers with a `timeout`,
+//! `resilience4j_timelimiter_calls_total{kind="successful|failed|timeout",name}`. As in
+//! Resilience4j, the calls timer and the counters are fed by events, so nothing is counted while
+//! DISABLED or FORCED_OPEN.
+//!
+//! fusebox's own, documented as such in their `# HELP` (never changing the series above):
+//! `fusebox_circuitbreaker_transitions_total{from,name,to}` (an OPEN shorter than the scrape
+//! interval never shows in the state gauge; Resilience4j #1109, #164),
+//! `fusebox_circuitbreaker_rejected_calls_total{name,reason="open|half_open"}`, and
+//! `fusebox_circuitbreaker_monitor_dropped_events_total{name}`.
+
+mod format;
+pub mod health;
+mod max;
+mod model;
+mod monitor;
+pub mod prometheus;
+mod tap;
+
+#[cfg(feature = "actuator")]
+pub mod actuator;
+
+pub use health::{BreakerHealth, BreakerHealthDetails, Health, HealthComponent, HealthStatus};
+pub use model::{
+    CircuitBreakerDetails, CircuitBreakerEventDto, CircuitBreakerEventsResponse,
+    CircuitBreakersResponse, UpdateState, UpdateStateRequest, UpdateStateResponse,
+};
+pub use monitor::{
+    BreakerOptions, DEFAULT_EVENT_CONSUMER_BUFFER_SIZE, DEFAULT_MAX_STEP, EVENT_TYPE_NAMES,
+    EventsError, Monitor, MonitorBuilder, MonitorError,
+};

@@ -1,0 +1,659 @@
+//! [`Monitor`]: a registry's breakers as operators see them — the Prometheus exposition, the
+//! endpoint bodies, the health, and the last events of each breaker.
+
+use super::health::{BreakerHealth, Health, HealthComponent, HealthStatus};
+use super::model::{
+    CircuitBreakerDetails, CircuitBreakerEventDto, CircuitBreakerEventsResponse,
+    CircuitBreakersResponse, UpdateState, UpdateStateResponse,
+};
+use super::prometheus::{self, BreakerSample};
+use super::tap::Tap;
+use crate::breaker::CircuitBreaker;
+use crate::clock::{Clock, SystemClock};
+use crate::events::EventType;
+use crate::registry::{BreakerAddedHook, Registry};
+use crate::state::IllegalStateTransition;
+use parking_lot::RwLock;
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::sync::{Arc, OnceLock, Weak};
+use std::time::Duration;
+
+/// Resilience4j's default `eventConsumerBufferSize`: events kept per breaker.
+pub const DEFAULT_EVENT_CONSUMER_BUFFER_SIZE: usize = 100;
+
+/// Micrometer's Prometheus `step`: how often the `_max` buckets rotate.
+pub const DEFAULT_MAX_STEP: Duration = Duration::from_secs(60);
+
+/// Labels the monitor writes itself; registry-wide tags may not use them.
+const RESERVED_LABELS: [&str; 8] = [
+    "name", "kind", "state", "from", "to", "reason", "le", "quantile",
+];
+
+/// The per-breaker settings that Resilience4j reads from `resilience4j.circuitbreaker.instances.
+/// <name>` (and `configs.default`): whether the breaker joins the health component, whether an
+/// OPEN breaker makes it `DOWN`, and how many events the events endpoint keeps.
+///
+/// ```
+/// use fusebox_runtime::observe::BreakerOptions;
+/// let options = BreakerOptions::new().register_health_indicator(true);
+/// assert!(options.registers_health_indicator());
+/// assert!(!options.allows_health_indicator_to_fail());
+/// assert_eq!(options.buffer_size(), 100);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BreakerOptions {
+    register_health_indicator: bool,
+    allow_health_indicator_to_fail: bool,
+    event_consumer_buffer_size: usize,
+}
+
+impl Default for BreakerOptions {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl BreakerOptions {
+    /// Resilience4j's defaults: not in the health component, never failing it, 100 events.
+    pub const fn new() -> Self {
+        BreakerOptions {
+            register_health_indicator: false,
+            allow_health_indicator_to_fail: false,
+            event_consumer_buffer_size: DEFAULT_EVENT_CONSUMER_BUFFER_SIZE,
+        }
+    }
+
+    /// `registerHealthIndicator`: whether the breaker appears in the `circuitBreakers` health
+    /// component (Resilience4j's default: no).
+    pub const fn register_health_indicator(mut self, register: bool) -> Self {
+        self.register_health_indicator = register;
+        self
+    }
+
+    /// `allowHealthIndicatorToFail`: whether OPEN reports `DOWN` (HTTP 503) instead of
+    /// `CIRCUIT_OPEN`. See the readiness-probe trap in [`health`](super::health).
+    pub const fn allow_health_indicator_to_fail(mut self, allow: bool) -> Self {
+        self.allow_health_indicator_to_fail = allow;
+        self
+    }
+
+    /// `eventConsumerBufferSize`: how many of the breaker's last events are kept (at least 1).
+    pub const fn event_consumer_buffer_size(mut self, size: usize) -> Self {
+        self.event_consumer_buffer_size = size;
+        self
+    }
+
+    /// Whether the breaker appears in the health component.
+    pub const fn registers_health_indicator(&self) -> bool {
+        self.register_health_indicator
+    }
+
+    /// Whether OPEN reports `DOWN`.
+    pub const fn allows_health_indicator_to_fail(&self) -> bool {
+        self.allow_health_indicator_to_fail
+    }
+
+    /// Events kept.
+    pub const fn buffer_size(&self) -> usize {
+        self.event_consumer_buffer_size
+    }
+}
+
+/// A monitor setting that cannot be used, naming the setting and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MonitorError {
+    setting: String,
+    problem: String,
+}
+
+impl MonitorError {
+    fn new(setting: impl Into<String>, problem: impl Into<String>) -> Self {
+        MonitorError {
+            setting: setting.into(),
+            problem: problem.into(),
+        }
+    }
+
+    /// The setting, e.g. `tags.name` or `instances.orders.event_consumer_buffer_size`.
+    pub fn setting(&self) -> &str {
+        &self.setting
+    }
+}
+
+impl fmt::Display for MonitorError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "monitor setting `{}`: {}", self.setting, self.problem)
+    }
+}
+
+impl std::error::Error for MonitorError {}
+
+/// Why an events query has no answer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum EventsError {
+    /// No breaker has this name.
+    UnknownBreaker {
+        /// The name asked for.
+        name: String,
+    },
+    /// Not one of Resilience4j's event types.
+    UnknownEventType {
+        /// The type asked for.
+        given: String,
+    },
+}
+
+/// Resilience4j's `CircuitBreakerEvent.Type` values, the filters the events endpoint accepts.
+/// FORCED_OPEN and DISABLED are valid but no event has them.
+pub const EVENT_TYPE_NAMES: [&str; 10] = [
+    "ERROR",
+    "IGNORED_ERROR",
+    "SUCCESS",
+    "NOT_PERMITTED",
+    "STATE_TRANSITION",
+    "RESET",
+    "FORCED_OPEN",
+    "DISABLED",
+    "FAILURE_RATE_EXCEEDED",
+    "SLOW_CALL_RATE_EXCEEDED",
+];
+
+impl fmt::Display for EventsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            EventsError::UnknownBreaker { name } => {
+                write!(f, "no circuit breaker is named '{name}'")
+            }
+            EventsError::UnknownEventType { given } => write!(
+                f,
+                "'{given}' is not a circuit breaker event type; use one of {} (any case)",
+                EVENT_TYPE_NAMES.join(", ")
+            ),
+        }
+    }
+}
+
+impl std::error::Error for EventsError {}
+
+/// Parses an event type filter as Resilience4j does (`Type.valueOf(s.toUpperCase())`):
+/// `Ok(None)` for the valid types no event has.
+fn parse_event_type(given: &str) -> Result<Option<EventType>, EventsError> {
+    let upper = given.to_ascii_uppercase();
+    let known = [
+        EventType::Error,
+        EventType::IgnoredError,
+        EventType::Success,
+        EventType::NotPermitted,
+        EventType::StateTransition,
+        EventType::Reset,
+        EventType::FailureRateExceeded,
+        EventType::SlowCallRateExceeded,
+    ];
+    if let Some(t) = known.into_iter().find(|t| t.as_str() == upper) {
+        return Ok(Some(t));
+    }
+    if upper == "FORCED_OPEN" || upper == "DISABLED" {
+        return Ok(None);
+    }
+    Err(EventsError::UnknownEventType {
+        given: given.to_owned(),
+    })
+}
+
+/// Builds a [`Monitor`] with tags and per-breaker options.
+///
+/// ```
+/// use fusebox_runtime::Registry;
+/// use fusebox_runtime::observe::{BreakerOptions, Monitor};
+///
+/// let registry = Registry::new();
+/// let monitor = Monitor::builder(&registry)
+///     .tag("application", "orders-service")
+///     .defaults(BreakerOptions::new().register_health_indicator(true))
+///     .instance("payments", BreakerOptions::new().event_consumer_buffer_size(500))
+///     .build()?;
+/// assert_eq!(monitor.options_for("payments").buffer_size(), 500);
+/// # Ok::<(), fusebox_runtime::observe::MonitorError>(())
+/// ```
+pub struct MonitorBuilder {
+    registry: Registry,
+    tags: Vec<(String, String)>,
+    defaults: BreakerOptions,
+    instances: HashMap<String, BreakerOptions>,
+    clock: Arc<dyn Clock>,
+    max_step: Duration,
+}
+
+impl fmt::Debug for MonitorBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MonitorBuilder")
+            .field("tags", &self.tags)
+            .field("defaults", &self.defaults)
+            .field("instances", &self.instances)
+            .field("max_step", &self.max_step)
+            .finish_non_exhaustive()
+    }
+}
+
+impl MonitorBuilder {
+    /// Adds a registry-wide tag, written as a label on every series (Spring's
+    /// `management.metrics.tags.application`, which the official Grafana dashboard selects on;
+    /// or `resilience4j.circuitbreaker.tags`).
+    pub fn tag(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.tags.push((key.into(), value.into()));
+        self
+    }
+
+    /// The options of every breaker without [`instance`](Self::instance) options.
+    pub fn defaults(mut self, options: BreakerOptions) -> Self {
+        self.defaults = options;
+        self
+    }
+
+    /// The options of the breaker named `name` (replacing the defaults for it entirely).
+    pub fn instance(mut self, name: impl Into<String>, options: BreakerOptions) -> Self {
+        self.instances.insert(name.into(), options);
+        self
+    }
+
+    /// The clock of the `_max` series' decay (tests use a [`ManualClock`](crate::ManualClock)).
+    pub fn clock(mut self, clock: impl Clock) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// How often the `_max` buckets rotate (Micrometer's `step`, 1 minute by default): a slow
+    /// call stays in `..._calls_seconds_max` for two to three steps.
+    pub fn max_step(mut self, step: Duration) -> Self {
+        self.max_step = step;
+        self
+    }
+
+    /// Checks the settings and starts monitoring every breaker of the registry, present and
+    /// future. Called within a tokio runtime, events are moved into the monitor as they come
+    /// (a task per breaker); elsewhere they wait in each breaker's queue (4096 events, overflow
+    /// counted in `fusebox_circuitbreaker_monitor_dropped_events_total`) until the next read.
+    pub fn build(self) -> Result<Monitor, MonitorError> {
+        let mut seen = Vec::new();
+        for (key, _) in &self.tags {
+            let setting = format!("tags.{key}");
+            let valid = key
+                .chars()
+                .enumerate()
+                .all(|(i, c)| c == '_' || c.is_ascii_alphabetic() || (i > 0 && c.is_ascii_digit()));
+            if key.is_empty() || !valid {
+                return Err(MonitorError::new(
+                    setting,
+                    "a tag name must match [a-zA-Z_][a-zA-Z0-9_]* (a Prometheus label name)",
+                ));
+            }
+            if key.starts_with("__") {
+                return Err(MonitorError::new(
+                    setting,
+                    "names starting with `__` are reserved by Prometheus",
+                ));
+            }
+            if RESERVED_LABELS.contains(&key.as_str()) {
+                return Err(MonitorError::new(
+                    setting,
+                    format!(
+                        "`{key}` is a label the breaker series set themselves (reserved: {})",
+                        RESERVED_LABELS.join(", ")
+                    ),
+                ));
+            }
+            if seen.contains(&key) {
+                return Err(MonitorError::new(setting, "the tag is given twice"));
+            }
+            seen.push(key);
+        }
+        if self.defaults.event_consumer_buffer_size == 0 {
+            return Err(MonitorError::new(
+                "defaults.event_consumer_buffer_size",
+                "must be at least 1 (Resilience4j rejects values below 1)",
+            ));
+        }
+        for (name, options) in &self.instances {
+            if options.event_consumer_buffer_size == 0 {
+                return Err(MonitorError::new(
+                    format!("instances.{name}.event_consumer_buffer_size"),
+                    "must be at least 1 (Resilience4j rejects values below 1)",
+                ));
+            }
+        }
+        if self.max_step.as_millis() == 0 {
+            return Err(MonitorError::new(
+                "max_step",
+                "must be at least one millisecond",
+            ));
+        }
+        Ok(self.start())
+    }
+
+    /// Starts the monitor with settings that passed [`build`](Self::build)'s checks (or the
+    /// defaults, which always do).
+    fn start(self) -> Monitor {
+        let inner = Arc::new(MonitorInner {
+            registry: self.registry,
+            tags: self.tags,
+            defaults: self.defaults,
+            instances: self.instances,
+            clock: self.clock,
+            max_step: self.max_step,
+            runtime: tokio::runtime::Handle::try_current().ok(),
+            taps: RwLock::new(BTreeMap::new()),
+            hook: OnceLock::new(),
+        });
+        let weak: Weak<MonitorInner> = Arc::downgrade(&inner);
+        let hook: Arc<BreakerAddedHook> = Arc::new(move |breaker: &CircuitBreaker| {
+            if let Some(monitor) = weak.upgrade() {
+                monitor.attach(breaker.clone(), true);
+            }
+        });
+        // Registered before the existing breakers are attached: a breaker created in between
+        // is attached by the hook, and never twice.
+        inner.registry.on_breaker_added(&hook);
+        let _ = inner.hook.set(hook);
+        for breaker in inner.registry.all() {
+            inner.attach(breaker, false);
+        }
+        Monitor { inner }
+    }
+}
+
+/// Watches a [`Registry`]'s breakers for operators: the Prometheus exposition of
+/// resilience4j-micrometer's meters, the bodies of resilience4j-spring-boot3's
+/// `/actuator/circuitbreakers`, `/actuator/circuitbreakerevents` and `/actuator/health`, and the
+/// state change an operator makes by hand.
+///
+/// It follows the registry: breakers created, replaced or removed later are picked up (a
+/// replaced breaker starts with a fresh event buffer and fresh counts, as Micrometer re-binds
+/// replaced instances). A cheap handle: clones share one monitor.
+///
+/// Monitoring subscribes to every breaker's events, so a breaker's healthy steady state records
+/// each fast success instead of skipping it (see `ARCHITECTURE.md`, Concurrency).
+///
+/// ```
+/// use fusebox_runtime::Registry;
+/// use fusebox_runtime::observe::Monitor;
+///
+/// let registry = Registry::new();
+/// let monitor = Monitor::new(&registry);
+/// let orders = registry.circuit_breaker("orders");
+/// orders.transition_to_forced_open_state().unwrap();
+/// assert!(monitor.prometheus().contains(
+///     "resilience4j_circuitbreaker_state{name=\"orders\",state=\"forced_open\"} 1.0"
+/// ));
+/// let events = monitor.events_of("orders", Some("state_transition")).unwrap();
+/// assert_eq!(
+///     events.circuit_breaker_events[0].state_transition.as_deref(),
+///     Some("CLOSED_TO_FORCED_OPEN")
+/// );
+/// ```
+#[derive(Clone)]
+pub struct Monitor {
+    inner: Arc<MonitorInner>,
+}
+
+struct MonitorInner {
+    registry: Registry,
+    tags: Vec<(String, String)>,
+    defaults: BreakerOptions,
+    instances: HashMap<String, BreakerOptions>,
+    clock: Arc<dyn Clock>,
+    max_step: Duration,
+    runtime: Option<tokio::runtime::Handle>,
+    /// The taps by breaker name. Never held while calling into the registry: the registry
+    /// calls the hook (which takes this lock) with its own lock held.
+    taps: RwLock<BTreeMap<Arc<str>, Arc<Tap>>>,
+    /// Keeps the registry's weak reference to the hook alive.
+    hook: OnceLock<Arc<BreakerAddedHook>>,
+}
+
+impl fmt::Debug for Monitor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Monitor")
+            .field("tags", &self.inner.tags)
+            .field(
+                "breakers",
+                &self.inner.taps.read().keys().collect::<Vec<_>>(),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+impl MonitorInner {
+    fn options_for(&self, name: &str) -> BreakerOptions {
+        self.instances.get(name).copied().unwrap_or(self.defaults)
+    }
+
+    /// Taps `breaker`: replacing any tap of that name (`replace`, from the hook: the registry
+    /// has a newer breaker), or only where there is none.
+    fn attach(&self, breaker: CircuitBreaker, replace: bool) {
+        let name: Arc<str> = Arc::from(breaker.name());
+        if !replace && self.taps.read().contains_key(&name) {
+            return;
+        }
+        let size = self.options_for(&name).buffer_size();
+        let tap = Tap::attach(
+            breaker,
+            size,
+            self.max_step,
+            self.clock.clone(),
+            self.runtime.as_ref(),
+        );
+        let mut taps = self.taps.write();
+        if replace || !taps.contains_key(&name) {
+            taps.insert(name, tap);
+        }
+    }
+
+    /// The taps of the registry's current breakers, sorted by name: stale taps (their breaker
+    /// was removed or replaced) are dropped, missing ones attached.
+    fn taps(&self) -> Vec<Arc<Tap>> {
+        let current = self.registry.all();
+        let known: Vec<(Arc<str>, Arc<Tap>)> = self
+            .taps
+            .read()
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        let stale: Vec<Arc<Tap>> = known
+            .iter()
+            .filter(|(name, tap)| {
+                !current
+                    .iter()
+                    .any(|b| b.name() == &**name && b.ptr_eq(&tap.breaker))
+            })
+            .map(|(_, tap)| tap.clone())
+            .collect();
+        if !stale.is_empty() {
+            let mut taps = self.taps.write();
+            // Only the very taps judged stale: the hook may have attached a newer one since.
+            taps.retain(|_, tap| !stale.iter().any(|s| Arc::ptr_eq(s, tap)));
+        }
+        for breaker in &current {
+            let tapped = self
+                .taps
+                .read()
+                .get(breaker.name())
+                .is_some_and(|t| t.breaker.ptr_eq(breaker));
+            if !tapped {
+                self.attach(breaker.clone(), false);
+            }
+        }
+        let taps = self.taps.read();
+        current
+            .iter()
+            .filter_map(|b| taps.get(b.name()).filter(|t| t.breaker.ptr_eq(b)).cloned())
+            .collect()
+    }
+}
+
+impl Monitor {
+    /// Monitors `registry` with Resilience4j's defaults and no tags.
+    pub fn new(registry: &Registry) -> Monitor {
+        Self::builder(registry).start()
+    }
+
+    /// A builder for tags and per-breaker options.
+    pub fn builder(registry: &Registry) -> MonitorBuilder {
+        MonitorBuilder {
+            registry: registry.clone(),
+            tags: Vec::new(),
+            defaults: BreakerOptions::new(),
+            instances: HashMap::new(),
+            clock: Arc::new(SystemClock),
+            max_step: DEFAULT_MAX_STEP,
+        }
+    }
+
+    /// The monitored registry.
+    pub fn registry(&self) -> &Registry {
+        &self.inner.registry
+    }
+
+    /// The options that apply to the breaker named `name`.
+    pub fn options_for(&self, name: &str) -> BreakerOptions {
+        self.inner.options_for(name)
+    }
+
+    /// The Prometheus text exposition (format 0.0.4, content type
+    /// [`CONTENT_TYPE`](super::prometheus::CONTENT_TYPE)) of every breaker, rendered now.
+    pub fn prometheus(&self) -> String {
+        let taps = self.inner.taps();
+        let samples: Vec<BreakerSample<'_>> = taps
+            .iter()
+            .map(|tap| BreakerSample {
+                breaker: &tap.breaker,
+                counts: tap.counts(),
+            })
+            .collect();
+        prometheus::render(&self.inner.tags, &samples)
+    }
+
+    /// `GET /actuator/circuitbreakers`: every breaker's details, sorted by name.
+    pub fn circuit_breakers(&self) -> CircuitBreakersResponse {
+        CircuitBreakersResponse {
+            circuit_breakers: self
+                .inner
+                .registry
+                .all()
+                .iter()
+                .map(|b| (b.name().to_owned(), CircuitBreakerDetails::of(b)))
+                .collect(),
+        }
+    }
+
+    /// One breaker's details, if it exists.
+    pub fn circuit_breaker(&self, name: &str) -> Option<CircuitBreakerDetails> {
+        self.inner
+            .registry
+            .find(name)
+            .map(|b| CircuitBreakerDetails::of(&b))
+    }
+
+    /// `POST /actuator/circuitbreakers/{name}`: moves the breaker to the asked state. As in
+    /// Resilience4j, a breaker that does not exist yet is created first (with the registry's
+    /// config for that name).
+    pub fn update_state(
+        &self,
+        name: &str,
+        update: UpdateState,
+    ) -> Result<UpdateStateResponse, IllegalStateTransition> {
+        let breaker = self.inner.registry.circuit_breaker(name);
+        match update {
+            UpdateState::Close => breaker.transition_to_closed_state(),
+            UpdateState::ForceOpen => breaker.transition_to_forced_open_state(),
+            UpdateState::Disable => breaker.transition_to_disabled_state(),
+        }?;
+        Ok(UpdateStateResponse {
+            circuit_breaker_name: name.to_owned(),
+            current_state: breaker.state().as_str().to_owned(),
+            message: format!("{name} state has been changed successfully"),
+        })
+    }
+
+    /// `GET /actuator/circuitbreakerevents`: the buffered events of every breaker, oldest first.
+    pub fn events(&self) -> CircuitBreakerEventsResponse {
+        let mut events: Vec<_> = self.inner.taps().iter().flat_map(|t| t.events()).collect();
+        events.sort_by_key(|e| e.created_at);
+        CircuitBreakerEventsResponse {
+            circuit_breaker_events: events.iter().map(CircuitBreakerEventDto::of).collect(),
+        }
+    }
+
+    /// `GET /actuator/circuitbreakerevents/{name}[/{eventType}]`: one breaker's buffered events
+    /// in buffer order, optionally of one type (case-insensitive, as Resilience4j).
+    pub fn events_of(
+        &self,
+        name: &str,
+        event_type: Option<&str>,
+    ) -> Result<CircuitBreakerEventsResponse, EventsError> {
+        let filter = event_type.map(parse_event_type).transpose()?;
+        let tap = self
+            .inner
+            .taps()
+            .into_iter()
+            .find(|t| t.breaker.name() == name)
+            .ok_or_else(|| EventsError::UnknownBreaker {
+                name: name.to_owned(),
+            })?;
+        let events = tap
+            .events()
+            .iter()
+            .filter(|e| match filter {
+                None => true,
+                Some(None) => false,
+                Some(Some(t)) => e.kind.event_type() == t,
+            })
+            .map(CircuitBreakerEventDto::of)
+            .collect();
+        Ok(CircuitBreakerEventsResponse {
+            circuit_breaker_events: events,
+        })
+    }
+
+    /// The `circuitBreakers` health component: the breakers whose options register a health
+    /// indicator, and their aggregate.
+    pub fn circuit_breakers_health(&self) -> HealthComponent {
+        let details: BTreeMap<String, BreakerHealth> = self
+            .inner
+            .registry
+            .all()
+            .iter()
+            .filter_map(|b| {
+                let options = self.options_for(b.name());
+                options.registers_health_indicator().then(|| {
+                    (
+                        b.name().to_owned(),
+                        BreakerHealth::of(b, options.allows_health_indicator_to_fail()),
+                    )
+                })
+            })
+            .collect();
+        HealthComponent {
+            status: HealthStatus::aggregate(details.values().map(|h| h.status)),
+            details,
+        }
+    }
+
+    /// `GET /actuator/health`: the `circuitBreakers` component and Spring's `ping` (always
+    /// `UP`, as in a Spring Boot application), aggregated.
+    pub fn health(&self) -> Health {
+        let mut components = BTreeMap::new();
+        components.insert("circuitBreakers".to_owned(), self.circuit_breakers_health());
+        components.insert(
+            "ping".to_owned(),
+            HealthComponent {
+                status: HealthStatus::Up,
+                details: BTreeMap::new(),
+            },
+        );
+        Health {
+            status: HealthStatus::aggregate(components.values().map(|c| c.status)),
+            components,
+        }
+    }
+}

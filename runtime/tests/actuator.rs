@@ -1,0 +1,635 @@
+//! The `/actuator/*` router over real HTTP on 127.0.0.1: every endpoint, Resilience4j's JSON
+//! bodies, Spring's health mapping and aggregation, and every 4xx case.
+#![cfg(feature = "actuator")]
+
+use fusebox_runtime::observe::actuator::{ACTUATOR_JSON, Actuator};
+use fusebox_runtime::observe::{BreakerOptions, Monitor};
+use fusebox_runtime::{
+    CircuitBreaker, CircuitBreakerConfig, CircuitBreakerConfigBuilder, ManualClock, Registry, State,
+};
+use serde_json::{Value, json};
+use std::time::Duration;
+
+const MS: Duration = Duration::from_millis(1);
+
+/// Serves `actuator` on an ephemeral port of 127.0.0.1; returns its base URL.
+async fn serve(actuator: Actuator) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app: axum::Router = actuator.router();
+    tokio::spawn(async move {
+        axum::serve(listener, app).await.unwrap();
+    });
+    format!("http://{addr}")
+}
+
+struct Answer {
+    status: u16,
+    content_type: String,
+    allow: Option<String>,
+    text: String,
+}
+
+impl Answer {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.text).unwrap_or_else(|e| panic!("{e}: {}", self.text))
+    }
+}
+
+async fn send(request: reqwest::RequestBuilder) -> Answer {
+    let response = request.send().await.unwrap();
+    let header = |name: reqwest::header::HeaderName| {
+        response
+            .headers()
+            .get(name)
+            .map(|v| v.to_str().unwrap().to_owned())
+    };
+    Answer {
+        status: response.status().as_u16(),
+        content_type: header(reqwest::header::CONTENT_TYPE).unwrap_or_default(),
+        allow: header(reqwest::header::ALLOW),
+        text: response.text().await.unwrap(),
+    }
+}
+
+async fn get(base: &str, path: &str) -> Answer {
+    send(reqwest::Client::new().get(format!("{base}{path}"))).await
+}
+
+async fn post(base: &str, path: &str, body: &str) -> Answer {
+    send(
+        reqwest::Client::new()
+            .post(format!("{base}{path}"))
+            .header("content-type", "application/json")
+            .body(body.to_owned()),
+    )
+    .await
+}
+
+fn config(
+    clock: &ManualClock,
+    f: impl FnOnce(CircuitBreakerConfigBuilder) -> CircuitBreakerConfigBuilder,
+) -> CircuitBreakerConfig {
+    f(CircuitBreakerConfig::builder().clock(clock.clone()))
+        .build()
+        .unwrap()
+}
+
+/// Trips `b` (a window of 2, threshold 50 %) with two failures.
+fn trip(b: &CircuitBreaker) {
+    b.on_error(MS);
+    b.on_error(MS);
+    assert_eq!(b.state(), State::Open);
+}
+
+fn assert_error(answer: &Answer, status: u16, path: &str, message: &str) {
+    assert_eq!(answer.status, status, "{}", answer.text);
+    assert_eq!(answer.content_type, "application/json");
+    let body = answer.json();
+    assert_eq!(body["status"], status);
+    assert_eq!(body["path"], path);
+    assert!(body["error"].is_string());
+    let text = body["message"].as_str().unwrap();
+    assert!(text.contains(message), "{text:?} lacks {message:?}");
+}
+
+#[tokio::test]
+async fn circuitbreakers_lists_resilience4js_details() {
+    let clock = ManualClock::new();
+    let registry = Registry::new();
+    let base = serve(Actuator::new(Monitor::new(&registry))).await;
+    registry.circuit_breaker("b-fresh");
+    let tripped = registry.circuit_breaker_with_config(
+        "a-tripped",
+        config(&clock, |c| {
+            c.sliding_window_size(2)
+                .failure_rate_threshold(50.0)
+                .slow_call_rate_threshold(80.0)
+        }),
+    );
+    trip(&tripped);
+    assert!(!tripped.try_acquire_permission());
+
+    let answer = get(&base, "/actuator/circuitbreakers").await;
+    assert_eq!(answer.status, 200);
+    assert_eq!(answer.content_type, ACTUATOR_JSON);
+    // Field order as Resilience4j's CircuitBreakerDetails, breakers sorted by name.
+    assert_eq!(
+        answer.text,
+        concat!(
+            r#"{"circuitBreakers":{"#,
+            r#""a-tripped":{"failureRate":"100.0%","slowCallRate":"0.0%","failureRateThreshold":"50.0%","#,
+            r#""slowCallRateThreshold":"80.0%","bufferedCalls":2,"failedCalls":2,"slowCalls":0,"#,
+            r#""slowFailedCalls":0,"notPermittedCalls":1,"state":"OPEN"},"#,
+            r#""b-fresh":{"failureRate":"-1.0%","slowCallRate":"-1.0%","failureRateThreshold":"50.0%","#,
+            r#""slowCallRateThreshold":"100.0%","bufferedCalls":0,"failedCalls":0,"slowCalls":0,"#,
+            r#""slowFailedCalls":0,"notPermittedCalls":0,"state":"CLOSED"}}}"#
+        )
+    );
+
+    // Plain JSON when asked for.
+    let answer = send(
+        reqwest::Client::new()
+            .get(format!("{base}/actuator/circuitbreakers"))
+            .header("accept", "application/json"),
+    )
+    .await;
+    assert_eq!(answer.content_type, "application/json");
+
+    // One breaker (fusebox's addition), with a percent-encoded name.
+    registry.circuit_breaker("with space");
+    let answer = get(&base, "/actuator/circuitbreakers/a-tripped").await;
+    assert_eq!(answer.status, 200);
+    assert_eq!(answer.json()["state"], "OPEN");
+    assert_eq!(answer.json()["failureRate"], "100.0%");
+    let answer = get(&base, "/actuator/circuitbreakers/with%20space").await;
+    assert_eq!(answer.json()["state"], "CLOSED");
+
+    let answer = get(&base, "/actuator/circuitbreakers/nope").await;
+    assert_error(
+        &answer,
+        404,
+        "/actuator/circuitbreakers/nope",
+        "no circuit breaker is named 'nope'",
+    );
+    let answer = get(&base, "/actuator/circuitbreakers/%FF").await;
+    assert_error(
+        &answer,
+        400,
+        "/actuator/circuitbreakers/%FF",
+        "invalid path segment",
+    );
+}
+
+#[tokio::test]
+async fn state_changes_are_off_unless_switched_on() {
+    let registry = Registry::new();
+    let b = registry.circuit_breaker("orders");
+    let base = serve(Actuator::new(Monitor::new(&registry))).await;
+    let answer = post(
+        &base,
+        "/actuator/circuitbreakers/orders",
+        r#"{"updateState":"FORCE_OPEN"}"#,
+    )
+    .await;
+    assert_error(
+        &answer,
+        405,
+        "/actuator/circuitbreakers/orders",
+        "Actuator::allow_state_changes(true)",
+    );
+    assert_eq!(answer.allow.as_deref(), Some("GET"));
+    assert_eq!(b.state(), State::Closed);
+}
+
+#[tokio::test]
+async fn state_changes_answer_as_resilience4j() {
+    let registry = Registry::new();
+    let b = registry.circuit_breaker("orders");
+    let base = serve(Actuator::new(Monitor::new(&registry)).allow_state_changes(true)).await;
+    let path = "/actuator/circuitbreakers/orders";
+
+    let answer = post(&base, path, r#"{"updateState":"FORCE_OPEN"}"#).await;
+    assert_eq!(answer.status, 200);
+    assert_eq!(answer.content_type, ACTUATOR_JSON);
+    assert_eq!(
+        answer.text,
+        r#"{"circuitBreakerName":"orders","currentState":"FORCED_OPEN","message":"orders state has been changed successfully"}"#
+    );
+    assert_eq!(b.state(), State::ForcedOpen);
+
+    // Spring reads enums leniently; other keys are ignored.
+    let answer = post(
+        &base,
+        path,
+        r#"{"updateState":"disable","note":"incident 42"}"#,
+    )
+    .await;
+    assert_eq!(answer.json()["currentState"], "DISABLED");
+    assert_eq!(b.state(), State::Disabled);
+    let answer = post(&base, path, r#"{"updateState":"Close"}"#).await;
+    assert_eq!(answer.json()["currentState"], "CLOSED");
+    assert_eq!(b.state(), State::Closed);
+
+    // A breaker that does not exist yet is created, as Resilience4j does.
+    let answer = post(
+        &base,
+        "/actuator/circuitbreakers/new-one",
+        r#"{"updateState":"FORCE_OPEN"}"#,
+    )
+    .await;
+    assert_eq!(answer.status, 200);
+    assert_eq!(
+        registry.find("new-one").map(|b| b.state()),
+        Some(State::ForcedOpen)
+    );
+
+    // Bad input: nothing changes, 4xx with a message.
+    for (body, message) in [
+        (
+            r#"{"updateState":"OPEN"}"#,
+            "'OPEN' is not a state to change to; use CLOSE, FORCE_OPEN or DISABLE",
+        ),
+        (r#"{"updateState":7}"#, "invalid body"),
+        (r#"{"state":"CLOSE"}"#, "missing field `updateState`"),
+        (r#"{"updateState":"CLOSE""#, "invalid body"),
+        ("not json", "invalid body"),
+        ("[]", "invalid body"),
+        ("", "the body is empty"),
+    ] {
+        let answer = post(&base, path, body).await;
+        assert_error(&answer, 400, path, message);
+        assert!(
+            answer.json()["message"]
+                .as_str()
+                .unwrap()
+                .contains(r#"{"updateState":"CLOSE"|"FORCE_OPEN"|"DISABLE"}"#),
+            "{body}: the message shows the expected body"
+        );
+    }
+    assert_eq!(b.state(), State::Closed);
+
+    let answer = send(
+        reqwest::Client::new()
+            .post(format!("{base}{path}"))
+            .header("content-type", "text/plain")
+            .body(r#"{"updateState":"FORCE_OPEN"}"#),
+    )
+    .await;
+    assert_error(&answer, 415, path, "must be JSON");
+
+    let huge = format!(
+        r#"{{"updateState":"CLOSE","pad":"{}"}}"#,
+        "x".repeat(10_000)
+    );
+    let answer = post(&base, path, &huge).await;
+    assert_error(&answer, 413, path, "larger than 1024 bytes");
+    assert_eq!(b.state(), State::Closed);
+
+    // Unsupported methods are axum's 405.
+    let answer = send(reqwest::Client::new().delete(format!("{base}{path}"))).await;
+    assert_eq!(answer.status, 405);
+}
+
+#[tokio::test]
+async fn events_are_buffered_filtered_and_shaped_as_resilience4js() {
+    let clock = ManualClock::new();
+    let registry = Registry::new();
+    let monitor = Monitor::builder(&registry)
+        .instance("small", BreakerOptions::new().event_consumer_buffer_size(3))
+        .build()
+        .unwrap();
+    let base = serve(Actuator::new(monitor)).await;
+    let a = registry.circuit_breaker_with_config(
+        "a",
+        config(&clock, |c| {
+            c.sliding_window_size(2).failure_rate_threshold(50.0)
+        }),
+    );
+    a.on_success(Duration::from_micros(12_700));
+    a.on_ignored_error(3 * MS);
+    a.on_error(5 * MS);
+    assert_eq!(a.state(), State::Open);
+    assert!(!a.try_acquire_permission());
+    a.reset();
+
+    let answer = get(&base, "/actuator/circuitbreakerevents/a").await;
+    assert_eq!(answer.status, 200);
+    let events = answer.json()["circuitBreakerEvents"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let types: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(
+        types,
+        [
+            "SUCCESS",
+            "IGNORED_ERROR",
+            "ERROR",
+            "FAILURE_RATE_EXCEEDED",
+            "STATE_TRANSITION",
+            "NOT_PERMITTED",
+            "STATE_TRANSITION",
+            "RESET"
+        ]
+    );
+    for e in &events {
+        assert_eq!(e["circuitBreakerName"], "a");
+        // ZonedDateTime.toString(): date, time, offset and the zone's name.
+        let time = e["creationTime"].as_str().unwrap();
+        assert!(
+            time.len() >= 17 && time.as_bytes()[10] == b'T' && time.ends_with(']'),
+            "{time}"
+        );
+        // fusebox's events carry no error value: errorMessage is left out (NON_NULL).
+        assert!(e.get("errorMessage").is_none());
+    }
+    assert_eq!(events[0]["durationInMs"], 12);
+    assert_eq!(events[1]["durationInMs"], 3);
+    assert_eq!(events[2]["durationInMs"], 5);
+    assert!(events[3].get("durationInMs").is_none());
+    assert_eq!(events[4]["stateTransition"], "CLOSED_TO_OPEN");
+    assert_eq!(events[6]["stateTransition"], "OPEN_TO_CLOSED");
+    let keys: Vec<&String> = events[4].as_object().unwrap().keys().collect();
+    assert_eq!(keys.len(), 4, "{keys:?}");
+
+    // By type, any case.
+    for t in ["state_transition", "STATE_TRANSITION", "State_Transition"] {
+        let answer = get(&base, &format!("/actuator/circuitbreakerevents/a/{t}")).await;
+        assert_eq!(answer.status, 200);
+        assert_eq!(
+            answer.json()["circuitBreakerEvents"]
+                .as_array()
+                .unwrap()
+                .len(),
+            2
+        );
+    }
+    // Valid in Resilience4j's enum, never published.
+    let answer = get(&base, "/actuator/circuitbreakerevents/a/forced_open").await;
+    assert_eq!(answer.text, r#"{"circuitBreakerEvents":[]}"#);
+
+    // The buffer keeps the last `eventConsumerBufferSize` events.
+    let small = registry.circuit_breaker_with_config("small", config(&clock, |c| c));
+    for i in 1..=5 {
+        small.on_success(i * MS);
+    }
+    let answer = get(&base, "/actuator/circuitbreakerevents/small").await;
+    let durations: Vec<u64> = answer.json()["circuitBreakerEvents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["durationInMs"].as_u64().unwrap())
+        .collect();
+    assert_eq!(durations, [3, 4, 5]);
+
+    // All breakers, sorted by creation time.
+    let answer = get(&base, "/actuator/circuitbreakerevents").await;
+    let all = answer.json()["circuitBreakerEvents"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(all.len(), 8 + 3);
+    assert!(all[..8].iter().all(|e| e["circuitBreakerName"] == "a"));
+    assert!(all[8..].iter().all(|e| e["circuitBreakerName"] == "small"));
+
+    // Bad input.
+    let answer = get(&base, "/actuator/circuitbreakerevents/a/bogus").await;
+    assert_error(
+        &answer,
+        400,
+        "/actuator/circuitbreakerevents/a/bogus",
+        "'bogus' is not a circuit breaker event type; use one of ERROR, IGNORED_ERROR, SUCCESS",
+    );
+    let answer = get(&base, "/actuator/circuitbreakerevents/nope").await;
+    assert_error(
+        &answer,
+        404,
+        "/actuator/circuitbreakerevents/nope",
+        "no circuit breaker is named 'nope'",
+    );
+    let answer = get(&base, "/actuator/circuitbreakerevents/nope/error").await;
+    assert_eq!(answer.status, 404);
+}
+
+/// One breaker in `state`, made by calls or by hand.
+fn breaker_in(
+    registry: &Registry,
+    clock: &ManualClock,
+    name: &str,
+    state: State,
+) -> CircuitBreaker {
+    let b = registry.circuit_breaker_with_config(
+        name,
+        config(clock, |c| {
+            c.sliding_window_size(2).failure_rate_threshold(50.0)
+        }),
+    );
+    match state {
+        State::Closed => {}
+        State::Open => trip(&b),
+        State::HalfOpen => {
+            trip(&b);
+            b.transition_to_half_open_state().unwrap();
+        }
+        State::Disabled => b.transition_to_disabled_state().unwrap(),
+        State::ForcedOpen => b.transition_to_forced_open_state().unwrap(),
+        State::MetricsOnly => b.transition_to_metrics_only_state().unwrap(),
+    }
+    assert_eq!(b.state(), state);
+    b
+}
+
+/// `/actuator/health` for breakers in `states`, all registered, `allow` to fail or not.
+async fn health_of(states: &[State], allow: bool) -> (u16, Value) {
+    let clock = ManualClock::new();
+    let registry = Registry::new();
+    let monitor = Monitor::builder(&registry)
+        .defaults(
+            BreakerOptions::new()
+                .register_health_indicator(true)
+                .allow_health_indicator_to_fail(allow),
+        )
+        .build()
+        .unwrap();
+    for (i, state) in states.iter().enumerate() {
+        breaker_in(&registry, &clock, &format!("b{i}"), *state);
+    }
+    let base = serve(Actuator::new(monitor)).await;
+    let answer = get(&base, "/actuator/health").await;
+    (answer.status, answer.json())
+}
+
+#[tokio::test]
+async fn health_maps_and_aggregates_as_spring() {
+    use State::*;
+    // (breaker states, allowHealthIndicatorToFail) -> (circuitBreakers status, HTTP status)
+    let table: &[(&[State], bool, &str, u16)] = &[
+        (&[], false, "UNKNOWN", 200),
+        (&[Closed], false, "UP", 200),
+        (&[Open], false, "UNKNOWN", 200),
+        (&[Open], true, "DOWN", 503),
+        (&[HalfOpen], false, "UNKNOWN", 200),
+        (&[HalfOpen], true, "UNKNOWN", 200),
+        (&[Disabled], false, "UNKNOWN", 200),
+        (&[ForcedOpen], true, "UNKNOWN", 200),
+        (&[MetricsOnly], true, "UNKNOWN", 200),
+        (&[Closed, Open], false, "UP", 200),
+        (&[Closed, Open], true, "DOWN", 503),
+        (&[Closed, HalfOpen, Open], false, "UP", 200),
+        (&[Closed, ForcedOpen], true, "UP", 200),
+    ];
+    let expected_breaker = |state: State, allow: bool| match state {
+        Closed => "UP",
+        Open if allow => "DOWN",
+        Open => "CIRCUIT_OPEN",
+        HalfOpen => "CIRCUIT_HALF_OPEN",
+        Disabled | ForcedOpen | MetricsOnly => "UNKNOWN",
+    };
+    for (states, allow, component, http) in table {
+        let (status, body) = health_of(states, *allow).await;
+        let case = format!("{states:?} allow={allow}");
+        assert_eq!(status, *http, "{case}: {body}");
+        let cb = &body["components"]["circuitBreakers"];
+        assert_eq!(cb["status"], *component, "{case}: {body}");
+        // Overall: with `ping` UP, UNKNOWN and custom statuses give UP; DOWN wins.
+        let overall = if *component == "DOWN" { "DOWN" } else { "UP" };
+        assert_eq!(body["status"], overall, "{case}: {body}");
+        assert_eq!(body["components"]["ping"], json!({"status": "UP"}));
+        for (i, state) in states.iter().enumerate() {
+            let b = &cb["details"][format!("b{i}")];
+            assert_eq!(b["status"], expected_breaker(*state, *allow), "{case}");
+            assert_eq!(b["details"]["state"], state.as_str(), "{case}");
+        }
+        if states.is_empty() {
+            // No registered breaker: Spring writes the component without details.
+            assert_eq!(*cb, json!({"status": "UNKNOWN"}));
+        }
+    }
+}
+
+#[tokio::test]
+async fn health_details_keys_registration_and_components() {
+    let clock = ManualClock::new();
+    let registry = Registry::new();
+    let monitor = Monitor::builder(&registry)
+        .instance(
+            "watched",
+            BreakerOptions::new()
+                .register_health_indicator(true)
+                .allow_health_indicator_to_fail(true),
+        )
+        .build()
+        .unwrap();
+    let watched = breaker_in(&registry, &clock, "watched", State::Open);
+    breaker_in(&registry, &clock, "unwatched", State::Open);
+    let base = serve(Actuator::new(monitor.clone())).await;
+
+    let answer = get(&base, "/actuator/health").await;
+    assert_eq!(answer.status, 503);
+    assert_eq!(
+        answer.text,
+        concat!(
+            r#"{"status":"DOWN","components":{"circuitBreakers":{"status":"DOWN","details":{"watched":"#,
+            r#"{"status":"DOWN","details":{"failureRate":"100.0%","failureRateThreshold":"50.0%","#,
+            r#""slowCallRate":"0.0%","slowCallRateThreshold":"100.0%","bufferedCalls":2,"slowCalls":0,"#,
+            r#""slowFailedCalls":0,"failedCalls":2,"notPermittedCalls":0,"state":"OPEN"}}}},"#,
+            r#""ping":{"status":"UP"}}}"#
+        )
+    );
+
+    let answer = get(&base, "/actuator/health/circuitBreakers").await;
+    assert_eq!(answer.status, 503);
+    assert_eq!(answer.json()["details"]["watched"]["status"], "DOWN");
+    let answer = get(&base, "/actuator/health/ping").await;
+    assert_eq!(
+        (answer.status, answer.json()),
+        (200, json!({"status": "UP"}))
+    );
+    let answer = get(&base, "/actuator/health/nope").await;
+    assert_error(
+        &answer,
+        404,
+        "/actuator/health/nope",
+        "no health component is named 'nope'; there are: circuitBreakers, ping",
+    );
+
+    // Recovery shows at once.
+    watched.transition_to_closed_state().unwrap();
+    let answer = get(&base, "/actuator/health").await;
+    assert_eq!(
+        (answer.status, answer.json()["status"].clone()),
+        (200, json!("UP"))
+    );
+
+    // Spring's `show-details: never`.
+    watched.transition_to_open_state().unwrap();
+    let base = serve(Actuator::new(monitor).show_health_details(false)).await;
+    let answer = get(&base, "/actuator/health").await;
+    assert_eq!(
+        (answer.status, answer.text.as_str()),
+        (503, r#"{"status":"DOWN"}"#)
+    );
+}
+
+#[tokio::test]
+async fn prometheus_is_served_as_text_format_0_0_4() {
+    let registry = Registry::new();
+    let monitor = Monitor::builder(&registry)
+        .tag("application", "shop")
+        .build()
+        .unwrap();
+    let base = serve(Actuator::new(monitor)).await;
+    let b = registry.circuit_breaker("orders");
+    b.transition_to_forced_open_state().unwrap();
+    let answer = get(&base, "/actuator/prometheus").await;
+    assert_eq!(answer.status, 200);
+    assert_eq!(
+        answer.content_type,
+        "text/plain; version=0.0.4; charset=utf-8"
+    );
+    assert!(answer.text.contains(
+        "resilience4j_circuitbreaker_state{application=\"shop\",name=\"orders\",state=\"forced_open\"} 1.0\n"
+    ));
+    assert!(answer.text.contains(
+        "fusebox_circuitbreaker_transitions_total{application=\"shop\",from=\"closed\",name=\"orders\",to=\"forced_open\"} 1.0\n"
+    ));
+    assert!(openmetrics_parser::prometheus::parse_prometheus(&answer.text).is_ok());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scrapes_do_not_hold_up_guarded_calls() {
+    // Endpoints read breakers through short locks: calls keep flowing while clients poll
+    // every endpoint as fast as they can.
+    let registry = Registry::new();
+    let monitor = Monitor::builder(&registry)
+        .defaults(BreakerOptions::new().register_health_indicator(true))
+        .build()
+        .unwrap();
+    let base = serve(Actuator::new(monitor)).await;
+    let b = registry.circuit_breaker("busy");
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut pollers = Vec::new();
+    for path in [
+        "/actuator/prometheus",
+        "/actuator/circuitbreakers",
+        "/actuator/circuitbreakerevents/busy",
+        "/actuator/health",
+    ] {
+        let (base, stop) = (base.clone(), stop.clone());
+        pollers.push(tokio::spawn(async move {
+            let mut n = 0u32;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                assert_eq!(get(&base, path).await.status, 200);
+                n += 1;
+            }
+            n
+        }));
+    }
+    let caller = std::thread::spawn(move || {
+        let started = std::time::Instant::now();
+        for i in 0..200_000u32 {
+            let permit = b.try_acquire().unwrap();
+            if i % 100 == 0 {
+                permit.on_error();
+            } else {
+                permit.on_success();
+            }
+        }
+        started.elapsed()
+    });
+    let elapsed = tokio::task::spawn_blocking(move || caller.join().unwrap())
+        .await
+        .unwrap();
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let mut scrapes = 0;
+    for p in pollers {
+        scrapes += p.await.unwrap();
+    }
+    assert!(scrapes > 0);
+    // Generous: 200k calls take well under a second even in a debug build on a busy machine.
+    assert!(
+        elapsed < Duration::from_secs(20),
+        "{elapsed:?} with {scrapes} scrapes"
+    );
+}
