@@ -57,7 +57,8 @@ const TEST_TIMEOUT: Duration = Duration::from_secs(90);
 // ---------------------------------------------------------------------------------------------
 
 /// What the Spring reference service (`tests/spring-ref`, Micrometer's Prometheus registry)
-/// answered at `/actuator/prometheus`, verbatim: [0] `orders` CLOSED after 3 successful calls,
+/// answered at `/actuator/prometheus`, verbatim: [0] `orders` CLOSED after 3 successful calls (one
+/// slow; below its minimumNumberOfCalls 4),
 /// [1] `orders` OPEN after 2 more failed ones (failure rate 50 %).
 const GOLDEN: [&str; 2] = [
     include_str!("spring-ref/golden/01-orders-closed.prom"),
