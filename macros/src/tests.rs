@@ -7,7 +7,7 @@
 use proc_macro2::TokenStream;
 use quote::quote;
 
-use crate::expand;
+use crate::{circuit_breaker_tokens, traced_tokens};
 
 /// Expands every `#[circuit_breaker]` / `#[traced]` on `item`, outermost first, as rustc does.
 fn expand_attrs(item: TokenStream) -> String {
@@ -32,9 +32,9 @@ fn expand_attrs(item: TokenStream) -> String {
         };
         let item = quote!(#func);
         tokens = if is_breaker {
-            expand::circuit_breaker(args, item)
+            circuit_breaker_tokens(args, item)
         } else {
-            expand::traced(args, item)
+            traced_tokens(args, item)
         };
     }
     let file: syn::File = syn::parse2(tokens).expect("valid output");
@@ -146,7 +146,7 @@ fn async_trait_body() {
 
 #[test]
 fn errors_keep_the_item() {
-    let out = expand::circuit_breaker(
+    let out = circuit_breaker_tokens(
         quote!(nmae = "orders"),
         quote!(
             async fn f() -> Result<(), E> {

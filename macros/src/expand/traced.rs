@@ -1,0 +1,163 @@
+//! `#[traced]`: a span around the function's future.
+
+use proc_macro2::TokenStream;
+use quote::{ToTokens, quote};
+use syn::spanned::Spanned;
+
+use super::{crate_path, level_tokens, pinned_async, stmts, unsupported_async_trait};
+use crate::item;
+use crate::item::Shape;
+use crate::model::{BreakerFirst, SpanOptions, Traced, TracedFn};
+
+/// The function with its future instrumented, or re-emitted for `#[circuit_breaker]` to expand
+/// first.
+pub(crate) fn expand(traced: Traced) -> syn::Result<TokenStream> {
+    match traced {
+        Traced::Span(f) => span_around_future(f),
+        Traced::BreakerFirst(f) => Ok(breaker_first(f)),
+    }
+}
+
+/// The function with `#[circuit_breaker]` first and `#[traced]` after it: expanded in that order,
+/// the span ends up outermost at run time.
+fn breaker_first(f: BreakerFirst) -> TokenStream {
+    let BreakerFirst {
+        item,
+        breaker,
+        args,
+        krate,
+    } = f;
+    let krate = crate_path(krate.as_ref());
+    quote! {
+        #breaker
+        #[#krate::traced(#args)]
+        #item
+    }
+}
+
+fn span_around_future(mut f: TracedFn) -> syn::Result<TokenStream> {
+    let private = private(&f);
+    let span = span(&f.span, &private);
+    let handle = span_handle(&f.span);
+    match f.shape {
+        Shape::Async => {
+            let future = future(&f);
+            let block = if f.span.err {
+                let instrumented = instrument(&f.span, future, &private);
+                quote! {
+                    {
+                        let __fusebox_span = #span;
+                        #handle
+                        #instrumented.await
+                    }
+                }
+            } else {
+                // As `tracing::instrument` does: no instrumentation wrapper when the span is
+                // disabled (no subscriber, or filtered out).
+                let tracing = quote!(#private::tracing);
+                quote! {
+                    {
+                        let __fusebox_span = #span;
+                        #handle
+                        let __fusebox_future = #future;
+                        if __fusebox_span.is_disabled() {
+                            __fusebox_future.await
+                        } else {
+                            #tracing::Instrument::instrument(__fusebox_future, __fusebox_span).await
+                        }
+                    }
+                }
+            };
+            *f.item.block = syn::parse2(block)?;
+        }
+        Shape::AsyncTrait => {
+            // `#[async_trait]`'s `Box::pin(async move { ... })`: the span is created before it and
+            // instruments the future it pins.
+            let future = item::async_trait_future_mut(&mut f.item.block)
+                .ok_or_else(unsupported_async_trait)?;
+            let instrumented = instrument(&f.span, future.to_token_stream(), &private);
+            *future = syn::parse2(instrumented)?;
+            let last = f.item.block.stmts.len() - 1;
+            f.item
+                .block
+                .stmts
+                .insert(last, syn::parse2(quote!(let __fusebox_span = #span;))?);
+            if f.span.breaker.is_some() {
+                f.item.block.stmts.insert(last + 1, syn::parse2(handle)?);
+            }
+        }
+    }
+    Ok(f.item.into_token_stream())
+}
+
+/// `<crate>::__private`.
+fn private(f: &TracedFn) -> TokenStream {
+    let krate = crate_path(f.krate.as_ref());
+    quote!(#krate::__private)
+}
+
+/// `span!(...)` with the span's name, level, target and fields: those of the options, then the
+/// ones recorded later (declared empty), then the user's `fields(...)`.
+fn span(options: &SpanOptions, private: &TokenStream) -> TokenStream {
+    let tracing = quote!(#private::tracing);
+    let level = level_tokens(options.level.as_ref(), &tracing);
+    let name = &options.name;
+    let target = options.target.as_ref().map(|t| quote!(target: #t,));
+    let empty = quote!(#tracing::field::Empty);
+    let mut fields: Vec<TokenStream> = Vec::new();
+    if let Some(kind) = &options.kind {
+        fields.push(quote!(otel.kind = #kind));
+    }
+    if let Some(remote) = &options.remote_service {
+        fields.push(quote!(peer.service = #remote));
+    }
+    if let Some(breaker) = &options.breaker {
+        fields.push(quote!(circuit_breaker.name = #breaker));
+        fields.push(quote!(circuit_breaker.state = #empty));
+        fields.push(quote!(circuit_breaker.outcome = #empty));
+    }
+    if options.err || options.breaker.is_some() {
+        fields.push(quote!(otel.status_code = #empty));
+        fields.push(quote!(otel.status_description = #empty));
+    }
+    if options.err {
+        fields.push(quote!(exception.message = #empty));
+    }
+    fields.extend(options.fields.iter().map(|f| f.tokens.clone()));
+    quote! {
+        #tracing::span!(#target #level, #name, #(#fields),*)
+    }
+}
+
+/// With a breaker inside, its steps record on this span through a handle moved into the future
+/// (a clone: the span itself goes to the instrumentation).
+fn span_handle(options: &SpanOptions) -> TokenStream {
+    if options.breaker.is_some() {
+        quote!(let __fusebox_span_handle = ::core::clone::Clone::clone(&__fusebox_span);)
+    } else {
+        TokenStream::new()
+    }
+}
+
+/// The function's future (native `async fn`): its body in an `async move` block.
+fn future(f: &TracedFn) -> TokenStream {
+    let block = stmts(&f.item.block);
+    if f.span.breaker.is_some() {
+        // The body is `#[circuit_breaker]`'s code, which pins the type itself.
+        return quote!(async move { #block });
+    }
+    let (ret, ret_span) = match &f.ret {
+        Some(ret) => (item::erase_impl_trait(ret).into_token_stream(), ret.span()),
+        None => (quote!(()), f.item.sig.ident.span()),
+    };
+    pinned_async(quote!(move), &ret, ret_span, block)
+}
+
+/// `future` run in `__fusebox_span` (marked with the `Err`'s message under `err`).
+fn instrument(options: &SpanOptions, future: TokenStream, private: &TokenStream) -> TokenStream {
+    if options.err {
+        quote!(#private::instrument_err(#future, __fusebox_span))
+    } else {
+        quote!(#private::instrument(#future, __fusebox_span))
+    }
+}
