@@ -22,6 +22,10 @@ pub(crate) const BREAKER_KEYS: &[&str] = &[
     "crate",
 ];
 
+/// Resilience4j's names for `#[circuit_breaker]` keys, suggested when written here (normalized:
+/// lower case, without `_` or `-`; see `suggest.rs`).
+pub(crate) const BREAKER_ALIASES: &[(&str, &str)] = &[("fallbackmethod", "fallback")];
+
 /// `fallback_args = "all" | "cause"`: which arguments the fallback takes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum FallbackArgs {
@@ -57,7 +61,7 @@ impl BreakerArgs {
         let mut seen = Seen::default();
         let mut read = Read::default();
         parse_args(tokens, &mut errors, |input, key, errors| {
-            let key_name = known_key(&key, BREAKER_KEYS, "`#[circuit_breaker]`")?;
+            let key_name = known_key(&key, BREAKER_KEYS, BREAKER_ALIASES, "`#[circuit_breaker]`")?;
             let fresh = seen.check(&key, errors);
             read.option(input, &key, &key_name, fresh, errors)
         });

@@ -12,7 +12,10 @@ mod traced;
 pub(crate) use breaker::{BreakerArgs, Fallback, FallbackArgs};
 pub(crate) use traced::{Field, LEVELS, TracedArgs};
 #[cfg(test)]
-pub(crate) use {breaker::BREAKER_KEYS, traced::KINDS};
+pub(crate) use {
+    breaker::{BREAKER_ALIASES, BREAKER_KEYS},
+    traced::KINDS,
+};
 
 use proc_macro2::{TokenStream, TokenTree};
 use syn::ext::IdentExt;
@@ -142,8 +145,14 @@ fn crate_value(input: ParseStream<'_>, key: &Ident) -> syn::Result<Path> {
     })
 }
 
-/// The key's name if it is one of `valid`; otherwise an error naming the nearest valid key.
-fn known_key(key: &Ident, valid: &[&str], what: &str) -> syn::Result<String> {
+/// The key's name if it is one of `valid`; otherwise an error naming the nearest valid key (or
+/// the one that a foreign name in `aliases` stands for).
+fn known_key(
+    key: &Ident,
+    valid: &[&str],
+    aliases: &[(&str, &str)],
+    what: &str,
+) -> syn::Result<String> {
     let name = key.unraw().to_string();
     if valid.contains(&name.as_str()) {
         return Ok(name);
@@ -153,7 +162,7 @@ fn known_key(key: &Ident, valid: &[&str], what: &str) -> syn::Result<String> {
         .map(|k| format!("`{k}`"))
         .collect::<Vec<_>>()
         .join(", ");
-    let message = match nearest(&name, valid) {
+    let message = match nearest(&name, valid, aliases) {
         Some(best) => format!(
             "unknown {what} option `{name}`; did you mean `{best}`? (expected one of: {list})"
         ),
@@ -173,7 +182,7 @@ fn one_of(lit: &LitStr, valid: &[&str], key: &str, errors: &mut Errors) {
         .map(|k| format!("\"{k}\""))
         .collect::<Vec<_>>()
         .join(", ");
-    let message = match nearest(&value, valid) {
+    let message = match nearest(&value, valid, &[]) {
         Some(best) => format!(
             "invalid `{key}` \"{value}\"; did you mean \"{best}\"? (expected one of: {list})"
         ),

@@ -69,7 +69,7 @@ impl TracedArgs {
             let key_name = if key.unraw() == BREAKER_MARKER {
                 BREAKER_MARKER.to_owned()
             } else {
-                known_key(&key, TRACED_KEYS, "`#[traced]`")?
+                known_key(&key, TRACED_KEYS, &[], "`#[traced]`")?
             };
             let fresh = seen.check(&key, errors);
             args.option(input, &key, &key_name, fresh, errors)
