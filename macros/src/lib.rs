@@ -175,7 +175,9 @@ use quote::quote;
 /// fallback. The span then carries `circuit_breaker.name`, `circuit_breaker.state` (seen at
 /// acquisition) and `circuit_breaker.outcome` (`success`, `failure`, `ignored`,
 /// `not_permitted`, `timeout`), is marked as an error for failures, rejections and timeouts,
-/// and a fallback runs in a child span named `fallback`. (The attributes recognise each other
+/// described by the rejection, the timeout or the body's error (its `Display`, when its type has
+/// one: Zipkin's `error` tag shows the error's message, as with Spring's observations; the
+/// arguments are not recorded), and a fallback runs in a child span named `fallback`. (The attributes recognise each other
 /// by their last path segment, `circuit_breaker` and `traced`; do not rename them on import.)
 #[proc_macro_attribute]
 pub fn circuit_breaker(args: TokenStream, item: TokenStream) -> TokenStream {
@@ -196,6 +198,11 @@ pub fn circuit_breaker(args: TokenStream, item: TokenStream) -> TokenStream {
 ///
 /// The span is created when the function's future first runs and is entered each time it is
 /// polled. With no subscriber installed, the cost is `tracing`'s disabled fast path.
+///
+/// A function that returns `Err(e)` marks its span as an error described by `e`'s `Display`
+/// (`otel.status_code`, and `otel.status_description`, which the Zipkin exporter turns into the
+/// `error` tag), when the error type is `Display`; the message is formatted for failed calls
+/// only, and only when the span is enabled.
 ///
 /// # Options
 ///
@@ -243,7 +250,8 @@ pub fn circuit_breaker(args: TokenStream, item: TokenStream) -> TokenStream {
 /// When the function returns an `Err`, mark the span as an error: `otel.status_code = "error"`,
 /// `otel.status_description` (which the Zipkin exporter turns into the `error` tag) and
 /// `exception.message`, all set to the error's `Display`. Requires a `Result` whose error is
-/// `Display`.
+/// `Display`. With `#[circuit_breaker]`, this marks whatever `Err` the function returns, an
+/// error the breaker ignores included; without `err`, the breaker's outcome decides.
 ///
 /// ## `level = "trace" | "debug" | "info" | "warn" | "error"`
 ///

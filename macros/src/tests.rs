@@ -113,6 +113,17 @@ fn traced_alone_with_fields_and_err() {
 }
 
 #[test]
+fn traced_alone_describes_errors() {
+    let out = expand_attrs(quote! {
+        #[traced(kind = "client")]
+        async fn load_user(user_id: u64) -> Result<User, Error> {
+            db::load(user_id).await
+        }
+    });
+    insta::assert_snapshot!(out);
+}
+
+#[test]
 fn async_trait_body() {
     // What `#[async_trait]` leaves for the method attributes to expand (async-trait 0.1.9x).
     let out = expand_attrs(quote! {

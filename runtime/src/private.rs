@@ -14,7 +14,9 @@
 //!   function's own error when there is no fallback.
 //! * [`AsyncFallback`] / [`SyncFallback`]: autoref specialization that lets a fallback be an
 //!   `async fn` or a plain `fn` (the macro cannot see its definition).
-//! * [`instrument_err`]: `#[traced(err)]`.
+//! * [`DisplayErrorOf`] / [`OpaqueErrorOf`]: autoref specialization that gives a failed call's
+//!   span the error's `Display` when the error type has one (`E` need not be `Display`).
+//! * [`instrument`], [`instrument_err`]: `#[traced]`.
 
 #![allow(missing_debug_implementations, unreachable_pub)]
 
@@ -22,6 +24,8 @@ use std::fmt;
 use std::future::{Future, Ready};
 use std::sync::OnceLock;
 use std::time::Duration;
+
+use tracing::instrument::Instrumented;
 
 pub use crate::{
     BreakerError, CallNotPermitted, CircuitBreaker, Classifier, Failure, Outcome, Permit, Registry,
@@ -187,17 +191,19 @@ pub fn settle<T, E>(
 
 /// [`settle`], recording on the permit's span the outcome (`circuit_breaker.outcome`), and an
 /// error status when the breaker counted the call as an error (failure, timeout; not for an
-/// ignored error, nor for an error that `record` counts as a success).
+/// ignored error, nor for an error that `record` counts as a success), described by the
+/// rejection, the timeout, or the body's error (through `describe`, see [`DisplayErrorOf`]).
 #[inline]
 pub fn settle_traced<T, E>(
     permit: TracedPermit<'_>,
     done: Result<Result<T, E>, TimeoutError>,
     classifier: &Classifier<T, E>,
+    describe: impl DescribeError<E>,
 ) -> Result<T, Failure<E>> {
     let TracedPermit { permit, unsettled } = permit;
     let span = unsettled.settled();
     let (result, outcome) = permit.settle(done, classifier);
-    record_on_span(span, outcome, &result);
+    record_on_span(span, outcome, &result, describe);
     result
 }
 
@@ -214,11 +220,16 @@ pub fn rejected_traced<T, E>(
     span: &tracing::Span,
 ) -> Result<T, Failure<E>> {
     let result = Err(Failure::NotPermitted(rejected));
-    record_on_span(span, Outcome::NotPermitted, &result);
+    record_on_span(span, Outcome::NotPermitted, &result, OpaqueError);
     result
 }
 
-fn record_on_span<T, E>(span: &tracing::Span, outcome: Outcome, result: &Result<T, Failure<E>>) {
+fn record_on_span<T, E>(
+    span: &tracing::Span,
+    outcome: Outcome,
+    result: &Result<T, Failure<E>>,
+    describe: impl DescribeError<E>,
+) {
     if span.is_disabled() {
         return;
     }
@@ -232,8 +243,9 @@ fn record_on_span<T, E>(span: &tracing::Span, outcome: Outcome, result: &Result<
             Err(Failure::Timeout(timeout)) => {
                 span.record("otel.status_description", tracing::field::display(timeout));
             }
-            // `E` need not be `Display`; `#[traced(err)]` records the error's message.
-            Err(Failure::Failed(_)) | Ok(_) => {}
+            Err(Failure::Failed(error)) => describe.describe(error, span),
+            // An `Ok` that `record_result` counts as a failure: there is no error to describe.
+            Ok(_) => {}
         }
     }
 }
@@ -323,6 +335,124 @@ pub async fn instrument<F: Future>(future: F, span: tracing::Span) -> F::Output 
     } else {
         future.instrument(span).await
     }
+}
+
+/// Tag: the call's error type is `Display`; a failed call's span is described by the error.
+pub struct DisplayedError;
+/// Tag: the call's error type is not `Display` (or its output is not a `Result`): nothing
+/// describes a failure (a guarded call's span still gets its error status).
+pub struct OpaqueError;
+
+/// Autoref specialization, step 1: a future whose output is `Result<T, E>` with `E: Display`
+/// (`&F` receiver, found first).
+pub trait DisplayErrorOf {
+    #[inline(always)]
+    fn __fusebox_error_tag(&self) -> DisplayedError {
+        DisplayedError
+    }
+}
+
+impl<F, T, E> DisplayErrorOf for F
+where
+    F: Future<Output = Result<T, E>>,
+    E: fmt::Display,
+{
+}
+
+/// Autoref specialization, step 2: any other future (`&&F` receiver, found after autoref).
+pub trait OpaqueErrorOf {
+    #[inline(always)]
+    fn __fusebox_error_tag(&self) -> OpaqueError {
+        OpaqueError
+    }
+}
+
+impl<F> OpaqueErrorOf for &F {}
+
+/// How a guarded call's span describes the body's error `E` (see [`settle_traced`]).
+pub trait DescribeError<E> {
+    /// Records the error's description on `span`, which is enabled and already marked as an
+    /// error.
+    fn describe(self, error: &E, span: &tracing::Span);
+}
+
+impl<E: fmt::Display> DescribeError<E> for DisplayedError {
+    #[inline]
+    fn describe(self, error: &E, span: &tracing::Span) {
+        span.record("otel.status_description", tracing::field::display(error));
+    }
+}
+
+impl<E> DescribeError<E> for OpaqueError {
+    #[inline(always)]
+    fn describe(self, _: &E, _: &tracing::Span) {}
+}
+
+impl DisplayedError {
+    /// `#[traced]`: runs `future` in `span` (enabled) and, if it returns an `Err`, marks the span
+    /// as an error described by the error's `Display` (`otel.status_code`,
+    /// `otel.status_description`, which the Zipkin exporter turns into the `error` tag). Nothing
+    /// is recorded for an `Ok`.
+    #[inline]
+    pub fn in_span<F, T, E>(
+        self,
+        future: F,
+        span: tracing::Span,
+    ) -> impl Future<Output = Result<T, E>>
+    where
+        F: Future<Output = Result<T, E>>,
+        E: fmt::Display,
+    {
+        described(future, span)
+    }
+
+    /// [`in_span`](Self::in_span), or `future` alone when the span is disabled.
+    #[inline]
+    pub async fn instrument<F, T, E>(self, future: F, span: tracing::Span) -> Result<T, E>
+    where
+        F: Future<Output = Result<T, E>>,
+        E: fmt::Display,
+    {
+        if span.is_disabled() {
+            future.await
+        } else {
+            described(future, span).await
+        }
+    }
+}
+
+impl OpaqueError {
+    /// `#[traced]`: runs `future` in `span` (enabled), as `tracing::Instrument` does.
+    #[inline(always)]
+    pub fn in_span<F: Future>(self, future: F, span: tracing::Span) -> Instrumented<F> {
+        tracing::Instrument::instrument(future, span)
+    }
+
+    /// [`instrument`]: [`in_span`](Self::in_span), or `future` alone when the span is disabled.
+    #[inline(always)]
+    pub fn instrument<F: Future>(
+        self,
+        future: F,
+        span: tracing::Span,
+    ) -> impl Future<Output = F::Output> {
+        instrument(future, span)
+    }
+}
+
+/// [`DisplayedError::in_span`].
+async fn described<F, T, E>(future: F, span: tracing::Span) -> Result<T, E>
+where
+    F: Future<Output = Result<T, E>>,
+    E: fmt::Display,
+{
+    let mut instrumented = std::pin::pin!(tracing::Instrument::instrument(future, span));
+    let output = instrumented.as_mut().await;
+    if let Err(error) = &output {
+        let span = instrumented.span();
+        span.record("otel.status_code", "error");
+        span.record("otel.status_description", tracing::field::display(error));
+    }
+    output
 }
 
 /// `#[traced(err)]`: runs `future` in `span` and, if it returns an `Err`, marks the span as an

@@ -5,7 +5,7 @@ use quote::{ToTokens, quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{Attribute, Expr, Ident, LitStr, Meta};
 
-use super::{crate_path, level_tokens, pinned_async, stmts, unsupported_async_trait};
+use super::{crate_path, error_tag, level_tokens, pinned_async, stmts, unsupported_async_trait};
 use crate::args::{Fallback, FallbackArgs};
 use crate::item::{self, Param, Shape};
 use crate::model::{GuardedFn, SpanAround};
@@ -78,12 +78,12 @@ fn guard(f: &GuardedFn, body: TokenStream) -> TokenStream {
     let check_ret = check_ret(f, &private);
     let name = &f.breaker.name;
     let breaker = breaker_handle(f, &private);
-    let classifier = classifier(f, &private);
     let Steps {
         acquire,
+        describe,
         settle,
         rejected,
-    } = steps(f);
+    } = steps(f, &private);
     let result = result(f, &private);
     quote! {
         {
@@ -97,13 +97,14 @@ fn guard(f: &GuardedFn, body: TokenStream) -> TokenStream {
                     // A non-`move` block: arguments are borrowed, not cloned, and remain
                     // available to the fallback.
                     let __fusebox_body = #body;
+                    #describe
                     let __fusebox_done = match #private::time_limit(__fusebox_breaker) {
                         ::core::option::Option::None => ::core::result::Result::Ok(__fusebox_body.await),
                         ::core::option::Option::Some(__fusebox_limit) => {
                             #private::within(__fusebox_breaker, __fusebox_limit, __fusebox_body).await
                         }
                     };
-                    #private::#settle(__fusebox_permit, __fusebox_done, &#classifier)
+                    #settle
                 }
                 ::core::result::Result::Err(__fusebox_rejected) => #private::#rejected,
             };
@@ -157,24 +158,35 @@ fn classifier(f: &GuardedFn, private: &TokenStream) -> TokenStream {
 
 /// The runtime's steps of a guarded call.
 struct Steps {
+    /// Takes the permit (`__fusebox_permit`) or the rejection (`__fusebox_rejected`).
     acquire: TokenStream,
+    /// Under `#[traced]`, how a failure is described (`__fusebox_describe`).
+    describe: TokenStream,
+    /// Records the outcome of `__fusebox_done`.
     settle: TokenStream,
+    /// The result of a rejected call.
     rejected: TokenStream,
 }
 
 /// Under `#[traced]` the steps record on the span it opened, handed over as
-/// `__fusebox_span_handle` (see `expand/traced.rs`), never on whatever span is current.
-fn steps(f: &GuardedFn) -> Steps {
+/// `__fusebox_span_handle` (see `expand/traced.rs`), never on whatever span is current; a failed
+/// call's span is described by the body's error (its `Display`, when it has one).
+fn steps(f: &GuardedFn, private: &TokenStream) -> Steps {
+    let classifier = classifier(f, private);
     if f.span.is_some() {
         Steps {
             acquire: quote!(acquire_traced(__fusebox_breaker, &__fusebox_span_handle)),
-            settle: quote!(settle_traced),
+            describe: error_tag(private, &quote!(__fusebox_body)),
+            settle: quote! {
+                #private::settle_traced(__fusebox_permit, __fusebox_done, &#classifier, __fusebox_describe)
+            },
             rejected: quote!(rejected_traced(__fusebox_rejected, &__fusebox_span_handle)),
         }
     } else {
         Steps {
             acquire: quote!(acquire(__fusebox_breaker)),
-            settle: quote!(settle),
+            describe: TokenStream::new(),
+            settle: quote!(#private::settle(__fusebox_permit, __fusebox_done, &#classifier)),
             rejected: quote!(rejected(__fusebox_rejected)),
         }
     }

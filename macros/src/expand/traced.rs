@@ -4,7 +4,7 @@ use proc_macro2::TokenStream;
 use quote::{ToTokens, quote};
 use syn::spanned::Spanned;
 
-use super::{crate_path, level_tokens, pinned_async, stmts, unsupported_async_trait};
+use super::{crate_path, error_tag, level_tokens, pinned_async, stmts, unsupported_async_trait};
 use crate::item;
 use crate::item::Shape;
 use crate::model::{BreakerFirst, SpanOptions, Traced, TracedFn};
@@ -54,7 +54,16 @@ fn span_around_future(mut f: TracedFn) -> syn::Result<TokenStream> {
             } else {
                 // As `tracing::instrument` does: no instrumentation wrapper when the span is
                 // disabled (no subscriber, or filtered out).
-                let tracing = quote!(#private::tracing);
+                let instrumented = if f.span.breaker.is_some() {
+                    let tracing = quote!(#private::tracing);
+                    quote!(#tracing::Instrument::instrument(__fusebox_future, __fusebox_span).await)
+                } else {
+                    let describe = error_tag(&private, &quote!(__fusebox_future));
+                    quote! {
+                        #describe
+                        __fusebox_describe.in_span(__fusebox_future, __fusebox_span).await
+                    }
+                };
                 quote! {
                     {
                         let __fusebox_span = #span;
@@ -63,7 +72,7 @@ fn span_around_future(mut f: TracedFn) -> syn::Result<TokenStream> {
                         if __fusebox_span.is_disabled() {
                             __fusebox_future.await
                         } else {
-                            #tracing::Instrument::instrument(__fusebox_future, __fusebox_span).await
+                            #instrumented
                         }
                     }
                 }
@@ -97,7 +106,8 @@ fn private(f: &TracedFn) -> TokenStream {
 }
 
 /// `span!(...)` with the span's name, level, target and fields: those of the options, then the
-/// ones recorded later (declared empty), then the user's `fields(...)`.
+/// ones recorded later (declared empty: the breaker's, the error status), then the user's
+/// `fields(...)`.
 fn span(options: &SpanOptions, private: &TokenStream) -> TokenStream {
     let tracing = quote!(#private::tracing);
     let level = level_tokens(options.level.as_ref(), &tracing);
@@ -116,10 +126,8 @@ fn span(options: &SpanOptions, private: &TokenStream) -> TokenStream {
         fields.push(quote!(circuit_breaker.state = #empty));
         fields.push(quote!(circuit_breaker.outcome = #empty));
     }
-    if options.err || options.breaker.is_some() {
-        fields.push(quote!(otel.status_code = #empty));
-        fields.push(quote!(otel.status_description = #empty));
-    }
+    fields.push(quote!(otel.status_code = #empty));
+    fields.push(quote!(otel.status_description = #empty));
     if options.err {
         fields.push(quote!(exception.message = #empty));
     }
@@ -153,11 +161,22 @@ fn future(f: &TracedFn) -> TokenStream {
     pinned_async(quote!(move), &ret, ret_span, block)
 }
 
-/// `future` run in `__fusebox_span` (marked with the `Err`'s message under `err`).
+/// `future` run in `__fusebox_span` (`#[async_trait]`'s future): marked with an `Err`'s message
+/// under `err`; without `err`, described by the `Err`'s `Display` when it has one, unless a
+/// breaker inside records the outcome itself (an error it ignores is no failure).
 fn instrument(options: &SpanOptions, future: TokenStream, private: &TokenStream) -> TokenStream {
     if options.err {
         quote!(#private::instrument_err(#future, __fusebox_span))
-    } else {
+    } else if options.breaker.is_some() {
         quote!(#private::instrument(#future, __fusebox_span))
+    } else {
+        let describe = error_tag(private, &quote!(__fusebox_future));
+        quote! {
+            {
+                let __fusebox_future = #future;
+                #describe
+                __fusebox_describe.instrument(__fusebox_future, __fusebox_span)
+            }
+        }
     }
 }
