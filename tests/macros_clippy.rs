@@ -96,6 +96,29 @@ pub async fn may_fail(fail: bool) -> Result<impl Display, std::fmt::Error> {
     if fail { Err(std::fmt::Error) } else { Ok(1) }
 }
 
+/// A lookup.
+#[async_trait::async_trait]
+pub trait Lookup {
+    /// Looks `key` up.
+    ///
+    /// # Errors
+    /// When `key` is empty.
+    async fn lookup(&self, key: &str) -> Result<String, std::fmt::Error>;
+}
+
+#[async_trait::async_trait]
+impl Lookup for Client {
+    #[traced(kind = "client")]
+    async fn lookup(&self, key: &str) -> Result<String, std::fmt::Error> {
+        tokio::task::yield_now().await;
+        if key.is_empty() {
+            Err(std::fmt::Error)
+        } else {
+            Ok(format!("{key}/{}", self.calls))
+        }
+    }
+}
+
 /// A unit-returning traced function.
 #[traced(skip_all)]
 pub async fn unit() {
@@ -110,4 +133,6 @@ async fn compiles_without_lints() {
     assert_eq!(generic(&1).await.unwrap(), "1");
     unit().await;
     assert_eq!(may_fail(false).await.unwrap().to_string(), "1");
+    assert!(may_fail(true).await.is_err());
+    assert_eq!(client.lookup("k").await.unwrap(), "k/2");
 }

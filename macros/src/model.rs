@@ -101,6 +101,9 @@ pub(crate) struct SpanOptions {
     pub(crate) fields: Vec<Field>,
     /// `err`: mark the span with an `Err`'s `Display`.
     pub(crate) err: bool,
+    /// Without `err` nor a breaker inside, whether the function may return an `Err` that then
+    /// describes the span (its return type may be a `Result`).
+    pub(crate) describe_errors: bool,
     /// `level = "..."`.
     pub(crate) level: Option<LitStr>,
     /// `target = "..."`.

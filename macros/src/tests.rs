@@ -156,6 +156,36 @@ fn async_trait_body() {
 }
 
 #[test]
+fn async_trait_body_traced_alone() {
+    let out = expand_attrs(quote! {
+        #[traced]
+        fn lookup<'life0, 'life1, 'async_trait>(
+            &'life0 self,
+            key: &'life1 str,
+        ) -> ::core::pin::Pin<Box<dyn ::core::future::Future<Output = Result<String, ClientError>> + ::core::marker::Send + 'async_trait>>
+        where
+            'life0: 'async_trait,
+            'life1: 'async_trait,
+            Self: 'async_trait,
+        {
+            Box::pin(async move {
+                if let ::core::option::Option::Some(__ret) = ::core::option::Option::None::<Result<String, ClientError>> {
+                    #[allow(unreachable_code)]
+                    return __ret;
+                }
+                let __self = self;
+                let __ret: Result<String, ClientError> = {
+                    __self.client.lookup(key).await
+                };
+                #[allow(unreachable_code)]
+                __ret
+            })
+        }
+    });
+    insta::assert_snapshot!(out);
+}
+
+#[test]
 fn errors_keep_the_item() {
     let out = circuit_breaker_tokens(
         quote!(nmae = "orders"),

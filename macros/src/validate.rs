@@ -101,6 +101,11 @@ pub(crate) fn traced_fn(
         skip: _,
         skip_all: _,
     } = args;
+    let describe_errors = !err
+        && breaker.is_none()
+        && ret
+            .as_ref()
+            .is_some_and(|ty| item::certainly_not_result(ty).is_none());
     let ident = &item.sig.ident;
     let name = name.unwrap_or_else(|| LitStr::new(&ident.unraw().to_string(), ident.span()));
     Ok(Traced::Span(TracedFn {
@@ -113,6 +118,7 @@ pub(crate) fn traced_fn(
             remote_service,
             fields,
             err,
+            describe_errors,
             level,
             target,
             breaker,

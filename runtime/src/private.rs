@@ -14,8 +14,9 @@
 //!   function's own error when there is no fallback.
 //! * [`AsyncFallback`] / [`SyncFallback`]: autoref specialization that lets a fallback be an
 //!   `async fn` or a plain `fn` (the macro cannot see its definition).
-//! * [`DisplayErrorOf`] / [`OpaqueErrorOf`]: autoref specialization that gives a failed call's
-//!   span the error's `Display` when the error type has one (`E` need not be `Display`).
+//! * [`DisplayErrorTag`] / [`OpaqueErrorTag`] and [`DescribeDisplayError`] /
+//!   [`DescribeOpaqueError`]: autoref specialization that describes a failed call's span by the
+//!   error's `Display` when the error type has one (`E` need not be `Display`).
 //! * [`instrument`], [`instrument_err`]: `#[traced]`.
 
 #![allow(missing_debug_implementations, unreachable_pub)]
@@ -24,8 +25,6 @@ use std::fmt;
 use std::future::{Future, Ready};
 use std::sync::OnceLock;
 use std::time::Duration;
-
-use tracing::instrument::Instrumented;
 
 pub use crate::{
     BreakerError, CallNotPermitted, CircuitBreaker, Classifier, Failure, Outcome, Permit, Registry,
@@ -192,7 +191,7 @@ pub fn settle<T, E>(
 /// [`settle`], recording on the permit's span the outcome (`circuit_breaker.outcome`), and an
 /// error status when the breaker counted the call as an error (failure, timeout; not for an
 /// ignored error, nor for an error that `record` counts as a success), described by the
-/// rejection, the timeout, or the body's error (through `describe`, see [`DisplayErrorOf`]).
+/// rejection, the timeout, or the body's error (through `describe`, see [`DisplayErrorTag`]).
 #[inline]
 pub fn settle_traced<T, E>(
     permit: TracedPermit<'_>,
@@ -339,35 +338,32 @@ pub async fn instrument<F: Future>(future: F, span: tracing::Span) -> F::Output 
 
 /// Tag: the call's error type is `Display`; a failed call's span is described by the error.
 pub struct DisplayedError;
-/// Tag: the call's error type is not `Display` (or its output is not a `Result`): nothing
-/// describes a failure (a guarded call's span still gets its error status).
+/// Tag: the call's error type is not `Display`: nothing describes a failure (the span still gets
+/// its error status).
 pub struct OpaqueError;
 
-/// Autoref specialization, step 1: a future whose output is `Result<T, E>` with `E: Display`
-/// (`&F` receiver, found first).
-pub trait DisplayErrorOf {
+/// Autoref specialization for `#[circuit_breaker]` under `#[traced]`, step 1: a guarded call's
+/// `done` value (`Result<Result<T, E>, TimeoutError>`) whose error type `E` is `Display` (`&done`
+/// receiver, found first). The tag is chosen from the finished call's value, not from the body's
+/// future: borrowing the future would cost the state machine a few instructions per call.
+pub trait DisplayErrorTag {
     #[inline(always)]
     fn __fusebox_error_tag(&self) -> DisplayedError {
         DisplayedError
     }
 }
 
-impl<F, T, E> DisplayErrorOf for F
-where
-    F: Future<Output = Result<T, E>>,
-    E: fmt::Display,
-{
-}
+impl<T, E: fmt::Display> DisplayErrorTag for Result<Result<T, E>, TimeoutError> {}
 
-/// Autoref specialization, step 2: any other future (`&&F` receiver, found after autoref).
-pub trait OpaqueErrorOf {
+/// Autoref specialization, step 2: any other error type (`&&done` receiver, found after autoref).
+pub trait OpaqueErrorTag {
     #[inline(always)]
     fn __fusebox_error_tag(&self) -> OpaqueError {
         OpaqueError
     }
 }
 
-impl<F> OpaqueErrorOf for &F {}
+impl<X> OpaqueErrorTag for &X {}
 
 /// How a guarded call's span describes the body's error `E` (see [`settle_traced`]).
 pub trait DescribeError<E> {
@@ -388,72 +384,34 @@ impl<E> DescribeError<E> for OpaqueError {
     fn describe(self, _: &E, _: &tracing::Span) {}
 }
 
-impl DisplayedError {
-    /// `#[traced]`: runs `future` in `span` (enabled) and, if it returns an `Err`, marks the span
-    /// as an error described by the error's `Display` (`otel.status_code`,
-    /// `otel.status_description`, which the Zipkin exporter turns into the `error` tag). Nothing
-    /// is recorded for an `Ok`.
-    #[inline]
-    pub fn in_span<F, T, E>(
-        self,
-        future: F,
-        span: tracing::Span,
-    ) -> impl Future<Output = Result<T, E>>
-    where
-        F: Future<Output = Result<T, E>>,
-        E: fmt::Display,
-    {
-        described(future, span)
-    }
+/// Autoref specialization for `#[traced]` alone, step 1: the function's output is a `Result`
+/// whose error type is `Display` (`&output` receiver, found first).
+pub trait DescribeDisplayError {
+    /// If the output is an `Err`, marks `span` (enabled) as an error described by the error's
+    /// `Display` (`otel.status_code`, `otel.status_description`, which the Zipkin exporter turns
+    /// into the `error` tag). Nothing is recorded for an `Ok`.
+    fn __fusebox_describe_error(&self, span: &tracing::Span);
+}
 
-    /// [`in_span`](Self::in_span), or `future` alone when the span is disabled.
+impl<T, E: fmt::Display> DescribeDisplayError for Result<T, E> {
     #[inline]
-    pub async fn instrument<F, T, E>(self, future: F, span: tracing::Span) -> Result<T, E>
-    where
-        F: Future<Output = Result<T, E>>,
-        E: fmt::Display,
-    {
-        if span.is_disabled() {
-            future.await
-        } else {
-            described(future, span).await
+    fn __fusebox_describe_error(&self, span: &tracing::Span) {
+        if let Err(error) = self {
+            span.record("otel.status_code", "error");
+            span.record("otel.status_description", tracing::field::display(error));
         }
     }
 }
 
-impl OpaqueError {
-    /// `#[traced]`: runs `future` in `span` (enabled), as `tracing::Instrument` does.
+/// Autoref specialization, step 2: any other output (`&&output` receiver, found after autoref);
+/// nothing to describe.
+pub trait DescribeOpaqueError {
+    /// Records nothing.
     #[inline(always)]
-    pub fn in_span<F: Future>(self, future: F, span: tracing::Span) -> Instrumented<F> {
-        tracing::Instrument::instrument(future, span)
-    }
-
-    /// [`instrument`]: [`in_span`](Self::in_span), or `future` alone when the span is disabled.
-    #[inline(always)]
-    pub fn instrument<F: Future>(
-        self,
-        future: F,
-        span: tracing::Span,
-    ) -> impl Future<Output = F::Output> {
-        instrument(future, span)
-    }
+    fn __fusebox_describe_error(&self, _: &tracing::Span) {}
 }
 
-/// [`DisplayedError::in_span`].
-async fn described<F, T, E>(future: F, span: tracing::Span) -> Result<T, E>
-where
-    F: Future<Output = Result<T, E>>,
-    E: fmt::Display,
-{
-    let mut instrumented = std::pin::pin!(tracing::Instrument::instrument(future, span));
-    let output = instrumented.as_mut().await;
-    if let Err(error) = &output {
-        let span = instrumented.span();
-        span.record("otel.status_code", "error");
-        span.record("otel.status_description", tracing::field::display(error));
-    }
-    output
-}
+impl<X> DescribeOpaqueError for &X {}
 
 /// `#[traced(err)]`: runs `future` in `span` and, if it returns an `Err`, marks the span as an
 /// error with the error's `Display` (`otel.status_code`, `otel.status_description`, which the

@@ -5,7 +5,7 @@ use quote::{ToTokens, quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{Attribute, Expr, Ident, LitStr, Meta};
 
-use super::{crate_path, error_tag, level_tokens, pinned_async, stmts, unsupported_async_trait};
+use super::{crate_path, level_tokens, pinned_async, stmts, unsupported_async_trait};
 use crate::args::{Fallback, FallbackArgs};
 use crate::item::{self, Param, Shape};
 use crate::model::{GuardedFn, SpanAround};
@@ -97,13 +97,13 @@ fn guard(f: &GuardedFn, body: TokenStream) -> TokenStream {
                     // A non-`move` block: arguments are borrowed, not cloned, and remain
                     // available to the fallback.
                     let __fusebox_body = #body;
-                    #describe
                     let __fusebox_done = match #private::time_limit(__fusebox_breaker) {
                         ::core::option::Option::None => ::core::result::Result::Ok(__fusebox_body.await),
                         ::core::option::Option::Some(__fusebox_limit) => {
                             #private::within(__fusebox_breaker, __fusebox_limit, __fusebox_body).await
                         }
                     };
+                    #describe
                     #settle
                 }
                 ::core::result::Result::Err(__fusebox_rejected) => #private::#rejected,
@@ -160,7 +160,7 @@ fn classifier(f: &GuardedFn, private: &TokenStream) -> TokenStream {
 struct Steps {
     /// Takes the permit (`__fusebox_permit`) or the rejection (`__fusebox_rejected`).
     acquire: TokenStream,
-    /// Under `#[traced]`, how a failure is described (`__fusebox_describe`).
+    /// Under `#[traced]`, how a failure of `__fusebox_done` is described (`__fusebox_describe`).
     describe: TokenStream,
     /// Records the outcome of `__fusebox_done`.
     settle: TokenStream,
@@ -176,7 +176,17 @@ fn steps(f: &GuardedFn, private: &TokenStream) -> Steps {
     if f.span.is_some() {
         Steps {
             acquire: quote!(acquire_traced(__fusebox_breaker, &__fusebox_span_handle)),
-            describe: error_tag(private, &quote!(__fusebox_body)),
+            // How a failure is described: by the error's `Display` when its type has one,
+            // chosen by autoref specialization on the finished call (see
+            // `__private::DisplayErrorTag`). The traits are imported in a block of their own, out
+            // of the user's code's scope.
+            describe: quote! {
+                let __fusebox_describe = {
+                    #[allow(unused_imports)]
+                    use #private::{DisplayErrorTag as _, OpaqueErrorTag as _};
+                    (&__fusebox_done).__fusebox_error_tag()
+                };
+            },
             settle: quote! {
                 #private::settle_traced(__fusebox_permit, __fusebox_done, &#classifier, __fusebox_describe)
             },

@@ -74,21 +74,6 @@ fn level_tokens(level: Option<&LitStr>, tracing: &TokenStream) -> TokenStream {
     quote!(#tracing::Level::#level)
 }
 
-/// `let __fusebox_describe = ...;`: how the span describes a failure of the future bound to
-/// `future`, chosen by autoref specialization on the future's output: by the error's `Display`
-/// when the output is a `Result` whose error type has one (`DisplayedError`), not at all
-/// otherwise (`OpaqueError`; see `__private::DisplayErrorOf`). The traits are imported in a block
-/// of their own, out of the user's code's scope.
-fn error_tag(private: &TokenStream, future: &TokenStream) -> TokenStream {
-    quote! {
-        let __fusebox_describe = {
-            #[allow(unused_imports)]
-            use #private::{DisplayErrorOf as _, OpaqueErrorOf as _};
-            (&#future).__fusebox_error_tag()
-        };
-    }
-}
-
 /// The error for a body that `#[async_trait]` did not write in the shape validation recognised.
 fn unsupported_async_trait() -> syn::Error {
     syn::Error::new(Span::call_site(), "unsupported #[async_trait] body")

@@ -4,7 +4,7 @@ use proc_macro2::TokenStream;
 use quote::{ToTokens, quote};
 use syn::spanned::Spanned;
 
-use super::{crate_path, error_tag, level_tokens, pinned_async, stmts, unsupported_async_trait};
+use super::{crate_path, level_tokens, pinned_async, stmts, unsupported_async_trait};
 use crate::item;
 use crate::item::Shape;
 use crate::model::{BreakerFirst, SpanOptions, Traced, TracedFn};
@@ -54,16 +54,7 @@ fn span_around_future(mut f: TracedFn) -> syn::Result<TokenStream> {
             } else {
                 // As `tracing::instrument` does: no instrumentation wrapper when the span is
                 // disabled (no subscriber, or filtered out).
-                let instrumented = if f.span.breaker.is_some() {
-                    let tracing = quote!(#private::tracing);
-                    quote!(#tracing::Instrument::instrument(__fusebox_future, __fusebox_span).await)
-                } else {
-                    let describe = error_tag(&private, &quote!(__fusebox_future));
-                    quote! {
-                        #describe
-                        __fusebox_describe.in_span(__fusebox_future, __fusebox_span).await
-                    }
-                };
+                let in_span = in_span(&f.span, &private);
                 quote! {
                     {
                         let __fusebox_span = #span;
@@ -72,7 +63,7 @@ fn span_around_future(mut f: TracedFn) -> syn::Result<TokenStream> {
                         if __fusebox_span.is_disabled() {
                             __fusebox_future.await
                         } else {
-                            #instrumented
+                            #in_span
                         }
                     }
                 }
@@ -126,8 +117,10 @@ fn span(options: &SpanOptions, private: &TokenStream) -> TokenStream {
         fields.push(quote!(circuit_breaker.state = #empty));
         fields.push(quote!(circuit_breaker.outcome = #empty));
     }
-    fields.push(quote!(otel.status_code = #empty));
-    fields.push(quote!(otel.status_description = #empty));
+    if options.err || options.breaker.is_some() || options.describe_errors {
+        fields.push(quote!(otel.status_code = #empty));
+        fields.push(quote!(otel.status_description = #empty));
+    }
     if options.err {
         fields.push(quote!(exception.message = #empty));
     }
@@ -161,22 +154,51 @@ fn future(f: &TracedFn) -> TokenStream {
     pinned_async(quote!(move), &ret, ret_span, block)
 }
 
-/// `future` run in `__fusebox_span` (`#[async_trait]`'s future): marked with an `Err`'s message
-/// under `err`; without `err`, described by the `Err`'s `Display` when it has one, unless a
-/// breaker inside records the outcome itself (an error it ignores is no failure).
+/// The statements that await `__fusebox_future` in the enabled `__fusebox_span` (without
+/// `err`). When an `Err` may describe the span, the instrumented future is pinned in place, so
+/// that its span is at hand after it, and the output chooses by autoref specialization whether
+/// its error's `Display` describes the span (see `__private::DescribeDisplayError`; the traits
+/// are imported in a block of their own, out of the user's code's scope): no wrapper future,
+/// and nothing but a test of the output on success.
+fn in_span(options: &SpanOptions, private: &TokenStream) -> TokenStream {
+    let tracing = quote!(#private::tracing);
+    if !options.describe_errors {
+        return quote!(#tracing::Instrument::instrument(__fusebox_future, __fusebox_span).await);
+    }
+    quote! {
+        let mut __fusebox_instrumented = ::core::pin::pin!(
+            #tracing::Instrument::instrument(__fusebox_future, __fusebox_span)
+        );
+        let __fusebox_output = __fusebox_instrumented.as_mut().await;
+        {
+            #[allow(unused_imports)]
+            use #private::{DescribeDisplayError as _, DescribeOpaqueError as _};
+            (&__fusebox_output).__fusebox_describe_error(__fusebox_instrumented.span());
+        }
+        __fusebox_output
+    }
+}
+
+/// `future` run in `__fusebox_span`, a future itself (`#[async_trait]`'s): marked with an
+/// `Err`'s message under `err`; described by an `Err`'s `Display` when it may fail.
 fn instrument(options: &SpanOptions, future: TokenStream, private: &TokenStream) -> TokenStream {
     if options.err {
         quote!(#private::instrument_err(#future, __fusebox_span))
-    } else if options.breaker.is_some() {
-        quote!(#private::instrument(#future, __fusebox_span))
-    } else {
-        let describe = error_tag(private, &quote!(__fusebox_future));
+    } else if options.describe_errors {
+        let in_span = in_span(options, private);
         quote! {
             {
                 let __fusebox_future = #future;
-                #describe
-                __fusebox_describe.instrument(__fusebox_future, __fusebox_span)
+                async move {
+                    if __fusebox_span.is_disabled() {
+                        __fusebox_future.await
+                    } else {
+                        #in_span
+                    }
+                }
             }
         }
+    } else {
+        quote!(#private::instrument(#future, __fusebox_span))
     }
 }
