@@ -88,6 +88,19 @@ pub(crate) fn traced_fn(
     )?;
     known_skips(&args, &item)?;
     let ret = item::return_type(&item, shape);
+    let krate = args.krate.clone();
+    let span = span_options(args, &item, ret.as_ref());
+    Ok(Traced::Span(TracedFn {
+        item,
+        shape,
+        ret,
+        span,
+        krate,
+    }))
+}
+
+/// The span a `#[traced]` function opens: its options, named after the function by default.
+fn span_options(args: TracedArgs, item: &ItemFn, ret: Option<&Type>) -> SpanOptions {
     let TracedArgs {
         name,
         kind,
@@ -96,35 +109,27 @@ pub(crate) fn traced_fn(
         err,
         level,
         target,
-        krate,
         breaker,
+        krate: _,
         skip: _,
         skip_all: _,
     } = args;
-    let describe_errors = !err
-        && breaker.is_none()
-        && ret
-            .as_ref()
-            .is_some_and(|ty| item::certainly_not_result(ty).is_none());
+    // An `Err` describes the span unless `err` or the breaker inside does; a return type that
+    // is certainly not a `Result` (`()`, `u64`, `Option<T>`...) cannot fail.
+    let describe_errors =
+        !err && breaker.is_none() && ret.is_some_and(|ty| item::certainly_not_result(ty).is_none());
     let ident = &item.sig.ident;
-    let name = name.unwrap_or_else(|| LitStr::new(&ident.unraw().to_string(), ident.span()));
-    Ok(Traced::Span(TracedFn {
-        item,
-        shape,
-        ret,
-        span: SpanOptions {
-            name,
-            kind,
-            remote_service,
-            fields,
-            err,
-            describe_errors,
-            level,
-            target,
-            breaker,
-        },
-        krate,
-    }))
+    SpanOptions {
+        name: name.unwrap_or_else(|| LitStr::new(&ident.unraw().to_string(), ident.span())),
+        kind,
+        remote_service,
+        fields,
+        err,
+        describe_errors,
+        level,
+        target,
+        breaker,
+    }
 }
 
 /// The function's shape; an error on `fn` for a synchronous function.

@@ -35,59 +35,65 @@ fn breaker_first(f: BreakerFirst) -> TokenStream {
     }
 }
 
+/// The function with its body run in the span.
 fn span_around_future(mut f: TracedFn) -> syn::Result<TokenStream> {
-    let private = private(&f);
+    match f.shape {
+        Shape::Async => *f.item.block = syn::parse2(async_fn_body(&f))?,
+        Shape::AsyncTrait => async_trait_body(&mut f)?,
+    }
+    Ok(f.item.into_token_stream())
+}
+
+/// A native `async fn`'s new body: the span, then the body's future run in it.
+fn async_fn_body(f: &TracedFn) -> TokenStream {
+    let private = private(f);
     let span = span(&f.span, &private);
     let handle = span_handle(&f.span);
-    match f.shape {
-        Shape::Async => {
-            let future = future(&f);
-            let block = if f.span.err {
-                let instrumented = instrument(&f.span, future, &private);
-                quote! {
-                    {
-                        let __fusebox_span = #span;
-                        #handle
-                        #instrumented.await
-                    }
-                }
+    let future = future(f);
+    if f.span.err {
+        let instrumented = instrument(&f.span, future, &private);
+        return quote! {
+            {
+                let __fusebox_span = #span;
+                #handle
+                #instrumented.await
+            }
+        };
+    }
+    // As `tracing::instrument` does: no instrumentation wrapper when the span is disabled (no
+    // subscriber, or filtered out).
+    let in_span = in_span(&f.span, &private);
+    quote! {
+        {
+            let __fusebox_span = #span;
+            #handle
+            let __fusebox_future = #future;
+            if __fusebox_span.is_disabled() {
+                __fusebox_future.await
             } else {
-                // As `tracing::instrument` does: no instrumentation wrapper when the span is
-                // disabled (no subscriber, or filtered out).
-                let in_span = in_span(&f.span, &private);
-                quote! {
-                    {
-                        let __fusebox_span = #span;
-                        #handle
-                        let __fusebox_future = #future;
-                        if __fusebox_span.is_disabled() {
-                            __fusebox_future.await
-                        } else {
-                            #in_span
-                        }
-                    }
-                }
-            };
-            *f.item.block = syn::parse2(block)?;
-        }
-        Shape::AsyncTrait => {
-            // `#[async_trait]`'s `Box::pin(async move { ... })`: the span is created before it and
-            // instruments the future it pins.
-            let future = item::async_trait_future_mut(&mut f.item.block)
-                .ok_or_else(unsupported_async_trait)?;
-            let instrumented = instrument(&f.span, future.to_token_stream(), &private);
-            *future = syn::parse2(instrumented)?;
-            let last = f.item.block.stmts.len() - 1;
-            f.item
-                .block
-                .stmts
-                .insert(last, syn::parse2(quote!(let __fusebox_span = #span;))?);
-            if f.span.breaker.is_some() {
-                f.item.block.stmts.insert(last + 1, syn::parse2(handle)?);
+                #in_span
             }
         }
     }
-    Ok(f.item.into_token_stream())
+}
+
+/// `#[async_trait]`'s body, `Box::pin(async move { ... })`: the span is created before it and
+/// instruments the future it pins.
+fn async_trait_body(f: &mut TracedFn) -> syn::Result<()> {
+    let private = private(f);
+    let span = span(&f.span, &private);
+    let handle = span_handle(&f.span);
+    let future =
+        item::async_trait_future_mut(&mut f.item.block).ok_or_else(unsupported_async_trait)?;
+    let instrumented = instrument(&f.span, future.to_token_stream(), &private);
+    *future = syn::parse2(instrumented)?;
+    let stmts = &mut f.item.block.stmts;
+    let last = stmts.len() - 1;
+    stmts.insert(last, syn::parse2(quote!(let __fusebox_span = #span;))?);
+    if f.span.breaker.is_some() {
+        stmts.insert(last + 1, syn::parse2(handle)?);
+    }
+    Ok(())
 }
 
 /// `<crate>::__private`.
