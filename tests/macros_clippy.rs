@@ -86,6 +86,39 @@ pub async fn generic<T: Display + Sync>(value: &T) -> Result<String, BreakerErro
     Ok(value.to_string())
 }
 
+/// A traced function that may fail: a failure's `Display` describes its span.
+///
+/// # Errors
+/// When `fail` is set.
+#[traced(kind = "internal")]
+pub async fn may_fail(fail: bool) -> Result<impl Display, std::fmt::Error> {
+    tokio::task::yield_now().await;
+    if fail { Err(std::fmt::Error) } else { Ok(1) }
+}
+
+/// A lookup.
+#[async_trait::async_trait]
+pub trait Lookup {
+    /// Looks `key` up.
+    ///
+    /// # Errors
+    /// When `key` is empty.
+    async fn lookup(&self, key: &str) -> Result<String, std::fmt::Error>;
+}
+
+#[async_trait::async_trait]
+impl Lookup for Client {
+    #[traced(kind = "client")]
+    async fn lookup(&self, key: &str) -> Result<String, std::fmt::Error> {
+        tokio::task::yield_now().await;
+        if key.is_empty() {
+            Err(std::fmt::Error)
+        } else {
+            Ok(format!("{key}/{}", self.calls))
+        }
+    }
+}
+
 /// A unit-returning traced function.
 #[traced(skip_all)]
 pub async fn unit() {
@@ -99,4 +132,7 @@ async fn compiles_without_lints() {
     assert_eq!(client.bump(2).await.unwrap(), 2);
     assert_eq!(generic(&1).await.unwrap(), "1");
     unit().await;
+    assert_eq!(may_fail(false).await.unwrap().to_string(), "1");
+    assert!(may_fail(true).await.is_err());
+    assert_eq!(client.lookup("k").await.unwrap(), "k/2");
 }

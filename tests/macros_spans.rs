@@ -67,6 +67,12 @@ fn find<'a>(spans: &'a [SpanData], name: &str) -> &'a SpanData {
     })
 }
 
+/// The span's Zipkin tag `key`, as the fusebox Zipkin exporter writes it.
+fn zipkin_tag(span: &SpanData, key: &str) -> Option<String> {
+    let json = fusebox::telemetry::zipkin::ZipkinMapper::new("macros_spans").span(span);
+    json["tags"][key].as_str().map(str::to_owned)
+}
+
 fn attr(span: &SpanData, key: &str) -> Option<String> {
     span.attributes
         .iter()
@@ -158,11 +164,18 @@ fn check_failed_call_with_fallback(spans: &[SpanData], name: &str) {
         attr(call, "circuit_breaker.outcome").as_deref(),
         Some("failure")
     );
-    assert!(
-        matches!(call.status, Status::Error { .. }),
-        "{:?}",
-        call.status
+    // The error's message describes the failure, as in Spring's observations; the outcome stays a
+    // tag of its own.
+    assert_eq!(call.status, Status::error("order-service is down"));
+    assert_eq!(
+        zipkin_tag(call, "error").as_deref(),
+        Some("order-service is down")
     );
+    assert_eq!(
+        zipkin_tag(call, "circuit_breaker.outcome").as_deref(),
+        Some("failure")
+    );
+    assert_eq!(attr(call, "exception.message"), None, "no `err` option");
     assert_eq!(
         attr(fallback, "circuit_breaker.name").as_deref(),
         Some(name)
@@ -307,6 +320,7 @@ async fn async_trait_methods_are_traced_around_the_breaker() {
         attr(call, "circuit_breaker.outcome").as_deref(),
         Some("failure")
     );
+    assert_eq!(call.status, Status::error("order-service is down"));
     let fallback = find(&spans, "fallback");
     assert_eq!(fallback.parent_span_id, call.span_context.span_id());
     assert_eq!(
@@ -454,4 +468,153 @@ async fn a_disabled_inner_span_records_nothing_on_the_outer_one() {
         Some("success")
     );
     assert_eq!(call.status, Status::Unset, "the inner failure stays off it");
+}
+
+#[traced(kind = "client", fields(user.id = %user_id))]
+async fn load_user(user_id: &str, token: &str, up: bool) -> Result<String, ClientError> {
+    let _ = token;
+    if up {
+        Ok(format!("user {user_id}"))
+    } else {
+        Err(ClientError::Down)
+    }
+}
+
+#[tokio::test]
+async fn a_traced_function_that_fails_has_the_error_message_as_its_status() {
+    let (result, spans) = capture(|| load_user("u7", "s3cr3t", false)).await;
+    assert_eq!(result, Err(ClientError::Down));
+    let span = find(&spans, "load_user");
+    assert_eq!(span.status, Status::error("order-service is down"));
+    assert_eq!(
+        zipkin_tag(span, "error").as_deref(),
+        Some("order-service is down")
+    );
+    assert_eq!(attr(span, "exception.message"), None, "no `err` option");
+    assert_eq!(attr(span, "user.id").as_deref(), Some("u7"));
+    // Arguments stay unrecorded: only `fields(...)` reaches the span.
+    assert!(
+        span.attributes
+            .iter()
+            .all(|kv| !kv.value.to_string().contains("s3cr3t")),
+        "{:?}",
+        span.attributes
+    );
+
+    let (result, spans) = capture(|| load_user("u8", "s3cr3t", true)).await;
+    assert_eq!(result.as_deref(), Ok("user u8"));
+    let span = find(&spans, "load_user");
+    assert_eq!(span.status, Status::Unset);
+    assert_eq!(zipkin_tag(span, "error"), None);
+}
+
+struct Local;
+
+#[async_trait::async_trait]
+impl Lookup for Local {
+    #[traced]
+    async fn lookup(&self, key: &str) -> Result<String, ClientError> {
+        if key.is_empty() {
+            Err(ClientError::Down)
+        } else {
+            Ok(key.to_owned())
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_traced_async_trait_method_that_fails_has_the_error_message_as_its_status() {
+    let local: Box<dyn Lookup> = Box::new(Local);
+    let (result, spans) = capture(|| local.lookup("")).await;
+    assert_eq!(result, Err(ClientError::Down));
+    assert_eq!(
+        find(&spans, "lookup").status,
+        Status::error("order-service is down")
+    );
+    let (result, spans) = capture(|| local.lookup("k")).await;
+    assert_eq!(result.as_deref(), Ok("k"));
+    assert_eq!(find(&spans, "lookup").status, Status::Unset);
+}
+
+/// An error type without `Display`.
+#[derive(Debug, PartialEq)]
+struct Opaque;
+
+impl From<BreakerError> for Opaque {
+    fn from(_: BreakerError) -> Self {
+        Opaque
+    }
+}
+
+#[traced]
+async fn fails_opaquely() -> Result<u32, Opaque> {
+    Err(Opaque)
+}
+
+#[traced]
+#[circuit_breaker(name = "spans.opaque")]
+async fn guarded_fails_opaquely() -> Result<u32, Opaque> {
+    Err(Opaque)
+}
+
+#[tokio::test]
+async fn an_error_without_display_has_no_description() {
+    // `#[traced]` alone marks only what it can describe.
+    let (result, spans) = capture(fails_opaquely).await;
+    assert_eq!(result, Err(Opaque));
+    assert_eq!(find(&spans, "fails_opaquely").status, Status::Unset);
+
+    // The breaker's failure is still an error; Zipkin's `error` tag then names the outcome.
+    register("spans.opaque");
+    let (result, spans) = capture(guarded_fails_opaquely).await;
+    assert_eq!(result, Err(Opaque));
+    let call = find(&spans, "guarded_fails_opaquely");
+    assert_eq!(
+        attr(call, "circuit_breaker.outcome").as_deref(),
+        Some("failure")
+    );
+    assert_eq!(call.status, Status::error(""));
+    assert_eq!(
+        zipkin_tag(call, "error").as_deref(),
+        Some("circuit_breaker.outcome=failure")
+    );
+}
+
+#[traced]
+#[circuit_breaker(name = "spans.no_fallback")]
+async fn guarded_fails() -> Result<u32, ClientError> {
+    Err(ClientError::Down)
+}
+
+#[tokio::test]
+async fn a_failure_without_fallback_has_the_error_message_as_its_status() {
+    let breaker = register("spans.no_fallback");
+    let (result, spans) = capture(guarded_fails).await;
+    assert_eq!(result, Err(ClientError::Down));
+    let call = find(&spans, "guarded_fails");
+    assert_eq!(call.status, Status::error("order-service is down"));
+    assert_eq!(breaker.metrics().number_of_failed_calls(), 1);
+}
+
+#[traced]
+async fn plain_outer() -> Result<u32, ClientError> {
+    Ok(plain_inner().await.unwrap_or(7))
+}
+
+#[traced(level = "trace")]
+async fn plain_inner() -> Result<u32, ClientError> {
+    Err(ClientError::Down)
+}
+
+#[tokio::test]
+async fn a_disabled_traced_function_marks_nothing() {
+    let (result, spans) = capture_at(LevelFilter::DEBUG, plain_outer).await;
+    assert_eq!(result, Ok(7));
+    assert!(spans.iter().all(|s| s.name != "plain_inner"));
+    let outer = find(&spans, "plain_outer");
+    assert_eq!(
+        outer.status,
+        Status::Unset,
+        "the inner failure stays off it"
+    );
 }

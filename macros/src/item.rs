@@ -1,10 +1,12 @@
-//! The shape of the annotated function: `async fn`, or the body `#[async_trait]` left behind;
-//! its return type; its parameters.
+//! Reading the annotated function's syntax: `async fn`, or the body `#[async_trait]` left behind;
+//! its return type; its parameters; its other attributes.
 
 use proc_macro2::{Span, TokenStream};
 use quote::ToTokens;
 use syn::visit_mut::VisitMut;
-use syn::{Block, Expr, ExprAsync, FnArg, Ident, ItemFn, Local, Pat, ReturnType, Stmt, Type};
+use syn::{
+    Attribute, Block, Expr, ExprAsync, FnArg, Ident, ItemFn, Local, Pat, ReturnType, Stmt, Type,
+};
 
 /// Parses the annotated item, with a helpful error for a trait method without a body.
 pub(crate) fn parse(item: TokenStream, attr: &str) -> syn::Result<ItemFn> {
@@ -205,4 +207,10 @@ pub(crate) fn return_span(item: &ItemFn) -> Span {
         ReturnType::Type(_, ty) => syn::spanned::Spanned::span(ty),
         ReturnType::Default => item.sig.ident.span(),
     }
+}
+
+/// Whether `attr` is `#[<last>]`/`#[<last>(...)]` under any path (`traced`, `fusebox::traced`, a
+/// re-export...). A renamed import (`use fusebox::traced as span;`) is not recognised.
+pub(crate) fn is_attr(attr: &Attribute, last: &str) -> bool {
+    attr.path().segments.last().is_some_and(|s| s.ident == last)
 }

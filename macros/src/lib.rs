@@ -8,17 +8,25 @@
 //! IDEs see the function as written. Misuse is a compile error on the offending token, never a
 //! panic; the function is still emitted, so that other errors and IDE features stay useful.
 //!
-//! The crate follows the layout of tokio-macros and thiserror: these entry points are thin,
-//! `args.rs` turns tokens into typed arguments, `item.rs` reads the function's shape, and
-//! `expand.rs` generates code; all of it works on `proc_macro2` and is unit-tested on tokens.
+//! Each macro is a pipeline, as in thiserror and serde_derive: **parse** (`args/` turns the
+//! attribute's tokens into typed arguments; `item.rs` reads the function's syntax), **validate**
+//! (`validate.rs` checks both together and builds the **model**, `model.rs`: everything known
+//! about the annotated function), **expand** (`expand/` generates code from the model alone). All
+//! of it works on `proc_macro2` and is unit-tested on tokens.
 
 mod args;
+mod errors;
 mod expand;
 mod item;
+mod model;
+mod suggest;
 #[cfg(test)]
 mod tests;
+mod validate;
 
 use proc_macro::TokenStream;
+use proc_macro2::TokenStream as TokenStream2;
+use quote::quote;
 
 /// Guards an `async fn` with a named circuit breaker, like Resilience4j's `@CircuitBreaker`.
 ///
@@ -167,11 +175,13 @@ use proc_macro::TokenStream;
 /// fallback. The span then carries `circuit_breaker.name`, `circuit_breaker.state` (seen at
 /// acquisition) and `circuit_breaker.outcome` (`success`, `failure`, `ignored`,
 /// `not_permitted`, `timeout`), is marked as an error for failures, rejections and timeouts,
-/// and a fallback runs in a child span named `fallback`. (The attributes recognise each other
+/// described by the rejection, the timeout or the body's error (its `Display`, when its type has
+/// one: Zipkin's `error` tag shows the error's message, as with Spring's observations; the
+/// arguments are not recorded), and a fallback runs in a child span named `fallback`. (The attributes recognise each other
 /// by their last path segment, `circuit_breaker` and `traced`; do not rename them on import.)
 #[proc_macro_attribute]
 pub fn circuit_breaker(args: TokenStream, item: TokenStream) -> TokenStream {
-    expand::circuit_breaker(args.into(), item.into()).into()
+    circuit_breaker_tokens(args.into(), item.into()).into()
 }
 
 /// Opens a `tracing` span, a child of the current span, around an `async fn` (Sleuth's and
@@ -188,6 +198,11 @@ pub fn circuit_breaker(args: TokenStream, item: TokenStream) -> TokenStream {
 ///
 /// The span is created when the function's future first runs and is entered each time it is
 /// polled. With no subscriber installed, the cost is `tracing`'s disabled fast path.
+///
+/// A function that returns `Err(e)` marks its span as an error described by `e`'s `Display`
+/// (`otel.status_code`, and `otel.status_description`, which the Zipkin exporter turns into the
+/// `error` tag), when the error type is `Display`; the message is formatted for failed calls
+/// only, and only when the span is enabled.
 ///
 /// # Options
 ///
@@ -235,7 +250,8 @@ pub fn circuit_breaker(args: TokenStream, item: TokenStream) -> TokenStream {
 /// When the function returns an `Err`, mark the span as an error: `otel.status_code = "error"`,
 /// `otel.status_description` (which the Zipkin exporter turns into the `error` tag) and
 /// `exception.message`, all set to the error's `Display`. Requires a `Result` whose error is
-/// `Display`.
+/// `Display`. With `#[circuit_breaker]`, this marks whatever `Err` the function returns, an
+/// error the breaker ignores included; without `err`, the breaker's outcome decides.
 ///
 /// ## `level = "trace" | "debug" | "info" | "warn" | "error"`
 ///
@@ -255,5 +271,48 @@ pub fn circuit_breaker(args: TokenStream, item: TokenStream) -> TokenStream {
 /// `circuit_breaker.name`, `.state` and `.outcome`, and a fallback gets a child span `fallback`.
 #[proc_macro_attribute]
 pub fn traced(args: TokenStream, item: TokenStream) -> TokenStream {
-    expand::traced(args.into(), item.into()).into()
+    traced_tokens(args.into(), item.into()).into()
+}
+
+/// `#[circuit_breaker(args)] item`: parse, validate, expand.
+pub(crate) fn circuit_breaker_tokens(args: TokenStream2, item: TokenStream2) -> TokenStream2 {
+    let expanded = parse(
+        args::BreakerArgs::parse(args),
+        item.clone(),
+        "circuit_breaker",
+    )
+    .and_then(|(args, item)| validate::guarded_fn(args, item))
+    .and_then(expand::circuit_breaker);
+    expanded.unwrap_or_else(|error| with_errors(item, error))
+}
+
+/// `#[traced(args)] item`: parse, validate, expand.
+pub(crate) fn traced_tokens(args: TokenStream2, item: TokenStream2) -> TokenStream2 {
+    let expanded = parse(
+        args::TracedArgs::parse(args.clone()),
+        item.clone(),
+        "traced",
+    )
+    .and_then(|(parsed, item)| validate::traced_fn(parsed, args, item))
+    .and_then(expand::traced);
+    expanded.unwrap_or_else(|error| with_errors(item, error))
+}
+
+/// The parse step: the parsed arguments and the function, or the errors of both.
+fn parse<A>(args: syn::Result<A>, item: TokenStream2, attr: &str) -> syn::Result<(A, syn::ItemFn)> {
+    match (args, item::parse(item, attr)) {
+        (Ok(args), Ok(item)) => Ok((args, item)),
+        (Err(mut a), Err(b)) => {
+            a.combine(b);
+            Err(a)
+        }
+        (Err(e), Ok(_)) | (Ok(_), Err(e)) => Err(e),
+    }
+}
+
+/// On error, the user's item unchanged plus the errors: the item keeps compiling (IDEs and other
+/// errors stay useful) and the user sees every mistake at once.
+fn with_errors(item: TokenStream2, error: syn::Error) -> TokenStream2 {
+    let error = error.to_compile_error();
+    quote!(#item #error)
 }

@@ -7,7 +7,7 @@
 use proc_macro2::TokenStream;
 use quote::quote;
 
-use crate::expand;
+use crate::{circuit_breaker_tokens, traced_tokens};
 
 /// Expands every `#[circuit_breaker]` / `#[traced]` on `item`, outermost first, as rustc does.
 fn expand_attrs(item: TokenStream) -> String {
@@ -32,9 +32,9 @@ fn expand_attrs(item: TokenStream) -> String {
         };
         let item = quote!(#func);
         tokens = if is_breaker {
-            expand::circuit_breaker(args, item)
+            circuit_breaker_tokens(args, item)
         } else {
-            expand::traced(args, item)
+            traced_tokens(args, item)
         };
     }
     let file: syn::File = syn::parse2(tokens).expect("valid output");
@@ -113,6 +113,17 @@ fn traced_alone_with_fields_and_err() {
 }
 
 #[test]
+fn traced_alone_describes_errors() {
+    let out = expand_attrs(quote! {
+        #[traced(kind = "client")]
+        async fn load_user(user_id: u64) -> Result<User, Error> {
+            db::load(user_id).await
+        }
+    });
+    insta::assert_snapshot!(out);
+}
+
+#[test]
 fn async_trait_body() {
     // What `#[async_trait]` leaves for the method attributes to expand (async-trait 0.1.9x).
     let out = expand_attrs(quote! {
@@ -145,8 +156,38 @@ fn async_trait_body() {
 }
 
 #[test]
+fn async_trait_body_traced_alone() {
+    let out = expand_attrs(quote! {
+        #[traced]
+        fn lookup<'life0, 'life1, 'async_trait>(
+            &'life0 self,
+            key: &'life1 str,
+        ) -> ::core::pin::Pin<Box<dyn ::core::future::Future<Output = Result<String, ClientError>> + ::core::marker::Send + 'async_trait>>
+        where
+            'life0: 'async_trait,
+            'life1: 'async_trait,
+            Self: 'async_trait,
+        {
+            Box::pin(async move {
+                if let ::core::option::Option::Some(__ret) = ::core::option::Option::None::<Result<String, ClientError>> {
+                    #[allow(unreachable_code)]
+                    return __ret;
+                }
+                let __self = self;
+                let __ret: Result<String, ClientError> = {
+                    __self.client.lookup(key).await
+                };
+                #[allow(unreachable_code)]
+                __ret
+            })
+        }
+    });
+    insta::assert_snapshot!(out);
+}
+
+#[test]
 fn errors_keep_the_item() {
-    let out = expand::circuit_breaker(
+    let out = circuit_breaker_tokens(
         quote!(nmae = "orders"),
         quote!(
             async fn f() -> Result<(), E> {

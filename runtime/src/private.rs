@@ -14,7 +14,10 @@
 //!   function's own error when there is no fallback.
 //! * [`AsyncFallback`] / [`SyncFallback`]: autoref specialization that lets a fallback be an
 //!   `async fn` or a plain `fn` (the macro cannot see its definition).
-//! * [`instrument_err`]: `#[traced(err)]`.
+//! * [`DisplayErrorTag`] / [`OpaqueErrorTag`] and [`DescribeDisplayError`] /
+//!   [`DescribeOpaqueError`]: autoref specialization that describes a failed call's span by the
+//!   error's `Display` when the error type has one (`E` need not be `Display`).
+//! * [`instrument`], [`instrument_err`]: `#[traced]`.
 
 #![allow(missing_debug_implementations, unreachable_pub)]
 
@@ -187,17 +190,19 @@ pub fn settle<T, E>(
 
 /// [`settle`], recording on the permit's span the outcome (`circuit_breaker.outcome`), and an
 /// error status when the breaker counted the call as an error (failure, timeout; not for an
-/// ignored error, nor for an error that `record` counts as a success).
+/// ignored error, nor for an error that `record` counts as a success), described by the
+/// rejection, the timeout, or the body's error (through `describe`, see [`DisplayErrorTag`]).
 #[inline]
 pub fn settle_traced<T, E>(
     permit: TracedPermit<'_>,
     done: Result<Result<T, E>, TimeoutError>,
     classifier: &Classifier<T, E>,
+    describe: impl DescribeError<E>,
 ) -> Result<T, Failure<E>> {
     let TracedPermit { permit, unsettled } = permit;
     let span = unsettled.settled();
     let (result, outcome) = permit.settle(done, classifier);
-    record_on_span(span, outcome, &result);
+    record_on_span(span, outcome, &result, describe);
     result
 }
 
@@ -214,11 +219,16 @@ pub fn rejected_traced<T, E>(
     span: &tracing::Span,
 ) -> Result<T, Failure<E>> {
     let result = Err(Failure::NotPermitted(rejected));
-    record_on_span(span, Outcome::NotPermitted, &result);
+    record_on_span(span, Outcome::NotPermitted, &result, OpaqueError);
     result
 }
 
-fn record_on_span<T, E>(span: &tracing::Span, outcome: Outcome, result: &Result<T, Failure<E>>) {
+fn record_on_span<T, E>(
+    span: &tracing::Span,
+    outcome: Outcome,
+    result: &Result<T, Failure<E>>,
+    describe: impl DescribeError<E>,
+) {
     if span.is_disabled() {
         return;
     }
@@ -232,8 +242,9 @@ fn record_on_span<T, E>(span: &tracing::Span, outcome: Outcome, result: &Result<
             Err(Failure::Timeout(timeout)) => {
                 span.record("otel.status_description", tracing::field::display(timeout));
             }
-            // `E` need not be `Display`; `#[traced(err)]` records the error's message.
-            Err(Failure::Failed(_)) | Ok(_) => {}
+            Err(Failure::Failed(error)) => describe.describe(error, span),
+            // An `Ok` that `record_result` counts as a failure: there is no error to describe.
+            Ok(_) => {}
         }
     }
 }
@@ -324,6 +335,83 @@ pub async fn instrument<F: Future>(future: F, span: tracing::Span) -> F::Output 
         future.instrument(span).await
     }
 }
+
+/// Tag: the call's error type is `Display`; a failed call's span is described by the error.
+pub struct DisplayedError;
+/// Tag: the call's error type is not `Display`: nothing describes a failure (the span still gets
+/// its error status).
+pub struct OpaqueError;
+
+/// Autoref specialization for `#[circuit_breaker]` under `#[traced]`, step 1: a guarded call's
+/// `done` value (`Result<Result<T, E>, TimeoutError>`) whose error type `E` is `Display` (`&done`
+/// receiver, found first). The tag is chosen from the finished call's value, not from the body's
+/// future: borrowing the future would cost the state machine a few instructions per call.
+pub trait DisplayErrorTag {
+    #[inline(always)]
+    fn __fusebox_error_tag(&self) -> DisplayedError {
+        DisplayedError
+    }
+}
+
+impl<T, E: fmt::Display> DisplayErrorTag for Result<Result<T, E>, TimeoutError> {}
+
+/// Autoref specialization, step 2: any other error type (`&&done` receiver, found after autoref).
+pub trait OpaqueErrorTag {
+    #[inline(always)]
+    fn __fusebox_error_tag(&self) -> OpaqueError {
+        OpaqueError
+    }
+}
+
+impl<X> OpaqueErrorTag for &X {}
+
+/// How a guarded call's span describes the body's error `E` (see [`settle_traced`]).
+pub trait DescribeError<E> {
+    /// Records the error's description on `span`, which is enabled and already marked as an
+    /// error.
+    fn describe(self, error: &E, span: &tracing::Span);
+}
+
+impl<E: fmt::Display> DescribeError<E> for DisplayedError {
+    #[inline]
+    fn describe(self, error: &E, span: &tracing::Span) {
+        span.record("otel.status_description", tracing::field::display(error));
+    }
+}
+
+impl<E> DescribeError<E> for OpaqueError {
+    #[inline(always)]
+    fn describe(self, _: &E, _: &tracing::Span) {}
+}
+
+/// Autoref specialization for `#[traced]` alone, step 1: the function's output is a `Result`
+/// whose error type is `Display` (`&output` receiver, found first).
+pub trait DescribeDisplayError {
+    /// If the output is an `Err`, marks `span` (enabled) as an error described by the error's
+    /// `Display` (`otel.status_code`, `otel.status_description`, which the Zipkin exporter turns
+    /// into the `error` tag). Nothing is recorded for an `Ok`.
+    fn __fusebox_describe_error(&self, span: &tracing::Span);
+}
+
+impl<T, E: fmt::Display> DescribeDisplayError for Result<T, E> {
+    #[inline]
+    fn __fusebox_describe_error(&self, span: &tracing::Span) {
+        if let Err(error) = self {
+            span.record("otel.status_code", "error");
+            span.record("otel.status_description", tracing::field::display(error));
+        }
+    }
+}
+
+/// Autoref specialization, step 2: any other output (`&&output` receiver, found after autoref);
+/// nothing to describe.
+pub trait DescribeOpaqueError {
+    /// Records nothing.
+    #[inline(always)]
+    fn __fusebox_describe_error(&self, _: &tracing::Span) {}
+}
+
+impl<X> DescribeOpaqueError for &X {}
 
 /// `#[traced(err)]`: runs `future` in `span` and, if it returns an `Err`, marks the span as an
 /// error with the error's `Display` (`otel.status_code`, `otel.status_description`, which the

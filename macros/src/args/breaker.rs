@@ -1,0 +1,207 @@
+//! The arguments of `#[circuit_breaker(...)]`.
+
+use proc_macro2::{Span, TokenStream};
+use syn::parse::ParseStream;
+use syn::{Expr, ExprPath, Ident, LitStr, Path};
+
+use super::{
+    Seen, crate_value, expr_value, keep_first, known_key, non_empty_str_value, one_of, parse_args,
+    str_value,
+};
+use crate::errors::Errors;
+
+/// The keys of `#[circuit_breaker]`, in the order of the documentation.
+pub(crate) const BREAKER_KEYS: &[&str] = &[
+    "name",
+    "fallback",
+    "fallback_args",
+    "record",
+    "ignore",
+    "record_result",
+    "registry",
+    "crate",
+];
+
+/// Resilience4j's names for `#[circuit_breaker]` keys, suggested when written here (normalized:
+/// lower case, without `_` or `-`; see `suggest.rs`).
+pub(crate) const BREAKER_ALIASES: &[(&str, &str)] = &[("fallbackmethod", "fallback")];
+
+/// `fallback_args = "all" | "cause"`: which arguments the fallback takes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum FallbackArgs {
+    /// The function's own arguments (the receiver first, for methods), then the cause.
+    All,
+    /// Only the cause (after the receiver, for methods).
+    Cause,
+}
+
+/// `fallback = "path"`.
+pub(crate) struct Fallback {
+    /// The literal as written; errors about the fallback are spanned on it.
+    pub(crate) lit: LitStr,
+    pub(crate) path: ExprPath,
+    pub(crate) args: FallbackArgs,
+}
+
+/// The arguments of `#[circuit_breaker(...)]`.
+pub(crate) struct BreakerArgs {
+    pub(crate) name: LitStr,
+    pub(crate) fallback: Option<Fallback>,
+    pub(crate) record: Option<Expr>,
+    pub(crate) ignore: Option<Expr>,
+    pub(crate) record_result: Option<Expr>,
+    pub(crate) registry: Option<Expr>,
+    pub(crate) krate: Option<Path>,
+}
+
+impl BreakerArgs {
+    /// Parses and validates `#[circuit_breaker(...)]`'s arguments.
+    pub(crate) fn parse(tokens: TokenStream) -> syn::Result<Self> {
+        let mut errors = Errors::default();
+        let mut seen = Seen::default();
+        let mut read = Read::default();
+        parse_args(tokens, &mut errors, |input, key, errors| {
+            let key_name = known_key(&key, BREAKER_KEYS, BREAKER_ALIASES, "`#[circuit_breaker]`")?;
+            let fresh = seen.check(&key, errors);
+            read.option(input, &key, &key_name, fresh, errors)
+        });
+        read.finish(errors)
+    }
+}
+
+/// The options read so far (the first occurrence of each).
+#[derive(Default)]
+struct Read {
+    /// `name` was written, even if its value was not a literal (then that is the error).
+    name_given: bool,
+    name: Option<LitStr>,
+    fallback: Option<(LitStr, ExprPath)>,
+    fallback_args: Option<(LitStr, FallbackArgs)>,
+    record: Option<Expr>,
+    ignore: Option<Expr>,
+    record_result: Option<Expr>,
+    registry: Option<Expr>,
+    krate: Option<Path>,
+}
+
+impl Read {
+    /// Reads the value of the known key `key_name`.
+    fn option(
+        &mut self,
+        input: ParseStream<'_>,
+        key: &Ident,
+        key_name: &str,
+        fresh: bool,
+        errors: &mut Errors,
+    ) -> syn::Result<()> {
+        match key_name {
+            "name" => {
+                self.name_given = true;
+                let message = "the breaker name must not be empty, as in `name = \"orders\"`";
+                let lit = non_empty_str_value(input, key, "\"orders\"", errors, message)?;
+                keep_first(&mut self.name, lit, fresh);
+            }
+            "fallback" => {
+                let lit = str_value(input, key, "\"empty_orders\"")?;
+                match lit.parse::<ExprPath>() {
+                    Ok(path) => keep_first(&mut self.fallback, (lit, path), fresh),
+                    Err(_) => errors.push_spanned(
+                        &lit,
+                        "expected the name of a function or method, as in `fallback = \"empty_orders\"`",
+                    ),
+                }
+            }
+            "fallback_args" => {
+                let lit = str_value(input, key, "\"cause\"")?;
+                let value = match lit.value().as_str() {
+                    "all" => FallbackArgs::All,
+                    "cause" => FallbackArgs::Cause,
+                    _ => {
+                        one_of(&lit, &["all", "cause"], "fallback_args", errors);
+                        FallbackArgs::All
+                    }
+                };
+                keep_first(&mut self.fallback_args, (lit, value), fresh);
+            }
+            "record" => keep_first(
+                &mut self.record,
+                expr_value(input, key, "is_transient")?,
+                fresh,
+            ),
+            "ignore" => keep_first(
+                &mut self.ignore,
+                expr_value(input, key, "is_not_found")?,
+                fresh,
+            ),
+            "record_result" => {
+                let value = expr_value(input, key, "is_server_error")?;
+                keep_first(&mut self.record_result, value, fresh);
+            }
+            "registry" => keep_first(
+                &mut self.registry,
+                expr_value(input, key, "MY_REGISTRY")?,
+                fresh,
+            ),
+            _ => {
+                // "crate", the last of `BREAKER_KEYS`.
+                keep_first(&mut self.krate, crate_value(input, key)?, fresh);
+            }
+        }
+        Ok(())
+    }
+
+    /// The checks across options, then the arguments.
+    fn finish(self, mut errors: Errors) -> syn::Result<BreakerArgs> {
+        let missing_name = || {
+            syn::Error::new(
+                Span::call_site(),
+                "missing `name`: every circuit breaker is named, as in `#[circuit_breaker(name = \"orders\")]`",
+            )
+        };
+        if !self.name_given {
+            errors.push(missing_name());
+        }
+        if let (Some((lit, _)), None) = (&self.fallback_args, &self.fallback) {
+            errors.push_spanned(
+                lit,
+                "`fallback_args` needs a `fallback`, as in `fallback = \"empty_orders\"`",
+            );
+        }
+        errors.finish()?;
+        // A `name` that was written but not read is an error reported above.
+        let name = self.name.ok_or_else(missing_name)?;
+        let fallback_args = self.fallback_args.map_or(FallbackArgs::All, |(_, a)| a);
+        Ok(BreakerArgs {
+            name,
+            fallback: self.fallback.map(|(lit, path)| Fallback {
+                lit,
+                path,
+                args: fallback_args,
+            }),
+            record: self.record,
+            ignore: self.ignore,
+            record_result: self.record_result,
+            registry: self.registry,
+            krate: self.krate,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use quote::quote;
+
+    #[test]
+    fn all_errors_are_reported_together() {
+        let err = BreakerArgs::parse(quote!(nmae = "x", fallback = 3, fallback = "a"))
+            .err()
+            .unwrap();
+        let messages: Vec<String> = err.into_iter().map(|e| e.to_string()).collect();
+        assert_eq!(messages.len(), 4, "{messages:#?}");
+        assert!(messages[0].contains("did you mean `name`"));
+        assert!(messages[1].contains("expected a string literal for `fallback`"));
+        assert!(messages[2].contains("`fallback` is set more than once"));
+        assert!(messages[3].contains("missing `name`"));
+    }
+}

@@ -1,0 +1,126 @@
+//! The model of an annotated function: what validation established, and all that expansion reads.
+//!
+//! `validate.rs` builds these from the parsed arguments and the function's syntax, and reports
+//! every misuse; `expand/` turns them into code without checking anything more.
+
+use proc_macro2::TokenStream;
+use syn::{Attribute, Expr, ItemFn, LitStr, Path, Type};
+
+use crate::args::{Fallback, Field};
+use crate::item::{Param, Shape};
+
+/// A function under `#[circuit_breaker]`.
+pub(crate) struct GuardedFn {
+    /// The function as written; expansion rewrites its body only.
+    pub(crate) item: ItemFn,
+    /// How its future is written.
+    pub(crate) shape: Shape,
+    /// What it returns: a `Result`, or a path that may be an alias of one.
+    pub(crate) ret: ResultType,
+    /// Its parameters, as a fallback receives them.
+    pub(crate) params: Vec<Param>,
+    /// The breaker guarding each call.
+    pub(crate) breaker: BreakerOptions,
+    /// `fallback = "..."`: called instead of failing.
+    pub(crate) fallback: Option<Fallback>,
+    /// `#[traced]` on the same function, which opens the span that the breaker's steps record on.
+    pub(crate) span: Option<SpanAround>,
+    /// `crate = "..."`: where the generated code finds fusebox.
+    pub(crate) krate: Option<Path>,
+}
+
+impl GuardedFn {
+    /// Whether the function is a method with a `self` receiver.
+    pub(crate) fn has_receiver(&self) -> bool {
+        self.params.iter().any(|p| matches!(p, Param::Receiver))
+    }
+}
+
+/// The return type of a guarded function.
+pub(crate) struct ResultType {
+    /// As written (or as `#[async_trait]` wrote it in the body).
+    pub(crate) ty: Type,
+    /// A path not named `Result`: only the compiler can tell whether it is an alias of one.
+    pub(crate) maybe_alias: bool,
+}
+
+/// Which breaker, and how its outcomes are classified.
+pub(crate) struct BreakerOptions {
+    /// `name = "..."`, the breaker's name in the registry.
+    pub(crate) name: LitStr,
+    /// `registry = <expr>`; the global registry otherwise.
+    pub(crate) registry: Option<Expr>,
+    /// `record = <fn(&E) -> bool>`.
+    pub(crate) record: Option<Expr>,
+    /// `ignore = <fn(&E) -> bool>`.
+    pub(crate) ignore: Option<Expr>,
+    /// `record_result = <fn(&T) -> bool>`.
+    pub(crate) record_result: Option<Expr>,
+}
+
+/// What a guarded function's `#[traced]` attribute says about the span the fallback runs in.
+pub(crate) struct SpanAround {
+    /// Its `level = "..."`.
+    pub(crate) level: Option<LitStr>,
+    /// Its `target = "..."`.
+    pub(crate) target: Option<LitStr>,
+}
+
+/// A function under `#[traced]`, in one of its two expansions.
+pub(crate) enum Traced {
+    /// The span around the function's future.
+    Span(TracedFn),
+    /// `#[circuit_breaker]` is still to expand below `#[traced]`: it must expand first, so that
+    /// the span ends up around the breaker and the fallback.
+    BreakerFirst(BreakerFirst),
+}
+
+/// A function under `#[traced]` whose span this expansion opens.
+pub(crate) struct TracedFn {
+    /// The function as written; expansion rewrites its body only.
+    pub(crate) item: ItemFn,
+    /// How its future is written.
+    pub(crate) shape: Shape,
+    /// The type its body produces; `None` for `()`.
+    pub(crate) ret: Option<Type>,
+    /// The span it opens.
+    pub(crate) span: SpanOptions,
+    /// `crate = "..."`: where the generated code finds fusebox.
+    pub(crate) krate: Option<Path>,
+}
+
+/// The span `#[traced]` opens.
+pub(crate) struct SpanOptions {
+    /// `name = "..."`, or the function's name.
+    pub(crate) name: LitStr,
+    /// `kind = "..."`, recorded as `otel.kind`.
+    pub(crate) kind: Option<LitStr>,
+    /// `remote_service = "..."`, recorded as `peer.service`.
+    pub(crate) remote_service: Option<LitStr>,
+    /// `fields(...)`, passed to `span!` as written.
+    pub(crate) fields: Vec<Field>,
+    /// `err`: mark the span with an `Err`'s `Display`.
+    pub(crate) err: bool,
+    /// Without `err` nor a breaker inside, whether the function may return an `Err` that then
+    /// describes the span (its return type may be a `Result`).
+    pub(crate) describe_errors: bool,
+    /// `level = "..."`.
+    pub(crate) level: Option<LitStr>,
+    /// `target = "..."`.
+    pub(crate) target: Option<LitStr>,
+    /// The breaker's name, when `#[circuit_breaker]` on the same function expanded first: the span
+    /// declares the breaker's fields, and its steps record on it.
+    pub(crate) breaker: Option<LitStr>,
+}
+
+/// A `#[traced]` function with `#[circuit_breaker]` below its attribute.
+pub(crate) struct BreakerFirst {
+    /// The function, without the `#[circuit_breaker]` attribute.
+    pub(crate) item: ItemFn,
+    /// The `#[circuit_breaker]` attribute.
+    pub(crate) breaker: Attribute,
+    /// `#[traced]`'s arguments as written, for the attribute emitted after the breaker's.
+    pub(crate) args: TokenStream,
+    /// `crate = "..."`: where the `traced` attribute is found.
+    pub(crate) krate: Option<Path>,
+}
