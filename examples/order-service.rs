@@ -5,6 +5,7 @@
 //! GET  /order-service/{user_id}/orders   the user's orders, as JSON (Spring's ResponseOrder)
 //! POST /admin/fault                      {"mode":"ok"} | {"mode":"fail"} | {"mode":"delay","delay_ms":5000}
 //! GET  /admin/stats                      {"orders_requests": N, "fault": {...}}
+//! GET  /actuator/health, /actuator/prometheus, ...   the actuator endpoints (read-only)
 //! ```
 //!
 //! Fault injection makes it misbehave on purpose: `fail` answers 500, `delay` answers after
@@ -33,6 +34,9 @@ use axum::extract::{MatchedPath, Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use fusebox::Registry;
+use fusebox::observe::Monitor;
+use fusebox::observe::actuator::Actuator;
 use fusebox::telemetry::{self, server::HttpServerLayer};
 use serde::{Deserialize, Serialize};
 use tracing::{info, warn};
@@ -205,7 +209,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .layer(
             HttpServerLayer::new()
                 .route_from(|ext| ext.get::<MatchedPath>().map(MatchedPath::as_str)),
-        );
+        )
+        // The same endpoints as user-service, untraced. order-service guards no call, so its
+        // registry is empty: `/actuator/health` is what a Kubernetes probe of it reads. Read-only
+        // (state changes are off by default: they change production behaviour).
+        .merge(Actuator::new(Monitor::new(&Registry::new())).router());
 
     let listener =
         tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], port()?))).await?;

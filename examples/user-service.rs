@@ -4,6 +4,9 @@
 //! ```text
 //! GET /users/{id}        {"user_id": "...", "name": "...", "orders": [...]}
 //! GET /admin/breakers    [{"name": "orders", "state": "CLOSED", "transitions": [...]}]
+//! GET /actuator/circuitbreakers, /actuator/circuitbreakerevents, /actuator/health,
+//!     /actuator/prometheus   resilience4j-spring-boot3's endpoints (fusebox::observe::actuator)
+//! POST /actuator/circuitbreakers/orders  {"updateState":"FORCE_OPEN"}  (enabled in this demo)
 //! ```
 //!
 //! The call to order-service is the course's `OrderServiceClient.getOrders` guarded the way
@@ -42,6 +45,8 @@ use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::get;
 use axum::{Json, Router};
+use fusebox::observe::actuator::Actuator;
+use fusebox::observe::{BreakerOptions, Monitor};
 use fusebox::telemetry::{self, client, server::HttpServerLayer};
 use fusebox::{EventKind, Failure, Registry, circuit_breaker, traced};
 use serde::{Deserialize, Serialize};
@@ -276,6 +281,21 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let transitions = Arc::new(Mutex::new(Vec::new()));
     watch_breaker("orders", transitions.clone());
 
+    // What operators see, as under Spring Boot: Resilience4j's metrics with the registry-wide
+    // `application` tag the official Grafana dashboard selects on, and `orders` in the
+    // `circuitBreakers` health component (OPEN reports CIRCUIT_OPEN, the service stays UP).
+    let monitor = Monitor::builder(Registry::global())
+        .tag("application", "user-service")
+        .instance(
+            "orders",
+            BreakerOptions::new().register_health_indicator(true),
+        )
+        .build()?;
+    // POST /actuator/circuitbreakers/{name} (force-open, disable, close by hand) is OFF by
+    // default: it changes production behaviour, so a service turns it on only behind
+    // authentication. The demo turns it on so that you can try it with curl.
+    let actuator = Actuator::new(monitor).allow_state_changes(true).router();
+
     let order_service =
         std::env::var("ORDER_SERVICE_URL").unwrap_or_else(|_| "http://127.0.0.1:8081".to_owned());
     let base_url = reqwest::Url::parse(&order_service)
@@ -300,13 +320,20 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .layer(
             HttpServerLayer::new()
                 .route_from(|ext| ext.get::<MatchedPath>().map(MatchedPath::as_str)),
-        );
+        )
+        // Merged after the layers: scrapes and probes are not traced (one trace per second of
+        // Prometheus scrapes would bury the requests in Zipkin).
+        .merge(actuator);
 
     let listener =
         tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], port()?))).await?;
     let addr = listener.local_addr()?;
     println!("LISTENING http://{addr}");
     info!(%addr, %order_service, %config, "user-service started");
+    info!(
+        "actuator: http://{addr}/actuator/circuitbreakers, /actuator/circuitbreakerevents, \
+         /actuator/health, /actuator/prometheus"
+    );
 
     axum::serve(listener, router)
         .with_graceful_shutdown(shutdown_signal())

@@ -10,6 +10,12 @@
 //!   `GET /admin/breakers`, and the same sequence in user-service's log);
 //! * order-service received no request while the breaker was open (`GET /admin/stats`);
 //! * the same trace id in both services' `[service,traceId,spanId]` log lines;
+//! * the actuator endpoints, over real HTTP: every URL the demo prints answers; the summary's
+//!   `/actuator/circuitbreakers` entry and `not_permitted` series taken while the breaker was open
+//!   (OPEN, one rejected call per request of that phase); the events endpoint lists the five
+//!   transitions; health maps the breaker's state (`UP`, then `UNKNOWN` when forced open);
+//!   `POST /actuator/circuitbreakers/orders` force-opens and closes it (on in the demo) and
+//!   rejects a bad body with 400; order-service's endpoints are read-only (405);
 //! * the failed trace spans both services: order-service's SERVER span is a child of
 //!   user-service's CLIENT span, with the error tags and the `fallback` span. With `ZIPKIN_URL`
 //!   set (`scripts/zipkin.sh start` prints it; `.ci/run` exports it) this is read back from Zipkin,
@@ -104,6 +110,9 @@ async fn scenario(bin_dir: &Path) {
     let client = Client::new(&user.url, &order.url);
 
     let outcome = harness::run_scenario(&client, &settings, |_| {}).await;
+    if let Ok(outcome) = &outcome {
+        check_actuator(outcome, &user.url, &order.url).await;
+    }
     // Stopped with SIGTERM: they flush their spans and their last log lines.
     user.stop().await;
     order.stop().await;
@@ -219,9 +228,185 @@ fn check_transitions(outcome: &Outcome, user_log: &[String]) {
         .iter()
         .map(|(f, t)| (f.as_str(), t.as_str()))
         .collect();
+    // Then check_actuator's two by hand: POST FORCE_OPEN, POST CLOSE.
+    let by_hand = [("CLOSED", "FORCED_OPEN"), ("FORCED_OPEN", "CLOSED")];
+    let expected_logged: Vec<(&str, &str)> = expected.iter().chain(&by_hand).copied().collect();
     assert_eq!(
-        logged, expected,
+        logged, expected_logged,
         "the breaker's transitions, from user-service's log"
+    );
+}
+
+/// A GET or POST against a service: status, content type, body.
+async fn http(method: &str, url: &str, body: Option<&str>) -> (u16, String, String) {
+    let http = reqwest::Client::new();
+    let request = match body {
+        None => http.get(url),
+        Some(body) => http
+            .post(url)
+            .header("content-type", "application/json")
+            .body(body.to_owned()),
+    };
+    let response = request
+        .timeout(Duration::from_secs(5))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{method} {url}: {e}"));
+    let status = response.status().as_u16();
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let text = response
+        .text()
+        .await
+        .unwrap_or_else(|e| panic!("{method} {url}: {e}"));
+    (status, content_type, text)
+}
+
+async fn get_json(url: &str) -> Value {
+    let (status, content_type, body) = http("GET", url, None).await;
+    assert_eq!(status, 200, "GET {url}: {body}");
+    assert!(content_type.contains("json"), "GET {url}: {content_type}");
+    serde_json::from_str(&body).unwrap_or_else(|e| panic!("GET {url}: {e}: {body}"))
+}
+
+/// The actuator endpoints of both services after the scenario (the breaker is CLOSED again),
+/// and what the demo's summary shows of them while it was OPEN.
+async fn check_actuator(outcome: &Outcome, user: &str, order: &str) {
+    // Every endpoint the demo prints answers.
+    for line in harness::endpoint_lines(user) {
+        let url = line.split_whitespace().next().expect("a URL first");
+        let (status, content_type, body) = http("GET", url, None).await;
+        assert_eq!(status, 200, "GET {url} (printed as `{line}`): {body}");
+        let want = if url.ends_with("/prometheus") {
+            "text/plain"
+        } else {
+            "json"
+        };
+        assert!(content_type.contains(want), "GET {url}: {content_type}");
+    }
+
+    // The summary: `orders` while OPEN, from /actuator/circuitbreakers and /actuator/prometheus.
+    let rejected = outcome.phase(Phase::Open).count();
+    let view = outcome
+        .while_open
+        .as_ref()
+        .expect("the operator's view of `orders` while open");
+    let entry = &view.entry;
+    assert_eq!(entry["state"], "OPEN", "{entry}");
+    assert_eq!(entry["notPermittedCalls"], rejected as u64, "{entry}");
+    // The course's window of 2: one success, then the failure that tripped it.
+    assert_eq!(entry["failureRate"], "50.0%", "{entry}");
+    assert_eq!(entry["failureRateThreshold"], "4.0%", "{entry}");
+    assert_eq!(entry["bufferedCalls"], 2, "{entry}");
+    assert_eq!(entry["failedCalls"], 1, "{entry}");
+    assert_eq!(
+        view.not_permitted, rejected as f64,
+        "{}",
+        view.not_permitted_series
+    );
+    assert!(
+        view.not_permitted_series.starts_with(
+            "resilience4j_circuitbreaker_not_permitted_calls_total{application=\"user-service\",\
+             kind=\"not_permitted\",name=\"orders\"} "
+        ),
+        "{}",
+        view.not_permitted_series
+    );
+    let summary = harness::summary(outcome);
+    let shown = |needle: &str| {
+        assert!(
+            summary.iter().any(|l| l.contains(needle)),
+            "the summary shows {needle}:\n{}",
+            summary.join("\n")
+        );
+    };
+    shown(&format!("\"orders\": {entry}"));
+    shown(&view.not_permitted_series);
+
+    // The events endpoint: the five transitions in order.
+    let events = get_json(&format!(
+        "{user}/actuator/circuitbreakerevents/orders/state_transition"
+    ))
+    .await;
+    let transitions: Vec<&str> = events["circuitBreakerEvents"]
+        .as_array()
+        .expect("circuitBreakerEvents")
+        .iter()
+        .map(|e| e["stateTransition"].as_str().unwrap_or("?"))
+        .collect();
+    assert_eq!(
+        transitions,
+        [
+            "CLOSED_TO_OPEN",
+            "OPEN_TO_HALF_OPEN",
+            "HALF_OPEN_TO_OPEN",
+            "OPEN_TO_HALF_OPEN",
+            "HALF_OPEN_TO_CLOSED"
+        ],
+        "{events}"
+    );
+
+    // Prometheus: the state gauge and fusebox's transition counter (an OPEN shorter than a
+    // scrape interval still shows there).
+    let (_, _, text) = http("GET", &format!("{user}/actuator/prometheus"), None).await;
+    for line in [
+        "resilience4j_circuitbreaker_state{application=\"user-service\",name=\"orders\",state=\"closed\"} 1.0",
+        "fusebox_circuitbreaker_transitions_total{application=\"user-service\",from=\"closed\",name=\"orders\",to=\"open\"} 1.0",
+        "fusebox_circuitbreaker_transitions_total{application=\"user-service\",from=\"half_open\",name=\"orders\",to=\"open\"} 1.0",
+    ] {
+        assert!(
+            text.lines().any(|l| l == line),
+            "/actuator/prometheus has `{line}`:\n{text}"
+        );
+    }
+
+    // Health: CLOSED is UP; forced open by hand (enabled in the demo) it is UNKNOWN and the
+    // service stays ready (200); a bad body is a 400 that says what to send; closed again, UP.
+    let health = |want: &'static str| async move {
+        let health = get_json(&format!("{user}/actuator/health")).await;
+        assert_eq!(
+            health["components"]["circuitBreakers"]["details"]["orders"]["status"], want,
+            "{health}"
+        );
+    };
+    health("UP").await;
+    let post = |body: &'static str| {
+        let url = format!("{user}/actuator/circuitbreakers/orders");
+        async move { http("POST", &url, Some(body)).await }
+    };
+    let (status, _, body) = post(r#"{"updateState":"FORCE_OPEN"}"#).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains(r#""currentState":"FORCED_OPEN""#), "{body}");
+    health("UNKNOWN").await;
+    let (status, _, body) = post(r#"{"updateState":"OPEN"}"#).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body.contains("FORCE_OPEN"),
+        "the 400 says what to send: {body}"
+    );
+    let (status, _, body) = post(r#"{"updateState":"CLOSE"}"#).await;
+    assert_eq!(status, 200, "{body}");
+    health("UP").await;
+
+    // order-service: the same endpoints, no breakers, read-only.
+    let health = get_json(&format!("{order}/actuator/health")).await;
+    assert!(
+        health["components"]["circuitBreakers"].is_object(),
+        "{health}"
+    );
+    let (status, _, body) = http(
+        "POST",
+        &format!("{order}/actuator/circuitbreakers/orders"),
+        Some(r#"{"updateState":"FORCE_OPEN"}"#),
+    )
+    .await;
+    assert_eq!(
+        status, 405,
+        "order-service's endpoints are read-only: {body}"
     );
 }
 

@@ -1,6 +1,8 @@
-//! A real Prometheus server scrapes `/actuator/prometheus`, and the circuit-breaker queries of the
-//! official Resilience4j Grafana dashboard (`grafana_dashboard.json`, title "Resilience4j";
-//! `../shared/reference/resilience4j-ops.md` A.7) return the series its panels draw.
+//! A real Prometheus server scrapes fusebox's `/actuator/prometheus` (the `actuator` router over
+//! a `Monitor` of a registry loaded from `tests/spring-ref/application.yml`, registry-wide tag
+//! `application`), and the circuit-breaker queries of the official Resilience4j Grafana dashboard
+//! (`grafana_dashboard.json`, title "Resilience4j"; `../shared/reference/resilience4j-ops.md` A.7)
+//! return the series its panels draw. Needs the `actuator` feature.
 //!
 //! `scripts/prometheus.sh install` builds Prometheus once with `go install` (cached under
 //! `~/.cache/fusebox/prometheus/<version>/`). Without Go the test prints `SKIPPED: ...` and
@@ -8,29 +10,33 @@
 //!
 //! One Prometheus for the whole binary (this file has one test), scraping every second; a guard
 //! stops it at the end, on a panic too, and the script's watchdog (`PROMETHEUS_OWNER_PID`) stops
-//! it if this process is killed. The scenario, about 5 s once Prometheus is built:
-//! 1. the target answers with both breakers CLOSED, `orders` below its minimum number of calls;
-//!    the first scrape must succeed (`up` = 1) and keep every sample the endpoint served;
+//! it if this process is killed. The scenario, about 6 s once Prometheus is built:
+//! 1. three successful calls (one slow) through a `#[circuit_breaker(name = "orders")]` function:
+//!    both breakers CLOSED, `orders` below its minimum number of calls; the first scrape must
+//!    succeed (`up` = 1) and keep every sample the endpoint served;
 //! 2. the dashboard's variables are resolved as Grafana does (`label_values(...)`, multi-value
 //!    regexes), then every circuit-breaker panel query is checked: names, label sets (`application`,
 //!    `name`, `kind`, `state`, `instance`, `job`), values; the `rate(...[1m])` and
 //!    `increase(...[1m])` panels wait for a second scrape;
-//! 3. `orders` trips (two failures): the state panels show it OPEN, its failure rate 50 %, and the
-//!    call-rate and average-duration panels show the failed calls.
+//! 3. `orders` trips (two failed calls through the same function): the state panels show it OPEN,
+//!    its failure rate 50 %, and the call-rate and average-duration panels show the failed calls.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::LazyLock;
 use std::time::{Duration, Instant};
 
+use fusebox::observe::Monitor;
+use fusebox::observe::actuator::Actuator;
+use fusebox::{BreakerError, Registry, State, circuit_breaker};
 use serde_json::Value;
 
 /// The scrape job `scripts/prometheus.sh` writes into prometheus.yml.
 const JOB: &str = "fusebox";
-/// The registry-wide `application` tag the target sets (the dashboard selects on it).
+/// The registry-wide `application` tag the target sets (the dashboard selects on it), as
+/// `spring.application.name` in the Spring reference service.
 const APPLICATION: &str = "spring-ref";
 /// The target's breakers, sorted.
 const BREAKERS: [&str; 2] = ["inventory", "orders"];
@@ -53,58 +59,98 @@ const SCRAPE_DEADLINE: Duration = Duration::from_secs(20);
 const TEST_TIMEOUT: Duration = Duration::from_secs(90);
 
 // ---------------------------------------------------------------------------------------------
-// The scraped target.
+// The scraped target: a fusebox service.
 // ---------------------------------------------------------------------------------------------
 
-/// What the Spring reference service (`tests/spring-ref`, Micrometer's Prometheus registry)
-/// answered at `/actuator/prometheus`, verbatim: [0] `orders` CLOSED after 3 successful calls (one
-/// slow; below its minimumNumberOfCalls 4),
-/// [1] `orders` OPEN after 2 more failed ones (failure rate 50 %).
-const GOLDEN: [&str; 2] = [
-    include_str!("spring-ref/golden/01-orders-closed.prom"),
-    include_str!("spring-ref/golden/02-orders-open.prom"),
-];
+/// The breakers' configuration: the very file the Spring reference service (`tests/spring-ref`)
+/// loads, so fusebox's `orders` and `inventory` are configured as Resilience4j's were.
+const APPLICATION_YML: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/spring-ref/application.yml"
+);
 
-/// The Prometheus text exposition of phase `phase`, exactly as Micrometer renders it.
-fn exposition(phase: usize) -> &'static str {
-    GOLDEN[phase]
+/// The scraped service's registry, read from [`APPLICATION_YML`] (both breakers are instances
+/// there, so both exist from the start).
+static REGISTRY: LazyLock<Registry> = LazyLock::new(|| {
+    Registry::from_file(APPLICATION_YML).unwrap_or_else(|e| panic!("{APPLICATION_YML}: {e}"))
+});
+
+/// What the downstream behind `orders` did.
+#[derive(Debug)]
+enum DownstreamError {
+    /// It answered with an error.
+    Failed,
+    /// The breaker did not let the call through, or cut it.
+    Breaker(
+        #[expect(dead_code, reason = "shown through Debug in assertion messages")] BreakerError,
+    ),
 }
 
-/// The target's state: which phase of the scenario it is in.
-#[derive(Clone, Default)]
-struct Target {
-    phase: Arc<AtomicUsize>,
-}
-
-impl Target {
-    /// Moves `orders` from CLOSED to OPEN (two failed calls).
-    fn trip_orders(&self) {
-        // LEAD: replace with two failing calls through fusebox's `orders` breaker.
-        self.phase.store(1, Ordering::SeqCst);
+impl From<BreakerError> for DownstreamError {
+    fn from(e: BreakerError) -> Self {
+        DownstreamError::Breaker(e)
     }
 }
 
-/// The HTTP app Prometheus scrapes: `GET /actuator/prometheus`.
+/// A call to the downstream through fusebox's `orders` breaker: it takes `took`, then succeeds
+/// or fails.
+#[circuit_breaker(name = "orders", registry = REGISTRY)]
+async fn call_orders(took: Duration, fail: bool) -> Result<(), DownstreamError> {
+    tokio::time::sleep(took).await;
+    if fail {
+        Err(DownstreamError::Failed)
+    } else {
+        Ok(())
+    }
+}
+
+/// The scraped service's state: its registry and its monitor.
+struct Target {
+    monitor: Monitor,
+}
+
+impl Target {
+    /// Monitors [`REGISTRY`] with the registry-wide tag the dashboard selects on, then makes
+    /// `orders`' first three calls, all successful, one slow (over its 200 ms
+    /// slowCallDurationThreshold): CLOSED, below its minimumNumberOfCalls of 4.
+    async fn new() -> Target {
+        let monitor = Monitor::builder(&REGISTRY)
+            .tag("application", APPLICATION)
+            .build()
+            .expect("valid monitor settings");
+        let names: Vec<String> = REGISTRY.all().iter().map(|b| b.name().to_owned()).collect();
+        assert_eq!(names, BREAKERS, "the breakers of {APPLICATION_YML}");
+        for took in [300, 5, 5] {
+            call_orders(Duration::from_millis(took), false)
+                .await
+                .expect("a successful call through the CLOSED breaker");
+        }
+        Target { monitor }
+    }
+
+    /// Moves `orders` from CLOSED to OPEN: two failed calls through the breaker (the last 4
+    /// calls then hold 50 % failures, its failureRateThreshold).
+    async fn trip_orders(&self) {
+        for _ in 0..2 {
+            let outcome = call_orders(Duration::from_millis(20), true).await;
+            assert!(
+                matches!(outcome, Err(DownstreamError::Failed)),
+                "a failed call through the CLOSED breaker: {outcome:?}"
+            );
+        }
+        let orders = REGISTRY.find("orders").expect("the breaker `orders`");
+        assert_eq!(
+            orders.state(),
+            State::Open,
+            "two failures of four trip `orders`"
+        );
+    }
+}
+
+/// The HTTP app Prometheus scrapes: fusebox's actuator router over the target's monitor
+/// (read-only, as a production service runs it).
 fn actuator_router(target: &Target) -> axum::Router {
-    // LEAD: replace with fusebox's actuator router (breakers `orders` and `inventory` configured
-    // as in tests/spring-ref/application.yml, registry tag application=spring-ref).
-    let phase = target.phase.clone();
-    axum::Router::new().route(
-        "/actuator/prometheus",
-        axum::routing::get(move || {
-            let text = exposition(phase.load(Ordering::SeqCst));
-            async move {
-                (
-                    [(
-                        axum::http::header::CONTENT_TYPE,
-                        // What Spring Boot answers to a text/plain scrape (scenario.json).
-                        "text/plain;version=0.0.4;charset=utf-8",
-                    )],
-                    text,
-                )
-            }
-        }),
-    )
+    Actuator::new(target.monitor.clone()).router()
 }
 
 /// Serves `app` on 127.0.0.1:<free port> until the returned handle is aborted.
@@ -656,7 +702,7 @@ async fn official_dashboard_queries_against_a_real_prometheus() {
 
 async fn scenario() {
     let began = Instant::now();
-    let target = Target::default();
+    let target = Target::new().await;
     let (addr, server) = serve(actuator_router(&target)).await;
     let prometheus = Prometheus::start(addr).await;
     let instance = addr.to_string();
@@ -707,7 +753,7 @@ async fn scenario() {
     );
 
     // 3. `orders` trips.
-    target.trip_orders();
+    target.trip_orders().await;
     check_panels(&prometheus, &panels, &instance, &["orders"]).await;
     println!(
         "prometheus_scrape: OPEN panels checked after {:.1}s",

@@ -337,6 +337,63 @@ impl Client {
         Ok((state, transitions))
     }
 
+    /// `GET {user-service}{path}` for an actuator JSON body, as `curl` would fetch it.
+    pub(crate) async fn actuator(&self, path: &str) -> Result<Value, String> {
+        self.json(&format!("{}{path}", self.user_service)).await
+    }
+
+    /// `GET {user-service}/actuator/prometheus`: the Prometheus text exposition.
+    pub(crate) async fn prometheus(&self) -> Result<String, String> {
+        let url = format!("{}/actuator/prometheus", self.user_service);
+        let response = self
+            .http
+            .get(&url)
+            .send()
+            .await
+            .map_err(|e| format!("GET {url}: {e}"))?;
+        if !response.status().is_success() {
+            return Err(format!("GET {url}: {}", response.status()));
+        }
+        response.text().await.map_err(|e| format!("GET {url}: {e}"))
+    }
+
+    /// What an operator sees of the breaker `orders` now: its `/actuator/circuitbreakers` entry
+    /// and its `not_permitted` series in `/actuator/prometheus`. The series is fed by the
+    /// breaker's events, a moment behind the entry: this polls (at most 2 s) until the two
+    /// counts agree.
+    pub(crate) async fn operator_view(&self) -> Result<OperatorView, String> {
+        let deadline = Instant::now() + Duration::from_secs(2);
+        loop {
+            let all = self.actuator("/actuator/circuitbreakers").await?;
+            let entry = all["circuitBreakers"]["orders"].clone();
+            let entry_count = entry["notPermittedCalls"]
+                .as_u64()
+                .ok_or_else(|| format!("no `orders` with notPermittedCalls in {all}"))?;
+            let text = self.prometheus().await?;
+            let line = text
+                .lines()
+                .find(|l| {
+                    l.starts_with("resilience4j_circuitbreaker_not_permitted_calls_total{")
+                        && l.contains("name=\"orders\"")
+                })
+                .ok_or("no not_permitted series of `orders` in /actuator/prometheus")?
+                .to_owned();
+            let count: f64 = line
+                .rsplit(' ')
+                .next()
+                .and_then(|v| v.parse().ok())
+                .ok_or_else(|| format!("no value in {line}"))?;
+            if count == entry_count as f64 || Instant::now() > deadline {
+                return Ok(OperatorView {
+                    entry,
+                    not_permitted_series: line,
+                    not_permitted: count,
+                });
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     async fn json(&self, url: &str) -> Result<Value, String> {
         let response = self
             .http
@@ -380,6 +437,68 @@ impl Settings {
             half_open_calls: config.permitted_number_of_calls_in_half_open_state(),
         })
     }
+}
+
+/// The actuator endpoints of user-service at `user_url`, as the demo prints them: one line each,
+/// the URL first.
+pub(crate) fn endpoint_lines(user_url: &str) -> Vec<String> {
+    [
+        (
+            "/actuator/circuitbreakers",
+            "every breaker's state and figures (JSON)",
+        ),
+        (
+            "/actuator/circuitbreakerevents",
+            "the last 100 events per breaker",
+        ),
+        ("/actuator/health", "the circuitBreakers health component"),
+        (
+            "/actuator/prometheus",
+            "Resilience4j's metrics (scripts/demo-prometheus.sh scrapes them)",
+        ),
+    ]
+    .iter()
+    .map(|(path, what)| format!("{user_url}{path}  {what}"))
+    .collect()
+}
+
+/// The demo's summary, one line each: the breaker's path, the answers, what order-service
+/// received while the breaker was open, and what an operator saw over HTTP meanwhile.
+pub(crate) fn summary(outcome: &Outcome) -> Vec<String> {
+    let mut path = vec![
+        outcome
+            .transitions
+            .first()
+            .map_or("CLOSED", |(from, _)| from.as_str()),
+    ];
+    path.extend(outcome.transitions.iter().map(|(_, to)| to.as_str()));
+    let (before, after) = outcome.received_while_open;
+    let answered = outcome
+        .requests
+        .iter()
+        .filter(|r| r.reply.status == 200)
+        .count();
+    let mut lines = vec![
+        format!("breaker `orders`: {}", path.join(" → ")),
+        format!(
+            "{answered} of {} requests answered 200 (with `orders: []` whenever the fallback \
+             answered)",
+            outcome.requests.len()
+        ),
+        format!(
+            "order-service received {} requests while the breaker was open",
+            after - before
+        ),
+    ];
+    if let Some(view) = &outcome.while_open {
+        lines.push("while open, `curl <user-service>/actuator/circuitbreakers` answered:".into());
+        lines.push(format!("  \"orders\": {}", view.entry));
+        lines.push(
+            "and `curl <user-service>/actuator/prometheus` counted the calls not permitted:".into(),
+        );
+        lines.push(format!("  {}", view.not_permitted_series));
+    }
+    lines
 }
 
 /// The phases of the story.
@@ -440,6 +559,17 @@ pub(crate) enum Event<'a> {
     Note(String),
 }
 
+/// The breaker `orders` as an operator sees it over HTTP (see [`Client::operator_view`]).
+#[derive(Debug, Clone)]
+pub(crate) struct OperatorView {
+    /// Its entry in `GET /actuator/circuitbreakers` (`circuitBreakers.orders`).
+    pub(crate) entry: Value,
+    /// Its `resilience4j_circuitbreaker_not_permitted_calls_total` line.
+    pub(crate) not_permitted_series: String,
+    /// That line's value.
+    pub(crate) not_permitted: f64,
+}
+
 /// Everything the scenario saw.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Outcome {
@@ -449,6 +579,8 @@ pub(crate) struct Outcome {
     pub(crate) transitions: Vec<(String, String)>,
     /// order-service's request count before and after the OPEN phase.
     pub(crate) received_while_open: (u64, u64),
+    /// The breaker `orders` over user-service's actuator endpoints at the end of the OPEN phase.
+    pub(crate) while_open: Option<OperatorView>,
 }
 
 impl Outcome {
@@ -503,6 +635,13 @@ pub(crate) async fn run_scenario(
         "order-service received {} requests while the breaker was open",
         after - before
     )));
+    let view = client.operator_view().await?;
+    report(Event::Note(format!(
+        "GET /actuator/circuitbreakers: `orders` {}, notPermittedCalls {}",
+        view.entry["state"].as_str().unwrap_or("?"),
+        view.entry["notPermittedCalls"]
+    )));
+    run.outcome.while_open = Some(view);
 
     let hang = settings.timeout + Duration::from_secs(1);
     client.set_fault(Fault::Delay(hang)).await?;

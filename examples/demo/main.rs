@@ -320,6 +320,10 @@ async fn story(
         show(&log("user-service")),
         show(&log("order-service"))
     );
+    for (i, line) in harness::endpoint_lines(&user.url).iter().enumerate() {
+        let label = if i == 0 { "actuator" } else { "" };
+        println!("  {label:<9} {line}");
+    }
 
     let client = Client::new(&user.url, &order.url);
     let outcome = harness::run_scenario(&client, settings, print_event).await;
@@ -382,29 +386,10 @@ fn print_request(r: &Request) {
 }
 
 fn summary(outcome: &Outcome) {
-    let mut path = vec![
-        outcome
-            .transitions
-            .first()
-            .map_or("CLOSED", |(from, _)| from.as_str()),
-    ];
-    path.extend(outcome.transitions.iter().map(|(_, to)| to.as_str()));
-    let (before, after) = outcome.received_while_open;
-    let answered = outcome
-        .requests
-        .iter()
-        .filter(|r| r.reply.status == 200)
-        .count();
     println!("\nsummary");
-    println!("  breaker `orders`: {}", path.join(" → "));
-    println!(
-        "  {answered} of {} requests answered 200 (with `orders: []` whenever the fallback answered)",
-        outcome.requests.len()
-    );
-    println!(
-        "  order-service received {} requests while the breaker was open",
-        after - before
-    );
+    for line in harness::summary(outcome) {
+        println!("  {line}");
+    }
 }
 
 /// Prints one waterfall per phase (or per request) and the links / files to open.
