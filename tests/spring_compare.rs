@@ -505,14 +505,14 @@ fn route(method: &str, path: &str) -> String {
 
 /// Event `durationInMs` of fusebox against Spring's: the class of call Spring's value shows must
 /// be fusebox's too. Spring: instant ≈ 0–50 ms (its first call up to ~200), slow ≥ 300, timeout
-/// 500–520. fusebox (1 ms clock tick): instant ≤ 100, slow 299–450, timeout 499–600.
+/// 500–520. fusebox (1 ms clock tick): instant ≤ 150 (below the 200 ms slow threshold), slow 299–450, timeout 499–600.
 fn duration_class_ok(spring_ms: f64, fusebox_ms: f64) -> bool {
     if spring_ms >= 450.0 {
         (499.0..=600.0).contains(&fusebox_ms)
     } else if spring_ms >= 290.0 {
         (299.0..=450.0).contains(&fusebox_ms)
     } else {
-        (0.0..=100.0).contains(&fusebox_ms)
+        (0.0..=150.0).contains(&fusebox_ms)
     }
 }
 
@@ -882,7 +882,8 @@ fn read(path: &FsPath) -> String {
 }
 
 /// Where the Spring side's answers come from: the committed golden files, or with
-/// `FUSEBOX_SPRING_LIVE=1` a fresh recording (`None` then when Java is missing: skipped).
+/// `FUSEBOX_SPRING_LIVE=1` a fresh recording in a temporary directory (the golden files again
+/// when Java or Maven are missing, with a message saying so).
 fn spring_recording() -> PathBuf {
     let golden = spring_ref_dir().join("golden");
     if std::env::var("FUSEBOX_SPRING_LIVE").as_deref() != Ok("1") {
@@ -1140,9 +1141,97 @@ async fn fusebox_answers_like_resilience4j_under_spring_boot() {
         .collect();
     assert!(
         unexplained.is_empty() && stale.is_empty(),
-        "fusebox differs from Resilience4j where the allow-list does not say why:\n  {}\n\n\
+        "fusebox differs from Resilience4j (answers in {}) where the allow-list does not say \
+         why:\n  {}\n\n\
          allow-list entries no difference needs any more (remove them here and in README.md):\n  {}",
+        recording.display(),
         unexplained.join("\n  "),
         stale.join("\n  ")
+    );
+    if recording != spring_ref_dir().join("golden") {
+        // A live recording, kept above only for a failure's inspection.
+        let _ = std::fs::remove_dir_all(&recording);
+    }
+}
+
+/// The comparison itself finds differences: a golden answer against itself is equal, and each
+/// kind of change to it (a value, the key order, a missing key, a Prometheus value, a missing
+/// series, a duration outside its tolerance) is reported.
+#[test]
+fn the_comparison_reports_each_kind_of_difference() {
+    let golden = spring_ref_dir().join("golden");
+    let doc = Json::parse(&read(&golden.join("02-orders-open.json"))).unwrap();
+    let answer = doc.at("answers").at("GET /actuator/circuitbreakers");
+    let as_fusebox = |body: String| Answer {
+        status: 200,
+        content_type: answer.at("contentType").as_str().to_owned(),
+        text: body,
+    };
+    let compare = |fusebox: &Answer| {
+        let mut diffs = Differences::default();
+        compare_answer(
+            &mut diffs,
+            "GET /actuator/circuitbreakers".to_owned(),
+            answer,
+            fusebox,
+            true,
+        );
+        diffs
+            .found
+            .into_iter()
+            .map(|(_, d)| d.field)
+            .collect::<Vec<_>>()
+    };
+    let text = answer.at("body").to_string();
+    assert_eq!(compare(&as_fusebox(text.clone())), Vec::<String>::new());
+    let changed = text.replacen("\"OPEN\"", "\"HALF_OPEN\"", 1);
+    assert_eq!(
+        compare(&as_fusebox(changed)),
+        ["circuitBreakers.orders.state"]
+    );
+    let reordered = text.replacen(
+        "\"failureRate\":\"50.0%\",\"slowCallRate\":\"25.0%\"",
+        "\"slowCallRate\":\"25.0%\",\"failureRate\":\"50.0%\"",
+        1,
+    );
+    assert_ne!(reordered, text);
+    assert_eq!(compare(&as_fusebox(reordered)), ["circuitBreakers.orders"]);
+    let missing = text.replacen("\"slowFailedCalls\":0,", "", 1);
+    assert_eq!(
+        compare(&as_fusebox(missing)),
+        ["circuitBreakers.inventory.slowFailedCalls"]
+    );
+
+    let prom = read(&golden.join("01-orders-closed.prom"));
+    let scripted = HashMap::from([(
+        ("orders".to_owned(), "successful".to_owned()),
+        Scripted { sum: 0.3, max: 0.3 },
+    )]);
+    let prom_fields = |fusebox: &str| {
+        let mut diffs = Differences::default();
+        compare_prometheus(&mut diffs, &prom, fusebox, &scripted);
+        diffs
+            .found
+            .into_iter()
+            .map(|(_, d)| d.field)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(prom_fields(&prom), Vec::<String>::new());
+    let slow = "resilience4j_circuitbreaker_slow_calls{application=\"spring-ref\",kind=\"successful\",name=\"orders\"}";
+    assert_eq!(
+        prom_fields(&prom.replace(&format!("{slow} 1.0"), &format!("{slow} 0.0"))),
+        [slow]
+    );
+    let without: String = prom
+        .lines()
+        .filter(|l| !l.starts_with(slow))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert_eq!(prom_fields(&without), [slow]);
+    let sum = "resilience4j_circuitbreaker_calls_seconds_sum{application=\"spring-ref\",kind=\"successful\",name=\"orders\"}";
+    let line = prom.lines().find(|l| l.starts_with(sum)).unwrap();
+    assert_eq!(
+        prom_fields(&prom.replace(line, &format!("{sum} 0.01"))),
+        [sum]
     );
 }
