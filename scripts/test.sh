@@ -49,6 +49,9 @@ step "optional features: OTLP export, reqwest-middleware, config file watching"
 cargo test -p fusebox-runtime --features otlp,reqwest-middleware --locked --test telemetry_otlp
 cargo test -p fusebox-runtime --features watch --locked --test config_watch
 
+step "actuator answers against recorded Resilience4j/Spring Boot (tests/spring-ref/golden; no Java needed)"
+cargo test --features actuator --locked --test spring_compare
+
 step "rustdoc (broken links are errors)"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked --features fusebox-runtime/watch
 

@@ -399,17 +399,21 @@ impl<'a> Permit<'a> {
                 (result.map_err(Failure::Failed), outcome)
             }
             Err(timeout) => {
-                self.on_timeout();
+                self.on_timeout(timeout.after);
                 (Err(Failure::Timeout(timeout)), Outcome::Timeout)
             }
         }
     }
 
-    /// Records an expired time limit: a failure, counted for observers as a timeout.
+    /// Records an expired time limit: a failure, counted for observers as a timeout. Its
+    /// duration is at least the `limit`, as Resilience4j's is: the 1 ms tick clock can read a
+    /// little less than the timer that expired.
     #[cold]
     #[inline(never)]
-    fn on_timeout(self) {
+    fn on_timeout(self, limit: Duration) {
         let (breaker, elapsed) = self.finish();
+        let limit = u64::try_from(limit.as_nanos()).unwrap_or(u64::MAX);
+        let elapsed = elapsed.max(limit);
         breaker.inner.events.note_timeout(breaker.state());
         breaker.record_nanos(elapsed, true);
     }

@@ -16,7 +16,8 @@
 //!
 //! JSON answers are `application/vnd.spring-boot.actuator.v3+json` (Spring's default), or
 //! `application/json` when the request accepts that and not the former. Errors are Spring's
-//! shape: `{"status":404,"error":"Not Found","message":"…","path":"/actuator/…"}`.
+//! shape, plus a `message` saying what is wrong (Spring Boot leaves it out by default):
+//! `{"timestamp":"2026-03-14T14:20:44.123+00:00","status":404,"error":"Not Found","message":"…","path":"/actuator/…"}`.
 //!
 //! Every handler reads the breakers through their public API (short locks, never held across
 //! anything slow), so serving these endpoints never blocks guarded calls.
@@ -166,9 +167,12 @@ fn json<T: Serialize>(status: StatusCode, headers: &HeaderMap, body: &T) -> Resp
     }
 }
 
-/// Spring's error body: `{"status","error","message","path"}`.
+/// Spring's error body: `{"timestamp","status","error","message","path"}`.
 #[derive(Serialize)]
 struct ErrorBody<'a> {
+    /// When, as Spring's `DefaultErrorAttributes` writes it (Jackson's `java.util.Date` format,
+    /// UTC, milliseconds): `2026-03-14T14:20:44.123+00:00`.
+    timestamp: String,
     status: u16,
     error: &'a str,
     message: String,
@@ -177,6 +181,9 @@ struct ErrorBody<'a> {
 
 fn error(status: StatusCode, message: impl Into<String>, path: &str) -> Response {
     let body = ErrorBody {
+        timestamp: jiff::Timestamp::now()
+            .strftime("%Y-%m-%dT%H:%M:%S%.3f+00:00")
+            .to_string(),
         status: status.as_u16(),
         error: status.canonical_reason().unwrap_or("Error"),
         message: message.into(),

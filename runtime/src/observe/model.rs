@@ -1,6 +1,8 @@
 //! The JSON bodies of resilience4j-spring-boot3's circuit-breaker endpoints, field for field:
 //! camelCase names, rates and thresholds as `"50.0%"` strings, counts as numbers, states and
-//! event types as Resilience4j's enum names, absent fields omitted (Spring's `NON_NULL`).
+//! event types as Resilience4j's enum names. Events write all six keys, absent values as `null`,
+//! as resilience4j-spring-boot3 does (its DTOs go through the application's ObjectMapper, not
+//! the actuator's `NON_NULL` one; `tests/spring-ref/README.md`).
 
 use super::format::{java_zoned_time, percent};
 use crate::breaker::CircuitBreaker;
@@ -173,14 +175,11 @@ pub struct CircuitBreakerEventDto {
     /// When it happened, as Java's `ZonedDateTime.toString()` writes it in the system time zone.
     pub creation_time: String,
     /// Resilience4j's `Throwable.toString()` of ERROR and IGNORED_ERROR events. fusebox's
-    /// events carry no error value, so this is always absent.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// events carry no error value, so this is always `null`.
     pub error_message: Option<String>,
-    /// The call's duration in whole milliseconds (SUCCESS, ERROR, IGNORED_ERROR).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// The call's duration in whole milliseconds (SUCCESS, ERROR, IGNORED_ERROR), else `null`.
     pub duration_in_ms: Option<u64>,
-    /// `FROM_TO_TO`, e.g. `"CLOSED_TO_OPEN"` (STATE_TRANSITION).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// `FROM_TO_TO`, e.g. `"CLOSED_TO_OPEN"` (STATE_TRANSITION), else `null`.
     pub state_transition: Option<String>,
 }
 
