@@ -62,6 +62,5 @@ pub use model::{
     CircuitBreakersResponse, UpdateState, UpdateStateRequest, UpdateStateResponse,
 };
 pub use monitor::{
-    BreakerOptions, DEFAULT_EVENT_CONSUMER_BUFFER_SIZE, DEFAULT_MAX_STEP, EVENT_TYPE_NAMES,
-    EventsError, Monitor, MonitorBuilder, MonitorError,
+    DEFAULT_MAX_STEP, EVENT_TYPE_NAMES, EventsError, Monitor, MonitorBuilder, MonitorError,
 };
