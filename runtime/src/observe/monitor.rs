@@ -31,7 +31,7 @@ pub struct MonitorError {
 }
 
 impl MonitorError {
-    fn new(setting: impl Into<String>, problem: impl Into<String>) -> Self {
+    pub(crate) fn new(setting: impl Into<String>, problem: impl Into<String>) -> Self {
         MonitorError {
             setting: setting.into(),
             problem: problem.into(),
@@ -407,6 +407,12 @@ impl Monitor {
     /// The Prometheus text exposition (format 0.0.4, content type
     /// [`CONTENT_TYPE`](super::prometheus::CONTENT_TYPE)) of every breaker, rendered now.
     pub fn prometheus(&self) -> String {
+        self.families().render()
+    }
+
+    /// Every breaker's metric families, read now (the Prometheus exposition and the `metrics`
+    /// facade publish the same ones).
+    pub(crate) fn families(&self) -> prometheus::Families {
         let taps = self.inner.taps();
         let samples: Vec<BreakerSample<'_>> = taps
             .iter()
@@ -415,7 +421,7 @@ impl Monitor {
                 counts: tap.counts(),
             })
             .collect();
-        prometheus::render(&self.inner.tags(), &samples)
+        prometheus::collect(&self.inner.tags(), &samples)
     }
 
     /// `GET /actuator/circuitbreakers`: every breaker's details, sorted by name.
