@@ -46,6 +46,8 @@ struct RegistryInner {
     configs: RwLock<BTreeMap<String, CircuitBreakerConfig>>,
     breakers: RwLock<HashMap<Arc<str>, CircuitBreaker>>,
     added_hooks: RwLock<Vec<Weak<BreakerAddedHook>>>,
+    /// Registry-wide metric tags from the config file.
+    tags: RwLock<BTreeMap<String, String>>,
 }
 
 impl fmt::Debug for Registry {
@@ -96,6 +98,14 @@ impl Registry {
         }
         self.inner.configs.write().insert(name, config);
         Ok(())
+    }
+
+    /// The registry-wide metric tags of the config file it was built from or last reloaded
+    /// (TOML `[tags]`; Spring's `management.metrics.tags` and `resilience4j.circuitbreaker.tags`):
+    /// labels on every series of an [`observe::Monitor`](crate::observe::Monitor) of this
+    /// registry. Empty for a registry built in code.
+    pub fn tags(&self) -> BTreeMap<String, String> {
+        self.inner.tags.read().clone()
     }
 
     /// The shared config named `name`, if any (`default` is the registry's default).
@@ -274,6 +284,7 @@ impl Registry {
     /// A registry from resolved configs.
     pub fn from_resolved(resolved: ResolvedConfig) -> Registry {
         let registry = Self::with_default_config(resolved.default);
+        *registry.inner.tags.write() = resolved.tags;
         registry.inner.configs.write().extend(
             resolved
                 .configs
@@ -287,14 +298,18 @@ impl Registry {
     }
 
     /// Re-reads a config file. If it is invalid, nothing changes and the error is returned (the
-    /// running configs stay in place). Otherwise the default and shared configs are replaced,
-    /// new instances are created, and every existing breaker whose resolved config changed is
-    /// [reconfigured](CircuitBreaker::reconfigure) in place: every handle (including those
+    /// running configs stay in place). Otherwise the default and shared configs and the tags are
+    /// replaced, new instances are created, and every existing breaker whose resolved config
+    /// changed is [reconfigured](CircuitBreaker::reconfigure) in place: every handle (including those
     /// cached by `#[circuit_breaker]` call sites) sees the new config, and its state and metrics
-    /// start over. Returns the names of the breakers that were created or reconfigured.
+    /// start over, unless only how it is observed changed (`register_health_indicator`,
+    /// `allow_health_indicator_to_fail`, `event_consumer_buffer_size`): those apply in place and
+    /// the breaker keeps its state and window. Returns the names of the breakers that were
+    /// created or whose config changed.
     pub fn reload_from_file(&self, path: impl AsRef<Path>) -> Result<Vec<String>, ConfigError> {
         let LoadedConfig { resolved, .. } = file::load_file(path.as_ref())?;
         *self.inner.default.write() = resolved.default;
+        *self.inner.tags.write() = resolved.tags;
         {
             let mut configs = self.inner.configs.write();
             configs.clear();
@@ -309,6 +324,10 @@ impl Registry {
         for (name, config) in resolved.instances {
             match self.find(&name) {
                 Some(existing) if existing.config() == config => {}
+                Some(existing) if existing.config().behaves_like(&config) => {
+                    existing.replace_observation_settings(config);
+                    changed.push(name);
+                }
                 Some(existing) => {
                     existing.reconfigure(config);
                     changed.push(name);

@@ -2,8 +2,8 @@
 //! bodies, Spring's health mapping and aggregation, and every 4xx case.
 #![cfg(feature = "actuator")]
 
+use fusebox_runtime::observe::Monitor;
 use fusebox_runtime::observe::actuator::{ACTUATOR_JSON, Actuator};
-use fusebox_runtime::observe::{BreakerOptions, Monitor};
 use fusebox_runtime::{
     CircuitBreaker, CircuitBreakerConfig, CircuitBreakerConfigBuilder, ManualClock, Registry, State,
 };
@@ -275,10 +275,7 @@ async fn state_changes_answer_as_resilience4j() {
 async fn events_are_buffered_filtered_and_shaped_as_resilience4js() {
     let clock = ManualClock::new();
     let registry = Registry::new();
-    let monitor = Monitor::builder(&registry)
-        .instance("small", BreakerOptions::new().event_consumer_buffer_size(3))
-        .build()
-        .unwrap();
+    let monitor = Monitor::new(&registry);
     let base = serve(Actuator::new(monitor)).await;
     let a = registry.circuit_breaker_with_config(
         "a",
@@ -353,7 +350,8 @@ async fn events_are_buffered_filtered_and_shaped_as_resilience4js() {
     assert_eq!(answer.text, r#"{"circuitBreakerEvents":[]}"#);
 
     // The buffer keeps the last `eventConsumerBufferSize` events.
-    let small = registry.circuit_breaker_with_config("small", config(&clock, |c| c));
+    let small = registry
+        .circuit_breaker_with_config("small", config(&clock, |c| c.event_consumer_buffer_size(3)));
     for i in 1..=5 {
         small.on_success(i * MS);
     }
@@ -401,11 +399,15 @@ fn breaker_in(
     clock: &ManualClock,
     name: &str,
     state: State,
+    (register, allow): (bool, bool),
 ) -> CircuitBreaker {
     let b = registry.circuit_breaker_with_config(
         name,
         config(clock, |c| {
-            c.sliding_window_size(2).failure_rate_threshold(50.0)
+            c.sliding_window_size(2)
+                .failure_rate_threshold(50.0)
+                .register_health_indicator(register)
+                .allow_health_indicator_to_fail(allow)
         }),
     );
     match state {
@@ -427,16 +429,9 @@ fn breaker_in(
 async fn health_of(states: &[State], allow: bool) -> (u16, Value) {
     let clock = ManualClock::new();
     let registry = Registry::new();
-    let monitor = Monitor::builder(&registry)
-        .defaults(
-            BreakerOptions::new()
-                .register_health_indicator(true)
-                .allow_health_indicator_to_fail(allow),
-        )
-        .build()
-        .unwrap();
+    let monitor = Monitor::new(&registry);
     for (i, state) in states.iter().enumerate() {
-        breaker_in(&registry, &clock, &format!("b{i}"), *state);
+        breaker_in(&registry, &clock, &format!("b{i}"), *state, (true, allow));
     }
     let base = serve(Actuator::new(monitor)).await;
     let answer = get(&base, "/actuator/health").await;
@@ -495,17 +490,9 @@ async fn health_maps_and_aggregates_as_spring() {
 async fn health_details_keys_registration_and_components() {
     let clock = ManualClock::new();
     let registry = Registry::new();
-    let monitor = Monitor::builder(&registry)
-        .instance(
-            "watched",
-            BreakerOptions::new()
-                .register_health_indicator(true)
-                .allow_health_indicator_to_fail(true),
-        )
-        .build()
-        .unwrap();
-    let watched = breaker_in(&registry, &clock, "watched", State::Open);
-    breaker_in(&registry, &clock, "unwatched", State::Open);
+    let monitor = Monitor::new(&registry);
+    let watched = breaker_in(&registry, &clock, "watched", State::Open, (true, true));
+    breaker_in(&registry, &clock, "unwatched", State::Open, (false, false));
     let base = serve(Actuator::new(monitor.clone())).await;
 
     let answer = get(&base, "/actuator/health").await;
@@ -584,11 +571,13 @@ async fn prometheus_is_served_as_text_format_0_0_4() {
 async fn scrapes_do_not_hold_up_guarded_calls() {
     // Endpoints read breakers through short locks: calls keep flowing while clients poll
     // every endpoint as fast as they can.
-    let registry = Registry::new();
-    let monitor = Monitor::builder(&registry)
-        .defaults(BreakerOptions::new().register_health_indicator(true))
-        .build()
-        .unwrap();
+    let registry = Registry::with_default_config(
+        CircuitBreakerConfig::builder()
+            .register_health_indicator(true)
+            .build()
+            .unwrap(),
+    );
+    let monitor = Monitor::new(&registry);
     let base = serve(Actuator::new(monitor)).await;
     let b = registry.circuit_breaker("busy");
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));

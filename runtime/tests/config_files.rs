@@ -76,6 +76,8 @@ mod spring_files {
             .automatic_transition_from_open_to_half_open_enabled(true)
             .wait_duration_in_open_state(secs(5))
             .failure_rate_threshold(50.0)
+            .register_health_indicator(true)
+            .event_consumer_buffer_size(50)
             .timeout(secs(2)) // resilience4j.timelimiter.configs.default.timeoutDuration
             .build()
             .unwrap();
@@ -83,19 +85,16 @@ mod spring_files {
         assert_eq!(r.configs["default"], expected);
         assert_eq!(r.instances["externalService"], expected);
         assert_eq!(r.instances.len(), 1);
+        assert!(r.tags.is_empty());
         assert_eq!(
             warning_keys(&loaded),
-            [
-                "resilience4j.circuitbreaker.configs.default.registerHealthIndicator",
-                "resilience4j.circuitbreaker.configs.default.eventConsumerBufferSize",
-                "resilience4j.timelimiter.configs.default.cancelRunningFuture",
-            ]
+            ["resilience4j.timelimiter.configs.default.cancelRunningFuture"]
         );
         let w = &loaded.warnings[0];
-        assert_eq!((w.location.line, w.location.column), (Some(11), Some(7)));
-        assert!(w.message.contains("registry.all()"), "{w}");
+        assert_eq!((w.location.line, w.location.column), (Some(35), Some(7)));
+        assert!(w.message.contains("drops (cancels)"), "{w}");
         assert!(
-            w.to_string().contains("baeldung-resilience4j.yml:11:7: "),
+            w.to_string().contains("baeldung-resilience4j.yml:35:7: "),
             "{w}"
         );
     }
@@ -116,6 +115,15 @@ mod spring_files {
         assert_eq!(r.default.effective_minimum_number_of_calls(), 10);
         assert_eq!(r.default.timeout(), None, "no time limiter configured");
         assert!(r.instances.is_empty());
+        // `management.metrics.tags` (placeholders are not expanded).
+        assert_eq!(
+            r.tags,
+            [(
+                "application".to_owned(),
+                "${spring.application.name}".to_owned()
+            )]
+            .into()
+        );
         // The retry section's enableExponentialBackoff/ignoreExceptions are not the breaker's.
         assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
     }
@@ -131,6 +139,8 @@ mod spring_files {
             .wait_duration_in_open_state(ms(10_000))
             .permitted_number_of_calls_in_half_open_state(3)
             .automatic_transition_from_open_to_half_open_enabled(true)
+            .register_health_indicator(true)
+            .allow_health_indicator_to_fail(false)
             .timeout(secs(2)) // resilience4j.timelimiter.instances.product
             .build()
             .unwrap();
@@ -140,14 +150,10 @@ mod spring_files {
         assert!(r.configs.is_empty());
         assert_eq!(
             warning_keys(&loaded),
-            [
-                "resilience4j.circuitbreaker.instances.product.allowHealthIndicatorToFail",
-                "resilience4j.circuitbreaker.instances.product.registerHealthIndicator",
-                "resilience4j.circuitbreaker.instances.product.ignoreExceptions",
-            ]
+            ["resilience4j.circuitbreaker.instances.product.ignoreExceptions"]
         );
         assert!(
-            loaded.warnings[2]
+            loaded.warnings[0]
                 .message
                 .contains("`ignore = ...` predicate")
         );
@@ -164,10 +170,20 @@ mod spring_files {
             .automatic_transition_from_open_to_half_open_enabled(true)
             .wait_duration_in_open_state(secs(5))
             .failure_rate_threshold(50.0)
+            .register_health_indicator(true)
+            .event_consumer_buffer_size(10)
             .timeout(secs(2))
             .build()
             .unwrap();
         assert_eq!(r.default, default);
+        assert_eq!(
+            r.tags,
+            [(
+                "application".to_owned(),
+                "${spring.application.name}".to_owned()
+            )]
+            .into()
+        );
         // `shared` has no baseConfig: it does NOT inherit `default` (automatic transition stays
         // off, minimum calls stays 100), and no time limiter config is named `shared`.
         let shared = CircuitBreakerConfig::builder()
@@ -175,6 +191,7 @@ mod spring_files {
             .permitted_number_of_calls_in_half_open_state(30)
             .wait_duration_in_open_state(secs(1))
             .failure_rate_threshold(50.0)
+            .event_consumer_buffer_size(10)
             .build()
             .unwrap();
         assert_eq!(r.configs["shared"], shared);
@@ -194,19 +211,14 @@ mod spring_files {
         assert_eq!(
             keys,
             [
-                format!("{p}.configs.default.registerHealthIndicator"),
-                format!("{p}.configs.default.eventConsumerBufferSize"),
                 format!("{p}.configs.default.recordExceptions"),
                 format!("{p}.configs.default.ignoreExceptions"),
-                format!("{p}.configs.shared.eventConsumerBufferSize"),
                 format!("{p}.configs.shared.ignoreExceptions"),
-                format!("{p}.instances.backendB.registerHealthIndicator"),
-                format!("{p}.instances.backendB.eventConsumerBufferSize"),
                 format!("{p}.instances.backendB.recordFailurePredicate"),
                 "resilience4j.timelimiter.configs.default.cancelRunningFuture".to_owned(),
             ]
         );
-        let record = &loaded.warnings[2];
+        let record = &loaded.warnings[0];
         assert_eq!(record.location.line, Some(39));
         assert!(
             record.message.contains("`record = ...` predicate"),
@@ -231,6 +243,8 @@ mod spring_files {
             .sliding_window_type(SlidingWindowType::TimeBased)
             .initial_state(State::Closed)
             .minimum_number_of_calls(5)
+            .event_consumer_buffer_size(10)
+            .register_health_indicator(true)
             .timeout(secs(10)) // timelimiter.configs.default: PT10S
             .build()
             .unwrap();
@@ -253,6 +267,8 @@ mod spring_files {
             .initial_state(State::MetricsOnly)
             .wait_duration_in_open_state(secs(5))
             .failure_rate_threshold(60.0)
+            .register_health_indicator(true)
+            .event_consumer_buffer_size(20)
             .timeout(secs(15))
             .build()
             .unwrap();
@@ -261,7 +277,7 @@ mod spring_files {
         assert_eq!(r.configs["shared"].wait_interval(), &constant(secs(10))); // PT10s
         assert_eq!(r.configs["shared"].timeout(), None);
         let keys = warning_keys(&loaded);
-        assert_eq!(keys.len(), 16, "{keys:#?}");
+        assert_eq!(keys.len(), 11, "{keys:#?}");
         for java_only in [
             "configs.default.writableStackTraceEnabled",
             "configs.default.recordFailurePredicate",
@@ -339,18 +355,26 @@ mod spring_layout {
             keys,
             [
                 format!("{cb}.circuitBreakerAspectOrder"),
-                format!("{cb}.tags"),
                 format!("{cb}.configs.default.recordExceptions"),
                 format!("{cb}.configs.default.ignore-exceptions"),
                 format!("{cb}.configs.default.recordResultPredicate"),
-                format!("{cb}.configs.default.registerHealthIndicator"),
-                format!("{cb}.configs.default.eventConsumerBufferSize"),
                 format!("{cb}.configs.default.slidingWindowSynchronizationStrategy"),
                 format!("{cb}.configs.default.exponentialBackoffMultiplier"),
                 "resilience4j.timelimiter.instances.orders.cancelRunningFuture".to_owned(),
             ]
         );
-        let backoff = &loaded.warnings[8];
+        // `resilience4j.circuitbreaker.tags` are read, and the health and buffer keys applied.
+        assert_eq!(
+            loaded.resolved.tags,
+            [
+                ("team".to_owned(), "payments".to_owned()),
+                ("tier".to_owned(), "gold".to_owned())
+            ]
+            .into()
+        );
+        assert!(loaded.resolved.default.register_health_indicator());
+        assert_eq!(loaded.resolved.default.event_consumer_buffer_size(), 10);
+        let backoff = &loaded.warnings[5];
         assert!(
             backoff.message.contains("`waitDurationInOpenState`"),
             "{backoff}"

@@ -110,6 +110,16 @@ impl CircuitBreaker {
         self.inner.publish(&pending);
     }
 
+    /// Installs `config`, which [behaves like](CircuitBreakerConfig::behaves_like) the current
+    /// one (only how the breaker is observed differs), without starting over: state, window
+    /// and waits stay. The clock stays the breaker's own.
+    pub(crate) fn replace_observation_settings(&self, mut config: CircuitBreakerConfig) {
+        config.clock = self.inner.clock.clone();
+        let mut core = self.inner.core.lock();
+        debug_assert!(core.config.behaves_like(&config));
+        self.inner.install_config(&mut core, config);
+    }
+
     /// The breaker's name.
     pub fn name(&self) -> &str {
         &self.inner.name

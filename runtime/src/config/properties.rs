@@ -3,6 +3,9 @@
 //! Each entry of the table below gives a property's name (the config field, getter and setter),
 //! type, default, a non-default sample (for the tests), and the sections that apply:
 //! - `eq by f`: how two values compare, when not by `PartialEq` (the clock compares by kind);
+//! - `reload in_place`: the property only says how the breaker is observed (health, event
+//!   buffer), so `Registry::reload_from_file` applies a change to it without starting the
+//!   breaker over (its state and window stay);
 //! - `get(copy)` / `get(borrow)`: the getter, returning the value or a reference, with its doc;
 //! - `set(param) checked by rule`: the builder setter, with its doc and the rule its value must
 //!   follow;
@@ -208,6 +211,55 @@ breaker_properties! {
                 sample Duration::from_millis(2500), applied by apply_timeout {
                 /// Time limit for guarded async calls (the time limiter). `"off"`
                 /// (`Some(Duration::ZERO)`) switches off a limit inherited through `base_config`.
+            }
+        }
+        // How operators see the breaker (resilience4j-spring-boot3's instance properties),
+        // read by `observe::Monitor`. A reload that changes only these keeps the breaker's
+        // state and window.
+        register_health_indicator: bool {
+            default false;
+            sample true;
+            reload in_place;
+            get(copy) {
+                /// Whether the breaker appears in the `circuitBreakers` health component
+                /// (Resilience4j's `registerHealthIndicator`). Default false.
+            }
+            set(register) {
+                /// Whether the breaker appears in the `circuitBreakers` health component.
+            }
+            file register_health_indicator {
+                /// Whether the breaker appears in the `circuitBreakers` health component.
+            }
+        }
+        allow_health_indicator_to_fail: bool {
+            default false;
+            sample true;
+            reload in_place;
+            get(copy) {
+                /// Whether OPEN reports the health status `DOWN` (HTTP 503) instead of
+                /// `CIRCUIT_OPEN` (Resilience4j's `allowHealthIndicatorToFail`). Default false;
+                /// see the readiness-probe trap in `observe::health`.
+            }
+            set(allow) {
+                /// Whether OPEN reports `DOWN` (HTTP 503) instead of `CIRCUIT_OPEN`.
+            }
+            file allow_health_indicator_to_fail {
+                /// Whether OPEN reports health `DOWN` (HTTP 503) instead of `CIRCUIT_OPEN`.
+            }
+        }
+        event_consumer_buffer_size: u32 {
+            default 100;
+            sample 7;
+            reload in_place;
+            get(copy) {
+                /// How many of the breaker's last events the events endpoint keeps
+                /// (Resilience4j's `eventConsumerBufferSize`). Default 100.
+            }
+            set(size) checked by rules::at_least_one {
+                /// Events kept for the events endpoint; at least 1.
+            }
+            file event_consumer_buffer_size {
+                /// Events kept for the events endpoint.
             }
         }
         // Set by hand (`clock(impl Clock)`); no getter (`now_nanos` reads it), not in files.

@@ -4,7 +4,8 @@
 //! - [`CircuitBreakerConfig`](super::CircuitBreakerConfig): its fields, [`Default`], [`Debug`]
 //!   and [`PartialEq`] (which decides whether `Registry::reload_from_file` reconfigures a
 //!   breaker, so it compares every field: with `PartialEq::eq` unless the entry says
-//!   `eq by f`), and the getters of entries with a `get` section;
+//!   `eq by f`), `behaves_like` (the same, ignoring the entries marked `reload in_place`), and
+//!   the getters of entries with a `get` section;
 //! - the [`CircuitBreakerConfigBuilder`](super::CircuitBreakerConfigBuilder) setters of entries
 //!   with a `set` section, which record a [`ConfigError`](super::ConfigError) through the
 //!   entry's rule if it has one;
@@ -30,6 +31,7 @@ macro_rules! breaker_properties {
                     default $default:expr;
                     sample $sample:expr;
                     $(eq by $eq:path;)?
+                    $(reload $reload:ident;)?
                     $(get($how:ident) { $(#[doc = $get_doc:literal])* })?
                     $(set($param:ident) $(checked by $rule:path)? {
                         $(#[doc = $set_doc:literal])*
@@ -109,6 +111,21 @@ macro_rules! breaker_properties {
 
         impl CircuitBreakerConfig {
             $($(breaker_properties!(@get $how $name: $ty [$($get_doc)*]);)?)*
+
+            /// Whether a breaker on `other` behaves exactly as on `self`: every property
+            /// compares equal except those marked `reload in_place` (how the breaker is
+            /// observed: its health indicator and event buffer), which
+            /// `Registry::reload_from_file` applies without starting the breaker over.
+            pub(crate) fn behaves_like(&self, other: &Self) -> bool {
+                $(
+                    if !breaker_properties!(
+                        @behaves [$($reload)?] [$($eq)?] &self.$name, &other.$name
+                    ) {
+                        return false;
+                    }
+                )*
+                true
+            }
         }
 
         impl CircuitBreakerConfigBuilder {
@@ -298,6 +315,7 @@ macro_rules! breaker_properties {
                 $(Sample {
                     name: stringify!($name),
                     property: true,
+                    in_place: breaker_properties!(@in_place $($reload)?),
                     expected: {
                         let mut config = CircuitBreakerConfig::default();
                         config.$name = $sample;
@@ -326,6 +344,7 @@ macro_rules! breaker_properties {
                 $(Sample {
                     name: stringify!($only_key),
                     property: false,
+                    in_place: false,
                     expected: {
                         let mut config = CircuitBreakerConfig::default();
                         config.$gives = $gives_value;
@@ -378,6 +397,22 @@ macro_rules! breaker_properties {
     };
     (@eq [] $a:expr, $b:expr) => {
         PartialEq::eq($a, $b)
+    };
+
+    // Behaviour equality: properties applied in place never change behaviour.
+    (@behaves [in_place] [$($eq:path)?] $a:expr, $b:expr) => {
+        true
+    };
+    (@behaves [] [$($eq:path)?] $a:expr, $b:expr) => {
+        breaker_properties!(@eq [$($eq)?] $a, $b)
+    };
+
+    // Whether an entry is applied in place on reload.
+    (@in_place in_place) => {
+        true
+    };
+    (@in_place) => {
+        false
     };
 
     // How a file value applies to a builder: the entry's function, else its setter.

@@ -10,8 +10,10 @@ use super::file::{BreakerSettings, Format as FileFormat, KeyStyle, RegistryConfi
 use super::properties::{FIELDS, FILE_KEYS, samples};
 use super::{CircuitBreakerConfig, ConfigError};
 use crate::Registry;
+use crate::state::State;
 use std::collections::BTreeSet;
 use std::path::PathBuf;
+use std::time::Duration;
 
 /// One table entry's sample: a config that differs from the default in that entry only, and
 /// the ways to reach it.
@@ -21,6 +23,9 @@ pub(crate) struct Sample {
     pub(crate) name: &'static str,
     /// Whether `name` is a property (a config field) rather than a file-only key.
     pub(crate) property: bool,
+    /// Whether reload applies a change to it in place (`reload in_place`: the breaker keeps
+    /// its state and window).
+    pub(crate) in_place: bool,
     /// The default config with the sample.
     pub(crate) expected: CircuitBreakerConfig,
     /// The builder's setter applied to the sample, if the entry has one.
@@ -98,6 +103,11 @@ fn every_entry_has_a_sample_that_changes_the_config() {
             format!("{:?}", sample.expected),
             format!("{default:?}"),
             "{name}: Debug must show the property"
+        );
+        assert_eq!(
+            sample.expected.behaves_like(&default),
+            sample.in_place,
+            "{name}: behaves_like must see every property but those applied in place"
         );
         if let Some(built) = &sample.built {
             assert_eq!(built.as_ref(), Ok(&sample.expected), "{name}: the setter");
@@ -213,6 +223,11 @@ fn reload_reconfigures_a_breaker_when_any_one_file_key_changes() {
         let breaker = registry.circuit_breaker("x");
         let before = breaker.config();
         assert_eq!(before, resolve(&file.base), "{key}");
+        // One failed call in the window: a reconfigured breaker starts over, one whose change
+        // only concerns how it is observed keeps it.
+        assert!(breaker.try_acquire_permission(), "{key}");
+        breaker.on_error(Duration::from_millis(1));
+        assert_eq!(breaker.metrics().number_of_failed_calls(), 1, "{key}");
 
         path.write(&file.with_sample);
         let changed = registry.reload_from_file(&path.0).expect("reloads");
@@ -222,6 +237,18 @@ fn reload_reconfigures_a_breaker_when_any_one_file_key_changes() {
             "{key}: changing it reconfigures the breaker"
         );
         assert_eq!(breaker.config(), sample.expected, "{key}");
+        let (kept, state) = if sample.in_place {
+            (1, State::Closed)
+        } else {
+            (0, sample.expected.initial_state())
+        };
+        assert_eq!(
+            breaker.metrics().number_of_failed_calls(),
+            kept,
+            "{key}: in place {}",
+            sample.in_place
+        );
+        assert_eq!(breaker.state(), state, "{key}");
 
         let unchanged = registry.reload_from_file(&path.0).expect("reloads");
         assert!(

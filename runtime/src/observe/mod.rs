@@ -18,13 +18,18 @@
 //!   [`Monitor::prometheus`] (or the `actuator` router's `/actuator/prometheus`). It is rendered
 //!   at scrape time from the registry, with exactly resilience4j-micrometer's series names,
 //!   labels, `# HELP`/`# TYPE` lines and value formats, so the official Grafana dashboard and
-//!   existing alerts work unchanged; add the `application` tag they select on with
-//!   [`MonitorBuilder::tag`]. This is the exposition to pick when fusebox's breakers are the
+//!   existing alerts work unchanged; add the `application` tag they select on in the config
+//!   file (`[tags]`, or Spring's `management.metrics.tags.application`, see [`Registry::tags`](crate::Registry::tags))
+//!   or with [`MonitorBuilder::tag`]. This is the exposition to pick when fusebox's breakers are the
 //!   only thing (or the first thing) your service exports.
 //! * **Your service already runs a `metrics`-crate exporter** (e.g. `metrics-exporter-prometheus`)
-//!   and you want one endpoint: append [`Monitor::prometheus`]'s text to that exporter's
-//!   `render()` output in the same handler. The series names do not collide with anything a
-//!   `metrics` recorder emits unless you named your own metrics `resilience4j_*`.
+//!   and you want one endpoint: enable the `metrics` feature and call
+//!   `observe::metrics_facade::publish(&monitor)` before each render (or let
+//!   `metrics_facade::spawn_publisher` publish periodically). It sets gauges and absolute
+//!   counters under the dotted forms of the same names, with the same labels, so the exporter
+//!   renders the same series names; the calls timer's `_count`/`_sum` come out typed `gauge`
+//!   rather than `summary`, and values are as fresh as the last publish. Nothing is added to
+//!   the call path either way.
 //! * **Humans and runbooks:** the JSON endpoints, same paths and bodies as
 //!   resilience4j-spring-boot3.
 //!
@@ -56,12 +61,14 @@ mod tap;
 #[cfg(feature = "actuator")]
 pub mod actuator;
 
+#[cfg(feature = "metrics")]
+pub mod metrics_facade;
+
 pub use health::{BreakerHealth, BreakerHealthDetails, Health, HealthComponent, HealthStatus};
 pub use model::{
     CircuitBreakerDetails, CircuitBreakerEventDto, CircuitBreakerEventsResponse,
     CircuitBreakersResponse, UpdateState, UpdateStateRequest, UpdateStateResponse,
 };
 pub use monitor::{
-    BreakerOptions, DEFAULT_EVENT_CONSUMER_BUFFER_SIZE, DEFAULT_MAX_STEP, EVENT_TYPE_NAMES,
-    EventsError, Monitor, MonitorBuilder, MonitorError,
+    DEFAULT_MAX_STEP, EVENT_TYPE_NAMES, EventsError, Monitor, MonitorBuilder, MonitorError,
 };

@@ -10,95 +10,18 @@ use super::prometheus::{self, BreakerSample};
 use super::tap::Tap;
 use crate::breaker::CircuitBreaker;
 use crate::clock::{Clock, SystemClock};
+use crate::config::file::tags::tag_name_problem;
 use crate::events::EventType;
 use crate::registry::{BreakerAddedHook, Registry};
 use crate::state::IllegalStateTransition;
 use parking_lot::RwLock;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::{Arc, OnceLock, Weak};
 use std::time::Duration;
 
-/// Resilience4j's default `eventConsumerBufferSize`: events kept per breaker.
-pub const DEFAULT_EVENT_CONSUMER_BUFFER_SIZE: usize = 100;
-
 /// Micrometer's Prometheus `step`: how often the `_max` buckets rotate.
 pub const DEFAULT_MAX_STEP: Duration = Duration::from_secs(60);
-
-/// Labels the monitor writes itself; registry-wide tags may not use them.
-const RESERVED_LABELS: [&str; 8] = [
-    "name", "kind", "state", "from", "to", "reason", "le", "quantile",
-];
-
-/// The per-breaker settings that Resilience4j reads from `resilience4j.circuitbreaker.instances.
-/// <name>` (and `configs.default`): whether the breaker joins the health component, whether an
-/// OPEN breaker makes it `DOWN`, and how many events the events endpoint keeps.
-///
-/// ```
-/// use fusebox_runtime::observe::BreakerOptions;
-/// let options = BreakerOptions::new().register_health_indicator(true);
-/// assert!(options.registers_health_indicator());
-/// assert!(!options.allows_health_indicator_to_fail());
-/// assert_eq!(options.buffer_size(), 100);
-/// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct BreakerOptions {
-    register_health_indicator: bool,
-    allow_health_indicator_to_fail: bool,
-    event_consumer_buffer_size: usize,
-}
-
-impl Default for BreakerOptions {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl BreakerOptions {
-    /// Resilience4j's defaults: not in the health component, never failing it, 100 events.
-    pub const fn new() -> Self {
-        BreakerOptions {
-            register_health_indicator: false,
-            allow_health_indicator_to_fail: false,
-            event_consumer_buffer_size: DEFAULT_EVENT_CONSUMER_BUFFER_SIZE,
-        }
-    }
-
-    /// `registerHealthIndicator`: whether the breaker appears in the `circuitBreakers` health
-    /// component (Resilience4j's default: no).
-    pub const fn register_health_indicator(mut self, register: bool) -> Self {
-        self.register_health_indicator = register;
-        self
-    }
-
-    /// `allowHealthIndicatorToFail`: whether OPEN reports `DOWN` (HTTP 503) instead of
-    /// `CIRCUIT_OPEN`. See the readiness-probe trap in [`health`](super::health).
-    pub const fn allow_health_indicator_to_fail(mut self, allow: bool) -> Self {
-        self.allow_health_indicator_to_fail = allow;
-        self
-    }
-
-    /// `eventConsumerBufferSize`: how many of the breaker's last events are kept (at least 1).
-    pub const fn event_consumer_buffer_size(mut self, size: usize) -> Self {
-        self.event_consumer_buffer_size = size;
-        self
-    }
-
-    /// Whether the breaker appears in the health component.
-    pub const fn registers_health_indicator(&self) -> bool {
-        self.register_health_indicator
-    }
-
-    /// Whether OPEN reports `DOWN`.
-    pub const fn allows_health_indicator_to_fail(&self) -> bool {
-        self.allow_health_indicator_to_fail
-    }
-
-    /// Events kept.
-    pub const fn buffer_size(&self) -> usize {
-        self.event_consumer_buffer_size
-    }
-}
 
 /// A monitor setting that cannot be used, naming the setting and why.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -108,14 +31,14 @@ pub struct MonitorError {
 }
 
 impl MonitorError {
-    fn new(setting: impl Into<String>, problem: impl Into<String>) -> Self {
+    pub(crate) fn new(setting: impl Into<String>, problem: impl Into<String>) -> Self {
         MonitorError {
             setting: setting.into(),
             problem: problem.into(),
         }
     }
 
-    /// The setting, e.g. `tags.name` or `instances.orders.event_consumer_buffer_size`.
+    /// The setting, e.g. `tags.name` or `max_step`.
     pub fn setting(&self) -> &str {
         &self.setting
     }
@@ -201,26 +124,36 @@ fn parse_event_type(given: &str) -> Result<Option<EventType>, EventsError> {
     })
 }
 
-/// Builds a [`Monitor`] with tags and per-breaker options.
+/// Builds a [`Monitor`]: tags, and the `_max` series' clock and step.
+///
+/// Each breaker's health and event-buffer settings are its config's
+/// ([`register_health_indicator`](crate::CircuitBreakerConfig::register_health_indicator),
+/// [`allow_health_indicator_to_fail`](crate::CircuitBreakerConfig::allow_health_indicator_to_fail),
+/// [`event_consumer_buffer_size`](crate::CircuitBreakerConfig::event_consumer_buffer_size)),
+/// read live, so that a config file or a reload sets them like every other property.
 ///
 /// ```
-/// use fusebox_runtime::Registry;
-/// use fusebox_runtime::observe::{BreakerOptions, Monitor};
+/// use fusebox_runtime::{CircuitBreakerConfig, Registry};
+/// use fusebox_runtime::observe::Monitor;
 ///
 /// let registry = Registry::new();
+/// registry.circuit_breaker_with_config(
+///     "payments",
+///     CircuitBreakerConfig::builder()
+///         .register_health_indicator(true)
+///         .event_consumer_buffer_size(500)
+///         .build()?,
+/// );
 /// let monitor = Monitor::builder(&registry)
 ///     .tag("application", "orders-service")
-///     .defaults(BreakerOptions::new().register_health_indicator(true))
-///     .instance("payments", BreakerOptions::new().event_consumer_buffer_size(500))
 ///     .build()?;
-/// assert_eq!(monitor.options_for("payments").buffer_size(), 500);
-/// # Ok::<(), fusebox_runtime::observe::MonitorError>(())
+/// assert!(monitor.health().components["circuitBreakers"].details.contains_key("payments"));
+/// assert!(monitor.prometheus().contains("application=\"orders-service\""));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct MonitorBuilder {
     registry: Registry,
     tags: Vec<(String, String)>,
-    defaults: BreakerOptions,
-    instances: HashMap<String, BreakerOptions>,
     clock: Arc<dyn Clock>,
     max_step: Duration,
 }
@@ -229,8 +162,6 @@ impl fmt::Debug for MonitorBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("MonitorBuilder")
             .field("tags", &self.tags)
-            .field("defaults", &self.defaults)
-            .field("instances", &self.instances)
             .field("max_step", &self.max_step)
             .finish_non_exhaustive()
     }
@@ -239,21 +170,11 @@ impl fmt::Debug for MonitorBuilder {
 impl MonitorBuilder {
     /// Adds a registry-wide tag, written as a label on every series (Spring's
     /// `management.metrics.tags.application`, which the official Grafana dashboard selects on;
-    /// or `resilience4j.circuitbreaker.tags`).
+    /// or `resilience4j.circuitbreaker.tags`). The registry's own tags (from its config file,
+    /// see [`Registry::tags`]) apply too; a tag given here wins over the registry's tag of the
+    /// same name.
     pub fn tag(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
         self.tags.push((key.into(), value.into()));
-        self
-    }
-
-    /// The options of every breaker without [`instance`](Self::instance) options.
-    pub fn defaults(mut self, options: BreakerOptions) -> Self {
-        self.defaults = options;
-        self
-    }
-
-    /// The options of the breaker named `name` (replacing the defaults for it entirely).
-    pub fn instance(mut self, name: impl Into<String>, options: BreakerOptions) -> Self {
-        self.instances.insert(name.into(), options);
         self
     }
 
@@ -278,49 +199,13 @@ impl MonitorBuilder {
         let mut seen = Vec::new();
         for (key, _) in &self.tags {
             let setting = format!("tags.{key}");
-            let valid = key
-                .chars()
-                .enumerate()
-                .all(|(i, c)| c == '_' || c.is_ascii_alphabetic() || (i > 0 && c.is_ascii_digit()));
-            if key.is_empty() || !valid {
-                return Err(MonitorError::new(
-                    setting,
-                    "a tag name must match [a-zA-Z_][a-zA-Z0-9_]* (a Prometheus label name)",
-                ));
-            }
-            if key.starts_with("__") {
-                return Err(MonitorError::new(
-                    setting,
-                    "names starting with `__` are reserved by Prometheus",
-                ));
-            }
-            if RESERVED_LABELS.contains(&key.as_str()) {
-                return Err(MonitorError::new(
-                    setting,
-                    format!(
-                        "`{key}` is a label the breaker series set themselves (reserved: {})",
-                        RESERVED_LABELS.join(", ")
-                    ),
-                ));
+            if let Some(problem) = tag_name_problem(key) {
+                return Err(MonitorError::new(setting, problem));
             }
             if seen.contains(&key) {
                 return Err(MonitorError::new(setting, "the tag is given twice"));
             }
             seen.push(key);
-        }
-        if self.defaults.event_consumer_buffer_size == 0 {
-            return Err(MonitorError::new(
-                "defaults.event_consumer_buffer_size",
-                "must be at least 1 (Resilience4j rejects values below 1)",
-            ));
-        }
-        for (name, options) in &self.instances {
-            if options.event_consumer_buffer_size == 0 {
-                return Err(MonitorError::new(
-                    format!("instances.{name}.event_consumer_buffer_size"),
-                    "must be at least 1 (Resilience4j rejects values below 1)",
-                ));
-            }
         }
         if self.max_step.as_millis() == 0 {
             return Err(MonitorError::new(
@@ -337,8 +222,6 @@ impl MonitorBuilder {
         let inner = Arc::new(MonitorInner {
             registry: self.registry,
             tags: self.tags,
-            defaults: self.defaults,
-            instances: self.instances,
             clock: self.clock,
             max_step: self.max_step,
             runtime: tokio::runtime::Handle::try_current().ok(),
@@ -398,9 +281,8 @@ pub struct Monitor {
 
 struct MonitorInner {
     registry: Registry,
+    /// The builder's tags; they win over the registry's.
     tags: Vec<(String, String)>,
-    defaults: BreakerOptions,
-    instances: HashMap<String, BreakerOptions>,
     clock: Arc<dyn Clock>,
     max_step: Duration,
     runtime: Option<tokio::runtime::Handle>,
@@ -424,8 +306,14 @@ impl fmt::Debug for Monitor {
 }
 
 impl MonitorInner {
-    fn options_for(&self, name: &str) -> BreakerOptions {
-        self.instances.get(name).copied().unwrap_or(self.defaults)
+    /// The registry's tags (as of now: a reload may change them) with the builder's on top,
+    /// sorted by name.
+    fn tags(&self) -> Vec<(String, String)> {
+        let mut tags = self.registry.tags();
+        for (key, value) in &self.tags {
+            tags.insert(key.clone(), value.clone());
+        }
+        tags.into_iter().collect()
     }
 
     /// Taps `breaker`: replacing any tap of that name (`replace`, from the hook: the registry
@@ -435,10 +323,8 @@ impl MonitorInner {
         if !replace && self.taps.read().contains_key(&name) {
             return;
         }
-        let size = self.options_for(&name).buffer_size();
         let tap = Tap::attach(
             breaker,
-            size,
             self.max_step,
             self.clock.clone(),
             self.runtime.as_ref(),
@@ -497,13 +383,11 @@ impl Monitor {
         Self::builder(registry).start()
     }
 
-    /// A builder for tags and per-breaker options.
+    /// A builder for tags and the `_max` series' clock and step.
     pub fn builder(registry: &Registry) -> MonitorBuilder {
         MonitorBuilder {
             registry: registry.clone(),
             tags: Vec::new(),
-            defaults: BreakerOptions::new(),
-            instances: HashMap::new(),
             clock: Arc::new(SystemClock),
             max_step: DEFAULT_MAX_STEP,
         }
@@ -514,14 +398,21 @@ impl Monitor {
         &self.inner.registry
     }
 
-    /// The options that apply to the breaker named `name`.
-    pub fn options_for(&self, name: &str) -> BreakerOptions {
-        self.inner.options_for(name)
+    /// The tags written on every series now: the registry's ([`Registry::tags`]) with the
+    /// builder's on top, sorted by name.
+    pub fn tags(&self) -> Vec<(String, String)> {
+        self.inner.tags()
     }
 
     /// The Prometheus text exposition (format 0.0.4, content type
     /// [`CONTENT_TYPE`](super::prometheus::CONTENT_TYPE)) of every breaker, rendered now.
     pub fn prometheus(&self) -> String {
+        self.families().render()
+    }
+
+    /// Every breaker's metric families, read now (the Prometheus exposition and the `metrics`
+    /// facade publish the same ones).
+    pub(crate) fn families(&self) -> prometheus::Families {
         let taps = self.inner.taps();
         let samples: Vec<BreakerSample<'_>> = taps
             .iter()
@@ -530,7 +421,7 @@ impl Monitor {
                 counts: tap.counts(),
             })
             .collect();
-        prometheus::render(&self.inner.tags, &samples)
+        prometheus::collect(&self.inner.tags(), &samples)
     }
 
     /// `GET /actuator/circuitbreakers`: every breaker's details, sorted by name.
@@ -615,8 +506,11 @@ impl Monitor {
         })
     }
 
-    /// The `circuitBreakers` health component: the breakers whose options register a health
-    /// indicator, and their aggregate.
+    /// The `circuitBreakers` health component: the breakers whose config registers a health
+    /// indicator ([`register_health_indicator`](crate::CircuitBreakerConfig::register_health_indicator)),
+    /// each failing it on OPEN if its config
+    /// [allows](crate::CircuitBreakerConfig::allow_health_indicator_to_fail) it, and their
+    /// aggregate.
     pub fn circuit_breakers_health(&self) -> HealthComponent {
         let details: BTreeMap<String, BreakerHealth> = self
             .inner
@@ -624,11 +518,11 @@ impl Monitor {
             .all()
             .iter()
             .filter_map(|b| {
-                let options = self.options_for(b.name());
-                options.registers_health_indicator().then(|| {
+                let config = b.config();
+                config.register_health_indicator().then(|| {
                     (
                         b.name().to_owned(),
-                        BreakerHealth::of(b, options.allows_health_indicator_to_fail()),
+                        BreakerHealth::of(b, config.allow_health_indicator_to_fail()),
                     )
                 })
             })

@@ -28,32 +28,40 @@ use std::fmt::Write as _;
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum FamilyType {
+pub(crate) enum FamilyType {
     Gauge,
     Counter,
     Summary,
 }
 
+/// A series' value.
 #[derive(Debug)]
-enum Value {
+pub(crate) enum Value {
     Double(f64),
-    Summary { count: u64, sum: f64 },
+    /// A whole number (counts), written as a double.
+    Count(u64),
+    Summary {
+        count: u64,
+        sum: f64,
+    },
 }
 
+/// One series of a family: its labels (registry tags included) and value.
 #[derive(Debug)]
-struct Series {
+pub(crate) struct Series {
     /// Sorted by label name.
-    labels: Vec<(String, String)>,
-    value: Value,
+    pub(crate) labels: Vec<(String, String)>,
+    pub(crate) value: Value,
 }
 
+/// One metric family of a scrape.
 #[derive(Debug)]
-struct Family {
+pub(crate) struct Family {
     /// The name without `_total` for counters (client_java's metadata name).
-    name: &'static str,
-    kind: FamilyType,
-    help: &'static str,
-    series: Vec<Series>,
+    pub(crate) name: &'static str,
+    pub(crate) kind: FamilyType,
+    pub(crate) help: &'static str,
+    pub(crate) series: Vec<Series>,
 }
 
 /// Everything a scrape needs about one breaker.
@@ -63,11 +71,11 @@ pub(crate) struct BreakerSample<'a> {
     pub(crate) counts: TapCounts,
 }
 
-/// Builds the families of one scrape.
+/// The families of one scrape, in registration order.
 #[derive(Debug)]
-struct Families {
+pub(crate) struct Families {
     tags: Vec<(String, String)>,
-    families: Vec<Family>,
+    pub(crate) families: Vec<Family>,
 }
 
 impl Families {
@@ -104,7 +112,8 @@ impl Families {
         self.families[i].series.push(Series { labels: all, value });
     }
 
-    fn render(mut self) -> String {
+    /// The text exposition.
+    pub(crate) fn render(mut self) -> String {
         self.families.sort_by(|a, b| a.name.cmp(b.name));
         let mut out = String::with_capacity(256 * self.families.len());
         for family in &mut self.families {
@@ -141,6 +150,11 @@ impl Families {
                     Value::Double(v) => {
                         write_sample(&mut out, family.name, suffix, &series.labels);
                         out.push_str(&prometheus_double(v));
+                        out.push('\n');
+                    }
+                    Value::Count(n) => {
+                        write_sample(&mut out, family.name, suffix, &series.labels);
+                        out.push_str(&prometheus_double(n as f64));
                         out.push('\n');
                     }
                     Value::Summary { count, sum } => {
@@ -197,7 +211,7 @@ fn seconds(nanos: u128) -> f64 {
 }
 
 fn count(n: impl Into<u64>) -> Value {
-    Value::Double(n.into() as f64)
+    Value::Count(n.into())
 }
 
 /// The automatic transitions: their series exist from the first scrape, so that
@@ -209,8 +223,8 @@ const AUTOMATIC_TRANSITIONS: [(State, State); 4] = [
     (State::HalfOpen, State::Open),
 ];
 
-/// Renders the exposition of `samples` with the registry-wide `tags`.
-pub(crate) fn render(tags: &[(String, String)], samples: &[BreakerSample<'_>]) -> String {
+/// The families of `samples` with the registry-wide `tags`.
+pub(crate) fn collect(tags: &[(String, String)], samples: &[BreakerSample<'_>]) -> Families {
     let mut f = Families {
         tags: tags.to_vec(),
         families: Vec::new(),
@@ -218,7 +232,7 @@ pub(crate) fn render(tags: &[(String, String)], samples: &[BreakerSample<'_>]) -
     for sample in samples {
         breaker_families(&mut f, sample);
     }
-    f.render()
+    f
 }
 
 fn breaker_families(f: &mut Families, sample: &BreakerSample<'_>) {

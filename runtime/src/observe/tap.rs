@@ -139,7 +139,7 @@ impl TapState {
             | EventKind::FailureRateExceeded { .. }
             | EventKind::SlowCallRateExceeded { .. } => {}
         }
-        if self.events.len() == self.capacity {
+        while self.events.len() >= self.capacity {
             self.events.pop_front();
         }
         self.events.push_back(event);
@@ -182,15 +182,15 @@ fn millis(clock: &dyn Clock) -> u64 {
 }
 
 impl Tap {
-    /// Subscribes to `breaker`, keeping its last `capacity` events; with a runtime, starts the
-    /// task that moves events into the tap as they come.
+    /// Subscribes to `breaker`, keeping its last `event_consumer_buffer_size` events; with a
+    /// runtime, starts the task that moves events into the tap as they come.
     pub(crate) fn attach(
         breaker: CircuitBreaker,
-        capacity: usize,
         max_step: Duration,
         clock: Arc<dyn Clock>,
         runtime: Option<&tokio::runtime::Handle>,
     ) -> Arc<Tap> {
+        let capacity = buffer_size(&breaker);
         let receiver = breaker.subscribe_with_capacity(QUEUE_CAPACITY);
         let timeouts_base = breaker.inner.events.timeouts();
         let now = millis(&*clock);
@@ -203,7 +203,7 @@ impl Tap {
         let state = TapState {
             receiver,
             events: VecDeque::with_capacity(capacity.min(1024)),
-            capacity: capacity.max(1),
+            capacity,
             calls: [timer.clone(), timer.clone(), timer],
             not_permitted: 0,
             rejected_open: 0,
@@ -228,10 +228,16 @@ impl Tap {
         tap
     }
 
-    /// The buffered events, oldest first.
+    /// The buffered events, oldest first, as many as the breaker's config keeps now (a reload
+    /// may have changed `event_consumer_buffer_size`: a smaller buffer drops the oldest events,
+    /// a larger one fills from the next events on).
     pub(crate) fn events(&self) -> Vec<CircuitBreakerEvent> {
+        let capacity = buffer_size(&self.breaker);
         let mut state = self.state.lock();
+        state.capacity = capacity;
         state.drain(millis(&*self.clock));
+        let excess = state.events.len().saturating_sub(capacity);
+        state.events.drain(..excess);
         state.events.iter().cloned().collect()
     }
 
@@ -265,6 +271,13 @@ impl Tap {
             dropped: state.receiver.dropped(),
         }
     }
+}
+
+/// The breaker's `event_consumer_buffer_size` (at least 1, as its builder checks).
+fn buffer_size(breaker: &CircuitBreaker) -> usize {
+    usize::try_from(breaker.config().event_consumer_buffer_size())
+        .unwrap_or(usize::MAX)
+        .max(1)
 }
 
 /// Moves `tap`'s events in as they come; ends when the tap or the breaker is gone.

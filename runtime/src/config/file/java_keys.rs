@@ -8,10 +8,8 @@ const IGNORE: &str = "not applied: Java exception classes mean nothing to fusebo
      `Classifier::ignore` in code)";
 const RESULT: &str = "not applied: record some `Ok` values as failures with a `record_result = ...` \
      predicate on `#[circuit_breaker]` (or `Classifier::result` in code)";
-const HEALTH: &str = "not supported; fusebox has no health indicator, it exposes every breaker's state \
-     through `registry.all()` / `registry.states()` instead";
-const EVENT_BUFFER: &str = "not applied: size each event subscriber's queue with \
-     `breaker.subscribe_with_capacity(n)` (`breaker.subscribe()` uses `DEFAULT_EVENT_BUFFER`)";
+const EVENT_BUFFER: &str = "not applied: the events endpoint keeps the circuit breaker's events; \
+     size its buffer with the circuit breaker's `eventConsumerBufferSize`";
 const CLASS_BINDING: &str =
     "not applicable: Rust error types are checked at compile time, there are no classes to bind";
 const STACK_TRACE: &str =
@@ -22,8 +20,8 @@ const PRECEDENCE: &str =
     "not needed: ignore predicates always take precedence over record predicates in fusebox";
 const ASPECT_ORDER: &str = "not applicable: decorators apply in the order the attributes are written \
      on the function";
-const TAGS: &str =
-    "not supported: add constant labels in your metrics exporter or `tracing` subscriber";
+const TAGS: &str = "not applied: the time limiter series carry the registry-wide tags \
+     (`management.metrics.tags`, `resilience4j.circuitbreaker.tags`)";
 const METRICS: &str = "not applicable: fusebox publishes metrics through the `metrics` feature";
 const CANCEL: &str = "not applicable: on timeout fusebox always drops (cancels) the guarded future";
 
@@ -34,8 +32,6 @@ pub(crate) fn breaker_property(canonical: &str) -> Option<&'static str> {
         "recordexceptions" | "recordfailurepredicate" => RECORD,
         "ignoreexceptions" | "ignoreexceptionpredicate" => IGNORE,
         "recordresultpredicate" => RESULT,
-        "registerhealthindicator" | "allowhealthindicatortofail" => HEALTH,
-        "eventconsumerbuffersize" => EVENT_BUFFER,
         "ignoreclassbindingexceptions" | "ignoreunknownexceptions" => CLASS_BINDING,
         "writablestacktraceenabled" => STACK_TRACE,
         "slidingwindowsynchronizationstrategy" => SYNC_STRATEGY,
@@ -54,7 +50,7 @@ pub(crate) fn time_limiter_property(canonical: &str) -> Option<&'static str> {
 }
 
 /// The message for a Java-only key directly under `resilience4j.circuitbreaker` or
-/// `resilience4j.timelimiter`.
+/// `resilience4j.timelimiter` (the circuit breaker's `tags` are read, not warned about).
 pub(crate) fn section_key(canonical: &str) -> Option<&'static str> {
     Some(match canonical {
         "circuitbreakeraspectorder" | "timelimiteraspectorder" => ASPECT_ORDER,
@@ -71,9 +67,6 @@ pub(crate) const BREAKER_NAMES: &[&str] = &[
     "ignoreExceptions",
     "ignoreExceptionPredicate",
     "recordResultPredicate",
-    "registerHealthIndicator",
-    "allowHealthIndicatorToFail",
-    "eventConsumerBufferSize",
     "ignoreClassBindingExceptions",
     "ignoreUnknownExceptions",
     "writableStackTraceEnabled",

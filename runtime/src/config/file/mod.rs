@@ -16,6 +16,9 @@
 //! base_config = "slow"
 //! failure_rate_threshold = 4
 //! timeout = "4s"
+//!
+//! [tags]                       # registry-wide metric tags (labels on every breaker series)
+//! application = "orders-service"
 //! ```
 //!
 //! Keys are the builder's setter names in snake_case, plus `base_config`, `timeout` (the time
@@ -46,6 +49,11 @@
 //! limiter instance without a breaker instance of its name adds a breaker instance with the
 //! registry default config and that timeout.
 //!
+//! Registry-wide metric tags come from `management.metrics.tags.<k>` (Spring Boot's common
+//! tags, e.g. the `application` tag the official Grafana dashboard selects on) and
+//! `resilience4j.circuitbreaker.tags.<k>`, which wins for a key given in both (as a meter's own
+//! tags win over common tags in Micrometer). Tag names must be Prometheus label names.
+//!
 //! A breaker section may also set fusebox's own `timeout` key directly; a time limiter of the
 //! same name overrides it. Placeholders (`${...}`) are not expanded.
 //!
@@ -54,7 +62,7 @@
 //! least 1 ms, and `"0s"` is an error that says so.
 //!
 //! Other sections (retry, bulkhead, rate limiter, management, server, ...) are ignored. Java-only
-//! properties (`recordExceptions`, `registerHealthIndicator`, ...) load with one
+//! properties (`recordExceptions`, `writableStackTraceEnabled`, ...) load with one
 //! [`ConfigWarning`] each, saying how to get the effect in Rust.
 //!
 //! # Values
@@ -88,6 +96,7 @@ mod settings;
 #[cfg(feature = "yaml")]
 mod spring;
 mod suggest;
+pub(crate) mod tags;
 mod toml;
 #[cfg(feature = "yaml")]
 mod yaml;
@@ -111,6 +120,10 @@ pub struct ResolvedConfig {
     pub configs: BTreeMap<String, CircuitBreakerConfig>,
     /// Every configured breaker by name.
     pub instances: BTreeMap<String, CircuitBreakerConfig>,
+    /// Registry-wide metric tags, written as labels on every series of
+    /// [`observe::Monitor`](crate::observe::Monitor) (TOML `[tags]`; Spring's
+    /// `management.metrics.tags.<k>` overridden by `resilience4j.circuitbreaker.tags.<k>`).
+    pub tags: BTreeMap<String, String>,
 }
 
 /// A loaded file: its configs and the warnings it produced.

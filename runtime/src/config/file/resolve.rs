@@ -9,6 +9,7 @@
 use super::inherit::{Group, Inheritance, Layer};
 use super::node::Pos;
 use super::settings::{BreakerSettings, RegistryConfig};
+use super::tags;
 use super::{ConfigWarning, ResolvedConfig};
 use crate::config::{CircuitBreakerConfig, ConfigError, ConfigErrorKind, Location};
 use std::collections::BTreeMap;
@@ -81,6 +82,8 @@ pub(crate) struct Origins {
     pub(crate) style: KeyStyle,
     pub(crate) configs: BTreeMap<String, SectionOrigin>,
     pub(crate) instances: BTreeMap<String, SectionOrigin>,
+    /// Where each registry-wide tag was written.
+    pub(crate) tags: BTreeMap<String, FieldOrigin>,
 }
 
 impl Origins {
@@ -155,10 +158,28 @@ pub(crate) fn resolve(
     }
     let (configs, layer) = inheritance.finish();
     let default = configs.get("default").cloned().unwrap_or_default();
+    for (name, value) in &config.tags {
+        if let Some(rule) = tags::tag_name_problem(name) {
+            let (path, location, written) = match origins.tags.get(name) {
+                Some(origin) => (
+                    origin.path.clone(),
+                    origins.location(origin.pos),
+                    origin.written.clone(),
+                ),
+                None => (
+                    format!("tags.{name}"),
+                    Location::default(),
+                    format!("{value:?}"),
+                ),
+            };
+            return Err(ConfigError::invalid(path, written, rule).at(location));
+        }
+    }
     let resolved = ResolvedConfig {
         default,
         configs,
         instances,
+        tags: config.tags.clone(),
     };
     Ok((resolved, layer.warnings))
 }

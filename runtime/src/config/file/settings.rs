@@ -40,6 +40,9 @@ pub struct RegistryConfig {
     pub configs: BTreeMap<String, BreakerSettings>,
     /// Breaker instances by breaker name.
     pub instances: BTreeMap<String, BreakerSettings>,
+    /// Registry-wide metric tags (`[tags]`): a label on every series the
+    /// [`Monitor`](crate::observe::Monitor) exposes. Names must be Prometheus label names.
+    pub tags: BTreeMap<String, String>,
 }
 
 #[cfg(test)]
@@ -62,7 +65,11 @@ mod tests {
                 }
                 f if f.contains("duration") || f == "timeout" => node(Value::Str("2s".into())),
                 "sliding_window_type" => node(Value::Str("TIME_BASED".into())),
-                f if f.starts_with("enable") || f.starts_with("automatic") => {
+                f if f.starts_with("enable")
+                    || f.starts_with("automatic")
+                    || f.ends_with("health_indicator")
+                    || f.ends_with("to_fail") =>
+                {
                     node(Value::Bool(true))
                 }
                 "randomized_wait_factor" => node(Value::Float(0.25)),

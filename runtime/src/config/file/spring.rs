@@ -6,7 +6,9 @@ use super::inherit::{Group, Inheritance, Layer};
 use super::node::{Node, Pos, Typing, Value, invalid};
 use super::resolve::{self, FieldOrigin, KeyStyle, Origins, SectionOrigin};
 use super::settings::{BreakerSettings, FIELDS, RegistryConfig};
-use super::{ConfigWarning, LoadedConfig, ResolvedConfig, java_keys, profiles, suggest, yaml};
+use super::{
+    ConfigWarning, LoadedConfig, ResolvedConfig, java_keys, profiles, suggest, tags, yaml,
+};
 use crate::config::{CircuitBreakerConfig, ConfigError, ConfigErrorKind, Location};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -205,12 +207,67 @@ struct Layout<'a> {
     time_limiters: Sections<'a>,
     /// Java-only keys directly under a module, first occurrence each.
     module_keys: BTreeMap<(Module, String), ConfigWarning>,
+    /// `management.metrics.tags.<k>` (Spring Boot's common tags), last written each.
+    common_tags: BTreeMap<String, Tag>,
+    /// `resilience4j.circuitbreaker.tags.<k>`, last written each; they win over common tags.
+    breaker_tags: BTreeMap<String, Tag>,
+}
+
+/// A registry-wide tag as last written.
+#[derive(Debug)]
+struct Tag {
+    value: String,
+    origin: FieldOrigin,
+}
+
+/// Reads a tag entry: `path[at..]` is its name (dotted keys joined back, so that an invalid
+/// name is reported whole).
+fn read_tag(
+    path: &[Segment],
+    at: usize,
+    node: &Node,
+    file: Option<&Path>,
+) -> Result<(String, Tag), ConfigError> {
+    let key = written_path(path);
+    let Some(name_segments) = path.get(at..).filter(|s| !s.is_empty()) else {
+        return Err(invalid(
+            &key,
+            node,
+            "expected a mapping of tag names and values".into(),
+            file,
+        ));
+    };
+    let name = written_path(name_segments);
+    let value = node
+        .to_text(Typing::Lenient)
+        .map_err(|_| invalid(&key, node, "expected a tag value (a string)".into(), file))?;
+    if let Some(rule) = tags::tag_name_problem(&name) {
+        return Err(invalid(&key, node, rule, file));
+    }
+    let origin = FieldOrigin {
+        path: key,
+        written: node.to_string(),
+        pos: node.pos,
+    };
+    Ok((name, Tag { value, origin }))
 }
 
 impl<'a> Layout<'a> {
     fn add(&mut self, doc: &[Entry<'a>], file: Option<&Path>) -> Result<(), ConfigError> {
         for entry in doc {
             let path = &entry.path;
+            if path.len() >= 3
+                && path[0].canonical == "management"
+                && path[1].canonical == "metrics"
+                && path[2].canonical == "tags"
+            {
+                if path.len() == 3 && is_empty(entry.node) {
+                    continue;
+                }
+                let (name, tag) = read_tag(path, 3, entry.node, file)?;
+                self.common_tags.insert(name, tag);
+                continue;
+            }
             if path.len() < 3 || path[0].canonical != "resilience4j" {
                 continue;
             }
@@ -220,6 +277,14 @@ impl<'a> Layout<'a> {
                 _ => continue,
             };
             let group = &path[2];
+            if module == Module::Breaker && group.canonical == "tags" {
+                if path.len() == 3 && is_empty(entry.node) {
+                    continue;
+                }
+                let (name, tag) = read_tag(path, 3, entry.node, file)?;
+                self.breaker_tags.insert(name, tag);
+                continue;
+            }
             let map = match group.canonical.as_str() {
                 "configs" => &mut sections.configs,
                 "instances" | "backends" => &mut sections.instances,
@@ -299,7 +364,11 @@ impl<'a> Layout<'a> {
 
     fn build(self, file: Option<&Path>) -> Result<LoadedConfig, ConfigError> {
         let mut warnings: Vec<ConfigWarning> = self.module_keys.into_values().collect();
-        let (registry, origins) = breakers(&self.breakers, file, &mut warnings)?;
+        let (mut registry, mut origins) = breakers(&self.breakers, file, &mut warnings)?;
+        for (name, tag) in self.common_tags.into_iter().chain(self.breaker_tags) {
+            registry.tags.insert(name.clone(), tag.value);
+            origins.tags.insert(name, tag.origin);
+        }
         let limiters = TimeLimiters::read(&self.time_limiters, file, &mut warnings)?;
         let (resolved, resolve_warnings) = resolve::resolve(&registry, &origins)?;
         warnings.extend(resolve_warnings);

@@ -5,6 +5,7 @@ use super::node::{Key, Node, Pos, Typing, Value, invalid};
 use super::resolve::{self, FieldOrigin, Origins, SectionOrigin};
 use super::settings::{BreakerSettings, FIELDS, RegistryConfig};
 use super::suggest;
+use super::tags;
 use crate::config::{ConfigError, ConfigErrorKind};
 use ::toml::Spanned;
 use ::toml::de::{DeTable, DeValue};
@@ -12,7 +13,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 /// The top-level tables.
-const SECTIONS: &[&str] = &["configs", "instances"];
+const SECTIONS: &[&str] = &["configs", "instances", "tags"];
 
 /// Parses, resolves and validates TOML text.
 pub(crate) fn load(text: &str, file: Option<&Path>) -> Result<LoadedConfig, ConfigError> {
@@ -85,6 +86,10 @@ fn read(root: &Node, file: Option<&Path>) -> Result<(RegistryConfig, Origins), C
         ..Origins::default()
     };
     for (key, value) in root.entries().unwrap_or_default() {
+        if key.name == "tags" {
+            read_tags(value, &mut config, &mut origins, file)?;
+            continue;
+        }
         let (settings, section_origins) = match key.name.as_str() {
             "configs" => (&mut config.configs, &mut origins.configs),
             "instances" => (&mut config.instances, &mut origins.instances),
@@ -109,6 +114,42 @@ fn read(root: &Node, file: Option<&Path>) -> Result<(RegistryConfig, Origins), C
         }
     }
     Ok((config, origins))
+}
+
+/// `[tags]`: registry-wide metric tags, each a string.
+fn read_tags(
+    body: &Node,
+    config: &mut RegistryConfig,
+    origins: &mut Origins,
+    file: Option<&Path>,
+) -> Result<(), ConfigError> {
+    let Some(entries) = body.entries() else {
+        return Err(invalid(
+            "tags",
+            body,
+            "expected a table of tag names and values".into(),
+            file,
+        ));
+    };
+    for (key, value) in entries {
+        let path = format!("tags.{}", key.name);
+        let text = value
+            .to_text(Typing::Strict)
+            .map_err(|rule| invalid(&path, value, rule, file))?;
+        if let Some(rule) = tags::tag_name_problem(&key.name) {
+            return Err(invalid(&path, value, rule, file));
+        }
+        config.tags.insert(key.name.clone(), text);
+        origins.tags.insert(
+            key.name.clone(),
+            FieldOrigin {
+                path,
+                written: value.to_string(),
+                pos: value.pos,
+            },
+        );
+    }
+    Ok(())
 }
 
 fn read_section(
