@@ -46,7 +46,7 @@ use axum::response::Response;
 use axum::routing::get;
 use axum::{Json, Router};
 use fusebox::observe::actuator::Actuator;
-use fusebox::observe::{BreakerOptions, Monitor};
+use fusebox::observe::Monitor;
 use fusebox::telemetry::{self, client, server::HttpServerLayer};
 use fusebox::{EventKind, Failure, Registry, circuit_breaker, traced};
 use serde::{Deserialize, Serialize};
@@ -283,13 +283,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // What operators see, as under Spring Boot: Resilience4j's metrics with the registry-wide
     // `application` tag the official Grafana dashboard selects on, and `orders` in the
-    // `circuitBreakers` health component (OPEN reports CIRCUIT_OPEN, the service stays UP).
+    // `circuitBreakers` health component (`register_health_indicator = true` in the config file;
+    // OPEN reports CIRCUIT_OPEN, the service stays UP).
     let monitor = Monitor::builder(Registry::global())
         .tag("application", "user-service")
-        .instance(
-            "orders",
-            BreakerOptions::new().register_health_indicator(true),
-        )
         .build()?;
     // POST /actuator/circuitbreakers/{name} (force-open, disable, close by hand) is OFF by
     // default: it changes production behaviour, so a service turns it on only behind

@@ -33,7 +33,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use fusebox::observe::actuator::Actuator;
-use fusebox::observe::{BreakerOptions, Monitor};
+use fusebox::observe::Monitor;
 use fusebox::{BreakerError, Registry, circuit_breaker};
 use serde::Deserialize;
 use serde::de::{MapAccess, SeqAccess, Visitor};
@@ -930,20 +930,9 @@ async fn fusebox_answers_like_resilience4j_under_spring_boot() {
 
     // The fusebox service: the guarded endpoint and the actuator router (POST allowed, as
     // Spring Boot allows it once `circuitbreakers` is exposed).
-    // after ops-props lands: read from the YAML (`registerHealthIndicator`,
-    // `allowHealthIndicatorToFail`, `management.metrics.tags.application`).
+    // The health options (`registerHealthIndicator`, `allowHealthIndicatorToFail`) and the
+    // `application` tag (`management.metrics.tags.application`) come from the YAML, as in Spring.
     let monitor = Monitor::builder(&REGISTRY)
-        .tag("application", "spring-ref")
-        .instance(
-            "orders",
-            BreakerOptions::new().register_health_indicator(true),
-        )
-        .instance(
-            "inventory",
-            BreakerOptions::new()
-                .register_health_indicator(true)
-                .allow_health_indicator_to_fail(true),
-        )
         .build()
         .expect("valid monitor settings");
     let http = reqwest::Client::builder()

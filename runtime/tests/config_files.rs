@@ -567,6 +567,7 @@ fn samples_resolve_to_equal_configs() {
         .sliding_window_type(SlidingWindowType::CountBased)
         .sliding_window_size(2)
         .timeout(secs(4))
+        .register_health_indicator(true)
         .build()
         .unwrap();
     assert_eq!(orders, &course);
