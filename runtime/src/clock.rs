@@ -4,11 +4,46 @@
 //! A clock answers one question: how many nanoseconds have passed since the Unix epoch. The
 //! breaker uses it for the OPEN-state wait, the time-based window's one-second buckets (which are
 //! aligned to whole epoch seconds, as Resilience4j aligns them) and the duration of guarded calls.
+//!
+//! # The default clock's tick, and why an idle process pays nothing for it
+//!
+//! Reading the monotonic clock costs more than the rest of a permitted call, so [`SystemClock`]
+//! reads a tick instead: one static `AtomicU64` that a background thread (`fusebox-clock`) stores
+//! the time into every millisecond. A ticker that never stops costs an idle process about a
+//! thousand wakeups a second, so the ticker works on a **lease**:
+//!
+//! * **Awake.** After it is woken the ticker stores a fresh reading at once, then one every
+//!   millisecond, for one lease (`LEASE`, one second).
+//! * **Asleep.** At the end of the lease it clears its `awake` flag, stores `0` (the "asleep"
+//!   sentinel) into the tick and parks. A parked thread costs no CPU and no wakeups.
+//! * **Reading.** The fast path is unchanged: one load of the tick, used unless it is `0`. A
+//!   reader that finds `0` (asleep, or not started yet) takes the cold path: it reads the
+//!   monotonic clock itself, so the first call after an idle period is timed exactly, and wakes
+//!   the ticker. Only the reader that flips `awake` from false to true unparks (or, the first
+//!   time, spawns) the thread; a burst of readers finds the flag set and just reads the clock.
+//!   Under steady traffic this costs one unpark per lease.
+//!
+//! Orderings: the ticker clears `awake` *before* it stores the sentinel (release), so a reader
+//! that loads the sentinel (acquire) also sees `awake == false` (or a later wake) and cannot miss
+//! waking it. The tick is never set non-zero by a reader, and the first value the ticker stores
+//! after a wake is read from the clock after the wake, so no reading from before the sleep is
+//! ever served as current. What a reader can see:
+//!
+//! * a real tick up to one period old — also the last tick before the sentinel, stored up to one
+//!   period before it; the same bound as every tick;
+//! * a precise reading while the ticker is asleep or waking up;
+//! * right after a wake, the ticker's first reading may be older than a precise reading another
+//!   read took a moment before, by the time between the ticker's clock read and its store
+//!   (normally well under a microsecond). Durations saturate at zero and the time window ignores
+//!   a step back, so at worst a call that short is measured as shorter than it was.
+//!
+//! If the thread cannot be spawned, the tick stays `0` and every read takes the precise path.
 
 use std::fmt;
 use std::sync::Arc;
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::thread::Thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// A source of time for circuit breakers.
@@ -30,13 +65,18 @@ pub trait Clock: Send + Sync + fmt::Debug + 'static {
 }
 
 /// The default clock: wall-clock time at first use, advanced by the monotonic clock, read from
-/// a **1 ms tick**.
+/// a **1 ms tick** while calls are flowing.
 ///
 /// Reading the monotonic clock costs 20-50 ns on a typical cloud VM (more than the whole rest of
 /// a permitted breaker call), and a breaker reads it twice per call to measure the duration. So
 /// the default clock is a tick: a background thread (`fusebox-clock`, started on first use)
-/// stores the time every millisecond, and reading it is one atomic load. Durations therefore
-/// have a resolution of about 1 ms, which is plenty for slow-call thresholds of tens of
+/// stores the time every millisecond for about a second after it was last woken, and reading it
+/// is one atomic load. Then the thread parks, and the next read finds the tick asleep, reads the
+/// monotonic clock itself (so the first call after an idle period is timed exactly) and wakes the
+/// thread. An idle process therefore pays nothing for the clock (the module documentation has the
+/// details).
+///
+/// Durations have a resolution of about 1 ms, which is plenty for slow-call thresholds of tens of
 /// milliseconds and more (Resilience4j's default is 60 s). For sub-millisecond thresholds use
 /// [`PreciseClock`].
 ///
@@ -91,42 +131,121 @@ impl Clock for PreciseClock {
     }
 }
 
-/// The tick: 0 until the ticker thread has stored its first reading.
-static TICK: AtomicU64 = AtomicU64::new(0);
+/// How long the ticker keeps ticking after a read woke it.
+const LEASE: Duration = Duration::from_secs(1);
+/// How often the ticker stores the time while it is awake.
 const TICK_PERIOD: Duration = Duration::from_millis(1);
 
-#[cold]
-fn start_ticker() -> u64 {
-    static STARTED: std::sync::Once = std::sync::Once::new();
-    STARTED.call_once(|| {
-        TICK.store(precise_now(), Ordering::Release);
+/// The ticker behind [`SystemClock`] (see the module documentation).
+static TICKER: Ticker = Ticker::new(LEASE);
+
+/// A tick that a background thread keeps current while it is read, and stops when it is not.
+struct Ticker {
+    /// The latest reading, or `0` while the thread is asleep (or not started).
+    tick: AtomicU64,
+    /// Set by the reader that wakes the thread; cleared by the thread before it sleeps.
+    awake: AtomicBool,
+    /// How long the thread ticks after a wake.
+    lease: Duration,
+    /// The thread, once spawned; `None` if it could not be.
+    thread: OnceLock<Option<Thread>>,
+    /// Readings stored so far, so that tests can see the thread stop.
+    #[cfg(test)]
+    readings: AtomicU64,
+}
+
+impl Ticker {
+    const fn new(lease: Duration) -> Self {
+        Self {
+            tick: AtomicU64::new(0),
+            awake: AtomicBool::new(false),
+            lease,
+            thread: OnceLock::new(),
+            #[cfg(test)]
+            readings: AtomicU64::new(0),
+        }
+    }
+
+    /// The time now: the tick, or a precise reading (and a wake-up) while the ticker sleeps.
+    #[inline]
+    fn now(&'static self) -> u64 {
+        match self.tick.load(Ordering::Acquire) {
+            0 => self.now_asleep(),
+            t => t,
+        }
+    }
+
+    /// The cold path of [`now`](Self::now): read the monotonic clock, wake the ticker.
+    #[cold]
+    #[inline(never)]
+    fn now_asleep(&'static self) -> u64 {
+        let now = precise_now();
+        self.wake();
+        now
+    }
+
+    /// Wakes the thread (spawning it the first time) unless another reader already did.
+    fn wake(&'static self) {
+        // Test before the compare-exchange: a burst of readers leaves the flag's line shared.
+        if self.awake.load(Ordering::Relaxed)
+            || self
+                .awake
+                .compare_exchange(false, true, Ordering::AcqRel, Ordering::Relaxed)
+                .is_err()
+        {
+            return;
+        }
+        if let Some(thread) = self.thread.get_or_init(|| self.spawn()) {
+            // Synchronises with the thread's `park`, which then sees `awake == true`.
+            thread.unpark();
+        }
+    }
+
+    #[cold]
+    fn spawn(&'static self) -> Option<Thread> {
         let spawned = std::thread::Builder::new()
             .name("fusebox-clock".into())
-            .spawn(|| {
-                loop {
-                    std::thread::sleep(TICK_PERIOD);
-                    TICK.store(precise_now(), Ordering::Release);
-                }
-            });
-        if let Err(e) = spawned {
-            // No thread, no tick: every read falls back to the precise clock.
-            TICK.store(0, Ordering::Release);
-            tracing::warn!(error = %e, "fusebox: cannot start the clock thread; reading the monotonic clock per call instead");
+            .spawn(move || self.run());
+        match spawned {
+            Ok(handle) => Some(handle.thread().clone()),
+            Err(e) => {
+                // `awake` stays set, so nobody tries again: every read takes the precise path.
+                tracing::warn!(error = %e, "fusebox: cannot start the clock thread; reading the monotonic clock per call instead");
+                None
+            }
         }
-    });
-    match TICK.load(Ordering::Acquire) {
-        0 => precise_now(),
-        t => t,
+    }
+
+    /// The thread: tick for a lease, sleep until a reader wakes it, and again.
+    fn run(&'static self) {
+        loop {
+            let woken = Instant::now();
+            loop {
+                // The first store after a wake is a fresh reading: nothing from before the sleep
+                // is ever read as current.
+                self.tick.store(precise_now(), Ordering::Release);
+                #[cfg(test)]
+                self.readings.fetch_add(1, Ordering::Relaxed);
+                std::thread::sleep(TICK_PERIOD);
+                if woken.elapsed() >= self.lease {
+                    break;
+                }
+            }
+            // `awake` before the sentinel: a reader that loads the sentinel sees `awake == false`
+            // (or a later wake) and so wakes the thread.
+            self.awake.store(false, Ordering::Release);
+            self.tick.store(0, Ordering::Release);
+            while !self.awake.load(Ordering::Acquire) {
+                std::thread::park();
+            }
+        }
     }
 }
 
 impl Clock for SystemClock {
     #[inline]
     fn now_nanos(&self) -> u64 {
-        match TICK.load(Ordering::Acquire) {
-            0 => start_ticker(),
-            t => t,
-        }
+        TICKER.now()
     }
 }
 
@@ -222,7 +341,7 @@ impl ClockSource {
     #[inline]
     pub(crate) fn now_nanos(&self) -> u64 {
         if let ClockSource::System = self {
-            let t = TICK.load(Ordering::Acquire);
+            let t = TICKER.tick.load(Ordering::Acquire);
             if t != 0 {
                 return t;
             }
@@ -276,6 +395,58 @@ mod tests {
             later - first
         );
         assert!(PreciseClock.now_nanos() >= later);
+    }
+
+    /// Polls `done` every millisecond for up to 10 s (generous: the machine may be loaded).
+    fn eventually(what: &str, done: impl Fn() -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !done() {
+            assert!(Instant::now() < deadline, "timed out waiting until {what}");
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+
+    #[test]
+    fn the_ticker_sleeps_after_its_lease_and_a_read_wakes_it() {
+        // A ticker of its own with a short lease: other tests read the global one.
+        let ticker: &'static Ticker = Box::leak(Box::new(Ticker::new(Duration::from_millis(30))));
+        assert_eq!(ticker.tick.load(Ordering::Acquire), 0, "not started");
+        let first = ticker.now();
+        assert!(
+            first > 0,
+            "a read before the first tick is a precise reading"
+        );
+        eventually("the ticker ticks", || {
+            ticker.tick.load(Ordering::Acquire) != 0
+        });
+        eventually("the lease ends", || {
+            ticker.tick.load(Ordering::Acquire) == 0
+        });
+
+        // Asleep: no readings are stored, the tick stays at the sentinel.
+        let readings = ticker.readings.load(Ordering::Relaxed);
+        std::thread::sleep(Duration::from_millis(200));
+        assert_eq!(ticker.readings.load(Ordering::Relaxed), readings);
+        assert_eq!(ticker.tick.load(Ordering::Acquire), 0);
+
+        // A read is precise and wakes it; the first tick after the wake is fresh.
+        let woke_at = ticker.now();
+        assert!(woke_at >= first);
+        eventually("a read wakes the ticker", || {
+            ticker.readings.load(Ordering::Relaxed) > readings
+        });
+        let tick = ticker.tick.load(Ordering::Acquire);
+        assert!(
+            tick == 0 || tick >= woke_at,
+            "stale tick {tick} after a wake at {woke_at}"
+        );
+        // Reads while it is awake are served, and it goes back to sleep after one more lease.
+        for _ in 0..1_000 {
+            assert!(ticker.now() >= woke_at);
+        }
+        eventually("the next lease ends", || {
+            ticker.tick.load(Ordering::Acquire) == 0 && !ticker.awake.load(Ordering::Acquire)
+        });
     }
 
     #[test]
