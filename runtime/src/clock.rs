@@ -14,28 +14,35 @@
 //!
 //! * **Awake.** After it is woken the ticker stores a fresh reading at once, then one every
 //!   millisecond, for one lease (`LEASE`, one second).
-//! * **Asleep.** At the end of the lease it clears its `awake` flag, stores `0` (the "asleep"
-//!   sentinel) into the tick and parks. A parked thread costs no CPU and no wakeups.
-//! * **Reading.** The fast path is unchanged: one load of the tick, used unless it is `0`. A
-//!   reader that finds `0` (asleep, or not started yet) takes the cold path: it reads the
+//! * **Asleep.** At the end of the lease it clears its `awake` flag, stores an "asleep" sentinel
+//!   into the tick and parks. A parked thread costs no CPU and no wakeups. A sentinel is a value
+//!   with the top bit set (no reading has it before the year 2262) plus the number of the sleep,
+//!   so that each sleep has its own; `0` means "not started yet".
+//! * **Reading.** The fast path is one load of the tick and one sign test: a positive value is
+//!   the time. A reader that finds a sentinel (or `0`) takes the cold path: it reads the
 //!   monotonic clock itself, so the first call after an idle period is timed exactly, and wakes
 //!   the ticker. Only the reader that flips `awake` from false to true unparks (or, the first
 //!   time, spawns) the thread; a burst of readers finds the flag set and just reads the clock.
-//!   Under steady traffic this costs one unpark per lease.
+//!   The reader that woke the thread then reads the clock once more and publishes that reading
+//!   with a compare-exchange *from the sentinel it saw*, so the others are back on the fast path
+//!   without waiting for the thread to be scheduled. Under steady traffic all this happens once
+//!   per lease.
 //!
-//! Orderings: the ticker clears `awake` *before* it stores the sentinel (release), so a reader
-//! that loads the sentinel (acquire) also sees `awake == false` (or a later wake) and cannot miss
-//! waking it. The tick is never set non-zero by a reader, and the first value the ticker stores
-//! after a wake is read from the clock after the wake, so no reading from before the sleep is
-//! ever served as current. What a reader can see:
+//! Orderings and what a reader can see:
 //!
-//! * a real tick up to one period old — also the last tick before the sentinel, stored up to one
-//!   period before it; the same bound as every tick;
-//! * a precise reading while the ticker is asleep or waking up;
-//! * right after a wake, the ticker's first reading may be older than a precise reading another
-//!   read took a moment before, by the time between the ticker's clock read and its store
-//!   (normally well under a microsecond). Durations saturate at zero and the time window ignores
-//!   a step back, so at worst a call that short is measured as shorter than it was.
+//! * The ticker clears `awake` *before* it stores the sentinel (release), so a reader that loads
+//!   the sentinel (acquire) also sees `awake == false` (or a later wake) and cannot miss waking it.
+//! * No reading from before a sleep is ever served as current: the ticker's first store after a
+//!   wake is read from the clock after the wake, and a reader publishes only a reading taken after
+//!   it woke the thread, only over the sentinel of the sleep it ended (a reader delayed past that
+//!   sleep finds a newer value and publishes nothing), and only if a thread exists to take over.
+//! * The ticker never stores a reading below the current one (a reader may have published a
+//!   later one), so the tick never goes back.
+//! * A tick is up to one period old, like every tick (also the last one before a sentinel).
+//! * A precise reading from the cold path can be a little newer than a tick read just after it
+//!   (by the time between a clock read and its store, normally well under a microsecond).
+//!   Durations saturate at zero and the time window ignores a step back, so at worst a call that
+//!   short is measured as shorter than it was.
 //!
 //! If the thread cannot be spawned, the tick stays `0` and every read takes the precise path.
 
@@ -135,13 +142,22 @@ impl Clock for PreciseClock {
 const LEASE: Duration = Duration::from_secs(1);
 /// How often the ticker stores the time while it is awake.
 const TICK_PERIOD: Duration = Duration::from_millis(1);
+/// The top bit: set in the "asleep" sentinels, clear in every reading.
+const ASLEEP: u64 = 1 << 63;
 
 /// The ticker behind [`SystemClock`] (see the module documentation).
 static TICKER: Ticker = Ticker::new(LEASE);
 
+/// Whether a tick value is a reading, rather than `0` (not started) or an asleep sentinel: one
+/// sign test.
+#[inline(always)]
+fn is_reading(tick: u64) -> bool {
+    tick as i64 > 0
+}
+
 /// A tick that a background thread keeps current while it is read, and stops when it is not.
 struct Ticker {
-    /// The latest reading, or `0` while the thread is asleep (or not started).
+    /// The latest reading, `0` before the thread's start, or the sentinel of its current sleep.
     tick: AtomicU64,
     /// Set by the reader that wakes the thread; cleared by the thread before it sleeps.
     awake: AtomicBool,
@@ -149,7 +165,7 @@ struct Ticker {
     lease: Duration,
     /// The thread, once spawned; `None` if it could not be.
     thread: OnceLock<Option<Thread>>,
-    /// Readings stored so far, so that tests can see the thread stop.
+    /// Readings the thread stored so far, so that tests can see it stop.
     #[cfg(test)]
     readings: AtomicU64,
 }
@@ -169,23 +185,31 @@ impl Ticker {
     /// The time now: the tick, or a precise reading (and a wake-up) while the ticker sleeps.
     #[inline]
     fn now(&'static self) -> u64 {
-        match self.tick.load(Ordering::Acquire) {
-            0 => self.now_asleep(),
-            t => t,
-        }
+        let t = self.tick.load(Ordering::Acquire);
+        if is_reading(t) { t } else { self.now_asleep(t) }
     }
 
-    /// The cold path of [`now`](Self::now): read the monotonic clock, wake the ticker.
+    /// The cold path of [`now`](Self::now), for a reader that saw `seen` (not a reading): read
+    /// the monotonic clock and wake the ticker.
     #[cold]
     #[inline(never)]
-    fn now_asleep(&'static self) -> u64 {
+    fn now_asleep(&'static self, seen: u64) -> u64 {
         let now = precise_now();
-        self.wake();
+        if self.wake() {
+            // Serve the others until the thread runs: a reading taken after the wake, published
+            // only over the sentinel of the sleep this read ended (never over a reading or a
+            // later sleep).
+            let fresh = precise_now();
+            let _ = self
+                .tick
+                .compare_exchange(seen, fresh, Ordering::Release, Ordering::Relaxed);
+        }
         now
     }
 
-    /// Wakes the thread (spawning it the first time) unless another reader already did.
-    fn wake(&'static self) {
+    /// Wakes the thread (spawning it the first time) unless another reader already did; true
+    /// when this reader woke a thread.
+    fn wake(&'static self) -> bool {
         // Test before the compare-exchange: a burst of readers leaves the flag's line shared.
         if self.awake.load(Ordering::Relaxed)
             || self
@@ -193,11 +217,15 @@ impl Ticker {
                 .compare_exchange(false, true, Ordering::AcqRel, Ordering::Relaxed)
                 .is_err()
         {
-            return;
+            return false;
         }
-        if let Some(thread) = self.thread.get_or_init(|| self.spawn()) {
-            // Synchronises with the thread's `park`, which then sees `awake == true`.
-            thread.unpark();
+        match self.thread.get_or_init(|| self.spawn()) {
+            Some(thread) => {
+                // Synchronises with the thread's `park`, which then sees `awake == true`.
+                thread.unpark();
+                true
+            }
+            None => false,
         }
     }
 
@@ -218,23 +246,28 @@ impl Ticker {
 
     /// The thread: tick for a lease, sleep until a reader wakes it, and again.
     fn run(&'static self) {
+        let lease = u64::try_from(self.lease.as_nanos()).unwrap_or(u64::MAX);
+        let mut sleeps: u64 = 0;
         loop {
-            let woken = Instant::now();
-            loop {
-                // The first store after a wake is a fresh reading: nothing from before the sleep
-                // is ever read as current.
-                self.tick.store(precise_now(), Ordering::Release);
+            let mut now = precise_now();
+            let until = now.saturating_add(lease);
+            while now < until {
+                // Fresh after every wake; never below a reading a waking reader published.
+                let _ = self
+                    .tick
+                    .fetch_update(Ordering::Release, Ordering::Relaxed, |t| {
+                        (!is_reading(t) || t < now).then_some(now)
+                    });
                 #[cfg(test)]
                 self.readings.fetch_add(1, Ordering::Relaxed);
                 std::thread::sleep(TICK_PERIOD);
-                if woken.elapsed() >= self.lease {
-                    break;
-                }
+                now = precise_now();
             }
             // `awake` before the sentinel: a reader that loads the sentinel sees `awake == false`
             // (or a later wake) and so wakes the thread.
+            sleeps = sleeps.wrapping_add(1);
             self.awake.store(false, Ordering::Release);
-            self.tick.store(0, Ordering::Release);
+            self.tick.store(ASLEEP | sleeps, Ordering::Release);
             while !self.awake.load(Ordering::Acquire) {
                 std::thread::park();
             }
@@ -342,7 +375,7 @@ impl ClockSource {
     pub(crate) fn now_nanos(&self) -> u64 {
         if let ClockSource::System = self {
             let t = TICKER.tick.load(Ordering::Acquire);
-            if t != 0 {
+            if is_reading(t) {
                 return t;
             }
         }
@@ -409,44 +442,61 @@ mod tests {
     #[test]
     fn the_ticker_sleeps_after_its_lease_and_a_read_wakes_it() {
         // A ticker of its own with a short lease: other tests read the global one.
-        let ticker: &'static Ticker = Box::leak(Box::new(Ticker::new(Duration::from_millis(30))));
-        assert_eq!(ticker.tick.load(Ordering::Acquire), 0, "not started");
+        let ticker: &'static Ticker = Box::leak(Box::new(Ticker::new(Duration::from_millis(100))));
+        let tick = || ticker.tick.load(Ordering::Acquire);
+        assert_eq!(tick(), 0, "not started");
         let first = ticker.now();
         assert!(
-            first > 0,
+            is_reading(first),
             "a read before the first tick is a precise reading"
         );
         eventually("the ticker ticks", || {
-            ticker.tick.load(Ordering::Acquire) != 0
+            ticker.readings.load(Ordering::Relaxed) > 0
         });
-        eventually("the lease ends", || {
-            ticker.tick.load(Ordering::Acquire) == 0
-        });
+        eventually("the lease ends", || !is_reading(tick()));
 
         // Asleep: no readings are stored, the tick stays at the sentinel.
+        let asleep = tick();
+        assert_ne!(asleep, 0);
         let readings = ticker.readings.load(Ordering::Relaxed);
-        std::thread::sleep(Duration::from_millis(200));
+        std::thread::sleep(Duration::from_millis(300));
         assert_eq!(ticker.readings.load(Ordering::Relaxed), readings);
-        assert_eq!(ticker.tick.load(Ordering::Acquire), 0);
+        assert_eq!(tick(), asleep);
 
-        // A read is precise and wakes it; the first tick after the wake is fresh.
+        // A read is precise and wakes it; the tick moves on from that sleep's sentinel at once
+        // (to a reading the waking read published, or one of the thread's; a later sentinel if
+        // the machine is so loaded that a whole lease passed), and a reading is never stale.
         let woke_at = ticker.now();
         assert!(woke_at >= first);
-        eventually("a read wakes the ticker", || {
+        let after = tick();
+        assert_ne!(after, asleep);
+        assert!(
+            !is_reading(after) || after >= woke_at,
+            "{after} < {woke_at}"
+        );
+        eventually("the woken thread ticks", || {
             ticker.readings.load(Ordering::Relaxed) > readings
         });
-        let tick = ticker.tick.load(Ordering::Acquire);
-        assert!(
-            tick == 0 || tick >= woke_at,
-            "stale tick {tick} after a wake at {woke_at}"
-        );
-        // Reads while it is awake are served, and it goes back to sleep after one more lease.
+        // Reads while it is awake are readings, and never go back.
+        let mut last = woke_at;
         for _ in 0..1_000 {
-            assert!(ticker.now() >= woke_at);
+            let now = ticker.now();
+            assert!(now >= last);
+            last = now;
         }
-        eventually("the next lease ends", || {
-            ticker.tick.load(Ordering::Acquire) == 0 && !ticker.awake.load(Ordering::Acquire)
+        eventually("it sleeps again after one more lease", || {
+            let t = tick();
+            !is_reading(t) && t != asleep && !ticker.awake.load(Ordering::Acquire)
         });
+    }
+
+    #[test]
+    fn sentinels_and_zero_are_not_readings() {
+        assert!(!is_reading(0));
+        assert!(!is_reading(ASLEEP));
+        assert!(!is_reading(ASLEEP | 7));
+        assert!(is_reading(1));
+        assert!(is_reading(precise_now()));
     }
 
     #[test]
