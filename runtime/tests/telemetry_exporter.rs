@@ -337,3 +337,89 @@ fn file_exporter_file_is_valid_json_before_any_span() {
     drop(telemetry);
     let _ = std::fs::remove_file(&path);
 }
+
+#[test]
+fn a_span_with_the_b3_debug_flag_maps_to_debug_true() {
+    let mapper = ZipkinMapper::new("svc");
+    let mut data = span(SpanKind::Server, SpanId::from(1), vec![], Status::Unset);
+    let got = mapper.span(&data);
+    assert!(got.get("debug").is_none(), "{got}");
+    data.span_context = SpanContext::new(
+        TraceId::from(TRACE),
+        SpanId::from(0x00f0_67aa_0ba9_02b7),
+        TraceFlags::new(0x05),
+        false,
+        TraceState::default(),
+    );
+    assert_eq!(mapper.span(&data)["debug"], json!(true));
+}
+
+/// A B3 debug request through the real SERVER span, a child span and the file exporter: Zipkin
+/// gets `"debug": true` on every span of the trace (and only then), whether the debug flag came
+/// with ids or alone.
+#[test]
+fn b3_debug_requests_reach_zipkin_with_debug_true() {
+    let ids = "80f198ee56343ba864fe8b2a57d3eff7-e457b5a2e4d86bd1";
+    let with_ids_d = format!("{ids}-d");
+    let with_ids_1 = format!("{ids}-1");
+    for (n, (incoming, debug, remote_parent)) in [
+        (&[("b3", with_ids_d.as_str())][..], true, true),
+        (
+            &[
+                ("x-b3-traceid", "80f198ee56343ba864fe8b2a57d3eff7"),
+                ("x-b3-spanid", "e457b5a2e4d86bd1"),
+                ("x-b3-flags", "1"),
+            ],
+            true,
+            true,
+        ),
+        (&[("b3", "d")], true, false),
+        (&[("x-b3-flags", "1")], true, false),
+        (&[("b3", with_ids_1.as_str())], false, true),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let path = temp_file(&format!("debug-{n}"));
+        let telemetry = telemetry::builder("order-service")
+            .ignore_env()
+            .sampler(telemetry::SamplerKind::ParentBasedAlwaysOff)
+            .file(&path)
+            .build()
+            .expect("build");
+        let mut request = http::Request::new(());
+        for (name, value) in incoming {
+            request
+                .headers_mut()
+                .insert(*name, http::HeaderValue::from_str(value).unwrap());
+        }
+        let subscriber = telemetry.subscriber();
+        let propagator = telemetry.propagator().clone();
+        let guard = telemetry.into_guard();
+        tracing::subscriber::with_default(subscriber, || {
+            telemetry::server::server_span(&request, Some("/orders"), Some(&propagator))
+                .in_scope(|| tracing::info_span!("load orders").in_scope(|| {}));
+        });
+        guard.shutdown_blocking().expect("shutdown");
+        let spans = telemetry::file::read_spans(&path).expect("valid JSON array");
+        let _ = std::fs::remove_file(&path);
+
+        assert_eq!(spans.len(), 2, "{incoming:?}: {spans:#?}");
+        for s in &spans {
+            if debug {
+                assert_eq!(s["debug"], json!(true), "{incoming:?}: {s}");
+            } else {
+                assert!(s.get("debug").is_none(), "{incoming:?}: {s}");
+            }
+            assert!(s["tags"].get("fusebox").is_none(), "{s}");
+        }
+        let server = spans.iter().find(|s| s["kind"] == "SERVER").unwrap();
+        if remote_parent {
+            assert_eq!(server["traceId"], "80f198ee56343ba864fe8b2a57d3eff7");
+            assert_eq!(server["parentId"], "e457b5a2e4d86bd1");
+        } else {
+            assert!(server.get("parentId").is_none(), "a new root: {server}");
+            assert_ne!(server["traceId"], "80f198ee56343ba864fe8b2a57d3eff7");
+        }
+    }
+}

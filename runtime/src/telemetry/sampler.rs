@@ -5,7 +5,7 @@ use opentelemetry::{Context, KeyValue};
 use opentelemetry_sdk::trace::{Sampler, SamplingDecision, SamplingResult, ShouldSample};
 
 use super::config::SamplerKind;
-use super::propagation::{B3_DEBUG, B3_DEFERRED};
+use super::propagation::{B3_DEFERRED, is_debug};
 
 /// Builds the SDK sampler for a [`SamplerKind`].
 pub(crate) fn sdk_sampler(kind: SamplerKind) -> (Sampler, Sampler) {
@@ -22,9 +22,16 @@ pub(crate) fn sdk_sampler(kind: SamplerKind) -> (Sampler, Sampler) {
     }
 }
 
-/// Delegates to the configured sampler, except for remote parents that carry B3 flags: debug
-/// forces sampling (B3: "debug implies an accept decision"); deferred (no decision sent) lets
-/// the root sampler decide as if this were a new trace.
+/// Delegates to the configured sampler, except for B3's flags:
+/// * debug forces sampling of every span of a debug trace (B3: debug "implies an accept
+///   decision", and Zipkin gets `debug` "for each span in the trace"), whether the flag came with
+///   a remote parent (and its bit is inherited by local children) or alone (the trace-state mark
+///   of a local root, see [`is_debug`]);
+/// * deferred (ids sent without a decision) lets the root sampler decide as if this were a new
+///   trace.
+///
+/// A deny or accept decision sent without ids reaches the configured sampler as a remote parent
+/// with invalid ids and the decision in its flags; the SDK's parent-based samplers honour it.
 #[derive(Clone, Debug)]
 pub(crate) struct FuseboxSampler {
     inner: Sampler,
@@ -51,15 +58,15 @@ impl ShouldSample for FuseboxSampler {
         if let Some(parent) = parent_context.filter(|cx| cx.has_active_span()) {
             let span = parent.span();
             let sc = span.span_context();
+            if is_debug(sc) {
+                return SamplingResult {
+                    decision: SamplingDecision::RecordAndSample,
+                    attributes: Vec::new(),
+                    trace_state: sc.trace_state().clone(),
+                };
+            }
             if sc.is_valid() && sc.is_remote() {
                 let flags = sc.trace_flags();
-                if flags & B3_DEBUG == B3_DEBUG {
-                    return SamplingResult {
-                        decision: SamplingDecision::RecordAndSample,
-                        attributes: Vec::new(),
-                        trace_state: sc.trace_state().clone(),
-                    };
-                }
                 if flags & B3_DEFERRED == B3_DEFERRED && !sc.is_sampled() {
                     let mut result = self
                         .root

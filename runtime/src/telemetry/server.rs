@@ -125,7 +125,9 @@ pub fn server_span<B>(
         Some(p) => propagation::extract_with(p, req.headers()),
         None => propagation::extract(req.headers()),
     };
-    if parent.span().span_context().is_valid() {
+    // A remote span, or a B3 sampling decision sent without ids (a span context with invalid
+    // ids that the sampler honours).
+    if parent.has_active_span() {
         // Before the span is entered: the OpenTelemetry span is only started then.
         let _ = span.set_parent(parent);
     }

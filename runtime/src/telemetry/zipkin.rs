@@ -19,6 +19,7 @@
 //! | `remoteEndpoint` | `serviceName` from `peer.service`; `ipv4`/`ipv6`/`port` from `server.address` (if an IP) and `server.port` |
 //! | `annotations` | one per span event: the event name, followed by `: {json}` of its attributes when it has some (e.g. `exception: {"exception.message":"boom"}`) |
 //! | `tags` | every attribute, stringified; `otel.scope.name` / `otel.scope.version`; `otel.status_code` = `OK` / `ERROR` |
+//! | `debug` | `true` on every span of a B3 debug trace (`X-B3-Flags: 1`, `b3: …-d` or `b3: d` received), so that Zipkin keeps it past its own sampling; left out otherwise |
 //! | `tags.error` | status `Error`: its description; else the `exception.message` of an `exception` event; else `circuit_breaker.outcome` when it is `failure`, `not_permitted` or `timeout`; an `error` attribute set by the application is kept |
 //!
 //! Export runs on the SDK batch processor's own thread and posts with a runtime-free HTTP/1.1
@@ -38,6 +39,7 @@ use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 use serde_json::{Map, Value as Json};
 
 use super::config::Endpoint;
+use super::propagation::is_debug;
 use super::transport::{AbortHandle, HttpPost};
 
 /// Outcomes of `circuit_breaker.outcome` that mark the span as an error in Zipkin.
@@ -123,6 +125,9 @@ impl ZipkinMapper {
         }
 
         out.insert("tags".into(), Json::Object(tags(span)));
+        if is_debug(cx) {
+            out.insert("debug".into(), Json::Bool(true));
+        }
         Json::Object(out)
     }
 
