@@ -37,6 +37,7 @@ pub mod observe;
 #[doc(hidden)]
 pub mod private;
 mod registry;
+pub mod retry;
 mod state;
 mod sync;
 #[cfg(feature = "telemetry")]

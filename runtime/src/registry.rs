@@ -3,6 +3,7 @@
 use crate::breaker::CircuitBreaker;
 use crate::config::file::{self, LoadedConfig, RegistryConfig, ResolvedConfig};
 use crate::config::{CircuitBreakerConfig, ConfigError, ConfigErrorKind};
+use crate::retry::{Retry, RetryConfig};
 use crate::state::State;
 use parking_lot::RwLock;
 use std::collections::{BTreeMap, HashMap};
@@ -48,6 +49,10 @@ struct RegistryInner {
     added_hooks: RwLock<Vec<Weak<BreakerAddedHook>>>,
     /// Registry-wide metric tags from the config file.
     tags: RwLock<BTreeMap<String, String>>,
+    /// Retries: the default config, shared configs and instances.
+    retry_default: RwLock<RetryConfig>,
+    retry_configs: RwLock<BTreeMap<String, RetryConfig>>,
+    retries: RwLock<HashMap<Arc<str>, Retry>>,
 }
 
 impl fmt::Debug for Registry {
@@ -174,6 +179,69 @@ impl Registry {
         breaker
     }
 
+    /// The retry named `name`, created on first use with the shared retry config of the same
+    /// name (`retry.configs.<name>`), else the registry's default retry config
+    /// (`retry.configs.default`, else Resilience4j's defaults).
+    pub fn retry(&self, name: &str) -> Retry {
+        if let Some(r) = self.inner.retries.read().get(name) {
+            return r.clone();
+        }
+        let config = self
+            .inner
+            .retry_configs
+            .read()
+            .get(name)
+            .cloned()
+            .unwrap_or_else(|| self.inner.retry_default.read().clone());
+        self.retry_with_config(name, config)
+    }
+
+    /// The retry named `name`, created with `config` if it does not exist yet (an existing
+    /// retry keeps its own config, as in Resilience4j).
+    pub fn retry_with_config(&self, name: &str, config: RetryConfig) -> Retry {
+        let mut retries = self.inner.retries.write();
+        if let Some(r) = retries.get(name) {
+            return r.clone();
+        }
+        let retry = Retry::new(name, config);
+        retries.insert(name.into(), retry.clone());
+        retry
+    }
+
+    /// The shared retry config named `name` (`default` is the registry's default retry config).
+    pub fn retry_configuration(&self, name: &str) -> Option<RetryConfig> {
+        if name == "default" {
+            return Some(self.inner.retry_default.read().clone());
+        }
+        self.inner.retry_configs.read().get(name).cloned()
+    }
+
+    /// All retries, sorted by name.
+    pub fn all_retries(&self) -> Vec<Retry> {
+        let mut all: Vec<Retry> = self.inner.retries.read().values().cloned().collect();
+        all.sort_by(|a, b| a.name().cmp(b.name()));
+        all
+    }
+
+    /// Replaces the retry configs with a file's: default, shared configs, and instances not
+    /// created yet (existing retries keep their config).
+    fn set_retries(&self, retries: crate::config::file::ResolvedRetries) -> Vec<String> {
+        *self.inner.retry_default.write() = retries.default;
+        {
+            let mut configs = self.inner.retry_configs.write();
+            configs.clear();
+            configs.extend(retries.configs.into_iter().filter(|(n, _)| n != "default"));
+        }
+        let mut created = Vec::new();
+        for (name, config) in retries.instances {
+            if !self.inner.retries.read().contains_key(name.as_str()) {
+                self.retry_with_config(&name, config);
+                created.push(name);
+            }
+        }
+        created
+    }
+
     /// Registers `hook` to be told of every breaker created or replaced from now on.
     pub(crate) fn on_breaker_added(&self, hook: &Arc<BreakerAddedHook>) {
         let mut hooks = self.inner.added_hooks.write();
@@ -294,6 +362,7 @@ impl Registry {
         for (name, config) in resolved.instances {
             registry.circuit_breaker_with_config(&name, config);
         }
+        registry.set_retries(resolved.retry);
         registry
     }
 
@@ -304,12 +373,14 @@ impl Registry {
     /// cached by `#[circuit_breaker]` call sites) sees the new config, and its state and metrics
     /// start over, unless only how it is observed changed (`register_health_indicator`,
     /// `allow_health_indicator_to_fail`, `event_consumer_buffer_size`): those apply in place and
-    /// the breaker keeps its state and window. Returns the names of the breakers that were
-    /// created or whose config changed.
+    /// the breaker keeps its state and window. Retry configs are replaced and new retry
+    /// instances created (existing retries keep their config). Returns the names of the retries
+    /// created, then of the breakers that were created or whose config changed.
     pub fn reload_from_file(&self, path: impl AsRef<Path>) -> Result<Vec<String>, ConfigError> {
         let LoadedConfig { resolved, .. } = file::load_file(path.as_ref())?;
         *self.inner.default.write() = resolved.default;
         *self.inner.tags.write() = resolved.tags;
+        let mut changed = self.set_retries(resolved.retry);
         {
             let mut configs = self.inner.configs.write();
             configs.clear();
@@ -320,7 +391,6 @@ impl Registry {
                     .filter(|(name, _)| name != "default"),
             );
         }
-        let mut changed = Vec::new();
         for (name, config) in resolved.instances {
             match self.find(&name) {
                 Some(existing) if existing.config() == config => {}

@@ -173,7 +173,7 @@ fn exponential(
 }
 
 /// A small xorshift generator: randomized waits need spread, not cryptographic quality.
-fn next_random() -> f64 {
+pub(crate) fn next_random() -> f64 {
     static STATE: AtomicU64 = AtomicU64::new(0x9E37_79B9_7F4A_7C15);
     let mut x = STATE.load(Ordering::Relaxed);
     if x == 0x9E37_79B9_7F4A_7C15 {

@@ -53,9 +53,36 @@ pub(crate) fn time_limiter_property(canonical: &str) -> Option<&'static str> {
 /// `resilience4j.timelimiter` (the circuit breaker's `tags` are read, not warned about).
 pub(crate) fn section_key(canonical: &str) -> Option<&'static str> {
     Some(match canonical {
-        "circuitbreakeraspectorder" | "timelimiteraspectorder" => ASPECT_ORDER,
+        "circuitbreakeraspectorder" | "timelimiteraspectorder" | "retryaspectorder" => ASPECT_ORDER,
         "tags" => TAGS,
         "metrics" => METRICS,
+        _ => return None,
+    })
+}
+
+const RETRY_ON: &str = "not applied: Java exception classes mean nothing to fusebox; choose the \
+     retried errors with `RetryConfigBuilder::retry_on_error` in code";
+const RETRY_IGNORE: &str = "not applied: Java exception classes mean nothing to fusebox; choose the \
+     errors that are never retried with `RetryConfigBuilder::ignore_error` in code";
+const RETRY_RESULT: &str =
+    "not applied: retry some `Ok` values with `RetryConfigBuilder::retry_on_result` in code";
+const RETRY_CONSUME: &str =
+    "not applied: inspect a rejected result in the `retry_on_result` predicate instead";
+const RETRY_INTERVAL: &str = "not applied: give your own interval function with \
+     `RetryConfigBuilder::interval_function(RetryInterval::custom(...))` in code";
+const RETRY_RENAMED: &str = "not applied: `maxRetryAttempts` was removed in Resilience4j 2 (which \
+     ignores it silently); use `maxAttempts`";
+
+/// The message for a Java-only (or removed) property of a retry section.
+pub(crate) fn retry_property(canonical: &str) -> Option<&'static str> {
+    Some(match canonical {
+        "retryexceptions" | "retryexceptionpredicate" => RETRY_ON,
+        "ignoreexceptions" => RETRY_IGNORE,
+        "resultpredicate" => RETRY_RESULT,
+        "consumeresultbeforeretryattempt" => RETRY_CONSUME,
+        "intervalbifunction" => RETRY_INTERVAL,
+        "maxretryattempts" => RETRY_RENAMED,
+        "writablestacktraceenabled" => STACK_TRACE,
         _ => return None,
     })
 }
@@ -81,6 +108,7 @@ pub(crate) const TIME_LIMITER_NAMES: &[&str] = &["cancelRunningFuture", "eventCo
 pub(crate) const SECTION_NAMES: &[&str] = &[
     "circuitBreakerAspectOrder",
     "timeLimiterAspectOrder",
+    "retryAspectOrder",
     "tags",
     "metrics",
 ];

@@ -92,6 +92,7 @@ pub(crate) mod node;
 #[cfg(feature = "yaml")]
 mod profiles;
 mod resolve;
+pub(crate) mod retry;
 mod settings;
 #[cfg(feature = "yaml")]
 mod spring;
@@ -103,6 +104,7 @@ mod yaml;
 
 #[cfg(test)]
 pub(crate) use resolve::KeyStyle;
+pub use retry::{ResolvedRetries, RetryFileConfig};
 pub use settings::{BreakerSettings, RegistryConfig};
 
 use super::{CircuitBreakerConfig, ConfigError, ConfigErrorKind, Location};
@@ -124,6 +126,9 @@ pub struct ResolvedConfig {
     /// [`observe::Monitor`](crate::observe::Monitor) (TOML `[tags]`; Spring's
     /// `management.metrics.tags.<k>` overridden by `resilience4j.circuitbreaker.tags.<k>`).
     pub tags: BTreeMap<String, String>,
+    /// The retry configs (TOML `[retry.configs|instances.<name>]`, Spring's
+    /// `resilience4j.retry`).
+    pub retry: ResolvedRetries,
 }
 
 /// A loaded file: its configs and the warnings it produced.

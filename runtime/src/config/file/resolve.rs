@@ -84,6 +84,8 @@ pub(crate) struct Origins {
     pub(crate) instances: BTreeMap<String, SectionOrigin>,
     /// Where each registry-wide tag was written.
     pub(crate) tags: BTreeMap<String, FieldOrigin>,
+    /// Where the retry sections were written.
+    pub(crate) retry: super::retry::RetryOrigins,
 }
 
 impl Origins {
@@ -158,6 +160,9 @@ pub(crate) fn resolve(
     }
     let (configs, layer) = inheritance.finish();
     let default = configs.get("default").cloned().unwrap_or_default();
+    let mut warnings = layer.warnings;
+    let (retry, retry_warnings) = super::retry::resolve(&config.retry, &origins.retry)?;
+    warnings.extend(retry_warnings);
     for (name, value) in &config.tags {
         if let Some(rule) = tags::tag_name_problem(name) {
             let (path, location, written) = match origins.tags.get(name) {
@@ -180,8 +185,9 @@ pub(crate) fn resolve(
         configs,
         instances,
         tags: config.tags.clone(),
+        retry,
     };
-    Ok((resolved, layer.warnings))
+    Ok((resolved, warnings))
 }
 
 /// Breaker sections as an inheritance [`Layer`]: settings applied through the builder.

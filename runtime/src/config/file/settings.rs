@@ -3,6 +3,7 @@
 //! [`BreakerSettings`], its key list [`FIELDS`] and its reading and applying follow from the
 //! property table in `config/properties.rs`.
 
+use super::retry::RetryFileConfig;
 pub use crate::config::properties::BreakerSettings;
 pub(crate) use crate::config::properties::FIELDS;
 use serde::{Deserialize, Serialize};
@@ -43,6 +44,9 @@ pub struct RegistryConfig {
     /// Registry-wide metric tags (`[tags]`): a label on every series the
     /// [`Monitor`](crate::observe::Monitor) exposes. Names must be Prometheus label names.
     pub tags: BTreeMap<String, String>,
+    /// Retry configs and instances (`[retry.configs.<name>]`, `[retry.instances.<name>]`).
+    #[serde(skip_serializing_if = "RetryFileConfig::is_empty")]
+    pub retry: RetryFileConfig,
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use super::node::{Node, Pos, Typing, Value, invalid};
 use super::resolve::{self, FieldOrigin, KeyStyle, Origins, SectionOrigin};
 use super::settings::{BreakerSettings, FIELDS, RegistryConfig};
 use super::{
-    ConfigWarning, LoadedConfig, ResolvedConfig, java_keys, profiles, suggest, tags, yaml,
+    ConfigWarning, LoadedConfig, ResolvedConfig, java_keys, profiles, retry, suggest, tags, yaml,
 };
 use crate::config::{CircuitBreakerConfig, ConfigError, ConfigErrorKind, Location};
 use std::collections::BTreeMap;
@@ -16,6 +16,7 @@ use std::time::Duration;
 
 const BREAKER_PREFIX: &str = "resilience4j.circuitbreaker";
 const TIME_LIMITER_PREFIX: &str = "resilience4j.timelimiter";
+const RETRY_PREFIX: &str = "resilience4j.retry";
 /// Resilience4j's time limiter default timeout.
 const TIME_LIMITER_DEFAULT: Duration = Duration::from_secs(1);
 
@@ -167,6 +168,7 @@ fn written_path(path: &[Segment]) -> String {
 enum Module {
     Breaker,
     TimeLimiter,
+    Retry,
 }
 
 impl Module {
@@ -174,6 +176,7 @@ impl Module {
         match self {
             Module::Breaker => BREAKER_PREFIX,
             Module::TimeLimiter => TIME_LIMITER_PREFIX,
+            Module::Retry => RETRY_PREFIX,
         }
     }
 }
@@ -205,6 +208,7 @@ struct Sections<'a> {
 struct Layout<'a> {
     breakers: Sections<'a>,
     time_limiters: Sections<'a>,
+    retries: Sections<'a>,
     /// Java-only keys directly under a module, first occurrence each.
     module_keys: BTreeMap<(Module, String), ConfigWarning>,
     /// `management.metrics.tags.<k>` (Spring Boot's common tags), last written each.
@@ -274,6 +278,7 @@ impl<'a> Layout<'a> {
             let (module, sections) = match path[1].canonical.as_str() {
                 "circuitbreaker" => (Module::Breaker, &mut self.breakers),
                 "timelimiter" => (Module::TimeLimiter, &mut self.time_limiters),
+                "retry" => (Module::Retry, &mut self.retries),
                 _ => continue,
             };
             let group = &path[2];
@@ -370,6 +375,13 @@ impl<'a> Layout<'a> {
             origins.tags.insert(name, tag.origin);
         }
         let limiters = TimeLimiters::read(&self.time_limiters, file, &mut warnings)?;
+        retries(
+            &self.retries,
+            &mut registry,
+            &mut origins,
+            file,
+            &mut warnings,
+        )?;
         let (resolved, resolve_warnings) = resolve::resolve(&registry, &origins)?;
         warnings.extend(resolve_warnings);
         warnings.sort_by_key(|w| (w.location.line, w.location.column));
@@ -489,6 +501,78 @@ fn breakers(
         }
     }
     Ok((config, origins))
+}
+
+/// The `resilience4j.retry` sections as retry settings, with their origins.
+fn retries(
+    sections: &Sections<'_>,
+    registry: &mut RegistryConfig,
+    origins: &mut Origins,
+    file: Option<&Path>,
+    warnings: &mut Vec<ConfigWarning>,
+) -> Result<(), ConfigError> {
+    origins.retry.file = file.map(Path::to_path_buf);
+    origins.retry.prefix = RETRY_PREFIX.to_owned();
+    origins.retry.style = KeyStyle::Camel;
+    let groups = [
+        (
+            "configs",
+            &sections.configs,
+            &mut registry.retry.configs,
+            &mut origins.retry.configs,
+        ),
+        (
+            "instances",
+            &sections.instances,
+            &mut registry.retry.instances,
+            &mut origins.retry.instances,
+        ),
+    ];
+    for (group, sections, settings_map, origin_map) in groups {
+        for (name, section) in sections {
+            let path = format!("{RETRY_PREFIX}.{group}.{name}");
+            let (settings, origin) = retry::read_section(
+                &path,
+                section.pos,
+                section
+                    .properties
+                    .iter()
+                    .map(|p| (p.written.as_str(), p.pos, p.node)),
+                canonical,
+                java_keys::retry_property,
+                Typing::Lenient,
+                file,
+                warnings,
+            )
+            .map_err(|e| restyle_suggestion(e, section))?;
+            settings_map.insert(name.clone(), settings);
+            origin_map.insert(name.clone(), origin);
+        }
+    }
+    Ok(())
+}
+
+/// An unknown-key error's suggestion spelled like the key the user wrote.
+fn restyle_suggestion(err: ConfigError, section: &Section<'_>) -> ConfigError {
+    let ConfigErrorKind::UnknownKey {
+        suggestion: Some(suggestion),
+    } = err.kind()
+    else {
+        return err;
+    };
+    let written = section
+        .properties
+        .iter()
+        .find(|p| err.key().ends_with(&format!(".{}", p.written)))
+        .map_or("", |p| p.written.as_str());
+    let restyled = restyle(suggestion, written);
+    ConfigError::new(
+        err.key(),
+        ConfigErrorKind::UnknownKey {
+            suggestion: Some(restyled),
+        },
+    )
+    .at(err.location().clone())
 }
 
 /// A time limiter section: its timeout, and its base with where it was written.

@@ -1,11 +1,11 @@
 //! fusebox's TOML layout: `[configs.<name>]` and `[instances.<name>]` with snake_case keys.
 
-use super::LoadedConfig;
 use super::node::{Key, Node, Pos, Typing, Value, invalid};
 use super::resolve::{self, FieldOrigin, Origins, SectionOrigin};
 use super::settings::{BreakerSettings, FIELDS, RegistryConfig};
 use super::suggest;
 use super::tags;
+use super::{ConfigWarning, LoadedConfig, retry};
 use crate::config::{ConfigError, ConfigErrorKind};
 use ::toml::Spanned;
 use ::toml::de::{DeTable, DeValue};
@@ -13,13 +13,15 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 /// The top-level tables.
-const SECTIONS: &[&str] = &["configs", "instances", "tags"];
+const SECTIONS: &[&str] = &["configs", "instances", "tags", "retry"];
 
 /// Parses, resolves and validates TOML text.
 pub(crate) fn load(text: &str, file: Option<&Path>) -> Result<LoadedConfig, ConfigError> {
     let root = parse(text, file)?;
-    let (config, origins) = read(&root, file)?;
-    let (resolved, warnings) = resolve::resolve(&config, &origins)?;
+    let mut warnings = Vec::new();
+    let (config, origins) = read(&root, file, &mut warnings)?;
+    let (resolved, resolve_warnings) = resolve::resolve(&config, &origins)?;
+    warnings.extend(resolve_warnings);
     Ok(LoadedConfig { resolved, warnings })
 }
 
@@ -79,15 +81,24 @@ fn node(v: &Spanned<DeValue<'_>>, lines: &LineIndex<'_>) -> Node {
 }
 
 /// Reads the layout into settings, recording where everything was written.
-fn read(root: &Node, file: Option<&Path>) -> Result<(RegistryConfig, Origins), ConfigError> {
+fn read(
+    root: &Node,
+    file: Option<&Path>,
+    warnings: &mut Vec<ConfigWarning>,
+) -> Result<(RegistryConfig, Origins), ConfigError> {
     let mut config = RegistryConfig::default();
     let mut origins = Origins {
         file: file.map(Path::to_path_buf),
         ..Origins::default()
     };
+    origins.retry.file = origins.file.clone();
     for (key, value) in root.entries().unwrap_or_default() {
         if key.name == "tags" {
             read_tags(value, &mut config, &mut origins, file)?;
+            continue;
+        }
+        if key.name == "retry" {
+            read_retry(value, &mut config, &mut origins, file, warnings)?;
             continue;
         }
         let (settings, section_origins) = match key.name.as_str() {
@@ -148,6 +159,68 @@ fn read_tags(
                 pos: value.pos,
             },
         );
+    }
+    Ok(())
+}
+
+/// `[retry.configs.<name>]` and `[retry.instances.<name>]`.
+fn read_retry(
+    body: &Node,
+    config: &mut RegistryConfig,
+    origins: &mut Origins,
+    file: Option<&Path>,
+    warnings: &mut Vec<ConfigWarning>,
+) -> Result<(), ConfigError> {
+    let Some(groups) = body.entries() else {
+        return Err(invalid(
+            "retry",
+            body,
+            "expected a table with `configs` and `instances`".into(),
+            file,
+        ));
+    };
+    for (group, sections) in groups {
+        let (settings, section_origins) = match group.name.as_str() {
+            "configs" => (&mut config.retry.configs, &mut origins.retry.configs),
+            "instances" => (&mut config.retry.instances, &mut origins.retry.instances),
+            other => {
+                let path = format!("retry.{other}");
+                let suggestion = suggest::nearest(other, ["configs", "instances"], str::to_owned);
+                return Err(unknown(&path, suggestion, group.pos, file));
+            }
+        };
+        let group_path = format!("retry.{}", group.name);
+        let Some(sections) = sections.entries() else {
+            return Err(invalid(
+                &group_path,
+                sections,
+                "expected a table of named sections".into(),
+                file,
+            ));
+        };
+        for (name, body) in sections {
+            let path = format!("{group_path}.{}", name.name);
+            let Some(entries) = body.entries() else {
+                return Err(invalid(
+                    &path,
+                    body,
+                    "expected a table of retry properties".into(),
+                    file,
+                ));
+            };
+            let (s, origin) = retry::read_section(
+                &path,
+                name.pos,
+                entries.iter().map(|(k, v)| (k.name.as_str(), k.pos, v)),
+                str::to_owned,
+                |_| None,
+                Typing::Strict,
+                file,
+                warnings,
+            )?;
+            settings.insert(name.name.clone(), s);
+            section_origins.insert(name.name.clone(), origin);
+        }
     }
     Ok(())
 }
@@ -256,7 +329,7 @@ mod tests {
             initial_state = "half_open"
         "#;
         let root = parse(text, None).expect("parses");
-        let (walked, _) = read(&root, None).expect("reads");
+        let (walked, _) = read(&root, None, &mut Vec::new()).expect("reads");
         let via_serde: RegistryConfig = ::toml::from_str(text).expect("deserializes");
         assert_eq!(walked, via_serde);
     }

@@ -1,0 +1,160 @@
+//! The retry loop: [`Retry::call`], Resilience4j's `AsyncRetryBlock` driving its
+//! `AsyncContextImpl`.
+
+use super::Retry;
+use super::error::{MaxRetriesExceeded, RetryError};
+use super::events::RetryEventKind;
+use std::fmt::Display;
+use std::future::Future;
+use std::sync::atomic::Ordering;
+
+impl Retry {
+    /// Runs `attempt` until it succeeds, fails with an error that is not retried, or
+    /// `max_attempts` attempts have been made, waiting between attempts (see the
+    /// [module docs](super) for the events and counters). `attempt` is called once per attempt
+    /// and its future awaited in place; a first-attempt success allocates nothing and publishes
+    /// nothing.
+    ///
+    /// Cancellation-safe: dropping the returned future during an attempt or a wait stops the
+    /// retry. Error and result types are `'static` because the config's predicates are typed by
+    /// them.
+    pub async fn call<T, E, F, Fut>(&self, mut attempt: F) -> Result<T, RetryError<E>>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+        T: 'static,
+        E: Display + 'static,
+    {
+        let inner = &*self.inner;
+        let config = &inner.config;
+        let predicates = config.predicates();
+        let max = config.max_attempts;
+        // Resilience4j's `numOfAttempts`: the failed attempts so far.
+        let mut failed: u32 = 0;
+        // The last retried error, for SUCCESS events (kept only with subscribers).
+        let mut last_error: Option<String> = None;
+        loop {
+            match attempt().await {
+                Ok(value) => {
+                    if predicates.has_result_predicate() && predicates.retries_result(&value) {
+                        failed += 1;
+                        if failed < max {
+                            match config.interval.wait(failed) {
+                                Some(wait) => {
+                                    self.publish(|| RetryEventKind::Retry {
+                                        attempt: failed,
+                                        wait,
+                                        error: None,
+                                    });
+                                    config.sleeper().sleep(wait).await;
+                                    continue;
+                                }
+                                None => {
+                                    // The interval function said stop: the result stands.
+                                    self.publish(|| RetryEventKind::Error {
+                                        attempt: failed,
+                                        error: None,
+                                    });
+                                    return Ok(value);
+                                }
+                            }
+                        }
+                    }
+                    return self.complete(value, failed, last_error);
+                }
+                Err(error) => {
+                    if !predicates.retries_error(&error) {
+                        inner
+                            .counters
+                            .failed_without_retry
+                            .fetch_add(1, Ordering::Relaxed);
+                        self.publish(|| RetryEventKind::IgnoredError {
+                            error: error.to_string(),
+                        });
+                        return Err(RetryError::Failed(error));
+                    }
+                    failed += 1;
+                    if failed >= max {
+                        inner
+                            .counters
+                            .failed_with_retry
+                            .fetch_add(1, Ordering::Relaxed);
+                        self.publish(|| RetryEventKind::Error {
+                            attempt: failed,
+                            error: Some(error.to_string()),
+                        });
+                        return Err(RetryError::Failed(error));
+                    }
+                    let Some(wait) = config.interval.wait(failed) else {
+                        self.publish(|| RetryEventKind::Error {
+                            attempt: failed,
+                            error: Some(error.to_string()),
+                        });
+                        return Err(RetryError::Failed(error));
+                    };
+                    if inner.events.has_subscribers() {
+                        let text = error.to_string();
+                        last_error = Some(text.clone());
+                        self.publish(|| RetryEventKind::Retry {
+                            attempt: failed,
+                            wait,
+                            error: Some(text),
+                        });
+                    }
+                    drop(error);
+                    config.sleeper().sleep(wait).await;
+                }
+            }
+        }
+    }
+
+    /// Resilience4j's `onComplete`: the call ends with `value` after `failed` failed attempts.
+    fn complete<T, E>(
+        &self,
+        value: T,
+        failed: u32,
+        last_error: Option<String>,
+    ) -> Result<T, RetryError<E>> {
+        let inner = &*self.inner;
+        let max = inner.config.max_attempts;
+        if failed == 0 {
+            inner.counters.successful_without_retry.increment();
+            Ok(value)
+        } else if failed < max {
+            inner
+                .counters
+                .successful_with_retry
+                .fetch_add(1, Ordering::Relaxed);
+            self.publish(|| RetryEventKind::Success {
+                attempt: failed,
+                error: last_error,
+            });
+            Ok(value)
+        } else {
+            inner
+                .counters
+                .failed_with_retry
+                .fetch_add(1, Ordering::Relaxed);
+            self.publish(|| RetryEventKind::Error {
+                attempt: failed,
+                error: last_error,
+            });
+            if inner.config.fail_after_max_attempts {
+                Err(RetryError::MaxRetriesExceeded(MaxRetriesExceeded {
+                    retry: inner.name.clone(),
+                    attempts: failed,
+                }))
+            } else {
+                Ok(value)
+            }
+        }
+    }
+
+    #[inline]
+    fn publish(&self, kind: impl FnOnce() -> RetryEventKind) {
+        let inner = &*self.inner;
+        if inner.events.has_subscribers() {
+            inner.events.publish(&inner.name, kind());
+        }
+    }
+}

@@ -1,0 +1,168 @@
+//! Retry events (Resilience4j's `RetryEvent` types and publication rules) and subscriptions.
+//!
+//! | event | when |
+//! |---|---|
+//! | RETRY | attempt `n` failed (an error the retry predicates accept, or a result the result predicate rejects) and will be retried after `wait` |
+//! | ERROR | the last attempt failed (`n` = `max_attempts`), or the interval function said stop |
+//! | SUCCESS | an attempt succeeded after at least one retry (`n` = the retries) |
+//! | IGNORED_ERROR | an error the predicates do not retry |
+//!
+//! A first-attempt success publishes nothing. Subscribers get events through a bounded queue:
+//! publishing never waits; a full queue drops the event and counts it.
+
+use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, SystemTime};
+use tokio::sync::mpsc;
+
+/// What happened.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RetryEventKind {
+    /// Attempt `attempt` failed and will be retried after `wait`.
+    Retry {
+        /// The failed attempt (1-based): Resilience4j's `numberOfRetryAttempts`.
+        attempt: u32,
+        /// The wait before the next attempt.
+        wait: Duration,
+        /// The error, for an error (`None` for a rejected result).
+        error: Option<String>,
+    },
+    /// The call failed for good after `attempt` attempts.
+    Error {
+        /// Attempts made.
+        attempt: u32,
+        /// The last error (`None` when the last attempt returned a rejected result).
+        error: Option<String>,
+    },
+    /// The call succeeded after `attempt` retries.
+    Success {
+        /// Retries made.
+        attempt: u32,
+        /// The last error that was retried, if any.
+        error: Option<String>,
+    },
+    /// An error that is not retried.
+    IgnoredError {
+        /// The error.
+        error: String,
+    },
+}
+
+impl RetryEventKind {
+    /// Resilience4j's event type name: `RETRY`, `ERROR`, `SUCCESS` or `IGNORED_ERROR`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            RetryEventKind::Retry { .. } => "RETRY",
+            RetryEventKind::Error { .. } => "ERROR",
+            RetryEventKind::Success { .. } => "SUCCESS",
+            RetryEventKind::IgnoredError { .. } => "IGNORED_ERROR",
+        }
+    }
+}
+
+/// One event of a retry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RetryEvent {
+    /// The retry's name.
+    pub retry: Arc<str>,
+    /// What happened.
+    pub kind: RetryEventKind,
+    /// When it was published (system time, as Resilience4j's `creationTime`).
+    pub created_at: SystemTime,
+}
+
+impl fmt::Display for RetryEvent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Retry '{}': {}", self.retry, self.kind.as_str())?;
+        match &self.kind {
+            RetryEventKind::Retry { attempt, wait, .. } => {
+                write!(f, " after attempt #{attempt}, waiting {wait:?}")
+            }
+            RetryEventKind::Error { attempt, .. } => write!(f, " after {attempt} attempts"),
+            RetryEventKind::Success { attempt, .. } => write!(f, " after {attempt} retries"),
+            RetryEventKind::IgnoredError { error } => write!(f, ": {error}"),
+        }
+    }
+}
+
+/// A subscription to a retry's events.
+#[derive(Debug)]
+pub struct RetryEventReceiver {
+    rx: mpsc::Receiver<RetryEvent>,
+    dropped: Arc<AtomicU64>,
+}
+
+impl RetryEventReceiver {
+    /// The next event; `None` once the retry is gone.
+    pub async fn recv(&mut self) -> Option<RetryEvent> {
+        self.rx.recv().await
+    }
+
+    /// The next event if one is queued.
+    pub fn try_recv(&mut self) -> Option<RetryEvent> {
+        self.rx.try_recv().ok()
+    }
+
+    /// Every queued event.
+    pub fn drain(&mut self) -> Vec<RetryEvent> {
+        std::iter::from_fn(|| self.try_recv()).collect()
+    }
+
+    /// Events dropped because this subscriber's queue was full.
+    pub fn dropped(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
+    }
+}
+
+struct Subscriber {
+    tx: mpsc::Sender<RetryEvent>,
+    dropped: Arc<AtomicU64>,
+}
+
+/// A retry's subscribers.
+#[derive(Default)]
+pub(crate) struct RetryEventBus {
+    subscribed: AtomicBool,
+    subscribers: parking_lot::Mutex<Vec<Subscriber>>,
+}
+
+impl RetryEventBus {
+    pub(crate) fn subscribe(&self, capacity: usize) -> RetryEventReceiver {
+        let (tx, rx) = mpsc::channel(capacity.max(1));
+        let dropped = Arc::new(AtomicU64::new(0));
+        let mut subs = self.subscribers.lock();
+        subs.push(Subscriber {
+            tx,
+            dropped: dropped.clone(),
+        });
+        self.subscribed.store(true, Ordering::Release);
+        RetryEventReceiver { rx, dropped }
+    }
+
+    /// Whether anyone listens (events are built only then).
+    #[inline]
+    pub(crate) fn has_subscribers(&self) -> bool {
+        self.subscribed.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn publish(&self, retry: &Arc<str>, kind: RetryEventKind) {
+        let event = RetryEvent {
+            retry: retry.clone(),
+            kind,
+            created_at: SystemTime::now(),
+        };
+        let mut subs = self.subscribers.lock();
+        subs.retain(|s| match s.tx.try_send(event.clone()) {
+            Ok(()) => true,
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                s.dropped.fetch_add(1, Ordering::Relaxed);
+                true
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => false,
+        });
+        if subs.is_empty() {
+            self.subscribed.store(false, Ordering::Release);
+        }
+    }
+}

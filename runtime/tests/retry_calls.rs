@@ -1,0 +1,226 @@
+//! Retry's call paths: events, counters, waits (manual clock and tokio's paused time),
+//! cancellation during a wait, and a panicking attempt.
+
+use fusebox_runtime::ManualClock;
+use fusebox_runtime::retry::{
+    Retry, RetryConfig, RetryError, RetryEventKind, RetryInterval, RetryMetrics,
+};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+fn ms(v: u64) -> Duration {
+    Duration::from_millis(v)
+}
+
+/// Runs outcomes in order: `Ok(v)` or `Err(e)` per attempt.
+async fn run(
+    retry: &Retry,
+    outcomes: &[Result<u32, &'static str>],
+) -> (Result<u32, RetryError<&'static str>>, u32) {
+    let calls = AtomicU32::new(0);
+    let result = retry
+        .call(|| {
+            let n = calls.fetch_add(1, Ordering::SeqCst) as usize;
+            let outcome = outcomes[n.min(outcomes.len() - 1)];
+            async move { outcome }
+        })
+        .await;
+    (result, calls.load(Ordering::SeqCst))
+}
+
+fn kinds(events: &[fusebox_runtime::retry::RetryEvent]) -> Vec<String> {
+    events
+        .iter()
+        .map(|e| match &e.kind {
+            RetryEventKind::Retry { attempt, wait, .. } => {
+                format!("RETRY {attempt} {}", wait.as_millis())
+            }
+            RetryEventKind::Error { attempt, .. } => format!("ERROR {attempt}"),
+            RetryEventKind::Success { attempt, .. } => format!("SUCCESS {attempt}"),
+            RetryEventKind::IgnoredError { error } => format!("IGNORED_ERROR {error}"),
+        })
+        .collect()
+}
+
+fn manual(builder: fusebox_runtime::retry::RetryConfigBuilder) -> (Retry, ManualClock) {
+    let clock = ManualClock::new();
+    let retry = Retry::new("r", builder.sleeper(clock.clone()).build().unwrap());
+    (retry, clock)
+}
+
+#[tokio::test]
+async fn first_attempt_success_publishes_nothing() {
+    let (retry, clock) = manual(RetryConfig::builder());
+    let mut events = retry.subscribe(16);
+    assert_eq!(run(&retry, &[Ok(7)]).await, (Ok(7), 1));
+    assert!(events.drain().is_empty());
+    assert_eq!(clock.elapsed(), Duration::ZERO);
+    assert_eq!(
+        retry.metrics(),
+        RetryMetrics {
+            successful_calls_without_retry_attempt: 1,
+            ..RetryMetrics::default()
+        }
+    );
+}
+
+#[tokio::test]
+async fn success_after_retries_waits_and_publishes_success() {
+    let (retry, clock) = manual(RetryConfig::builder().max_attempts(4));
+    let mut events = retry.subscribe(16);
+    assert_eq!(run(&retry, &[Err("a"), Err("b"), Ok(1)]).await, (Ok(1), 3));
+    assert_eq!(
+        kinds(&events.drain()),
+        ["RETRY 1 500", "RETRY 2 500", "SUCCESS 2"]
+    );
+    assert_eq!(clock.elapsed(), ms(1000));
+    assert_eq!(retry.metrics().successful_calls_with_retry_attempt, 1);
+}
+
+#[tokio::test]
+async fn exhausted_attempts_return_the_last_error() {
+    let (retry, _) = manual(RetryConfig::builder().max_attempts(2).interval_function(
+        RetryInterval::Exponential {
+            initial: ms(100),
+            multiplier: 2.0,
+            max: None,
+        },
+    ));
+    let mut events = retry.subscribe(16);
+    assert_eq!(
+        run(&retry, &[Err("a"), Err("b")]).await,
+        (Err(RetryError::Failed("b")), 2)
+    );
+    assert_eq!(kinds(&events.drain()), ["RETRY 1 100", "ERROR 2"]);
+    assert_eq!(retry.metrics().failed_calls_with_retry_attempt, 1);
+    // max_attempts 1: a failure counts as "failed with retry", as in Resilience4j.
+    let (once, _) = manual(RetryConfig::builder().max_attempts(1));
+    assert_eq!(run(&once, &[Err("x")]).await.1, 1);
+    assert_eq!(once.metrics().failed_calls_with_retry_attempt, 1);
+}
+
+#[tokio::test]
+async fn ignored_errors_return_at_once_even_after_retries() {
+    let (retry, _) = manual(
+        RetryConfig::builder()
+            .max_attempts(5)
+            .ignore_error(|e: &&'static str| e.starts_with("fatal")),
+    );
+    let mut events = retry.subscribe(16);
+    assert_eq!(
+        run(&retry, &[Err("busy"), Err("fatal: no")]).await,
+        (Err(RetryError::Failed("fatal: no")), 2)
+    );
+    assert_eq!(
+        kinds(&events.drain()),
+        ["RETRY 1 500", "IGNORED_ERROR fatal: no"]
+    );
+    assert_eq!(
+        retry.metrics(),
+        RetryMetrics {
+            failed_calls_without_retry_attempt: 1,
+            ..RetryMetrics::default()
+        }
+    );
+    // Only the listed error type is retried.
+    let (typed, _) = manual(RetryConfig::builder().retry_on_error(|_: &std::io::Error| true));
+    assert_eq!(run(&typed, &[Err("str")]).await.1, 1);
+}
+
+#[tokio::test]
+async fn rejected_results_are_retried_then_returned_or_failed() {
+    let builder = || {
+        RetryConfig::builder()
+            .max_attempts(3)
+            .retry_on_result(|v: &u32| *v == 0)
+    };
+    let (retry, _) = manual(builder());
+    let mut events = retry.subscribe(16);
+    assert_eq!(run(&retry, &[Ok(0), Ok(0), Ok(0)]).await, (Ok(0), 3));
+    assert_eq!(
+        kinds(&events.drain()),
+        ["RETRY 1 500", "RETRY 2 500", "ERROR 3"]
+    );
+    assert_eq!(retry.metrics().failed_calls_with_retry_attempt, 1);
+
+    let (strict, _) = manual(builder().fail_after_max_attempts(true));
+    let (result, calls) = run(&strict, &[Ok(0)]).await;
+    assert_eq!(calls, 3);
+    let Err(RetryError::MaxRetriesExceeded(e)) = result else {
+        panic!("{result:?}")
+    };
+    assert_eq!(e.to_string(), "Retry 'r' has exhausted all attempts (3)");
+
+    let (ok, _) = manual(builder());
+    assert_eq!(run(&ok, &[Ok(0), Ok(5)]).await, (Ok(5), 2));
+    assert_eq!(ok.metrics().successful_calls_with_retry_attempt, 1);
+}
+
+#[tokio::test]
+async fn an_interval_function_can_stop_retrying() {
+    let (retry, _) = manual(RetryConfig::builder().max_attempts(5).interval_function(
+        RetryInterval::custom(|n| (n < 2).then_some(Duration::from_millis(3))),
+    ));
+    let mut events = retry.subscribe(16);
+    assert_eq!(
+        run(&retry, &[Err("a")]).await,
+        (Err(RetryError::Failed("a")), 2)
+    );
+    assert_eq!(kinds(&events.drain()), ["RETRY 1 3", "ERROR 2"]);
+    assert_eq!(
+        retry.metrics(),
+        RetryMetrics::default(),
+        "Resilience4j counts nothing here"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn waits_on_tokio_time_and_cancels_during_a_wait() {
+    let retry = Retry::new("r", RetryConfig::builder().max_attempts(5).build().unwrap());
+    let mut events = retry.subscribe(16);
+    let calls = Arc::new(AtomicU32::new(0));
+    let start = tokio::time::Instant::now();
+    let counted = calls.clone();
+    let call = retry.call(move || {
+        counted.fetch_add(1, Ordering::SeqCst);
+        async { Err::<(), _>("down") }
+    });
+    // Dropped by the timeout during the second wait (500 ms each).
+    assert!(tokio::time::timeout(ms(700), call).await.is_err());
+    assert_eq!(start.elapsed(), ms(700));
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
+    assert_eq!(kinds(&events.drain()), ["RETRY 1 500", "RETRY 2 500"]);
+    assert_eq!(retry.metrics(), RetryMetrics::default());
+    // Nothing runs after the drop.
+    tokio::time::sleep(ms(5000)).await;
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn a_panicking_attempt_unwinds_and_counts_nothing() {
+    let clock = ManualClock::new();
+    let retry = Retry::new("r", RetryConfig::builder().sleeper(clock).build().unwrap());
+    let task = {
+        let retry = retry.clone();
+        tokio::spawn(async move {
+            let mut n = 0;
+            retry
+                .call(|| {
+                    n += 1;
+                    let n = n;
+                    async move {
+                        if n == 2 {
+                            panic!("attempt 2 panics");
+                        }
+                        Err::<(), _>("down")
+                    }
+                })
+                .await
+        })
+    };
+    assert!(task.await.unwrap_err().is_panic());
+    assert_eq!(retry.metrics(), RetryMetrics::default());
+    // The retry still works.
+    assert_eq!(run(&retry, &[Ok(1)]).await, (Ok(1), 1));
+}
