@@ -196,7 +196,7 @@ fn bad_retry_keys_and_values_are_located() {
             Format::Toml
         ),
         "<config>:2:15: retry.instances.a.base_config: base config `nope` does not exist \
-         (define it under `configs.nope`)"
+         (define it under `retry.configs.nope`)"
     );
     assert!(err("[retry.config.a]\n", Format::Toml).contains("did you mean `configs`"));
     let spring = err(

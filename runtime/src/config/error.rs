@@ -191,10 +191,17 @@ impl fmt::Display for ConfigError {
                 }
                 Ok(())
             }
-            ConfigErrorKind::MissingBaseConfig { base } => write!(
-                f,
-                "{key}: base config `{base}` does not exist (define it under `configs.{base}`)"
-            ),
+            ConfigErrorKind::MissingBaseConfig { base } => {
+                // Retry sections live under `retry.` (TOML) or `resilience4j.retry.` (Spring).
+                let section = ["retry.", "resilience4j.retry."]
+                    .into_iter()
+                    .find(|prefix| key.starts_with(prefix))
+                    .unwrap_or("");
+                write!(
+                    f,
+                    "{key}: base config `{base}` does not exist (define it under `{section}configs.{base}`)"
+                )
+            }
             ConfigErrorKind::BaseConfigCycle { chain } => {
                 write!(f, "{key}: base_config cycle: {}", chain.join(" -> "))
             }

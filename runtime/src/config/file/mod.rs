@@ -61,7 +61,9 @@
 //! `off`) switches off a time limit inherited through `base_config`; a limit is otherwise at
 //! least 1 ms, and `"0s"` is an error that says so.
 //!
-//! Other sections (retry, bulkhead, rate limiter, management, server, ...) are ignored. Java-only
+//! `resilience4j.retry` (and TOML's `[retry.configs|instances.<name>]`) configures
+//! [`Retry`](crate::retry::Retry)s with Resilience4j's retry rules (see [`crate::retry`]).
+//! Other sections (bulkhead, rate limiter, management, server, ...) are ignored. Java-only
 //! properties (`recordExceptions`, `writableStackTraceEnabled`, ...) load with one
 //! [`ConfigWarning`] each, saying how to get the effect in Rust.
 //!
