@@ -2,12 +2,11 @@
 //! extract/inject sets, sampling flags, malformed input, and round trips.
 #![cfg(feature = "telemetry")]
 
+use fusebox_runtime::telemetry::PropagatorKind;
 use fusebox_runtime::telemetry::propagation::{self, FuseboxPropagator, Propagation};
-use fusebox_runtime::telemetry::{self, ExporterKind, PropagatorKind};
 use http::{HeaderMap, HeaderValue};
 use opentelemetry::Context;
 use opentelemetry::trace::{SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState};
-use opentelemetry_sdk::trace::InMemorySpanExporter;
 
 fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
     let mut map = HeaderMap::new();
@@ -294,9 +293,11 @@ fn garbage_headers_never_panic() {
 
 /// Sampling of the server span for a remote parent: deny, debug and deferred.
 #[test]
+#[cfg(feature = "testing")] // `ExporterKind::InMemory`
 fn sampling_flags_decide_the_server_span() {
+    use fusebox_runtime::telemetry::{self, ExporterKind};
     let run = |sampler: telemetry::SamplerKind, b3: &str| -> usize {
-        let memory = InMemorySpanExporter::default();
+        let memory = opentelemetry_sdk::trace::InMemorySpanExporter::default();
         let t = telemetry::builder("order-service")
             .ignore_env()
             .sampler(sampler)

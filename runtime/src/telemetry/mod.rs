@@ -63,7 +63,6 @@ use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{
     BatchConfig, BatchConfigBuilder, BatchSpanProcessor, SdkTracer, SdkTracerProvider,
-    SimpleSpanProcessor,
 };
 use tracing::Subscriber;
 use tracing_subscriber::Layer;
@@ -71,6 +70,7 @@ use tracing_subscriber::filter::{LevelFilter, Targets};
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::registry::LookupSpan;
 
+#[cfg(feature = "reqwest")]
 pub mod client;
 pub mod config;
 mod error;
@@ -367,11 +367,15 @@ impl TelemetryBuilder {
                     });
                 }
             }
+            #[cfg(feature = "testing")]
             ExporterKind::InMemory(memory) => {
                 // Synchronous, so a test sees a span as soon as it ends.
                 describe = "in-memory".to_owned();
                 provider = provider.with_span_processor(BoundedProcessor::new(
-                    SimpleSpanProcessor::new(CountingExporter::new(memory, counters.clone())),
+                    opentelemetry_sdk::trace::SimpleSpanProcessor::new(CountingExporter::new(
+                        memory,
+                        counters.clone(),
+                    )),
                     counters.clone(),
                     None,
                 ));
