@@ -35,6 +35,7 @@ fn constant(d: Duration) -> WaitInterval {
 }
 
 /// The keys of the warnings, relative to their module prefix, in file order.
+#[cfg(feature = "yaml")] // used by the Spring YAML tests only
 fn warning_keys(loaded: &LoadedConfig) -> Vec<String> {
     loaded.warnings.iter().map(|w| w.key.clone()).collect()
 }
