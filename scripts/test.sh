@@ -59,7 +59,7 @@ step "no default features: a user's crate with fusebox = { default-features = fa
 # both attributes, plain tracing spans, and its dependency tree (at most 40 crates).
 cargo test -p fusebox-no-default-features --locked -- --test-threads="$threads"
 
-step "each feature alone (clippy: a type check plus lints, warnings are errors)"
+step "each feature alone, and all (clippy: a type check plus lints, warnings are errors)"
 # The facade forwards each feature to the runtime under the same name; its own gates (tests and
 # examples that need a feature) are checked without default features.
 for features in "" telemetry reqwest yaml otlp reqwest-middleware testing; do
@@ -67,6 +67,7 @@ for features in "" telemetry reqwest yaml otlp reqwest-middleware testing; do
   cargo clippy -p fusebox-runtime --no-default-features --features "$features" --all-targets \
     --locked --jobs 2 -- -D warnings
 done
+cargo clippy -p fusebox-runtime --all-features --all-targets --locked --jobs 2 -- -D warnings
 cargo clippy -p fusebox --no-default-features --all-targets --locked --jobs 2 -- -D warnings
 
 step "all features: OTLP export, reqwest-middleware"
