@@ -3,13 +3,17 @@
 #
 #   ./scripts/test.sh
 #
-# 1. builds everything once;
+# 1. checks formatting, builds everything once and runs clippy on every target (warnings are
+#    errors; tests/macros_clippy.rs makes that cover the attributes' expansions);
 # 2. starts a real Zipkin on a free loopback port when Java 17+ and Maven are present
-#    (scripts/zipkin.sh; the Zipkin tests say SKIPPED otherwise) and stops it at exit;
+#    (scripts/zipkin.sh; the Zipkin tests say SKIPPED otherwise) and stops it at exit, and
+#    builds Prometheus once with Go (scripts/prometheus.sh; cached, SKIPPED without Go);
 # 3. runs every test of the workspace (unit, integration, trybuild UI, doc tests, the
-#    Resilience4j parity suite when Java and Maven are present, the two-service demo test),
-#    and the OTLP exporter's test with the optional features on;
-# 4. runs the loom model checks, a bounded fuzz run and a one-iteration smoke run of the
+#    Resilience4j parity suite when Java and Maven are present, the two-service demo test);
+# 4. checks the feature combinations users pick: no default features (built and tested as a
+#    user's crate would be), each feature alone, all features (with the OTLP exporter's test);
+# 5. builds the docs, and dry-runs `cargo publish` for the three crates;
+# 6. runs the loom model checks, a bounded fuzz run and a one-iteration smoke run of the
 #    benchmark harness.
 #
 # Knobs: FUSEBOX_TEST_THREADS (default 2), FUSEBOX_FUZZ_SECONDS (default 10; 0 skips),
@@ -21,8 +25,14 @@ threads="${FUSEBOX_TEST_THREADS:-2}"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 step() { printf '\n==> %s\n' "$*"; }
 
+step "format"
+cargo fmt --all -- --check
+
 step "build (once)"
 cargo build --workspace --all-targets --locked --jobs 2
+
+step "clippy (all targets; warnings are errors)"
+cargo clippy --workspace --all-targets --locked --jobs 2 -- -D warnings
 
 step "Zipkin"
 zipkin_started=0
@@ -42,18 +52,47 @@ case "$zipkin_rc" in
   *) echo "scripts/zipkin.sh start failed (exit $zipkin_rc)"; exit "$zipkin_rc" ;;
 esac
 
+step "Prometheus (go install once, cached in ~/.cache/fusebox/prometheus)"
+# tests/prometheus_scrape.rs runs the official Grafana dashboard's queries against a real
+# Prometheus; without Go (exit 2) it prints SKIPPED. Any other failure stops the run.
+scripts/prometheus.sh install || [[ $? == 2 ]]
+
 step "cargo test (workspace)"
 cargo test --workspace --locked -- --test-threads="$threads"
 
-step "optional features: OTLP export, reqwest-middleware, config file watching"
-cargo test -p fusebox-runtime --features otlp,reqwest-middleware --locked --test telemetry_otlp
-cargo test -p fusebox-runtime --features watch --locked --test config_watch
+step "no default features: a user's crate with fusebox = { default-features = false }"
+# Alone, so that no other package's features are unified in: a breaker from a TOML file behind
+# both attributes, plain tracing spans, and its dependency tree (at most 40 crates).
+cargo test -p fusebox-no-default-features --locked -- --test-threads="$threads"
 
-step "actuator answers against recorded Resilience4j/Spring Boot (tests/spring-ref/golden; no Java needed)"
-cargo test --features actuator --locked --test spring_compare
+step "each feature alone, and all (clippy: a type check plus lints, warnings are errors)"
+# The facade forwards each feature to the runtime under the same name; its own gates (tests and
+# examples that need a feature) are checked without default features.
+for features in "" telemetry reqwest yaml otlp reqwest-middleware testing watch actuator metrics; do
+  echo "fusebox-runtime --no-default-features --features '$features'"
+  cargo clippy -p fusebox-runtime --no-default-features --features "$features" --all-targets \
+    --locked --jobs 2 -- -D warnings
+done
+cargo clippy -p fusebox-runtime --all-features --all-targets --locked --jobs 2 -- -D warnings
+cargo clippy -p fusebox --no-default-features --all-targets --locked --jobs 2 -- -D warnings
 
-step "rustdoc (broken links are errors)"
-RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked --features fusebox-runtime/watch
+step "all features: OTLP export, reqwest-middleware, config file watching, the metrics facade"
+# (actuator is a default feature: its tests, spring_compare and prometheus_scrape ran above.)
+cargo test -p fusebox-runtime --all-features --locked --test telemetry_otlp --test telemetry_http \
+  --test config_watch --test metrics_facade --test monitor_config -- --test-threads="$threads"
+
+step "rustdoc, all features as docs.rs builds them (broken links are errors)"
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --all-features --no-deps --locked
+
+step "publish dry run (each crate packaged and built as crates.io would)"
+# The facade is verified against its siblings as registry crates, which cargo takes as unchanged
+# whenever name and version are: their unpacked copy in $CARGO_HOME/registry/src/-<hash>/ and
+# their build are reused even when the sources changed. So both go first (the build lives in
+# its own target directory, whose dependencies stay warm). Nothing is uploaded.
+rm -rf "${CARGO_HOME:-$HOME/.cargo}"/registry/src/-*/fusebox-macros-* \
+  "${CARGO_HOME:-$HOME/.cargo}"/registry/src/-*/fusebox-runtime-*
+cargo clean --locked --quiet -p fusebox-macros -p fusebox-runtime -p fusebox --target-dir target/publish
+cargo publish --workspace --dry-run --allow-dirty --locked --jobs 2 --target-dir target/publish
 
 if [[ "${FUSEBOX_SKIP_LOOM:-0}" != 1 ]]; then
   step "loom model checks"

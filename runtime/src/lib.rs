@@ -24,6 +24,16 @@
 //! assert_eq!(breaker.state(), State::Open);
 //! # Ok::<(), fusebox_runtime::ConfigError>(())
 //! ```
+//!
+//! # Features
+//!
+//! Without default features: the breakers, the registry, events and metrics, TOML config files
+//! and the glue the attributes expand to (plain `tracing` spans). Then, each adding one part:
+//! `telemetry` (default; the `telemetry` module), `reqwest` (default; `telemetry::client`,
+//! implies `telemetry`), `yaml` (default; Spring YAML files), `otlp` (the OTLP exporter),
+//! `reqwest-middleware` (`telemetry::client::TracingMiddleware`) and `testing`
+//! (`telemetry::ExporterKind::InMemory`, for dev-dependencies). The `fusebox` facade forwards
+//! each of them under the same name.
 
 mod breaker;
 mod call;

@@ -36,6 +36,7 @@ fn constant(d: Duration) -> WaitInterval {
 
 /// The keys of the warnings, relative to their module prefix, in file order.
 /// The warnings' keys, retry sections' aside (`retry_files.rs` checks those).
+#[cfg(feature = "yaml")] // used by the Spring YAML tests only
 fn warning_keys(loaded: &LoadedConfig) -> Vec<String> {
     loaded
         .warnings

@@ -335,6 +335,7 @@ fn service_name_env_overrides_the_argument_and_builder_overrides_env() {
 }
 
 #[test]
+#[cfg(feature = "testing")] // `ExporterKind::InMemory`
 fn sdk_disabled_records_nothing() {
     let memory = opentelemetry_sdk::trace::InMemorySpanExporter::default();
     let t = telemetry::builder("svc")

@@ -5,12 +5,12 @@
 use std::borrow::Cow;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use fusebox_runtime::telemetry::{self, ExporterKind, zipkin::ZipkinMapper};
+use fusebox_runtime::telemetry::{self, zipkin::ZipkinMapper};
 use opentelemetry::trace::{
     Event, SpanContext, SpanId, SpanKind, Status, TraceFlags, TraceId, TraceState,
 };
 use opentelemetry::{InstrumentationScope, KeyValue};
-use opentelemetry_sdk::trace::{InMemorySpanExporter, SpanData, SpanEvents, SpanLinks};
+use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanLinks};
 use serde_json::{Value, json};
 
 const TRACE: u128 = 0x4bf9_2f35_77b3_4da6_a3ce_929d_0e0e_4736;
@@ -308,11 +308,12 @@ fn tracing_spans_reach_the_file_exporter_as_zipkin_json() {
 }
 
 #[test]
+#[cfg(feature = "testing")] // `ExporterKind::InMemory`
 fn in_memory_exporter_sees_spans_synchronously() {
-    let memory = InMemorySpanExporter::default();
+    let memory = opentelemetry_sdk::trace::InMemorySpanExporter::default();
     let telemetry = telemetry::builder("svc")
         .ignore_env()
-        .exporter(ExporterKind::InMemory(memory.clone()))
+        .exporter(telemetry::ExporterKind::InMemory(memory.clone()))
         .build()
         .unwrap();
     tracing::subscriber::with_default(telemetry.subscriber(), || {

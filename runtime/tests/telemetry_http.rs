@@ -295,3 +295,89 @@ fn a_client_call_cancelled_by_a_time_limit_is_an_error() {
         Status::error("cancelled before the response arrived")
     );
 }
+
+/// `TracingMiddleware` (feature `reqwest-middleware`) inside a `ClientWithMiddleware`: a CLIENT
+/// span for `peer.service`, the trace headers on the wire, and a 503 answer marking the span.
+#[test]
+#[cfg(feature = "reqwest-middleware")]
+fn tracing_middleware_opens_a_client_span_and_injects_the_headers() {
+    use std::io::{BufRead, BufReader, Write};
+
+    let (user, spans) = memory_pipeline("user-service");
+    // A server that records the request head and answers 503.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/orders/7?page=2", listener.local_addr().unwrap());
+    let server = std::thread::spawn(move || {
+        let (stream, _) = listener.accept().unwrap();
+        let mut reader = BufReader::new(stream.try_clone().unwrap());
+        let mut head = Vec::new();
+        loop {
+            let mut line = String::new();
+            reader.read_line(&mut line).unwrap();
+            if line.trim().is_empty() {
+                break;
+            }
+            head.push(line.trim().to_ascii_lowercase());
+        }
+        let mut stream = stream;
+        stream
+            .write_all(b"HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+            .unwrap();
+        head
+    });
+
+    let status = tracing::subscriber::with_default(user.subscriber(), || {
+        block_on_io(async {
+            let client = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
+                .with(telemetry::client::TracingMiddleware::new("order-service"))
+                .build();
+            client.get(&url).send().await.unwrap().status()
+        })
+    });
+    assert_eq!(status, 503);
+    let head = server.join().unwrap();
+
+    let spans = spans.get_finished_spans().unwrap();
+    assert_eq!(spans.len(), 1, "{spans:?}");
+    let client = &spans[0];
+    assert_eq!(client.span_kind, SpanKind::Client);
+    assert_eq!(client.name, "GET");
+    assert_eq!(client.status, Status::error("HTTP 503"));
+    let attr = |key: &str| {
+        client
+            .attributes
+            .iter()
+            .find(|kv| kv.key.as_str() == key)
+            .map(|kv| kv.value.to_string())
+    };
+    assert_eq!(attr("peer.service").as_deref(), Some("order-service"));
+    assert_eq!(attr("http.response.status_code").as_deref(), Some("503"));
+    assert!(
+        attr("url.full").is_some_and(|u| u.ends_with("/orders/7")),
+        "{:?}",
+        attr("url.full")
+    );
+    let trace_id = client.span_context.trace_id().to_string();
+    let span_id = client.span_context.span_id().to_string();
+    assert!(
+        head.contains(&format!("traceparent: 00-{trace_id}-{span_id}-01")),
+        "{head:?}"
+    );
+    assert!(
+        head.contains(&format!("x-b3-traceid: {trace_id}")),
+        "{head:?}"
+    );
+    assert!(
+        head.contains(&format!("x-b3-spanid: {span_id}")),
+        "{head:?}"
+    );
+}
+
+#[cfg(feature = "reqwest-middleware")]
+fn block_on_io<F: Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(f)
+}

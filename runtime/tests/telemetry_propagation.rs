@@ -2,12 +2,11 @@
 //! extract/inject sets, sampling flags, malformed input, and round trips.
 #![cfg(feature = "telemetry")]
 
+use fusebox_runtime::telemetry::PropagatorKind;
 use fusebox_runtime::telemetry::propagation::{self, FuseboxPropagator, Propagation};
-use fusebox_runtime::telemetry::{self, ExporterKind, PropagatorKind};
 use http::{HeaderMap, HeaderValue};
 use opentelemetry::Context;
 use opentelemetry::trace::{SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState};
-use opentelemetry_sdk::trace::InMemorySpanExporter;
 
 fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
     let mut map = HeaderMap::new();
@@ -292,9 +291,11 @@ fn garbage_headers_never_panic() {
 
 /// Sampling of the server span for a remote parent: deny, debug and deferred.
 #[test]
+#[cfg(feature = "testing")] // `ExporterKind::InMemory`
 fn sampling_flags_decide_the_server_span() {
+    use fusebox_runtime::telemetry::{self, ExporterKind};
     let run = |sampler: telemetry::SamplerKind, b3: &str| -> usize {
-        let memory = InMemorySpanExporter::default();
+        let memory = opentelemetry_sdk::trace::InMemorySpanExporter::default();
         let t = telemetry::builder("order-service")
             .ignore_env()
             .sampler(sampler)
@@ -413,195 +414,205 @@ fn b3_sampling_state_without_ids_is_extracted() {
     assert!(!cx.has_active_span());
 }
 
-/// One request through the real SERVER span ([`telemetry::server::server_span`]) with a child
-/// CLIENT span that injects headers for the next hop. Returns the finished spans and those headers.
-fn serve(
-    sampler: telemetry::SamplerKind,
-    incoming: &[(&'static str, &str)],
-) -> (Vec<opentelemetry_sdk::trace::SpanData>, HeaderMap) {
-    let memory = InMemorySpanExporter::default();
-    let t = telemetry::builder("order-service")
-        .ignore_env()
-        .sampler(sampler)
-        .exporter(ExporterKind::InMemory(memory.clone()))
-        .build()
-        .unwrap();
-    let mut request = http::Request::new(());
-    *request.headers_mut() = headers(incoming);
-    let mut downstream = HeaderMap::new();
-    tracing::subscriber::with_default(t.subscriber(), || {
-        let server =
-            telemetry::server::server_span(&request, Some("/orders"), Some(t.propagator()));
-        server.in_scope(|| {
-            let client = tracing::info_span!("GET inventory", otel.kind = "client");
-            client.in_scope(|| propagation::inject_with(t.propagator(), &client, &mut downstream));
+/// The B3 sampling rules through the real SERVER span and an in-memory exporter.
+#[cfg(feature = "testing")] // `ExporterKind::InMemory`
+mod through_the_server_span {
+    use super::*;
+    use fusebox_runtime::telemetry::{self, ExporterKind};
+    use opentelemetry_sdk::trace::InMemorySpanExporter;
+
+    /// One request through the real SERVER span ([`telemetry::server::server_span`]) with a child
+    /// CLIENT span that injects headers for the next hop. Returns the finished spans and those headers.
+    fn serve(
+        sampler: telemetry::SamplerKind,
+        incoming: &[(&'static str, &str)],
+    ) -> (Vec<opentelemetry_sdk::trace::SpanData>, HeaderMap) {
+        let memory = InMemorySpanExporter::default();
+        let t = telemetry::builder("order-service")
+            .ignore_env()
+            .sampler(sampler)
+            .exporter(ExporterKind::InMemory(memory.clone()))
+            .build()
+            .unwrap();
+        let mut request = http::Request::new(());
+        *request.headers_mut() = headers(incoming);
+        let mut downstream = HeaderMap::new();
+        tracing::subscriber::with_default(t.subscriber(), || {
+            let server =
+                telemetry::server::server_span(&request, Some("/orders"), Some(t.propagator()));
+            server.in_scope(|| {
+                let client = tracing::info_span!("GET inventory", otel.kind = "client");
+                client.in_scope(|| {
+                    propagation::inject_with(t.propagator(), &client, &mut downstream)
+                });
+            });
         });
-    });
-    (memory.get_finished_spans().unwrap(), downstream)
-}
-
-fn header<'a>(map: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    map.get(name).map(|v| v.to_str().unwrap())
-}
-
-#[test]
-fn a_deny_without_ids_records_nothing_and_goes_downstream_with_new_ids() {
-    use telemetry::SamplerKind::ParentBasedAlwaysOn;
-    for incoming in [&[("b3", "0")][..], &[("x-b3-sampled", "0")]] {
-        let (spans, down) = serve(ParentBasedAlwaysOn, incoming);
-        assert!(spans.is_empty(), "{incoming:?}: {spans:?}");
-        let trace_id = header(&down, "x-b3-traceid").expect("new ids go downstream");
-        assert_eq!(trace_id.len(), 32);
-        assert_ne!(trace_id, "0".repeat(32));
-        assert_eq!(header(&down, "x-b3-sampled"), Some("0"), "{down:?}");
-        assert!(header(&down, "x-b3-flags").is_none());
-        let traceparent = header(&down, "traceparent").unwrap();
-        assert!(
-            traceparent.starts_with(&format!("00-{trace_id}-")) && traceparent.ends_with("-00"),
-            "{traceparent}"
-        );
+        (memory.get_finished_spans().unwrap(), downstream)
     }
-    // Without any header the same service samples: the deny above came from the header.
-    let (spans, down) = serve(ParentBasedAlwaysOn, &[]);
-    assert_eq!(spans.len(), 2);
-    assert_eq!(header(&down, "x-b3-sampled"), Some("1"));
-}
 
-#[test]
-fn an_accept_or_debug_without_ids_starts_a_sampled_root_trace() {
-    use telemetry::SamplerKind::ParentBasedAlwaysOff;
-    for (incoming, debug) in [
-        (&[("b3", "1")][..], false),
-        (&[("x-b3-sampled", "1")], false),
-        (&[("b3", "d")], true),
-        (&[("x-b3-flags", "1")], true),
-    ] {
-        // The configured sampler would drop a new root: the header decides.
-        let (spans, down) = serve(ParentBasedAlwaysOff, incoming);
-        assert_eq!(spans.len(), 2, "{incoming:?}");
-        let server = spans.iter().find(|s| s.name == "GET /orders").unwrap();
-        let client = spans.iter().find(|s| s.name == "GET inventory").unwrap();
-        assert_eq!(server.parent_span_id, SpanId::INVALID, "a new root");
-        assert_eq!(client.parent_span_id, server.span_context.span_id());
-        assert_eq!(
-            header(&down, "x-b3-traceid"),
-            Some(server.span_context.trace_id().to_string().as_str())
-        );
-        assert_eq!(
-            header(&down, "x-b3-spanid"),
-            Some(client.span_context.span_id().to_string().as_str())
-        );
-        if debug {
-            // B3: debug implies accept, so X-B3-Sampled is not sent with it.
-            assert_eq!(header(&down, "x-b3-flags"), Some("1"), "{incoming:?}");
-            assert!(header(&down, "x-b3-sampled").is_none(), "{down:?}");
-        } else {
-            assert_eq!(header(&down, "x-b3-sampled"), Some("1"), "{incoming:?}");
-            assert!(header(&down, "x-b3-flags").is_none(), "{down:?}");
+    fn header<'a>(map: &'a HeaderMap, name: &str) -> Option<&'a str> {
+        map.get(name).map(|v| v.to_str().unwrap())
+    }
+
+    #[test]
+    fn a_deny_without_ids_records_nothing_and_goes_downstream_with_new_ids() {
+        use telemetry::SamplerKind::ParentBasedAlwaysOn;
+        for incoming in [&[("b3", "0")][..], &[("x-b3-sampled", "0")]] {
+            let (spans, down) = serve(ParentBasedAlwaysOn, incoming);
+            assert!(spans.is_empty(), "{incoming:?}: {spans:?}");
+            let trace_id = header(&down, "x-b3-traceid").expect("new ids go downstream");
+            assert_eq!(trace_id.len(), 32);
+            assert_ne!(trace_id, "0".repeat(32));
+            assert_eq!(header(&down, "x-b3-sampled"), Some("0"), "{down:?}");
+            assert!(header(&down, "x-b3-flags").is_none());
+            let traceparent = header(&down, "traceparent").unwrap();
+            assert!(
+                traceparent.starts_with(&format!("00-{trace_id}-")) && traceparent.ends_with("-00"),
+                "{traceparent}"
+            );
         }
-        assert!(header(&down, "traceparent").unwrap().ends_with("-01"));
-        // fusebox's debug mark stays inside the process.
-        assert!(header(&down, "tracestate").is_none(), "{down:?}");
+        // Without any header the same service samples: the deny above came from the header.
+        let (spans, down) = serve(ParentBasedAlwaysOn, &[]);
+        assert_eq!(spans.len(), 2);
+        assert_eq!(header(&down, "x-b3-sampled"), Some("1"));
     }
-}
 
-#[test]
-fn debug_with_ids_goes_downstream_from_every_span() {
-    use telemetry::SamplerKind::AlwaysOff;
-    for incoming in [
-        &[("b3", "80f198ee56343ba864fe8b2a57d3eff7-e457b5a2e4d86bd1-d")][..],
-        &[
-            ("x-b3-traceid", "80f198ee56343ba864fe8b2a57d3eff7"),
-            ("x-b3-spanid", "e457b5a2e4d86bd1"),
-            ("x-b3-flags", "1"),
-        ],
-    ] {
-        // Even a sampler that drops everything keeps every span of a debug trace.
-        let (spans, down) = serve(AlwaysOff, incoming);
-        assert_eq!(spans.len(), 2, "{incoming:?}");
+    #[test]
+    fn an_accept_or_debug_without_ids_starts_a_sampled_root_trace() {
+        use telemetry::SamplerKind::ParentBasedAlwaysOff;
+        for (incoming, debug) in [
+            (&[("b3", "1")][..], false),
+            (&[("x-b3-sampled", "1")], false),
+            (&[("b3", "d")], true),
+            (&[("x-b3-flags", "1")], true),
+        ] {
+            // The configured sampler would drop a new root: the header decides.
+            let (spans, down) = serve(ParentBasedAlwaysOff, incoming);
+            assert_eq!(spans.len(), 2, "{incoming:?}");
+            let server = spans.iter().find(|s| s.name == "GET /orders").unwrap();
+            let client = spans.iter().find(|s| s.name == "GET inventory").unwrap();
+            assert_eq!(server.parent_span_id, SpanId::INVALID, "a new root");
+            assert_eq!(client.parent_span_id, server.span_context.span_id());
+            assert_eq!(
+                header(&down, "x-b3-traceid"),
+                Some(server.span_context.trace_id().to_string().as_str())
+            );
+            assert_eq!(
+                header(&down, "x-b3-spanid"),
+                Some(client.span_context.span_id().to_string().as_str())
+            );
+            if debug {
+                // B3: debug implies accept, so X-B3-Sampled is not sent with it.
+                assert_eq!(header(&down, "x-b3-flags"), Some("1"), "{incoming:?}");
+                assert!(header(&down, "x-b3-sampled").is_none(), "{down:?}");
+            } else {
+                assert_eq!(header(&down, "x-b3-sampled"), Some("1"), "{incoming:?}");
+                assert!(header(&down, "x-b3-flags").is_none(), "{down:?}");
+            }
+            assert!(header(&down, "traceparent").unwrap().ends_with("-01"));
+            // fusebox's debug mark stays inside the process.
+            assert!(header(&down, "tracestate").is_none(), "{down:?}");
+        }
+    }
+
+    #[test]
+    fn debug_with_ids_goes_downstream_from_every_span() {
+        use telemetry::SamplerKind::AlwaysOff;
+        for incoming in [
+            &[("b3", "80f198ee56343ba864fe8b2a57d3eff7-e457b5a2e4d86bd1-d")][..],
+            &[
+                ("x-b3-traceid", "80f198ee56343ba864fe8b2a57d3eff7"),
+                ("x-b3-spanid", "e457b5a2e4d86bd1"),
+                ("x-b3-flags", "1"),
+            ],
+        ] {
+            // Even a sampler that drops everything keeps every span of a debug trace.
+            let (spans, down) = serve(AlwaysOff, incoming);
+            assert_eq!(spans.len(), 2, "{incoming:?}");
+            assert_eq!(
+                header(&down, "x-b3-traceid"),
+                Some("80f198ee56343ba864fe8b2a57d3eff7")
+            );
+            assert_eq!(header(&down, "x-b3-flags"), Some("1"));
+            assert!(header(&down, "x-b3-sampled").is_none());
+        }
+        // B3 single injection writes `-d`.
+        let single = FuseboxPropagator::new(Propagation::symmetric(vec![PropagatorKind::B3Single]));
+        let mut map = HeaderMap::new();
+        propagation::inject_with(&single, &remote(0x05), &mut map);
         assert_eq!(
-            header(&down, "x-b3-traceid"),
-            Some("80f198ee56343ba864fe8b2a57d3eff7")
+            map["b3"],
+            "4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-d"
         );
-        assert_eq!(header(&down, "x-b3-flags"), Some("1"));
-        assert!(header(&down, "x-b3-sampled").is_none());
     }
-    // B3 single injection writes `-d`.
-    let single = FuseboxPropagator::new(Propagation::symmetric(vec![PropagatorKind::B3Single]));
-    let mut map = HeaderMap::new();
-    propagation::inject_with(&single, &remote(0x05), &mut map);
-    assert_eq!(
-        map["b3"],
-        "4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-d"
-    );
-}
 
-#[test]
-fn a_deferred_decision_goes_downstream_as_the_local_decision() {
-    use telemetry::SamplerKind::{ParentBasedAlwaysOff, ParentBasedAlwaysOn};
-    let deferred = [("b3", "80f198ee56343ba864fe8b2a57d3eff7-e457b5a2e4d86bd1")];
-    let (spans, down) = serve(ParentBasedAlwaysOn, &deferred);
-    assert_eq!(spans.len(), 2);
-    assert_eq!(header(&down, "x-b3-sampled"), Some("1"), "{down:?}");
-    let (spans, down) = serve(ParentBasedAlwaysOff, &deferred);
-    assert!(spans.is_empty());
-    assert_eq!(header(&down, "x-b3-sampled"), Some("0"), "{down:?}");
-    // Passed on unchanged (no local span), the deferral stays a deferral.
-    let mut map = HeaderMap::new();
-    propagation::inject_with(
-        &FuseboxPropagator::default(),
-        &extracted_cx(&deferred),
-        &mut map,
-    );
-    assert_eq!(header(&map, "x-b3-spanid"), Some("e457b5a2e4d86bd1"));
-    assert!(header(&map, "x-b3-sampled").is_none() && header(&map, "x-b3-flags").is_none());
-}
-
-/// A context that carries only a decision (a proxy passing the extracted context on) forwards the
-/// decision; a context with no span at all sends nothing (not a deny).
-#[test]
-fn bare_decisions_are_forwarded_and_no_context_injects_nothing() {
-    let multi = FuseboxPropagator::default();
-    let single = FuseboxPropagator::new(Propagation::symmetric(vec![PropagatorKind::B3Single]));
-    for (incoming, multi_header, single_value) in [
-        ("0", ("x-b3-sampled", "0"), "0"),
-        ("1", ("x-b3-sampled", "1"), "1"),
-        ("d", ("x-b3-flags", "1"), "d"),
-    ] {
-        let cx = extracted_cx(&[("b3", incoming)]);
+    #[test]
+    fn a_deferred_decision_goes_downstream_as_the_local_decision() {
+        use telemetry::SamplerKind::{ParentBasedAlwaysOff, ParentBasedAlwaysOn};
+        let deferred = [("b3", "80f198ee56343ba864fe8b2a57d3eff7-e457b5a2e4d86bd1")];
+        let (spans, down) = serve(ParentBasedAlwaysOn, &deferred);
+        assert_eq!(spans.len(), 2);
+        assert_eq!(header(&down, "x-b3-sampled"), Some("1"), "{down:?}");
+        let (spans, down) = serve(ParentBasedAlwaysOff, &deferred);
+        assert!(spans.is_empty());
+        assert_eq!(header(&down, "x-b3-sampled"), Some("0"), "{down:?}");
+        // Passed on unchanged (no local span), the deferral stays a deferral.
         let mut map = HeaderMap::new();
-        propagation::inject_with(&multi, &cx, &mut map);
-        assert_eq!(map.len(), 1, "{incoming}: {map:?}");
-        assert_eq!(header(&map, multi_header.0), Some(multi_header.1));
-        let mut map = HeaderMap::new();
-        propagation::inject_with(&single, &cx, &mut map);
-        assert_eq!(map.len(), 1, "{incoming}: {map:?}");
-        assert_eq!(header(&map, "b3"), Some(single_value));
+        propagation::inject_with(
+            &FuseboxPropagator::default(),
+            &extracted_cx(&deferred),
+            &mut map,
+        );
+        assert_eq!(header(&map, "x-b3-spanid"), Some("e457b5a2e4d86bd1"));
+        assert!(header(&map, "x-b3-sampled").is_none() && header(&map, "x-b3-flags").is_none());
     }
-    for p in [&multi, &single] {
-        let mut map = HeaderMap::new();
-        propagation::inject_with(p, &Context::new(), &mut map);
-        assert!(map.is_empty(), "{map:?}");
-    }
-}
 
-/// fusebox sends `traceparent` and B3 multi; the next fusebox prefers `traceparent`, which has no
-/// debug bit, but keeps the debug flag of the B3 headers with the same ids.
-#[test]
-fn debug_survives_a_hop_between_two_fusebox_services() {
-    let p = FuseboxPropagator::default();
-    let mut map = HeaderMap::new();
-    propagation::inject_with(&p, &remote(0x05), &mut map);
-    assert!(map.contains_key("traceparent") && map.contains_key("x-b3-flags"));
-    let back = propagation::extract_with(&p, &map);
-    assert_eq!(decision(&back), Some((true, true, true)));
-    // A B3 debug flag for other ids does not leak into the W3C context.
-    let back = extracted_cx(&[
-        (
-            "traceparent",
-            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
-        ),
-        ("b3", "4bf92f3577b34da6a3ce929d0e0e4736-e457b5a2e4d86bd1-d"),
-    ]);
-    assert_eq!(decision(&back), Some((true, true, false)));
+    /// A context that carries only a decision (a proxy passing the extracted context on) forwards the
+    /// decision; a context with no span at all sends nothing (not a deny).
+    #[test]
+    fn bare_decisions_are_forwarded_and_no_context_injects_nothing() {
+        let multi = FuseboxPropagator::default();
+        let single = FuseboxPropagator::new(Propagation::symmetric(vec![PropagatorKind::B3Single]));
+        for (incoming, multi_header, single_value) in [
+            ("0", ("x-b3-sampled", "0"), "0"),
+            ("1", ("x-b3-sampled", "1"), "1"),
+            ("d", ("x-b3-flags", "1"), "d"),
+        ] {
+            let cx = extracted_cx(&[("b3", incoming)]);
+            let mut map = HeaderMap::new();
+            propagation::inject_with(&multi, &cx, &mut map);
+            assert_eq!(map.len(), 1, "{incoming}: {map:?}");
+            assert_eq!(header(&map, multi_header.0), Some(multi_header.1));
+            let mut map = HeaderMap::new();
+            propagation::inject_with(&single, &cx, &mut map);
+            assert_eq!(map.len(), 1, "{incoming}: {map:?}");
+            assert_eq!(header(&map, "b3"), Some(single_value));
+        }
+        for p in [&multi, &single] {
+            let mut map = HeaderMap::new();
+            propagation::inject_with(p, &Context::new(), &mut map);
+            assert!(map.is_empty(), "{map:?}");
+        }
+    }
+
+    /// fusebox sends `traceparent` and B3 multi; the next fusebox prefers `traceparent`, which has no
+    /// debug bit, but keeps the debug flag of the B3 headers with the same ids.
+    #[test]
+    fn debug_survives_a_hop_between_two_fusebox_services() {
+        let p = FuseboxPropagator::default();
+        let mut map = HeaderMap::new();
+        propagation::inject_with(&p, &remote(0x05), &mut map);
+        assert!(map.contains_key("traceparent") && map.contains_key("x-b3-flags"));
+        let back = propagation::extract_with(&p, &map);
+        assert_eq!(decision(&back), Some((true, true, true)));
+        // A B3 debug flag for other ids does not leak into the W3C context.
+        let back = extracted_cx(&[
+            (
+                "traceparent",
+                "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            ),
+            ("b3", "4bf92f3577b34da6a3ce929d0e0e4736-e457b5a2e4d86bd1-d"),
+        ]);
+        assert_eq!(decision(&back), Some((true, true, false)));
+    }
 }

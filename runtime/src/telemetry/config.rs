@@ -276,7 +276,8 @@ pub enum ExporterKind {
     File(PathBuf),
     /// `none`: spans and ids are created (log correlation and propagation work) but not exported.
     None,
-    /// An in-memory exporter for tests (not selectable by environment).
+    /// An in-memory exporter for tests (not selectable by environment; feature `testing`).
+    #[cfg(feature = "testing")]
     InMemory(opentelemetry_sdk::trace::InMemorySpanExporter),
 }
 

@@ -61,15 +61,14 @@ use opentelemetry::KeyValue;
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::error::OTelSdkResult;
-use opentelemetry_sdk::trace::{
-    BatchConfig, BatchSpanProcessor, SdkTracer, SdkTracerProvider, SimpleSpanProcessor,
-};
+use opentelemetry_sdk::trace::{BatchConfig, BatchSpanProcessor, SdkTracer, SdkTracerProvider};
 use tracing::Subscriber;
 use tracing_subscriber::Layer;
 use tracing_subscriber::filter::{LevelFilter, Targets};
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::registry::LookupSpan;
 
+#[cfg(feature = "reqwest")]
 pub mod client;
 pub mod config;
 mod error;
@@ -363,11 +362,15 @@ impl TelemetryBuilder {
                     });
                 }
             }
+            #[cfg(feature = "testing")]
             ExporterKind::InMemory(memory) => {
                 // Synchronous, so a test sees a span as soon as it ends.
                 describe = "in-memory".to_owned();
                 provider = provider.with_span_processor(BoundedProcessor::new(
-                    SimpleSpanProcessor::new(CountingExporter::new(memory, counters.clone())),
+                    opentelemetry_sdk::trace::SimpleSpanProcessor::new(CountingExporter::new(
+                        memory,
+                        counters.clone(),
+                    )),
                     counters.clone(),
                     None,
                 ));
