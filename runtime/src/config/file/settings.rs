@@ -62,7 +62,10 @@ mod tests {
                 }
                 f if f.contains("duration") || f == "timeout" => node(Value::Str("2s".into())),
                 "sliding_window_type" => node(Value::Str("TIME_BASED".into())),
-                f if f.starts_with("enable") || f.starts_with("automatic") => {
+                f if f.starts_with("enable")
+                    || f.starts_with("automatic")
+                    || f == "call_stats_enabled" =>
+                {
                     node(Value::Bool(true))
                 }
                 "randomized_wait_factor" => node(Value::Float(0.25)),
