@@ -63,15 +63,14 @@ fn sync_loop(n: u64, mut f: impl FnMut(u64) -> u64) {
 }
 
 /// `n` calls of `f` on `threads` threads sharing one breaker (`make` clones it per thread).
-fn shared_loop(
-    n: u64,
-    threads: u64,
-    b: &fusebox::CircuitBreaker,
-    f: fn(&fusebox::CircuitBreaker, u64) -> u64,
-) {
+fn shared_loop<F>(n: u64, threads: u64, b: fusebox::CircuitBreaker, f: F)
+where
+    F: Fn(&fusebox::CircuitBreaker, u64) -> u64 + Copy + Send,
+{
     if threads == 1 {
-        return sync_loop(n, |i| f(b, i));
+        return sync_loop(n, |i| f(&b, i));
     }
+    let b = &b;
     std::thread::scope(|s| {
         for t in 0..threads {
             s.spawn(move || sync_loop(n / threads, |i| f(b, i * threads + t)));
@@ -120,29 +119,33 @@ fn main() {
         Some(base) => (base, 2),
         None => (case.as_str(), 1),
     };
-    let shared = |b: fusebox::CircuitBreaker, f: fn(&fusebox::CircuitBreaker, u64) -> u64| {
-        shared_loop(n, threads, &b, f)
-    };
+    // Each call site names its function, so the guard inlines into the loop as it would at a
+    // user's call site.
+    macro_rules! shared {
+        ($b:expr, $f:expr $(,)?) => {
+            shared_loop(n, threads, $b, $f)
+        };
+    }
     match base {
-        "fusebox_guard" => return shared(fusebox_closed("cg"), fusebox_guard_call),
+        "fusebox_guard" => return shared!(fusebox_closed("cg"), fusebox_guard_call),
         "fusebox_guard_stats_off" => {
-            return shared(fusebox_closed_stats_off("cg"), fusebox_guard_call);
+            return shared!(fusebox_closed_stats_off("cg"), fusebox_guard_call);
         }
         "fusebox_guard_1pct_failing" => {
-            return shared(fusebox_closed("cg"), fusebox_guard_call_1pct_failing);
+            return shared!(fusebox_closed("cg"), fusebox_guard_call_1pct_failing);
         }
         "fusebox_guard_time_window" => {
-            return shared(fusebox_closed_time_window("cg"), fusebox_guard_call);
+            return shared!(fusebox_closed_time_window("cg"), fusebox_guard_call);
         }
         "fusebox_guard_time_window_1pct_failing" => {
-            return shared(
+            return shared!(
                 fusebox_closed_time_window("cg"),
                 fusebox_guard_call_1pct_failing,
             );
         }
-        "fusebox_call_fast" => return shared(fusebox_closed("cg"), fusebox_call_fast),
-        "fusebox_call_1pct_slow" => return shared(fusebox_closed("cg"), fusebox_call_1pct_slow),
-        "fusebox_guard_storm" => return shared(fusebox_storm("cg"), fusebox_guard_call_storm),
+        "fusebox_call_fast" => return shared!(fusebox_closed("cg"), fusebox_call_fast),
+        "fusebox_call_1pct_slow" => return shared!(fusebox_closed("cg"), fusebox_call_1pct_slow),
+        "fusebox_guard_storm" => return shared!(fusebox_storm("cg"), fusebox_guard_call_storm),
         _ if threads != 1 => {
             eprintln!("{case}: no two-thread variant");
             std::process::exit(2);

@@ -73,18 +73,16 @@ mod shard_index {
     }
 
     /// This thread's shard index, below [`shard_count`]: one thread-local load once assigned.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn shard_index() -> usize {
-        INDEX.with(|index| {
-            let i = index.get();
-            if i != usize::MAX { i } else { assign(index) }
-        })
+        let i = INDEX.get();
+        if i != usize::MAX { i } else { assign() }
     }
 
     #[cold]
-    fn assign(index: &Cell<usize>) -> usize {
+    fn assign() -> usize {
         let i = NEXT.fetch_add(1, Ordering::Relaxed) & (shard_count() - 1);
-        index.set(i);
+        INDEX.set(i);
         i
     }
 }

@@ -14,6 +14,7 @@ use super::inner::Inner;
 use super::shards::{CLOSED, FOLD_AT, MAX_BATCHED_NANOS, ONE_CALL};
 use super::tag::{CLOSED_CLEAN, PERMITS, STATE_BITS};
 use crate::state::State;
+use crate::sync::AtomicU64;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
@@ -49,7 +50,7 @@ impl Inner {
     /// A fast success into a [`CLEAN`](super::tag::CLEAN) breaker is skipped with no write at
     /// all; one that may be batched (`batch.rs`) is one `fetch_add` on the caller's own line.
     /// Everything else goes to [`record_contended`](Self::record_contended).
-    #[inline]
+    #[inline(always)]
     pub(super) fn record(self: &Arc<Self>, elapsed_nanos: u64, failed: bool) {
         let slow = elapsed_nanos > self.slow_threshold_nanos.load(Ordering::Relaxed);
         if !(failed | slow) {
@@ -66,7 +67,7 @@ impl Inner {
 
     /// Counts a fast success on the caller's line if batching allows it (see `batch.rs` for
     /// why this is exact); `false` if it must take the lock.
-    #[inline]
+    #[inline(always)]
     fn batch(&self, elapsed_nanos: u64, until: u64) -> bool {
         if elapsed_nanos >= MAX_BATCHED_NANOS || (until != u64::MAX && self.now() >= until) {
             return false;
@@ -78,9 +79,7 @@ impl Inner {
         let add = ONE_CALL | elapsed_nanos;
         let before = line.acc.fetch_add(add, Ordering::AcqRel);
         if before & CLOSED != 0 {
-            // A stray: batching stopped. Take it back and record under the lock.
-            line.acc.fetch_sub(add, Ordering::Relaxed);
-            return false;
+            return stray(&line.acc, add);
         }
         if elapsed_nanos > line.max.load(Ordering::Relaxed) {
             line.max.fetch_max(elapsed_nanos, Ordering::Relaxed);
@@ -90,4 +89,14 @@ impl Inner {
         }
         true
     }
+}
+
+/// A stray increment: batching stopped between the caller's look at `batch_until` and its
+/// `fetch_add`. Takes it back (the line stays closed while it is there, see `batch.rs`); the
+/// caller records under the lock.
+#[cold]
+#[inline(never)]
+fn stray(acc: &AtomicU64, add: u64) -> bool {
+    acc.fetch_sub(add, Ordering::Relaxed);
+    false
 }

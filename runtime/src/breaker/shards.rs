@@ -66,7 +66,7 @@ impl Shards {
     }
 
     /// The calling thread's line.
-    #[inline]
+    #[inline(always)]
     pub(super) fn mine(&self) -> &Line {
         &self.lines[shard_index()]
     }
