@@ -175,6 +175,26 @@ fn closed(c: &mut Criterion, rt: &tokio::runtime::Runtime) {
     g.bench_function("fusebox_guard_time_window", |b| {
         b.iter_custom(|n| sync_loop(n, |i| fusebox_guard_call(&ft, i)))
     });
+    let ft1 = fusebox_closed_time_window("closed.time.1pct");
+    g.bench_function("fusebox_guard_time_window_1pct_failing", |b| {
+        b.iter_custom(|n| sync_loop(n, |i| fusebox_guard_call_1pct_failing(&ft1, i)))
+    });
+    let fo = fusebox_closed_stats_on("closed.stats_on");
+    g.bench_function("fusebox_guard_stats_on", |b| {
+        b.iter_custom(|n| sync_loop(n, |i| fusebox_guard_call(&fo, i)))
+    });
+    let ff = fusebox_closed("closed.fast");
+    g.bench_function("fusebox_call_fast", |b| {
+        b.iter_custom(|n| sync_loop(n, |i| fusebox_call_fast(&ff, i)))
+    });
+    let fs = fusebox_closed("closed.1pct_slow");
+    g.bench_function("fusebox_call_1pct_slow", |b| {
+        b.iter_custom(|n| sync_loop(n, |i| fusebox_call_1pct_slow(&fs, i)))
+    });
+    let fst = fusebox_storm("closed.storm");
+    g.bench_function("fusebox_guard_storm", |b| {
+        b.iter_custom(|n| sync_loop(n, |i| fusebox_guard_call_storm(&fst, i)))
+    });
     g.bench_function("fusebox_guard_async", |b| {
         b.iter_custom(|n| async_loop!(rt, n, |i| fusebox_guard_async(&fb, i).await))
     });
@@ -352,6 +372,48 @@ fn threads(c: &mut Criterion) {
             black_box(fusebox_guard_call_1pct_failing(&b, i));
         })
     });
+    type Call = fn(&CircuitBreaker, u64) -> u64;
+    let shared_rows: [(&str, CircuitBreaker, Call); 6] = [
+        (
+            "fusebox_guard_stats_on",
+            fusebox_closed_stats_on("threads.stats_on"),
+            fusebox_guard_call,
+        ),
+        (
+            "fusebox_guard_time_window",
+            fusebox_closed_time_window("threads.time"),
+            fusebox_guard_call,
+        ),
+        (
+            "fusebox_guard_time_window_1pct_failing",
+            fusebox_closed_time_window("threads.time.1pct"),
+            fusebox_guard_call_1pct_failing,
+        ),
+        (
+            "fusebox_call_fast",
+            fusebox_closed("threads.fast"),
+            fusebox_call_fast,
+        ),
+        (
+            "fusebox_call_1pct_slow",
+            fusebox_closed("threads.1pct_slow"),
+            fusebox_call_1pct_slow,
+        ),
+        (
+            "fusebox_guard_storm",
+            fusebox_storm("threads.storm"),
+            fusebox_guard_call_storm,
+        ),
+    ];
+    for (name, breaker, call) in &shared_rows {
+        both(&mut g, name, || {
+            let b = breaker.clone();
+            let call = *call;
+            Box::new(move |i| {
+                black_box(call(&b, i));
+            })
+        });
+    }
     let r = Arc::new(recloser_closed());
     both(&mut g, "recloser_sync", || {
         let r = r.clone();

@@ -1,4 +1,6 @@
-//! Callgrind driver: `callgrind <case> <N>` sets one breaker up and makes N calls.
+//! Callgrind driver: `callgrind <case> <N>` sets one breaker up and makes N calls. A case
+//! ending in `_2t` makes them from two threads on the same breaker (N/2 each; callgrind
+//! serialises threads, so this counts what sharing costs in instructions, not in time).
 //!
 //! Instructions per call = (Ir at N = 1 000 000 − Ir at N = 0) / 1 000 000, which subtracts the
 //! setup and the runtime construction (scripts/bench-callgrind.sh does the arithmetic). Without
@@ -23,8 +25,20 @@ const CASES: &[&str] = &[
     "instant_now",
     "fusebox_guard",
     "fusebox_lowlevel",
+    "fusebox_guard_stats_on",
     "fusebox_guard_1pct_failing",
     "fusebox_guard_time_window",
+    "fusebox_guard_time_window_1pct_failing",
+    "fusebox_call_fast",
+    "fusebox_call_1pct_slow",
+    "fusebox_guard_storm",
+    "fusebox_guard_2t",
+    "fusebox_guard_stats_on_2t",
+    "fusebox_guard_1pct_failing_2t",
+    "fusebox_guard_time_window_2t",
+    "fusebox_guard_time_window_1pct_failing_2t",
+    "fusebox_call_1pct_slow_2t",
+    "fusebox_guard_storm_2t",
     "fusebox_guard_async",
     "fusebox_call_async",
     "fusebox_macro",
@@ -46,6 +60,22 @@ fn sync_loop(n: u64, mut f: impl FnMut(u64) -> u64) {
     for i in 0..n {
         black_box(f(black_box(i)));
     }
+}
+
+/// `n` calls of `f` on `threads` threads sharing one breaker (`make` clones it per thread).
+fn shared_loop<F>(n: u64, threads: u64, b: fusebox::CircuitBreaker, f: F)
+where
+    F: Fn(&fusebox::CircuitBreaker, u64) -> u64 + Copy + Send,
+{
+    if threads == 1 {
+        return sync_loop(n, |i| f(&b, i));
+    }
+    let b = &b;
+    std::thread::scope(|s| {
+        for t in 0..threads {
+            s.spawn(move || sync_loop(n / threads, |i| f(b, i * threads + t)));
+        }
+    });
 }
 
 macro_rules! async_loop {
@@ -85,6 +115,43 @@ fn main() {
     };
     let n: u64 = n.parse().expect("N must be a number");
     let rt = runtime();
+    let (base, threads) = match case.strip_suffix("_2t") {
+        Some(base) => (base, 2),
+        None => (case.as_str(), 1),
+    };
+    // Each call site names its function, so the guard inlines into the loop as it would at a
+    // user's call site.
+    macro_rules! shared {
+        ($b:expr, $f:expr $(,)?) => {
+            shared_loop(n, threads, $b, $f)
+        };
+    }
+    match base {
+        "fusebox_guard" => return shared!(fusebox_closed("cg"), fusebox_guard_call),
+        "fusebox_guard_stats_on" => {
+            return shared!(fusebox_closed_stats_on("cg"), fusebox_guard_call);
+        }
+        "fusebox_guard_1pct_failing" => {
+            return shared!(fusebox_closed("cg"), fusebox_guard_call_1pct_failing);
+        }
+        "fusebox_guard_time_window" => {
+            return shared!(fusebox_closed_time_window("cg"), fusebox_guard_call);
+        }
+        "fusebox_guard_time_window_1pct_failing" => {
+            return shared!(
+                fusebox_closed_time_window("cg"),
+                fusebox_guard_call_1pct_failing,
+            );
+        }
+        "fusebox_call_fast" => return shared!(fusebox_closed("cg"), fusebox_call_fast),
+        "fusebox_call_1pct_slow" => return shared!(fusebox_closed("cg"), fusebox_call_1pct_slow),
+        "fusebox_guard_storm" => return shared!(fusebox_storm("cg"), fusebox_guard_call_storm),
+        _ if threads != 1 => {
+            eprintln!("{case}: no two-thread variant");
+            std::process::exit(2);
+        }
+        _ => {}
+    }
     match case.as_str() {
         "op" => sync_loop(n, |i| op(i).unwrap_or(0)),
         "op_async" => async_loop!(rt, n, |i| op_async(i).await.unwrap_or(0)),
@@ -117,18 +184,6 @@ fn main() {
             black_box(std::time::Instant::now());
             0
         }),
-        "fusebox_guard" => {
-            let b = fusebox_closed("cg");
-            sync_loop(n, |i| fusebox_guard_call(&b, i))
-        }
-        "fusebox_guard_1pct_failing" => {
-            let b = fusebox_closed("cg");
-            sync_loop(n, |i| fusebox_guard_call_1pct_failing(&b, i))
-        }
-        "fusebox_guard_time_window" => {
-            let b = fusebox_closed_time_window("cg");
-            sync_loop(n, |i| fusebox_guard_call(&b, i))
-        }
         "fusebox_lowlevel" => {
             let b = fusebox_closed("cg");
             sync_loop(n, |i| fusebox_lowlevel_call(&b, i))

@@ -90,6 +90,71 @@ pub fn fusebox_closed_time_window(name: &str) -> CircuitBreaker {
     )
 }
 
+/// [`fusebox_closed`] with call stats on (off by default): the healthy path then does one
+/// uncontended atomic add per call on its thread's shard.
+pub fn fusebox_closed_stats_on(name: &str) -> CircuitBreaker {
+    Registry::new().circuit_breaker_with_config(
+        name,
+        CircuitBreakerConfig::builder()
+            .call_stats_enabled(true)
+            .build()
+            .expect("a valid config"),
+    )
+}
+
+/// A failure storm: half the calls fail, so the breaker (window of 10) trips, waits 1 ms in
+/// OPEN, half-opens with 4 probes, and trips again, over and over.
+pub fn fusebox_storm(name: &str) -> CircuitBreaker {
+    Registry::new().circuit_breaker_with_config(
+        name,
+        CircuitBreakerConfig::builder()
+            .sliding_window_size(10)
+            .minimum_number_of_calls(10)
+            .permitted_number_of_calls_in_half_open_state(4)
+            .wait_duration_in_open_state(Duration::from_millis(1))
+            .build()
+            .expect("a valid config"),
+    )
+}
+
+/// The guard around an op failing every other call (the storm).
+#[inline]
+pub fn fusebox_guard_call_storm(b: &CircuitBreaker, x: u64) -> u64 {
+    guard_call(b, x, |x| op_failing_every(x, 2))
+}
+
+/// A fast call's duration, and a slow one's (above the default 60 s threshold).
+pub const FAST: Duration = Duration::from_micros(20);
+pub const SLOW: Duration = Duration::from_secs(61);
+
+/// The low-level API with a given duration: `try_acquire_permission` → op → `on_success`,
+/// one call in 100 reported as slow (the guard measures real time, which a bench cannot make
+/// slow once in 100 calls without sleeping).
+#[inline]
+pub fn fusebox_call_1pct_slow(b: &CircuitBreaker, x: u64) -> u64 {
+    if !b.try_acquire_permission() {
+        return 0;
+    }
+    let v = op(x).unwrap_or(0);
+    b.on_success(if black_box(x).is_multiple_of(100) {
+        SLOW
+    } else {
+        FAST
+    });
+    v
+}
+
+/// The same, every call fast: the baseline of [`fusebox_call_1pct_slow`].
+#[inline]
+pub fn fusebox_call_fast(b: &CircuitBreaker, x: u64) -> u64 {
+    if !b.try_acquire_permission() {
+        return 0;
+    }
+    let v = op(x).unwrap_or(0);
+    b.on_success(FAST);
+    v
+}
+
 /// The trivial op failing once every `period` calls (never enough to trip the default
 /// threshold of 50 %): the window always holds a failure, so every record takes the lock.
 #[inline(never)]

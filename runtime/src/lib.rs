@@ -54,7 +54,7 @@ mod sync;
 pub mod telemetry;
 mod window;
 
-pub use breaker::{CallNotPermitted, CircuitBreaker};
+pub use breaker::{CallNotPermitted, CallStats, CallTimer, CircuitBreaker, Transitions};
 pub use call::{BreakerError, Classifier, Failure, Outcome, Permit, TimeoutError};
 pub use clock::{Clock, ManualClock, PreciseClock, SystemClock};
 pub use config::{

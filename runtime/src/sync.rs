@@ -39,3 +39,84 @@ impl<T> Mutex<T> {
             .unwrap_or_else(|poisoned| poisoned.into_inner());
     }
 }
+
+/// The most shards a breaker splits its per-thread counters into (see `breaker/shards.rs`).
+#[cfg_attr(fusebox_loom, allow(dead_code))]
+pub(crate) const MAX_SHARDS: usize = 16;
+
+#[cfg(not(fusebox_loom))]
+mod shard_index {
+    use std::cell::Cell;
+    use std::sync::OnceLock;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// The next index handed to a thread (round robin, so that the first threads of a process
+    /// get distinct shards).
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    static COUNT: OnceLock<usize> = OnceLock::new();
+
+    std::thread_local! {
+        /// This thread's shard, already reduced modulo the shard count; `usize::MAX` until
+        /// first used.
+        static INDEX: Cell<usize> = const { Cell::new(usize::MAX) };
+    }
+
+    /// How many shards every breaker of this process has: the number of CPUs rounded up to a
+    /// power of two, from 2 to [`MAX_SHARDS`](super::MAX_SHARDS).
+    pub(crate) fn shard_count() -> usize {
+        *COUNT.get_or_init(|| {
+            std::thread::available_parallelism()
+                .map_or(2, |n| n.get())
+                .next_power_of_two()
+                .clamp(2, super::MAX_SHARDS)
+        })
+    }
+
+    /// This thread's shard index, below [`shard_count`]: one thread-local load once assigned.
+    #[inline(always)]
+    pub(crate) fn shard_index() -> usize {
+        let i = INDEX.get();
+        if i != usize::MAX { i } else { assign() }
+    }
+
+    #[cold]
+    fn assign() -> usize {
+        let i = NEXT.fetch_add(1, Ordering::Relaxed) & (shard_count() - 1);
+        INDEX.set(i);
+        i
+    }
+}
+
+#[cfg(fusebox_loom)]
+mod shard_index {
+    use loom::sync::atomic::{AtomicUsize, Ordering};
+    use std::cell::Cell;
+
+    loom::lazy_static! {
+        /// Reset for every execution of a model, so that executions stay deterministic.
+        static ref NEXT: AtomicUsize = AtomicUsize::new(0);
+    }
+    loom::thread_local! {
+        static INDEX: Cell<usize> = Cell::new(usize::MAX);
+    }
+
+    /// Two shards under loom: three threads share them, so both a shared and an own shard
+    /// are explored.
+    pub(crate) fn shard_count() -> usize {
+        2
+    }
+
+    pub(crate) fn shard_index() -> usize {
+        INDEX.with(|index| {
+            let i = index.get();
+            if i != usize::MAX {
+                return i;
+            }
+            let i = NEXT.fetch_add(1, Ordering::Relaxed) & 1;
+            index.set(i);
+            i
+        })
+    }
+}
+
+pub(crate) use shard_index::{shard_count, shard_index};

@@ -148,6 +148,30 @@ impl CountWindow {
         unpack(self.totals)
     }
 
+    /// Records `n` fast successes, as `n` calls of [`record`](Self::record) would, in at most
+    /// `size` steps: from `size` on, the ring holds nothing else.
+    pub(crate) fn add_successes(&mut self, n: u64) {
+        let size = self.slots.len();
+        match usize::try_from(n) {
+            Ok(n) if n < size => {
+                for _ in 0..n {
+                    self.record_packed(false, false);
+                }
+            }
+            _ => {
+                self.slots.fill(RECORDED);
+                self.totals = DELTAS[usize::from(RECORDED)] * size as Packed;
+                self.head = (self.head + (n % size as u64) as usize) % size;
+            }
+        }
+    }
+
+    /// Whether the window holds `size` calls.
+    #[inline]
+    pub(crate) fn is_full(&self) -> bool {
+        self.totals as u32 as usize == self.slots.len()
+    }
+
     /// The window's size, in calls.
     #[inline]
     pub(crate) fn size(&self) -> usize {
@@ -224,6 +248,29 @@ impl TimeWindow {
     pub(crate) fn totals(&mut self, now_nanos: u64) -> Totals {
         self.rotate(now_nanos);
         self.totals
+    }
+
+    /// Records `n` fast successes in the newest bucket, as [`record`](Self::record) would at
+    /// any instant of that bucket's second.
+    pub(crate) fn add_successes_to_newest(&mut self, n: u64) {
+        let n = u32::try_from(n).unwrap_or(u32::MAX);
+        let bucket = &mut self.buckets[self.head].totals;
+        bucket.calls = bucket.calls.saturating_add(n);
+        self.totals.calls = self.totals.calls.saturating_add(n);
+    }
+
+    /// Calls in the window as of its last rotation.
+    pub(crate) fn calls(&self) -> u32 {
+        self.totals.calls
+    }
+
+    /// The clock instant (nanoseconds) at which the newest bucket's second ends: a call
+    /// recorded before it goes into that bucket without evicting anything.
+    pub(crate) fn newest_second_end(&self) -> u64 {
+        self.buckets[self.head]
+            .epoch_second
+            .saturating_add(1)
+            .saturating_mul(1_000_000_000)
     }
 }
 
@@ -331,6 +378,26 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn bulk_successes_match_one_by_one(size in 1u32..12, pre in proptest::collection::vec((any::<bool>(), any::<bool>()), 0..30), n in 0u64..40, after in proptest::collection::vec((any::<bool>(), any::<bool>()), 0..30)) {
+            let mut bulk = CountWindow::new(size);
+            let mut one = CountWindow::new(size);
+            for &(f, s) in &pre {
+                bulk.record(f, s);
+                one.record(f, s);
+            }
+            bulk.add_successes(n);
+            for _ in 0..n {
+                one.record(false, false);
+            }
+            prop_assert_eq!(bulk.totals(), one.totals());
+            prop_assert_eq!(bulk.is_full(), one.totals().calls == size);
+            // The rings agree from here on: same evictions.
+            for &(f, s) in &after {
+                prop_assert_eq!(bulk.record(f, s), one.record(f, s));
+            }
+        }
+
         #[test]
         fn count_window_matches_reference(size in 1u32..12, ops in proptest::collection::vec(op(), 0..200)) {
             let mut w = CountWindow::new(size);

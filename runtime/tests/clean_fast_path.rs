@@ -1,11 +1,14 @@
 //! The skipped record of a clean breaker (a fast success into a CLOSED count window full of fast
-//! successes, nobody subscribed) must be unobservable. Each case drives two breakers through
-//! the same random calls: one with a subscriber, which never skips a record, and one without,
-//! which skips whenever it may. After every step their states, permits and metrics must match.
-//! Small windows and long runs of successes make the skip frequent.
+//! successes, nobody subscribed) and the batched one (a fast success counted on a per-thread
+//! line and merged into the window later) must be unobservable. Each case drives two breakers
+//! through the same random calls: one with a subscriber, which never skips or batches a record,
+//! and one without, which does whenever it may. Every few steps their states, permits, metrics
+//! and call stats must match. Count and time windows, small windows and long runs of successes
+//! make skipping and batching frequent; call stats on and off choose between the two.
 
 use fusebox_runtime::{
-    CircuitBreaker, CircuitBreakerConfig, EventKind, EventReceiver, ManualClock, Registry, State,
+    CircuitBreaker, CircuitBreakerConfig, EventKind, EventReceiver, ManualClock, Registry,
+    SlidingWindowType, State,
 };
 use proptest::prelude::*;
 use std::time::Duration;
@@ -21,6 +24,8 @@ enum Step {
     Failure {
         ms: u16,
     },
+    /// One call whose error is ignored.
+    Ignored,
     /// Time passes.
     Advance {
         ms: u32,
@@ -37,6 +42,7 @@ fn step() -> impl Strategy<Value = Step> {
         6 => (1u8..12, prop_oneof![4 => 0u16..50, 1 => 50u16..300])
             .prop_map(|(n, ms)| Step::Successes { n, ms }),
         3 => (0u16..300).prop_map(|ms| Step::Failure { ms }),
+        1 => Just(Step::Ignored),
         2 => (0u32..5_000).prop_map(|ms| Step::Advance { ms }),
         1 => prop::sample::select(State::ALL.to_vec()).prop_map(Step::Transition),
         1 => Just(Step::Reset),
@@ -51,11 +57,17 @@ struct Pair {
     _events: EventReceiver,
 }
 
-fn pair(size: u32, minimum: u32, slow_ms: u64) -> Pair {
+fn pair(size: u32, minimum: u32, slow_ms: u64, time: bool, stats: bool) -> Pair {
     let clock = ManualClock::new();
     let config = || {
         CircuitBreakerConfig::builder()
             .clock(clock.clone())
+            .sliding_window_type(if time {
+                SlidingWindowType::TimeBased
+            } else {
+                SlidingWindowType::CountBased
+            })
+            .call_stats_enabled(stats)
             .sliding_window_size(size)
             .minimum_number_of_calls(minimum)
             .failure_rate_threshold(50.0)
@@ -104,6 +116,13 @@ fn apply(p: &Pair, step: &Step) {
             }
         }
         Step::Failure { ms } => both(p, |b| call(b, false, ms)),
+        Step::Ignored => both(p, |b| {
+            let permitted = b.try_acquire_permission();
+            if permitted {
+                b.on_ignored_error(Duration::from_millis(2));
+            }
+            permitted
+        }),
         Step::Advance { ms } => p.clock.advance(Duration::from_millis(u64::from(ms))),
         Step::Transition(to) => both(p, |b| {
             match to {
@@ -143,17 +162,24 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(400))]
 
     #[test]
-    fn skipped_records_are_unobservable(
+    fn skipped_and_batched_records_are_unobservable(
         size in 1u32..6,
         minimum in 1u32..8,
         slow_ms in prop_oneof![Just(40u64), Just(100), Just(60_000)],
+        time in any::<bool>(),
+        stats in any::<bool>(),
+        check_every in 1usize..4,
         steps in prop::collection::vec(step(), 1..60),
     ) {
-        let p = pair(size, minimum, slow_ms);
+        let p = pair(size, minimum, slow_ms, time, stats);
         for (i, s) in steps.iter().enumerate() {
             apply(&p, s);
+            if i % check_every != 0 && i + 1 != steps.len() {
+                continue;
+            }
             prop_assert_eq!(p.subscribed.state(), p.plain.state(), "state after step {} ({:?})", i, s);
             prop_assert_eq!(p.subscribed.metrics(), p.plain.metrics(), "metrics after step {} ({:?})", i, s);
+            prop_assert_eq!(p.subscribed.call_stats(), p.plain.call_stats(), "call stats after step {} ({:?})", i, s);
         }
     }
 }

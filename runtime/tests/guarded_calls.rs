@@ -264,3 +264,85 @@ fn blocked_or_panicking_subscribers_do_not_affect_calls() {
         "the full queue dropped and counted"
     );
 }
+
+/// A failure storm on two threads: half the calls fail, so the breaker trips, waits, half-opens
+/// and trips again, over and over, while fast successes are batched whenever the window allows.
+/// No outcome is lost (every permitted call is in the call stats, every rejection in the
+/// not-permitted count), the transitions chain up, and HALF_OPEN is never stuck: once calls
+/// succeed again the breaker closes.
+#[test]
+fn a_failure_storm_loses_no_outcome_and_never_sticks_in_half_open() {
+    let clock = ManualClock::new();
+    let b = Registry::new().circuit_breaker_with_config(
+        "storm",
+        CircuitBreakerConfig::builder()
+            .call_stats_enabled(true)
+            .clock(clock.clone())
+            .sliding_window_size(10)
+            .minimum_number_of_calls(10)
+            .permitted_number_of_calls_in_half_open_state(4)
+            .wait_duration_in_open_state(Duration::from_millis(1))
+            .build()
+            .unwrap(),
+    );
+    const CALLS: u64 = 40_000;
+    let threads: Vec<_> = (0..2u64)
+        .map(|t| {
+            let (b, clock) = (b.clone(), clock.clone());
+            std::thread::spawn(move || {
+                let (mut permitted, mut rejected) = (0u64, 0u64);
+                for i in 0..CALLS {
+                    if i % 64 == 0 {
+                        clock.advance(Duration::from_micros(700));
+                    }
+                    if b.try_acquire_permission() {
+                        permitted += 1;
+                        if (i + t) % 2 == 0 {
+                            b.on_error(Duration::from_micros(5));
+                        } else {
+                            b.on_success(Duration::from_micros(5));
+                        }
+                    } else {
+                        rejected += 1;
+                    }
+                }
+                (permitted, rejected)
+            })
+        })
+        .collect();
+    let (mut permitted, mut rejected) = (0, 0);
+    for t in threads {
+        let (p, r) = t.join().unwrap();
+        permitted += p;
+        rejected += r;
+    }
+    let stats = b.call_stats().unwrap();
+    assert_eq!(stats.successful.count + stats.failed.count, permitted);
+    assert_eq!(stats.not_permitted, rejected);
+    assert!(
+        rejected > 0 && stats.failed.count > 0,
+        "the breaker tripped"
+    );
+    let t = |from, to| stats.transitions.get(from, to);
+    let opened = t(State::Closed, State::Open) + t(State::HalfOpen, State::Open);
+    assert!(
+        opened > 10,
+        "the storm tripped the breaker again and again: {opened}"
+    );
+    let half_opened = t(State::Open, State::HalfOpen);
+    let left_half_open = t(State::HalfOpen, State::Open) + t(State::HalfOpen, State::Closed);
+    assert!(half_opened - left_half_open <= 1);
+    assert!(opened - half_opened <= 1);
+    // Calls succeed again: within a wait and a round of probes (at most one more trip, if the
+    // storm left HALF_OPEN with failures in it), the breaker is CLOSED.
+    for _ in 0..12 {
+        if b.state() == State::Closed {
+            break;
+        }
+        clock.advance(Duration::from_millis(2));
+        if b.try_acquire_permission() {
+            b.on_success(Duration::from_micros(5));
+        }
+    }
+    assert_eq!(b.state(), State::Closed);
+}

@@ -133,6 +133,9 @@ fn skipped_successes_and_a_failure_do_not_lose_updates() {
                 "loom-clean",
                 CircuitBreakerConfig::builder()
                     .clock(ManualClock::new())
+                    // Off, so that the full window of fast successes is CLEAN (skipped), not
+                    // batched.
+                    .call_stats_enabled(false)
                     .sliding_window_size(2)
                     .failure_rate_threshold(100.0)
                     .build()
@@ -178,5 +181,171 @@ fn skipped_successes_and_a_failure_do_not_lose_updates() {
         } else {
             assert_eq!(m.number_of_failed_calls(), 1);
         }
+    });
+}
+
+/// A breaker whose full count window of 2 holds a failure, so that fast successes are batched
+/// (call stats on: no skipping).
+fn batching(size: u32) -> Arc<CircuitBreaker> {
+    let b = Registry::new().circuit_breaker_with_config(
+        "loom-batch",
+        CircuitBreakerConfig::builder()
+            .call_stats_enabled(true)
+            .clock(ManualClock::new())
+            .sliding_window_size(size)
+            .minimum_number_of_calls(size)
+            .failure_rate_threshold(100.0)
+            .build()
+            .unwrap(),
+    );
+    assert!(b.try_acquire_permission());
+    b.on_error(Duration::from_millis(1));
+    for _ in 1..size {
+        assert!(b.try_acquire_permission());
+        b.on_success(Duration::from_millis(1));
+    }
+    Arc::new(b)
+}
+
+fn successes(b: &Arc<CircuitBreaker>, n: usize) -> thread::JoinHandle<()> {
+    let b = b.clone();
+    thread::spawn(move || {
+        for _ in 0..n {
+            if b.try_acquire_permission() {
+                b.on_success(Duration::from_millis(1));
+            }
+        }
+    })
+}
+
+/// Batched successes (one `fetch_add` on a per-thread line) race a failure, whose lock holder
+/// closes the lines, merges them and records: every interleaving must leave the window as some
+/// order of the calls would, and count every call exactly once in the call stats.
+#[test]
+fn batched_successes_and_a_failure_count_once() {
+    loom::model(|| {
+        let b = batching(2);
+        let s = successes(&b, 2);
+        let f = {
+            let b = b.clone();
+            thread::spawn(move || {
+                assert!(b.try_acquire_permission());
+                b.on_error(Duration::from_millis(1));
+            })
+        };
+        s.join().unwrap();
+        f.join().unwrap();
+        // Window [F S] before; then S S F in some order: [S F], [F S] or [S S]; 100 % is never
+        // reached (that needs [F F]).
+        let m = b.metrics();
+        assert_eq!(m.state(), State::Closed);
+        assert_eq!(m.number_of_buffered_calls(), 2);
+        assert!(m.number_of_failed_calls() <= 1);
+        let stats = b.call_stats().unwrap();
+        assert_eq!(stats.successful.count, 3);
+        assert_eq!(stats.failed.count, 2);
+        assert_eq!(stats.successful.total, Duration::from_millis(3));
+    });
+}
+
+/// The race of the protocol: a caller reads that batching is allowed, then a lock holder closes
+/// the lines, merges and leaves the state unbatchable (a subscriber arrives), then the caller
+/// adds to its line. The stray increment must be taken back and the success recorded under
+/// the lock, so the subscriber sees it as an event unless it was merged before the subscription.
+#[test]
+fn a_success_batched_while_a_subscriber_arrives_is_an_event_or_was_merged_before() {
+    loom::model(|| {
+        let b = batching(2);
+        let s = successes(&b, 1);
+        let sub = {
+            let b = b.clone();
+            thread::spawn(move || b.subscribe())
+        };
+        s.join().unwrap();
+        let mut events = sub.join().unwrap();
+        let seen = events
+            .drain()
+            .into_iter()
+            .filter(|e| matches!(e.kind, fusebox_runtime::EventKind::Success { .. }))
+            .count();
+        let stats = b.call_stats().unwrap();
+        // Counted exactly once, whichever side of the subscription it fell on.
+        assert_eq!(stats.successful.count, 2);
+        assert!(seen <= 1);
+        // Once subscribed, nothing is batched any more: the next success is an event.
+        assert!(b.try_acquire_permission());
+        b.on_success(Duration::from_millis(1));
+        let after = events
+            .drain()
+            .into_iter()
+            .filter(|e| matches!(e.kind, fusebox_runtime::EventKind::Success { .. }))
+            .count();
+        assert_eq!(after, 1);
+    });
+}
+
+/// Batched successes race a transition to a fresh window (METRICS_ONLY): each success lands in
+/// exactly one window (merged into CLOSED's before the transition, or recorded in
+/// METRICS_ONLY's), never in both, never lost from the call stats.
+#[test]
+fn batched_successes_and_a_transition_do_not_lose_or_double_count() {
+    loom::model(|| {
+        let b = batching(2);
+        let s = successes(&b, 2);
+        let t = {
+            let b = b.clone();
+            thread::spawn(move || b.transition_to_metrics_only_state().unwrap())
+        };
+        s.join().unwrap();
+        t.join().unwrap();
+        let m = b.metrics();
+        assert_eq!(m.state(), State::MetricsOnly);
+        assert!(m.number_of_buffered_calls() <= 2);
+        let stats = b.call_stats().unwrap();
+        assert_eq!(stats.successful.count, 3);
+        assert_eq!(stats.transitions.get(State::Closed, State::MetricsOnly), 1);
+    });
+}
+
+/// A time window: a success batched in the newest second races a failure one second later,
+/// which moves the window on. Wherever the success falls (the old second, evicted, or the new
+/// one), it is counted once and the failure is in the window.
+#[test]
+fn a_batched_success_and_a_new_second_in_a_time_window() {
+    loom::model(|| {
+        let clock = ManualClock::new();
+        let b = Arc::new(
+            Registry::new().circuit_breaker_with_config(
+                "loom-time",
+                CircuitBreakerConfig::builder()
+                    .call_stats_enabled(true)
+                    .clock(clock.clone())
+                    .sliding_window_type(fusebox_runtime::SlidingWindowType::TimeBased)
+                    .sliding_window_size(1)
+                    .minimum_number_of_calls(1)
+                    .failure_rate_threshold(100.0)
+                    .build()
+                    .unwrap(),
+            ),
+        );
+        assert!(b.try_acquire_permission());
+        b.on_success(Duration::from_millis(1));
+        let s = successes(&b, 1);
+        let f = {
+            let b = b.clone();
+            thread::spawn(move || {
+                clock.advance(Duration::from_millis(1500));
+                assert!(b.try_acquire_permission());
+                b.on_error(Duration::from_millis(1));
+            })
+        };
+        s.join().unwrap();
+        f.join().unwrap();
+        let m = b.metrics();
+        assert_eq!(m.number_of_failed_calls(), 1);
+        assert!(m.number_of_buffered_calls() == 1 || m.number_of_buffered_calls() == 2);
+        let stats = b.call_stats().unwrap();
+        assert_eq!(stats.successful.count, 2);
+        assert_eq!(stats.failed.count, 1);
     });
 }

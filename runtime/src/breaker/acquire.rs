@@ -42,7 +42,7 @@ impl Inner {
 
     #[inline]
     fn reject(&self, state: State) -> bool {
-        self.not_permitted.fetch_add(1, Ordering::Relaxed);
+        self.count_rejection(state);
         if state.allows_publish() && self.events.has_subscribers() {
             self.events.publish(&self.name, EventKind::NotPermitted);
         }
@@ -91,7 +91,7 @@ impl Inner {
     fn lazy_half_open(self: &Arc<Self>, now: u64) -> State {
         let mut pending = Pending::default();
         let state = {
-            let mut core = self.core.lock();
+            let mut core = self.lock();
             if core.state == State::Open && now > self.open_until.load(Ordering::Acquire) {
                 self.transition_locked(
                     &mut core,

@@ -1,6 +1,7 @@
 //! The hot path, lock-free: acquiring in a state that permits every call (one load and one bit
 //! test of the [tag](super::tag)), and recording an outcome, which skips a fast success into a
-//! [`CLEAN`](super::tag::CLEAN) breaker without any write. Everything else leaves through two
+//! [`CLEAN`](super::tag::CLEAN) breaker without any write, or batches it on the caller's own
+//! line (one `fetch_add`, `batch.rs`). Everything else leaves through two
 //! out-of-line calls: `acquire_not_closed` ([`acquire`](super::acquire)) and `record_contended`
 //! ([`record`](super::record)).
 //!
@@ -10,8 +11,10 @@
 
 use super::CircuitBreaker;
 use super::inner::Inner;
+use super::shards::{CLOSED, FOLD_AT, MAX_BATCHED_NANOS, ONE_CALL};
 use super::tag::{CLOSED_CLEAN, PERMITS, STATE_BITS};
 use crate::state::State;
+use crate::sync::AtomicU64;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
@@ -45,13 +48,55 @@ impl Inner {
     /// Records one outcome; the heart of the hot path.
     ///
     /// A fast success into a [`CLEAN`](super::tag::CLEAN) breaker is skipped with no write at
-    /// all. Otherwise see [`record_contended`](Self::record_contended).
-    #[inline]
+    /// all; one that may be batched (`batch.rs`) is one `fetch_add` on the caller's own line.
+    /// Everything else goes to [`record_contended`](Self::record_contended).
+    #[inline(always)]
     pub(super) fn record(self: &Arc<Self>, elapsed_nanos: u64, failed: bool) {
         let slow = elapsed_nanos > self.slow_threshold_nanos.load(Ordering::Relaxed);
-        if !(failed | slow) && self.tag.load(Ordering::Relaxed) == CLOSED_CLEAN {
-            return;
+        if !(failed | slow) {
+            if self.tag.load(Ordering::Relaxed) == CLOSED_CLEAN {
+                return;
+            }
+            let until = self.batch_until.load(Ordering::Acquire);
+            if until != 0 && self.batch(elapsed_nanos, until) {
+                return;
+            }
         }
         self.record_contended(elapsed_nanos, failed, slow);
     }
+
+    /// Counts a fast success on the caller's line if batching allows it (see `batch.rs` for
+    /// why this is exact); `false` if it must take the lock.
+    #[inline(always)]
+    fn batch(&self, elapsed_nanos: u64, until: u64) -> bool {
+        if elapsed_nanos >= MAX_BATCHED_NANOS || (until != u64::MAX && self.now() >= until) {
+            return false;
+        }
+        let Some(shards) = self.shards.get() else {
+            return false;
+        };
+        let line = shards.mine();
+        let add = ONE_CALL | elapsed_nanos;
+        let before = line.acc.fetch_add(add, Ordering::AcqRel);
+        if before & CLOSED != 0 {
+            return stray(&line.acc, add);
+        }
+        if elapsed_nanos > line.max.load(Ordering::Relaxed) {
+            line.max.fetch_max(elapsed_nanos, Ordering::Relaxed);
+        }
+        if (before + add) & FOLD_AT != 0 {
+            self.fold();
+        }
+        true
+    }
+}
+
+/// A stray increment: batching stopped between the caller's look at `batch_until` and its
+/// `fetch_add`. Takes it back (the line stays closed while it is there, see `batch.rs`); the
+/// caller records under the lock.
+#[cold]
+#[inline(never)]
+fn stray(acc: &AtomicU64, add: u64) -> bool {
+    acc.fetch_sub(add, Ordering::Relaxed);
+    false
 }

@@ -4,6 +4,8 @@
 //! the window). Also the breaker's construction, its config installation and event publication.
 
 use super::CircuitBreaker;
+use super::call_stats::StatsCore;
+use super::shards::Shards;
 use super::tag::tag_of;
 use super::transition::OpenWait;
 use crate::clock::ClockSource;
@@ -12,8 +14,8 @@ use crate::events::{EventBus, Pending};
 use crate::state::State;
 use crate::sync::{AtomicBool, AtomicU8, AtomicU32, AtomicU64, Mutex};
 use crate::window::Window;
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 /// One breaker, shared by its handles.
@@ -43,8 +45,14 @@ pub(crate) struct Inner {
     pub(super) half_open_deadline: AtomicU64,
     /// HALF_OPEN: probe permits left.
     pub(super) permits: AtomicU32,
-    /// Rejections counted on the current metrics object.
-    pub(super) not_permitted: AtomicU64,
+    /// Batched fast successes are allowed for clock readings before this instant (`u64::MAX`:
+    /// any time; 0: not at all). A hint for the hot path; the lines decide (`batch.rs`).
+    pub(super) batch_until: AtomicU64,
+    /// The per-thread lines, allocated when first needed (`shards.rs`).
+    pub(super) shards: OnceLock<Shards>,
+    /// Rejections in OPEN and HALF_OPEN / in FORCED_OPEN, cumulative, before the lines exist.
+    pub(super) rejected: AtomicU64,
+    pub(super) rejected_forced: AtomicU64,
     pub(super) core: Mutex<Core>,
     pub(crate) events: EventBus,
 }
@@ -60,6 +68,14 @@ pub(super) struct Core {
     pub(super) generation: u64,
     pub(super) failure_rate_published: bool,
     pub(super) slow_call_rate_published: bool,
+    /// The lines open for batching, one bit per line (`batch.rs`).
+    pub(super) open_lines: u32,
+    /// Rejections (all kinds) counted before the current metrics object was created.
+    pub(super) not_permitted_base: u64,
+    /// Whether [`CallStats`](super::CallStats) are kept (the config's `call_stats_enabled`).
+    pub(super) stats_enabled: bool,
+    /// The call stats, created on first use.
+    pub(super) stats: Option<Box<StatsCore>>,
 }
 
 impl CircuitBreaker {
@@ -80,7 +96,10 @@ impl CircuitBreaker {
             open_timer_due: AtomicU64::new(0),
             half_open_deadline: AtomicU64::new(0),
             permits: AtomicU32::new(0),
-            not_permitted: AtomicU64::new(0),
+            batch_until: AtomicU64::new(0),
+            shards: OnceLock::new(),
+            rejected: AtomicU64::new(0),
+            rejected_forced: AtomicU64::new(0),
             core: Mutex::new(Core {
                 config: CircuitBreakerConfig::default(),
                 state: State::Closed,
@@ -90,15 +109,20 @@ impl CircuitBreaker {
                 generation: 0,
                 failure_rate_published: false,
                 slow_call_rate_published: false,
+                open_lines: 0,
+                not_permitted_base: 0,
+                stats_enabled: false,
+                stats: None,
             }),
             events: EventBus::default(),
         });
         {
             let mut pending = Pending::default();
-            let mut core = inner.core.lock();
+            let mut core = inner.lock();
             inner.install_config(&mut core, config);
-            // Build the initial state object directly, without publishing anything.
+            // Build the initial state object directly, without publishing or counting anything.
             inner.transition_locked(&mut core, initial, OpenWait::Interval, now, &mut pending);
+            core.stats = None;
         }
         CircuitBreaker { inner }
     }
@@ -128,7 +152,39 @@ impl Inner {
             config.transition_to_state_after_wait_duration as u8,
             Ordering::Relaxed,
         );
+        core.stats_enabled = config.call_stats_enabled;
+        if !core.stats_enabled {
+            core.stats = None;
+        }
         core.config = config;
+    }
+
+    /// Rejections so far, cumulative: (OPEN and HALF_OPEN, FORCED_OPEN).
+    pub(super) fn rejections(&self) -> (u64, u64) {
+        let (r, f) = self.shards.get().map_or((0, 0), Shards::rejected);
+        (
+            r + self.rejected.load(Ordering::Relaxed),
+            f + self.rejected_forced.load(Ordering::Relaxed),
+        )
+    }
+
+    /// Counts one rejection in `state`, on the caller's line once the lines exist.
+    #[inline]
+    pub(super) fn count_rejection(&self, state: State) {
+        let forced = state == State::ForcedOpen;
+        let counter = match self.shards.get() {
+            Some(shards) => {
+                let line = shards.mine();
+                if forced {
+                    &line.rejected_forced
+                } else {
+                    &line.rejected
+                }
+            }
+            None if forced => &self.rejected_forced,
+            None => &self.rejected,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
     }
 
     #[inline]

@@ -22,14 +22,18 @@
 //! * `not_permitted.rs`: [`CallNotPermitted`], the rejection error.
 
 mod acquire;
+mod batch;
+mod call_stats;
 mod hot_path;
 mod inner;
 mod not_permitted;
 mod record;
+mod shards;
 mod tag;
 mod timers;
 mod transition;
 
+pub use call_stats::{CallStats, CallTimer, Transitions};
 pub use not_permitted::CallNotPermitted;
 
 use crate::config::CircuitBreakerConfig;
@@ -97,7 +101,7 @@ impl CircuitBreaker {
         let initial = config.initial_state;
         let mut pending = Pending::default();
         {
-            let mut core = self.inner.core.lock();
+            let mut core = self.inner.lock();
             self.inner.install_config(&mut core, config);
             core.attempts = 0;
             let now = self.inner.now();
@@ -206,6 +210,7 @@ impl CircuitBreaker {
     /// published, nothing is counted.
     pub fn on_ignored_error(&self, elapsed: Duration) {
         self.release_permission();
+        self.inner.count_ignored(nanos(elapsed));
         let state = self.inner.load_state();
         if state.allows_publish() && self.inner.events.has_subscribers() {
             self.inner
@@ -220,13 +225,30 @@ impl CircuitBreaker {
         // state's.
         self.state();
         let now = self.inner.now();
-        let mut core = self.inner.core.lock();
+        let mut core = self.inner.lock();
+        let (r, f) = self.inner.rejections();
         Metrics {
             state: core.state,
             totals: core.window.totals(now),
             minimum: core.minimum,
-            not_permitted: self.inner.not_permitted.load(Ordering::Relaxed),
+            not_permitted: (r + f).saturating_sub(core.not_permitted_base),
         }
+    }
+
+    /// The cumulative call figures behind Resilience4j's Micrometer meters (calls timers by
+    /// kind, not-permitted calls) and fusebox's transition counter; `None` when the breaker's
+    /// config turned them off ([`call_stats_enabled`](CircuitBreakerConfig::call_stats_enabled)).
+    /// Reading them merges the batched successes, like [`metrics`](Self::metrics): call it at
+    /// scrape time, not per call.
+    pub fn call_stats(&self) -> Option<CallStats> {
+        self.state();
+        let now = self.inner.now();
+        let mut core = self.inner.lock();
+        if !core.stats_enabled {
+            return None;
+        }
+        let (not_permitted, _) = self.inner.rejections();
+        Some(core.stats().snapshot(now, not_permitted))
     }
 
     /// Moves to CLOSED (fresh metrics).
@@ -289,7 +311,7 @@ impl CircuitBreaker {
     pub fn reset(&self) {
         let mut pending = Pending::default();
         {
-            let mut core = self.inner.core.lock();
+            let mut core = self.inner.lock();
             let now = self.inner.now();
             core.attempts = 0;
             self.inner.transition_locked(
@@ -315,8 +337,9 @@ impl CircuitBreaker {
     /// full, new events are dropped and counted ([`EventReceiver::dropped`]).
     pub fn subscribe_with_capacity(&self, capacity: usize) -> EventReceiver {
         let receiver = self.inner.events.subscribe(capacity);
-        // From now on every success is an event: no more skipped records.
-        let _core = self.inner.core.lock();
+        // From now on every success is an event: no more skipped or batched records (taking
+        // the lock merges the batched ones and closes batching).
+        let _core = self.inner.lock();
         self.inner.clear_clean();
         receiver
     }

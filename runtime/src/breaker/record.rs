@@ -2,13 +2,14 @@
 //! window update, the failure and slow-call rate verdict against the thresholds, the rate
 //! events, and tripping to OPEN (or HALF_OPEN's decision to close or re-open).
 
+use super::batch::Locked;
+use super::call_stats::Kind;
 use super::inner::{Core, Inner};
 use super::tag::{CLOSED_CLEAN, tag_of};
 use super::transition::OpenWait;
 use crate::config::CircuitBreakerConfig;
 use crate::events::{EventKind, Pending};
 use crate::state::State;
-use crate::sync::MutexGuard;
 use crate::window::{self, Totals, Window};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -53,16 +54,19 @@ impl Inner {
         if self.tag.load(Ordering::Relaxed) == tag_of(State::Disabled) {
             return;
         }
-        let mut core = self.core.lock();
+        let mut core = self.lock();
         if core.state == State::Closed && !self.events.has_subscribers() {
             if failed | slow {
                 self.clear_clean();
+            }
+            if core.stats_enabled {
+                self.count_call(&mut core, elapsed_nanos, failed);
             }
             let totals = match &mut core.window {
                 Window::Count(w) => {
                     let packed = w.record_packed(failed, slow);
                     if window::quiet(packed) {
-                        if window::clean(packed, w.size()) {
+                        if window::clean(packed, w.size()) && !core.stats_enabled {
                             self.tag.store(CLOSED_CLEAN, Ordering::Release);
                         }
                         return;
@@ -83,9 +87,31 @@ impl Inner {
         self.record_locked(core, elapsed_nanos, failed, slow);
     }
 
+    /// Counts a recorded call in the call stats (the caller checked that they are on and that
+    /// the state publishes events).
+    #[inline]
+    fn count_call(&self, core: &mut Core, elapsed_nanos: u64, failed: bool) {
+        let kind = if failed {
+            Kind::Failed
+        } else {
+            Kind::Successful
+        };
+        let now = self.now();
+        core.stats().record(kind, elapsed_nanos, now);
+    }
+
+    /// Counts an ignored error in the call stats.
+    pub(super) fn count_ignored(&self, elapsed_nanos: u64) {
+        let mut core = self.lock();
+        if core.stats_enabled && core.state.allows_publish() {
+            let now = self.now();
+            core.stats().record(Kind::Ignored, elapsed_nanos, now);
+        }
+    }
+
     /// CLOSED reached a threshold: rate events, then OPEN.
     #[cold]
-    fn trip(self: &Arc<Self>, mut core: MutexGuard<'_, Core>, verdict: Verdict, fr: f32, sr: f32) {
+    fn trip(self: &Arc<Self>, mut core: Locked<'_>, verdict: Verdict, fr: f32, sr: f32) {
         let mut pending = Pending::default();
         self.rate_events(verdict, fr, sr, &mut pending);
         let now = self.now();
@@ -104,7 +130,7 @@ impl Inner {
     #[cold]
     fn record_locked(
         self: &Arc<Self>,
-        mut core: MutexGuard<'_, Core>,
+        mut core: Locked<'_>,
         elapsed_nanos: u64,
         failed: bool,
         slow: bool,
@@ -115,6 +141,9 @@ impl Inner {
             self.clear_clean();
             let core = &mut *core;
             let state = core.state;
+            if core.stats_enabled && state.allows_publish() {
+                self.count_call(core, elapsed_nanos, failed);
+            }
             if state.allows_publish() && self.events.has_subscribers() {
                 let elapsed = Duration::from_nanos(elapsed_nanos);
                 pending.push(if failed {

@@ -42,7 +42,7 @@ impl Inner {
     fn fire(self: &Arc<Self>, generation: u64, kind: Timer) {
         let mut pending = Pending::default();
         {
-            let mut core = self.core.lock();
+            let mut core = self.lock();
             if core.generation != generation {
                 return;
             }
@@ -107,7 +107,7 @@ impl Inner {
         }
         let mut pending = Pending::default();
         let state = {
-            let mut core = self.core.lock();
+            let mut core = self.lock();
             self.apply_due_locked(&mut core, now, &mut pending);
             core.state
         };

@@ -3,6 +3,7 @@
 //! transition event and the state's timer. Manual transitions check legality first.
 
 use super::inner::{Core, Inner, nanos};
+use super::shards::Shards;
 use super::tag::tag_of;
 use super::timers::Timer;
 use crate::SlidingWindowType;
@@ -41,7 +42,6 @@ impl Inner {
             let (window, minimum) = Self::fresh_window(&core.config, now);
             core.window = window;
             core.minimum = minimum;
-            self.not_permitted.store(0, Ordering::Relaxed);
         };
         let mut timer = None;
         match to {
@@ -80,7 +80,6 @@ impl Inner {
                 let permitted = core.config.permitted_number_of_calls_in_half_open_state;
                 core.window = Window::Count(CountWindow::new(permitted));
                 core.minimum = core.config.minimum_number_of_calls.min(permitted);
-                self.not_permitted.store(0, Ordering::Relaxed);
                 self.permits.store(permitted, Ordering::Release);
                 let max_wait = core.config.max_wait_duration_in_half_open_state;
                 if max_wait.is_zero() {
@@ -95,14 +94,25 @@ impl Inner {
                 core.window = Window::Empty;
                 core.minimum = 0;
                 core.attempts = 0;
-                self.not_permitted.store(0, Ordering::Relaxed);
             }
             State::ForcedOpen => {
                 core.window = Window::Empty;
                 core.minimum = 0;
                 core.attempts = core.attempts.saturating_add(1);
-                self.not_permitted.store(0, Ordering::Relaxed);
             }
+        }
+        if to != State::Open {
+            // A new metrics object: its rejection count starts at 0 (OPEN keeps its
+            // predecessor's, as in Resilience4j).
+            let (r, f) = self.rejections();
+            core.not_permitted_base = r + f;
+        }
+        if matches!(to, State::Open | State::HalfOpen | State::ForcedOpen) {
+            // Rejections are counted on per-thread lines from here on.
+            self.shards.get_or_init(Shards::new);
+        }
+        if from != to && core.stats_enabled {
+            core.stats().transitions.count(from, to);
         }
         core.state = to;
         core.generation = core.generation.wrapping_add(1);
@@ -132,7 +142,7 @@ impl Inner {
     ) -> Result<(), IllegalStateTransition> {
         let mut pending = Pending::default();
         {
-            let mut core = self.core.lock();
+            let mut core = self.lock();
             let from = core.state;
             if !from.allows_transition_to(to) {
                 return Err(IllegalStateTransition {

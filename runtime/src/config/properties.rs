@@ -187,6 +187,24 @@ breaker_properties! {
                 /// Whether a timer moves OPEN to HALF_OPEN.
             }
         }
+        call_stats_enabled: bool {
+            default false;
+            sample true;
+            get(copy) {
+                /// Whether the breaker keeps [`CallStats`](crate::CallStats) (calls timers,
+                /// not-permitted and transition counters). Default off for now: the metrics
+                /// endpoints (`observe`) still count from events. Off, a healthy breaker
+                /// writes nothing per call.
+            }
+            set(enabled) {
+                /// Whether to keep [`CallStats`](crate::CallStats): off saves one uncontended
+                /// atomic add per permitted call in the healthy state.
+            }
+            file call_stats_enabled {
+                /// Whether the breaker keeps call stats (calls timers, not-permitted and
+                /// transition counters) for the metrics endpoints.
+            }
+        }
         initial_state: State {
             default State::Closed;
             sample State::HalfOpen;

@@ -72,7 +72,8 @@ mod tests {
                 f if f.starts_with("enable")
                     || f.starts_with("automatic")
                     || f.ends_with("health_indicator")
-                    || f.ends_with("to_fail") =>
+                    || f.ends_with("to_fail")
+                    || f == "call_stats_enabled" =>
                 {
                     node(Value::Bool(true))
                 }
