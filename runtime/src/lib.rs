@@ -31,7 +31,9 @@
 //! and the glue the attributes expand to (plain `tracing` spans). Then, each adding one part:
 //! `telemetry` (default; the `telemetry` module), `reqwest` (default; `telemetry::client`,
 //! implies `telemetry`), `yaml` (default; Spring YAML files), `otlp` (the OTLP exporter),
-//! `reqwest-middleware` (`telemetry::client::TracingMiddleware`) and `testing`
+//! `reqwest-middleware` (`telemetry::client::TracingMiddleware`), `actuator` (the
+//! `observe::actuator` router; a default of the `fusebox` facade, not of this crate), `watch`
+//! (`Registry::watch_file`), `metrics` (`observe::metrics_facade`) and `testing`
 //! (`telemetry::ExporterKind::InMemory`, for dev-dependencies). The `fusebox` facade forwards
 //! each of them under the same name.
 
