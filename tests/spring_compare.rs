@@ -932,7 +932,9 @@ async fn fusebox_answers_like_resilience4j_under_spring_boot() {
     // Spring Boot allows it once `circuitbreakers` is exposed).
     // The health options (`registerHealthIndicator`, `allowHealthIndicatorToFail`) and the
     // `application` tag (`management.metrics.tags.application`) come from the YAML, as in Spring.
+    // SUCCESS events are compared with Spring's: buffer them, as Resilience4j does.
     let monitor = Monitor::builder(&REGISTRY)
+        .success_events(true)
         .build()
         .expect("valid monitor settings");
     let http = reqwest::Client::builder()

@@ -212,38 +212,58 @@ impl EventReceiver {
 struct Subscriber {
     tx: mpsc::Sender<CircuitBreakerEvent>,
     dropped: Arc<AtomicU64>,
+    /// Whether it takes SUCCESS events.
+    successes: bool,
 }
 
 /// The subscribers of one breaker, and the counts observers read besides events.
 #[derive(Debug, Default)]
 pub(crate) struct EventBus {
     count: AtomicUsize,
+    /// The subscribers that take SUCCESS events: only they cost the fast path.
+    success_count: AtomicUsize,
     subscribers: RwLock<Vec<Subscriber>>,
     dropped: AtomicU64,
     /// Calls whose time limit expired (each is then recorded as a failure).
     timeouts: AtomicU64,
-    /// The timeouts whose failure was published as an ERROR event (someone subscribed, in a
-    /// state that publishes), so an observer can tell them from the other ERROR events.
-    published_timeouts: AtomicU64,
+    /// The timeouts in a state that publishes events: those whose failure the call stats count
+    /// (and an ERROR event tells, when someone subscribed), so an observer can tell them from
+    /// the other failures.
+    counted_timeouts: AtomicU64,
 }
 
 impl EventBus {
-    pub(crate) fn subscribe(&self, capacity: usize) -> EventReceiver {
+    /// A new subscriber with a queue of `capacity` events, taking SUCCESS events or not.
+    pub(crate) fn subscribe(&self, capacity: usize, successes: bool) -> EventReceiver {
         let (tx, rx) = mpsc::channel(capacity.max(1));
         let dropped = Arc::new(AtomicU64::new(0));
         let mut subs = self.subscribers.write();
         subs.push(Subscriber {
             tx,
             dropped: dropped.clone(),
+            successes,
         });
-        self.count.store(subs.len(), Ordering::Release);
+        self.store_counts(&subs);
         EventReceiver { rx, dropped }
+    }
+
+    fn store_counts(&self, subs: &[Subscriber]) {
+        let successes = subs.iter().filter(|s| s.successes).count();
+        self.success_count.store(successes, Ordering::Release);
+        self.count.store(subs.len(), Ordering::Release);
     }
 
     /// Whether anyone listens: events are only built when someone does.
     #[inline]
     pub(crate) fn has_subscribers(&self) -> bool {
         self.count.load(Ordering::Relaxed) != 0
+    }
+
+    /// Whether anyone takes SUCCESS events: only then must every success be recorded under the
+    /// lock (no skipped or batched fast successes).
+    #[inline]
+    pub(crate) fn wants_successes(&self) -> bool {
+        self.success_count.load(Ordering::Relaxed) != 0
     }
 
     /// Events dropped over all subscribers, gone ones included.
@@ -254,18 +274,19 @@ impl EventBus {
     /// Counts an expired time limit, before its failure is recorded in `state`.
     pub(crate) fn note_timeout(&self, state: State) {
         self.timeouts.fetch_add(1, Ordering::Relaxed);
-        if state.allows_publish() && self.has_subscribers() {
-            // Counted before the ERROR event is sent: an observer that reads this count after
-            // processing events never sees that event without its count.
-            self.published_timeouts.fetch_add(1, Ordering::Release);
+        if state.allows_publish() {
+            // Counted before the failure is recorded: an observer that reads this count after
+            // the call stats never sees that failure without its count.
+            self.counted_timeouts.fetch_add(1, Ordering::Release);
         }
     }
 
-    /// Expired time limits so far, and how many of them were published as ERROR events.
+    /// Expired time limits so far, and how many of them were in a state that publishes events
+    /// (their failures are in the call stats).
     pub(crate) fn timeouts(&self) -> (u64, u64) {
         (
             self.timeouts.load(Ordering::Relaxed),
-            self.published_timeouts.load(Ordering::Acquire),
+            self.counted_timeouts.load(Ordering::Acquire),
         )
     }
 
@@ -276,9 +297,10 @@ impl EventBus {
             created_at: SystemTime::now(),
         };
         let mut closed = false;
+        let success = matches!(event.kind, EventKind::Success { .. });
         {
             let subs = self.subscribers.read();
-            for sub in subs.iter() {
+            for sub in subs.iter().filter(|s| s.successes || !success) {
                 match sub.tx.try_send(event.clone()) {
                     Ok(()) => {}
                     Err(mpsc::error::TrySendError::Full(_)) => {
@@ -292,7 +314,7 @@ impl EventBus {
         if closed {
             let mut subs = self.subscribers.write();
             subs.retain(|s| !s.tx.is_closed());
-            self.count.store(subs.len(), Ordering::Release);
+            self.store_counts(&subs);
         }
     }
 }

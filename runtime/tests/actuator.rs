@@ -275,7 +275,11 @@ async fn state_changes_answer_as_resilience4j() {
 async fn events_are_buffered_filtered_and_shaped_as_resilience4js() {
     let clock = ManualClock::new();
     let registry = Registry::new();
-    let monitor = Monitor::new(&registry);
+    // SUCCESS events are buffered only on request (Resilience4j buffers them always).
+    let monitor = Monitor::builder(&registry)
+        .success_events(true)
+        .build()
+        .unwrap();
     let base = serve(Actuator::new(monitor)).await;
     let a = registry.circuit_breaker_with_config(
         "a",

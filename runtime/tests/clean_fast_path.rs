@@ -4,7 +4,10 @@
 //! through the same random calls: one with a subscriber, which never skips or batches a record,
 //! and one without, which does whenever it may. Every few steps their states, permits, metrics
 //! and call stats must match. Count and time windows, small windows and long runs of successes
-//! make skipping and batching frequent; call stats on and off choose between the two.
+//! make skipping and batching frequent; call stats on and off choose between the two. A third
+//! breaker has a subscriber to every event but SUCCESS, which keeps skipping and batching on:
+//! it must match too, and its subscriber must see exactly the other events the full
+//! subscriber sees.
 
 use fusebox_runtime::{
     CircuitBreaker, CircuitBreakerConfig, EventKind, EventReceiver, ManualClock, Registry,
@@ -54,7 +57,35 @@ struct Pair {
     clock: ManualClock,
     subscribed: CircuitBreaker,
     plain: CircuitBreaker,
-    _events: EventReceiver,
+    /// Subscribed to every event but SUCCESS.
+    filtered: CircuitBreaker,
+    events: EventReceiver,
+    filtered_events: EventReceiver,
+}
+
+impl Pair {
+    fn all(&self) -> [&CircuitBreaker; 3] {
+        [&self.subscribed, &self.plain, &self.filtered]
+    }
+
+    /// The events since the last look: the full subscriber's other than SUCCESS, and the
+    /// filtered subscriber's.
+    fn events(&mut self) -> (Vec<EventKind>, Vec<EventKind>) {
+        let full = self
+            .events
+            .drain()
+            .into_iter()
+            .map(|e| e.kind)
+            .filter(|k| !matches!(k, EventKind::Success { .. }))
+            .collect();
+        let filtered = self
+            .filtered_events
+            .drain()
+            .into_iter()
+            .map(|e| e.kind)
+            .collect();
+        (full, filtered)
+    }
 }
 
 fn pair(size: u32, minimum: u32, slow_ms: u64, time: bool, stats: bool) -> Pair {
@@ -81,11 +112,14 @@ fn pair(size: u32, minimum: u32, slow_ms: u64, time: bool, stats: bool) -> Pair 
     let registry = Registry::new();
     let subscribed = registry.circuit_breaker_with_config("subscribed", config());
     let plain = registry.circuit_breaker_with_config("plain", config());
+    let filtered = registry.circuit_breaker_with_config("filtered", config());
     Pair {
-        _events: subscribed.subscribe_with_capacity(1 << 20),
+        events: subscribed.subscribe_with_capacity(1 << 20),
+        filtered_events: filtered.subscribe_except_successes(1 << 20),
         clock,
         subscribed,
         plain,
+        filtered,
     }
 }
 
@@ -105,7 +139,15 @@ fn call(b: &CircuitBreaker, ok: bool, ms: u16) -> bool {
 fn both(p: &Pair, f: impl Fn(&CircuitBreaker) -> bool) {
     let a = f(&p.subscribed);
     let b = f(&p.plain);
-    assert_eq!(a, b, "the two breakers answered differently");
+    let c = f(&p.filtered);
+    assert_eq!(
+        a, b,
+        "the subscribed and plain breakers answered differently"
+    );
+    assert_eq!(
+        a, c,
+        "the subscribed and filtered breakers answered differently"
+    );
 }
 
 fn apply(p: &Pair, step: &Step) {
@@ -136,14 +178,16 @@ fn apply(p: &Pair, step: &Step) {
             .is_ok()
         }),
         Step::Reset => {
-            p.subscribed.reset();
-            p.plain.reset();
+            for b in p.all() {
+                b.reset();
+            }
         }
         Step::SubscribeForOneCall => {
             let mut events = p.plain.subscribe();
             let publishes = p.plain.state().allows_publish();
             let permitted = call(&p.plain, true, 1);
             assert_eq!(permitted, call(&p.subscribed, true, 1));
+            assert_eq!(permitted, call(&p.filtered, true, 1));
             if publishes && permitted {
                 // A subscriber sees every success: this one was not skipped.
                 assert!(
@@ -171,7 +215,7 @@ proptest! {
         check_every in 1usize..4,
         steps in prop::collection::vec(step(), 1..60),
     ) {
-        let p = pair(size, minimum, slow_ms, time, stats);
+        let mut p = pair(size, minimum, slow_ms, time, stats);
         for (i, s) in steps.iter().enumerate() {
             apply(&p, s);
             if i % check_every != 0 && i + 1 != steps.len() {
@@ -180,6 +224,11 @@ proptest! {
             prop_assert_eq!(p.subscribed.state(), p.plain.state(), "state after step {} ({:?})", i, s);
             prop_assert_eq!(p.subscribed.metrics(), p.plain.metrics(), "metrics after step {} ({:?})", i, s);
             prop_assert_eq!(p.subscribed.call_stats(), p.plain.call_stats(), "call stats after step {} ({:?})", i, s);
+            prop_assert_eq!(p.subscribed.state(), p.filtered.state(), "filtered state after step {} ({:?})", i, s);
+            prop_assert_eq!(p.subscribed.metrics(), p.filtered.metrics(), "filtered metrics after step {} ({:?})", i, s);
+            prop_assert_eq!(p.subscribed.call_stats(), p.filtered.call_stats(), "filtered call stats after step {} ({:?})", i, s);
+            let (full, filtered) = p.events();
+            prop_assert_eq!(full, filtered, "events other than SUCCESS after step {} ({:?})", i, s);
         }
     }
 }

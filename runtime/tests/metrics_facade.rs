@@ -21,7 +21,6 @@ fn scripted() -> (Registry, Monitor) {
     let registry = Registry::new();
     let monitor = Monitor::builder(&registry)
         .tag("application", "shop")
-        .clock(clock.clone())
         .build()
         .unwrap();
     type Builder = fusebox_runtime::CircuitBreakerConfigBuilder;

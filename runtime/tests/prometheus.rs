@@ -476,15 +476,12 @@ fn a_float_rate_is_written_as_the_double_it_widens_to() {
 }
 
 #[test]
-fn the_max_decays_after_two_to_three_steps() {
-    let breaker_clock = ManualClock::new();
-    let monitor_clock = ManualClock::at(Duration::from_secs(1_000));
+fn the_max_decays_after_80_to_120_seconds_on_the_breakers_clock() {
+    // Micrometer's TimeWindowMax defaults (3 buckets, one cleared every 40 s), kept by the
+    // breaker's call stats on the breaker's clock.
+    let breaker_clock = ManualClock::at(Duration::from_secs(1_000));
     let registry = Registry::new();
-    let monitor = Monitor::builder(&registry)
-        .clock(monitor_clock.clone())
-        .max_step(Duration::from_secs(60))
-        .build()
-        .unwrap();
+    let monitor = Monitor::new(&registry);
     let b = registry.circuit_breaker_with_config("slow", config(&breaker_clock, |c| c));
     b.on_success(Duration::from_millis(2_500));
     let max = |m: &Monitor| {
@@ -494,11 +491,11 @@ fn the_max_decays_after_two_to_three_steps() {
         )
     };
     assert_eq!(max(&monitor), 2.5);
-    monitor_clock.advance(Duration::from_secs(60));
+    breaker_clock.advance(Duration::from_secs(40));
     assert_eq!(max(&monitor), 2.5);
-    monitor_clock.advance(Duration::from_secs(60));
+    breaker_clock.advance(Duration::from_secs(40));
     assert_eq!(max(&monitor), 2.5);
-    monitor_clock.advance(Duration::from_secs(60));
+    breaker_clock.advance(Duration::from_secs(40));
     assert_eq!(max(&monitor), 0.0);
     // The count and sum are cumulative and stay.
     let s = parse(&monitor.prometheus());
@@ -620,11 +617,15 @@ fn breakers_created_replaced_and_removed_later_are_followed() {
 
 #[test]
 fn without_a_runtime_events_wait_in_the_queue_until_the_next_read() {
-    // No tokio runtime here: no task moves events; reads drain the queue.
+    // No tokio runtime here: no task moves events; reads drain the queue. SUCCESS events are
+    // buffered on request, so that 6000 successes overflow the queue.
     let clock = ManualClock::new();
     let registry = Registry::new();
     let b = registry.circuit_breaker_with_config("sync", config(&clock, |c| c));
-    let monitor = Monitor::new(&registry);
+    let monitor = Monitor::builder(&registry)
+        .success_events(true)
+        .build()
+        .unwrap();
     for _ in 0..1000 {
         b.on_success(MS);
     }
@@ -643,7 +644,8 @@ fn without_a_runtime_events_wait_in_the_queue_until_the_next_read() {
         ),
         0.0
     );
-    // Past the queue's 4096 events without a read, the overflow is dropped and counted.
+    // Past the queue's 4096 events without a read, the overflow is dropped and counted; the
+    // calls timer, read from the breaker's call stats, misses none of them.
     for _ in 0..5000 {
         b.on_success(MS);
     }
@@ -653,7 +655,15 @@ fn without_a_runtime_events_wait_in_the_queue_until_the_next_read() {
             "resilience4j_circuitbreaker_calls_seconds_count",
             &kind("successful", "sync")
         ),
-        5096.0
+        6000.0
+    );
+    assert_eq!(
+        monitor
+            .events_of("sync", None)
+            .unwrap()
+            .circuit_breaker_events
+            .len(),
+        100
     );
     assert_eq!(
         s.get(
@@ -664,11 +674,59 @@ fn without_a_runtime_events_wait_in_the_queue_until_the_next_read() {
     );
 }
 
+#[test]
+fn by_default_success_events_are_not_buffered_and_nothing_is_missed() {
+    // No runtime, no read in between: SUCCESS events are not subscribed to, so nothing queues
+    // up for them, and the calls timer still counts every success.
+    let clock = ManualClock::new();
+    let registry = Registry::new();
+    let b = registry.circuit_breaker_with_config("quiet", config(&clock, |c| c));
+    let monitor = Monitor::new(&registry);
+    for _ in 0..6000 {
+        b.on_success(MS);
+    }
+    b.on_error(2 * MS);
+    let s = parse(&monitor.prometheus());
+    let count = |k| {
+        s.get(
+            "resilience4j_circuitbreaker_calls_seconds_count",
+            &kind(k, "quiet"),
+        )
+    };
+    assert_eq!(count("successful"), 6000.0);
+    assert_eq!(count("failed"), 1.0);
+    assert_eq!(
+        s.get(
+            "fusebox_circuitbreaker_monitor_dropped_events_total",
+            &[("name", "quiet")]
+        ),
+        0.0
+    );
+    let types: Vec<String> = monitor
+        .events_of("quiet", None)
+        .unwrap()
+        .circuit_breaker_events
+        .into_iter()
+        .map(|e| e.event_type)
+        .collect();
+    assert_eq!(types, ["ERROR"]);
+    assert!(
+        monitor
+            .events_of("quiet", Some("success"))
+            .unwrap()
+            .circuit_breaker_events
+            .is_empty()
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_a_runtime_events_move_in_as_they_come() {
     let clock = ManualClock::new();
     let registry = Registry::new();
-    let monitor = Monitor::new(&registry);
+    let monitor = Monitor::builder(&registry)
+        .success_events(true)
+        .build()
+        .unwrap();
     let b = registry.circuit_breaker_with_config("busy", config(&clock, |c| c));
     // 3 x 3000 events: more than the queue holds, with pauses but no read in between.
     for _ in 0..3 {
@@ -794,6 +852,7 @@ fn a_busy_exposition_passes_the_strict_parser() {
 }
 
 #[test]
+#[allow(deprecated)] // `max_step` has no effect any more, but is still checked.
 fn bad_monitor_settings_name_the_setting() {
     let registry = Registry::new();
     let err = |b: fusebox_runtime::observe::MonitorBuilder| b.build().unwrap_err().to_string();
@@ -951,5 +1010,38 @@ fn the_output_matches_micrometers_own_after_the_same_calls() {
     assert_same_as_micrometer(
         &monitor.prometheus(),
         include_str!("data/micrometer/scripted.txt"),
+    );
+}
+
+#[test]
+fn a_breaker_without_call_stats_has_no_series_made_from_them() {
+    let clock = ManualClock::new();
+    let registry = Registry::new();
+    let monitor = Monitor::new(&registry);
+    let off = registry
+        .circuit_breaker_with_config("off", config(&clock, |c| c.call_stats_enabled(false)));
+    off.on_success(MS);
+    let s = parse(&monitor.prometheus());
+    assert!(s.has(
+        "resilience4j_circuitbreaker_state",
+        &[("name", "off"), ("state", "closed")]
+    ));
+    for k in ["successful", "failed", "ignored"] {
+        assert!(!s.has(
+            "resilience4j_circuitbreaker_calls_seconds_count",
+            &kind(k, "off")
+        ));
+        assert!(!s.has(
+            "resilience4j_circuitbreaker_calls_seconds_max",
+            &kind(k, "off")
+        ));
+    }
+    assert!(!s.has(
+        "resilience4j_circuitbreaker_not_permitted_calls_total",
+        &kind("not_permitted", "off")
+    ));
+    assert!(
+        !s.families
+            .contains_key("fusebox_circuitbreaker_transitions_total")
     );
 }

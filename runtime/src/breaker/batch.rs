@@ -129,10 +129,11 @@ impl Inner {
         }
     }
 
-    /// Reopens the lines when a fast success may wait: CLOSED, nobody subscribed, the window
+    /// Reopens the lines when a fast success may wait: CLOSED, nobody subscribed to SUCCESS
+    /// events (a batched success publishes none), the window
     /// full (count) or at its minimum (time).
     fn reopen(&self, core: &mut Core) {
-        if core.state != State::Closed || self.events.has_subscribers() {
+        if core.state != State::Closed || self.events.wants_successes() {
             return;
         }
         let until = match &core.window {

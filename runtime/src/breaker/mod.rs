@@ -336,12 +336,32 @@ impl CircuitBreaker {
     /// Subscribes with a queue of `capacity` events (a capacity of 0 counts as 1); when it is
     /// full, new events are dropped and counted ([`EventReceiver::dropped`]).
     pub fn subscribe_with_capacity(&self, capacity: usize) -> EventReceiver {
-        let receiver = self.inner.events.subscribe(capacity);
+        let receiver = self.inner.events.subscribe(capacity, true);
         // From now on every success is an event: no more skipped or batched records (taking
         // the lock merges the batched ones and closes batching).
         let _core = self.inner.lock();
         self.inner.clear_clean();
         receiver
+    }
+
+    /// Subscribes, as [`subscribe_with_capacity`](Self::subscribe_with_capacity), to every
+    /// event but SUCCESS. Unlike a full subscription it keeps the breaker's lock-free fast path:
+    /// a healthy breaker's successes are still skipped or batched, where a subscriber to SUCCESS
+    /// events makes each of them take the lock and queue an event.
+    ///
+    /// ```
+    /// use fusebox_runtime::{EventKind, Registry};
+    /// use std::time::Duration;
+    ///
+    /// let breaker = Registry::new().circuit_breaker("orders");
+    /// let mut events = breaker.subscribe_except_successes(64);
+    /// breaker.on_success(Duration::from_millis(1));
+    /// breaker.on_error(Duration::from_millis(2));
+    /// let kinds: Vec<_> = events.drain().into_iter().map(|e| e.kind).collect();
+    /// assert_eq!(kinds, [EventKind::Error { elapsed: Duration::from_millis(2) }]);
+    /// ```
+    pub fn subscribe_except_successes(&self, capacity: usize) -> EventReceiver {
+        self.inner.events.subscribe(capacity, false)
     }
 
     /// Events dropped because subscribers' queues were full, over all subscribers.

@@ -43,7 +43,8 @@ impl Verdict {
 impl Inner {
     /// Records one outcome under the lock.
     ///
-    /// The common case — CLOSED, nobody subscribed, no threshold reached — takes the lock for a
+    /// The common case — CLOSED, nobody subscribed (to SUCCESS events, for a success), no
+    /// threshold reached — takes the lock for a
     /// ring update and returns; a window without failures or slow calls cannot reach a
     /// threshold (thresholds are above 0), so it skips the rate computation too, and marks the
     /// breaker [`CLEAN`](super::tag::CLEAN) once the window is full. Everything else goes through
@@ -55,7 +56,14 @@ impl Inner {
             return;
         }
         let mut core = self.lock();
-        if core.state == State::Closed && !self.events.has_subscribers() {
+        // A subscriber to SUCCESS events needs every success published, any subscriber needs
+        // the ERROR events: both go through `record_locked`.
+        let published = if failed {
+            self.events.has_subscribers()
+        } else {
+            self.events.wants_successes()
+        };
+        if core.state == State::Closed && !published {
             if failed | slow {
                 self.clear_clean();
             }

@@ -188,13 +188,15 @@ breaker_properties! {
             }
         }
         call_stats_enabled: bool {
-            default false;
-            sample true;
+            default true;
+            sample false;
             get(copy) {
                 /// Whether the breaker keeps [`CallStats`](crate::CallStats) (calls timers,
-                /// not-permitted and transition counters). Default off for now: the metrics
-                /// endpoints (`observe`) still count from events. Off, a healthy breaker
-                /// writes nothing per call.
+                /// not-permitted and transition counters), which the metrics endpoints
+                /// (`observe`) read. Default on, as Resilience4j's `metrics.enabled`. Off, a
+                /// healthy breaker writes nothing per call, and a monitor leaves out the
+                /// series made from them (calls timer, not-permitted calls, transitions, time
+                /// limiter).
             }
             set(enabled) {
                 /// Whether to keep [`CallStats`](crate::CallStats): off saves one uncontended

@@ -40,19 +40,33 @@
 //! `_failure_rate{name}` and `_slow_call_rate{name}` (-1 below the minimum number of calls),
 //! `_calls_seconds_count|_sum|_max{kind="successful|failed|ignored",name}`,
 //! `_not_permitted_calls_total{kind="not_permitted",name}`, and for breakers with a `timeout`,
-//! `resilience4j_timelimiter_calls_total{kind="successful|failed|timeout",name}`. As in
-//! Resilience4j, the calls timer and the counters are fed by events, so nothing is counted while
-//! DISABLED or FORCED_OPEN.
+//! `resilience4j_timelimiter_calls_total{kind="successful|failed|timeout",name}`. The calls
+//! timer, the not-permitted counter, the time limiter's counters and the transitions are read at
+//! render time from each breaker's [`CallStats`](crate::CallStats), which count what
+//! Resilience4j's events would (so nothing is counted while DISABLED or FORCED_OPEN), exactly
+//! and from the breaker's creation, with Micrometer's decaying `_max` (80–120 s) on the
+//! breaker's clock. A breaker whose config turns them off (`call_stats_enabled = false`; on by
+//! default) has none of these series.
 //!
 //! fusebox's own, documented as such in their `# HELP` (never changing the series above):
 //! `fusebox_circuitbreaker_transitions_total{from,name,to}` (an OPEN shorter than the scrape
 //! interval never shows in the state gauge; Resilience4j #1109, #164),
 //! `fusebox_circuitbreaker_rejected_calls_total{name,reason="open|half_open"}`, and
 //! `fusebox_circuitbreaker_monitor_dropped_events_total{name}`.
+//!
+//! # Cost on the call path
+//!
+//! Reading call stats costs the breaker nothing beyond keeping them (one uncontended atomic add
+//! per healthy call). The monitor still subscribes to each breaker's events, for the event
+//! buffer (`/actuator/circuitbreakerevents`) and the rejections by reason, but by default not to
+//! SUCCESS events ([`CircuitBreaker::subscribe_except_successes`](crate::CircuitBreaker::subscribe_except_successes)),
+//! so healthy calls keep the breaker's lock-free fast path. **Deviation from Resilience4j:** the
+//! event buffers hold no SUCCESS events unless [`MonitorBuilder::success_events`] turns them on
+//! (Spring-exact lists, at the price of every success taking the breaker's lock and queueing an
+//! event).
 
 mod format;
 pub mod health;
-mod max;
 mod model;
 mod monitor;
 pub mod prometheus;
@@ -69,6 +83,6 @@ pub use model::{
     CircuitBreakerDetails, CircuitBreakerEventDto, CircuitBreakerEventsResponse,
     CircuitBreakersResponse, UpdateState, UpdateStateRequest, UpdateStateResponse,
 };
-pub use monitor::{
-    DEFAULT_MAX_STEP, EVENT_TYPE_NAMES, EventsError, Monitor, MonitorBuilder, MonitorError,
-};
+#[allow(deprecated)]
+pub use monitor::DEFAULT_MAX_STEP;
+pub use monitor::{EVENT_TYPE_NAMES, EventsError, Monitor, MonitorBuilder, MonitorError};

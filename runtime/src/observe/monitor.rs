@@ -9,7 +9,7 @@ use super::model::{
 use super::prometheus::{self, BreakerSample};
 use super::tap::Tap;
 use crate::breaker::CircuitBreaker;
-use crate::clock::{Clock, SystemClock};
+use crate::clock::Clock;
 use crate::config::file::tags::tag_name_problem;
 use crate::events::EventType;
 use crate::registry::{BreakerAddedHook, Registry};
@@ -20,7 +20,11 @@ use std::fmt;
 use std::sync::{Arc, OnceLock, Weak};
 use std::time::Duration;
 
-/// Micrometer's Prometheus `step`: how often the `_max` buckets rotate.
+/// Micrometer's Prometheus `step`, the default of the deprecated [`MonitorBuilder::max_step`].
+#[deprecated(
+    since = "0.1.0",
+    note = "the `_max` series now come from the breaker's call stats, which decay on the breaker's clock (80-120 s)"
+)]
 pub const DEFAULT_MAX_STEP: Duration = Duration::from_secs(60);
 
 /// A monitor setting that cannot be used, naming the setting and why.
@@ -124,7 +128,7 @@ fn parse_event_type(given: &str) -> Result<Option<EventType>, EventsError> {
     })
 }
 
-/// Builds a [`Monitor`]: tags, and the `_max` series' clock and step.
+/// Builds a [`Monitor`]: tags, and whether SUCCESS events are buffered.
 ///
 /// Each breaker's health and event-buffer settings are its config's
 /// ([`register_health_indicator`](crate::CircuitBreakerConfig::register_health_indicator),
@@ -154,15 +158,15 @@ fn parse_event_type(given: &str) -> Result<Option<EventType>, EventsError> {
 pub struct MonitorBuilder {
     registry: Registry,
     tags: Vec<(String, String)>,
-    clock: Arc<dyn Clock>,
     max_step: Duration,
+    success_events: bool,
 }
 
 impl fmt::Debug for MonitorBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("MonitorBuilder")
             .field("tags", &self.tags)
-            .field("max_step", &self.max_step)
+            .field("success_events", &self.success_events)
             .finish_non_exhaustive()
     }
 }
@@ -178,16 +182,38 @@ impl MonitorBuilder {
         self
     }
 
-    /// The clock of the `_max` series' decay (tests use a [`ManualClock`](crate::ManualClock)).
-    pub fn clock(mut self, clock: impl Clock) -> Self {
-        self.clock = Arc::new(clock);
+    /// Formerly the clock of the `_max` series' decay; it has no effect: the `_max` series
+    /// come from each breaker's [`CallStats`](crate::CallStats), which decay on the breaker's
+    /// own clock.
+    #[deprecated(
+        since = "0.1.0",
+        note = "no effect: the `_max` series come from the breaker's call stats, on the breaker's clock"
+    )]
+    pub fn clock(self, _clock: impl Clock) -> Self {
         self
     }
 
-    /// How often the `_max` buckets rotate (Micrometer's `step`, 1 minute by default): a slow
-    /// call stays in `..._calls_seconds_max` for two to three steps.
+    /// Formerly how often the `_max` buckets rotate; it has no effect beyond being checked
+    /// (at least 1 ms): the `_max` series come from each breaker's
+    /// [`CallStats`](crate::CallStats), Micrometer's `TimeWindowMax` defaults (a slow call
+    /// stays 80–120 s).
+    #[deprecated(
+        since = "0.1.0",
+        note = "no effect: the `_max` series come from the breaker's call stats (80-120 s decay)"
+    )]
     pub fn max_step(mut self, step: Duration) -> Self {
         self.max_step = step;
+        self
+    }
+
+    /// Whether each breaker's event buffer (`/actuator/circuitbreakerevents`) also takes SUCCESS
+    /// events, as Resilience4j's does. Off by default: a subscription that takes SUCCESS events
+    /// makes every success of a healthy breaker take the breaker's lock and queue an event
+    /// (150–350 ns a call instead of a few), while without them the breaker keeps its lock-free
+    /// fast path. The metrics never need them (they read the breakers' call stats). Turn it on
+    /// for Spring-exact event lists.
+    pub fn success_events(mut self, on: bool) -> Self {
+        self.success_events = on;
         self
     }
 
@@ -222,8 +248,7 @@ impl MonitorBuilder {
         let inner = Arc::new(MonitorInner {
             registry: self.registry,
             tags: self.tags,
-            clock: self.clock,
-            max_step: self.max_step,
+            success_events: self.success_events,
             runtime: tokio::runtime::Handle::try_current().ok(),
             taps: RwLock::new(BTreeMap::new()),
             hook: OnceLock::new(),
@@ -252,10 +277,13 @@ impl MonitorBuilder {
 ///
 /// It follows the registry: breakers created, replaced or removed later are picked up (a
 /// replaced breaker starts with a fresh event buffer and fresh counts, as Micrometer re-binds
-/// replaced instances). A cheap handle: clones share one monitor.
+/// replaced instances). Counts are the breaker's own, from its creation: a monitor started
+/// later reports the calls made before it too. A cheap handle: clones share one monitor.
 ///
-/// Monitoring subscribes to every breaker's events, so a breaker's healthy steady state records
-/// each fast success instead of skipping it (see `ARCHITECTURE.md`, Concurrency).
+/// The series are read from each breaker's [`CallStats`](crate::CallStats) when rendered. The
+/// event buffers subscribe to every breaker's events but SUCCESS (unless
+/// [`MonitorBuilder::success_events`] asks for them), so monitoring keeps the breakers'
+/// lock-free fast path (see `ARCHITECTURE.md`, Concurrency).
 ///
 /// ```
 /// use fusebox_runtime::Registry;
@@ -283,8 +311,8 @@ struct MonitorInner {
     registry: Registry,
     /// The builder's tags; they win over the registry's.
     tags: Vec<(String, String)>,
-    clock: Arc<dyn Clock>,
-    max_step: Duration,
+    /// Whether the event buffers take SUCCESS events ([`MonitorBuilder::success_events`]).
+    success_events: bool,
     runtime: Option<tokio::runtime::Handle>,
     /// The taps by breaker name. Never held while calling into the registry: the registry
     /// calls the hook (which takes this lock) with its own lock held.
@@ -323,12 +351,7 @@ impl MonitorInner {
         if !replace && self.taps.read().contains_key(&name) {
             return;
         }
-        let tap = Tap::attach(
-            breaker,
-            self.max_step,
-            self.clock.clone(),
-            self.runtime.as_ref(),
-        );
+        let tap = Tap::attach(breaker, self.success_events, self.runtime.as_ref());
         let mut taps = self.taps.write();
         if replace || !taps.contains_key(&name) {
             taps.insert(name, tap);
@@ -383,13 +406,13 @@ impl Monitor {
         Self::builder(registry).start()
     }
 
-    /// A builder for tags and the `_max` series' clock and step.
+    /// A builder for tags and the event buffers' SUCCESS events.
     pub fn builder(registry: &Registry) -> MonitorBuilder {
         MonitorBuilder {
             registry: registry.clone(),
             tags: Vec::new(),
-            clock: Arc::new(SystemClock),
-            max_step: DEFAULT_MAX_STEP,
+            max_step: Duration::from_secs(60),
+            success_events: false,
         }
     }
 

@@ -20,6 +20,7 @@
 
 use super::format::prometheus_double;
 use super::tap::{CallKind, TapCounts};
+use crate::breaker::CallStats;
 use crate::breaker::CircuitBreaker;
 use crate::state::State;
 use std::fmt::Write as _;
@@ -236,7 +237,7 @@ pub(crate) fn collect(tags: &[(String, String)], samples: &[BreakerSample<'_>]) 
 }
 
 fn breaker_families(f: &mut Families, sample: &BreakerSample<'_>) {
-    use FamilyType::{Counter, Gauge, Summary};
+    use FamilyType::{Counter, Gauge};
     let name = sample.breaker.name();
     let metrics = sample.breaker.metrics();
     let state = metrics.state();
@@ -296,46 +297,17 @@ fn breaker_families(f: &mut Families, sample: &BreakerSample<'_>) {
         &[("name", name)],
         Value::Double(f64::from(metrics.slow_call_rate().unwrap_or(-1.0))),
     );
-    const CALLS: &str = "resilience4j_circuitbreaker_calls_seconds";
-    const CALLS_MAX: &str = "resilience4j_circuitbreaker_calls_seconds_max";
-    for kind in CallKind::ALL {
-        let help = match kind {
-            CallKind::Successful => "Total number of successful calls",
-            CallKind::Failed => "Total number of failed calls",
-            CallKind::Ignored => "Total number of calls which failed but the exception was ignored",
-        };
-        let (n, total, max) = counts.calls[kind as usize];
-        let labels = [("kind", kind.tag()), ("name", name)];
-        f.add(
-            CALLS,
-            Summary,
-            help,
-            &labels,
-            Value::Summary {
-                count: n,
-                sum: seconds(total),
-            },
-        );
-        f.add(
-            CALLS_MAX,
-            Gauge,
-            help,
-            &labels,
-            Value::Double(seconds(u128::from(max))),
-        );
+    // From the breaker's call stats; left out when its config turned them off.
+    if let Some(stats) = &counts.stats {
+        calls_families(f, name, stats);
     }
-    f.add(
-        "resilience4j_circuitbreaker_not_permitted_calls",
-        Counter,
-        "Total number of not permitted calls",
-        &[("kind", "not_permitted"), ("name", name)],
-        count(counts.not_permitted),
-    );
 
     // resilience4j-micrometer's TimeLimiter meters, for breakers with a time limit.
-    if sample.breaker.config().timeout().is_some() {
+    if let (Some(tl), true) = (
+        counts.time_limiter,
+        sample.breaker.config().timeout().is_some(),
+    ) {
         const TL: &str = "resilience4j_timelimiter_calls";
-        let tl = counts.time_limiter;
         for (kind, help, value) in [
             (
                 "successful",
@@ -356,20 +328,22 @@ fn breaker_families(f: &mut Families, sample: &BreakerSample<'_>) {
     }
 
     // fusebox's own series (not Resilience4j meters).
-    const TRANSITIONS: &str = "fusebox_circuitbreaker_transitions";
-    const TRANSITIONS_HELP: &str =
-        "fusebox: state transitions of the circuit breaker (not a Resilience4j meter)";
-    for from in State::ALL {
-        for to in State::ALL {
-            let n = counts.transitions[from as usize][to as usize];
-            if n > 0 || AUTOMATIC_TRANSITIONS.contains(&(from, to)) {
-                f.add(
-                    TRANSITIONS,
-                    Counter,
-                    TRANSITIONS_HELP,
-                    &[("from", from.as_tag()), ("name", name), ("to", to.as_tag())],
-                    count(n),
-                );
+    if let Some(stats) = &counts.stats {
+        const TRANSITIONS: &str = "fusebox_circuitbreaker_transitions";
+        const TRANSITIONS_HELP: &str =
+            "fusebox: state transitions of the circuit breaker (not a Resilience4j meter)";
+        for from in State::ALL {
+            for to in State::ALL {
+                let n = stats.transitions.get(from, to);
+                if n > 0 || AUTOMATIC_TRANSITIONS.contains(&(from, to)) {
+                    f.add(
+                        TRANSITIONS,
+                        Counter,
+                        TRANSITIONS_HELP,
+                        &[("from", from.as_tag()), ("name", name), ("to", to.as_tag())],
+                        count(n),
+                    );
+                }
             }
         }
     }
@@ -393,6 +367,46 @@ fn breaker_families(f: &mut Families, sample: &BreakerSample<'_>) {
         "fusebox: breaker events the monitor's queue dropped; the event-fed series above miss them (not a Resilience4j meter)",
         &[("name", name)],
         count(counts.dropped),
+    );
+}
+
+/// Resilience4j's calls timer and not-permitted counter, from the breaker's call stats.
+fn calls_families(f: &mut Families, name: &str, stats: &CallStats) {
+    use FamilyType::{Counter, Gauge, Summary};
+    const CALLS: &str = "resilience4j_circuitbreaker_calls_seconds";
+    const CALLS_MAX: &str = "resilience4j_circuitbreaker_calls_seconds_max";
+    for kind in CallKind::ALL {
+        let help = match kind {
+            CallKind::Successful => "Total number of successful calls",
+            CallKind::Failed => "Total number of failed calls",
+            CallKind::Ignored => "Total number of calls which failed but the exception was ignored",
+        };
+        let timer = kind.timer(stats);
+        let labels = [("kind", kind.tag()), ("name", name)];
+        f.add(
+            CALLS,
+            Summary,
+            help,
+            &labels,
+            Value::Summary {
+                count: timer.count,
+                sum: seconds(timer.total.as_nanos()),
+            },
+        );
+        f.add(
+            CALLS_MAX,
+            Gauge,
+            help,
+            &labels,
+            Value::Double(seconds(timer.max.as_nanos())),
+        );
+    }
+    f.add(
+        "resilience4j_circuitbreaker_not_permitted_calls",
+        Counter,
+        "Total number of not permitted calls",
+        &[("kind", "not_permitted"), ("name", name)],
+        count(stats.not_permitted),
     );
 }
 
