@@ -852,7 +852,6 @@ fn a_busy_exposition_passes_the_strict_parser() {
 }
 
 #[test]
-#[allow(deprecated)] // `max_step` has no effect any more, but is still checked.
 fn bad_monitor_settings_name_the_setting() {
     let registry = Registry::new();
     let err = |b: fusebox_runtime::observe::MonitorBuilder| b.build().unwrap_err().to_string();
@@ -876,10 +875,6 @@ fn bad_monitor_settings_name_the_setting() {
     assert_eq!(
         err(Monitor::builder(&registry).tag("app", "x").tag("app", "y")),
         "monitor setting `tags.app`: the tag is given twice"
-    );
-    assert_eq!(
-        err(Monitor::builder(&registry).max_step(Duration::ZERO)),
-        "monitor setting `max_step`: must be at least one millisecond"
     );
 }
 

@@ -83,6 +83,4 @@ pub use model::{
     CircuitBreakerDetails, CircuitBreakerEventDto, CircuitBreakerEventsResponse,
     CircuitBreakersResponse, UpdateState, UpdateStateRequest, UpdateStateResponse,
 };
-#[allow(deprecated)]
-pub use monitor::DEFAULT_MAX_STEP;
 pub use monitor::{EVENT_TYPE_NAMES, EventsError, Monitor, MonitorBuilder, MonitorError};

@@ -9,7 +9,6 @@ use super::model::{
 use super::prometheus::{self, BreakerSample};
 use super::tap::Tap;
 use crate::breaker::CircuitBreaker;
-use crate::clock::Clock;
 use crate::config::file::tags::tag_name_problem;
 use crate::events::EventType;
 use crate::registry::{BreakerAddedHook, Registry};
@@ -18,14 +17,6 @@ use parking_lot::RwLock;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::{Arc, OnceLock, Weak};
-use std::time::Duration;
-
-/// Micrometer's Prometheus `step`, the default of the deprecated [`MonitorBuilder::max_step`].
-#[deprecated(
-    since = "0.1.0",
-    note = "the `_max` series now come from the breaker's call stats, which decay on the breaker's clock (80-120 s)"
-)]
-pub const DEFAULT_MAX_STEP: Duration = Duration::from_secs(60);
 
 /// A monitor setting that cannot be used, naming the setting and why.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -42,7 +33,7 @@ impl MonitorError {
         }
     }
 
-    /// The setting, e.g. `tags.name` or `max_step`.
+    /// The setting, e.g. `tags.name`.
     pub fn setting(&self) -> &str {
         &self.setting
     }
@@ -158,7 +149,6 @@ fn parse_event_type(given: &str) -> Result<Option<EventType>, EventsError> {
 pub struct MonitorBuilder {
     registry: Registry,
     tags: Vec<(String, String)>,
-    max_step: Duration,
     success_events: bool,
 }
 
@@ -179,30 +169,6 @@ impl MonitorBuilder {
     /// same name.
     pub fn tag(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
         self.tags.push((key.into(), value.into()));
-        self
-    }
-
-    /// Formerly the clock of the `_max` series' decay; it has no effect: the `_max` series
-    /// come from each breaker's [`CallStats`](crate::CallStats), which decay on the breaker's
-    /// own clock.
-    #[deprecated(
-        since = "0.1.0",
-        note = "no effect: the `_max` series come from the breaker's call stats, on the breaker's clock"
-    )]
-    pub fn clock(self, _clock: impl Clock) -> Self {
-        self
-    }
-
-    /// Formerly how often the `_max` buckets rotate; it has no effect beyond being checked
-    /// (at least 1 ms): the `_max` series come from each breaker's
-    /// [`CallStats`](crate::CallStats), Micrometer's `TimeWindowMax` defaults (a slow call
-    /// stays 80–120 s).
-    #[deprecated(
-        since = "0.1.0",
-        note = "no effect: the `_max` series come from the breaker's call stats (80-120 s decay)"
-    )]
-    pub fn max_step(mut self, step: Duration) -> Self {
-        self.max_step = step;
         self
     }
 
@@ -232,12 +198,6 @@ impl MonitorBuilder {
                 return Err(MonitorError::new(setting, "the tag is given twice"));
             }
             seen.push(key);
-        }
-        if self.max_step.as_millis() == 0 {
-            return Err(MonitorError::new(
-                "max_step",
-                "must be at least one millisecond",
-            ));
         }
         Ok(self.start())
     }
@@ -411,7 +371,6 @@ impl Monitor {
         MonitorBuilder {
             registry: registry.clone(),
             tags: Vec::new(),
-            max_step: Duration::from_secs(60),
             success_events: false,
         }
     }
