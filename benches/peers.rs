@@ -179,8 +179,8 @@ fn closed(c: &mut Criterion, rt: &tokio::runtime::Runtime) {
     g.bench_function("fusebox_guard_time_window_1pct_failing", |b| {
         b.iter_custom(|n| sync_loop(n, |i| fusebox_guard_call_1pct_failing(&ft1, i)))
     });
-    let fo = fusebox_closed_stats_on("closed.stats_on");
-    g.bench_function("fusebox_guard_stats_on", |b| {
+    let fo = fusebox_closed_stats_off("closed.stats_off");
+    g.bench_function("fusebox_guard_stats_off", |b| {
         b.iter_custom(|n| sync_loop(n, |i| fusebox_guard_call(&fo, i)))
     });
     let ff = fusebox_closed("closed.fast");
@@ -375,8 +375,8 @@ fn threads(c: &mut Criterion) {
     type Call = fn(&CircuitBreaker, u64) -> u64;
     let shared_rows: [(&str, CircuitBreaker, Call); 6] = [
         (
-            "fusebox_guard_stats_on",
-            fusebox_closed_stats_on("threads.stats_on"),
+            "fusebox_guard_stats_off",
+            fusebox_closed_stats_off("threads.stats_off"),
             fusebox_guard_call,
         ),
         (

@@ -25,7 +25,7 @@ const CASES: &[&str] = &[
     "instant_now",
     "fusebox_guard",
     "fusebox_lowlevel",
-    "fusebox_guard_stats_on",
+    "fusebox_guard_stats_off",
     "fusebox_guard_1pct_failing",
     "fusebox_guard_time_window",
     "fusebox_guard_time_window_1pct_failing",
@@ -33,7 +33,7 @@ const CASES: &[&str] = &[
     "fusebox_call_1pct_slow",
     "fusebox_guard_storm",
     "fusebox_guard_2t",
-    "fusebox_guard_stats_on_2t",
+    "fusebox_guard_stats_off_2t",
     "fusebox_guard_1pct_failing_2t",
     "fusebox_guard_time_window_2t",
     "fusebox_guard_time_window_1pct_failing_2t",
@@ -128,8 +128,8 @@ fn main() {
     }
     match base {
         "fusebox_guard" => return shared!(fusebox_closed("cg"), fusebox_guard_call),
-        "fusebox_guard_stats_on" => {
-            return shared!(fusebox_closed_stats_on("cg"), fusebox_guard_call);
+        "fusebox_guard_stats_off" => {
+            return shared!(fusebox_closed_stats_off("cg"), fusebox_guard_call);
         }
         "fusebox_guard_1pct_failing" => {
             return shared!(fusebox_closed("cg"), fusebox_guard_call_1pct_failing);
