@@ -919,3 +919,39 @@ fn empty_files_give_library_defaults() {
         assert_eq!(empty.resolved, Default::default());
     }
 }
+
+#[test]
+fn toml_numbers_with_underscores_and_prefixes_are_read_exactly() {
+    let loaded = load_str(
+        "[instances.a]\nsliding_window_size = 1_000\nminimum_number_of_calls = 0x10\nfailure_rate_threshold = 1_2.5\n",
+        Format::Toml,
+        None,
+    )
+    .unwrap();
+    let a = &loaded.resolved.instances["a"];
+    assert_eq!(a.sliding_window_size(), 1000);
+    assert_eq!(a.minimum_number_of_calls(), 16);
+    assert_eq!(a.failure_rate_threshold(), 12.5);
+    // TOML's special floats and exponents reach validation as numbers (no silent NaN).
+    for (text, ok) in [
+        ("+1.5e1", true),
+        ("inf", false),
+        ("-inf", false),
+        ("nan", false),
+    ] {
+        let loaded = load_str(
+            &format!("[instances.a]\nfailure_rate_threshold = {text}\n"),
+            Format::Toml,
+            None,
+        );
+        assert_eq!(loaded.is_ok(), ok, "{text}: {:?}", loaded.err());
+    }
+    // Out of i64's range: TOML's own error, with its position.
+    let err = load_str(
+        "[instances.a]\nsliding_window_size = 99999999999999999999\n",
+        Format::Toml,
+        None,
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains(":2:"), "{err}");
+}

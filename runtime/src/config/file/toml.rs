@@ -66,9 +66,16 @@ fn node(v: &Spanned<DeValue<'_>>, lines: &LineIndex<'_>) -> Node {
         DeValue::String(s) => Value::Str(s.to_string()),
         DeValue::Integer(i) => match i64::from_str_radix(i.as_str(), i.radix()) {
             Ok(n) => Value::Int(n),
+            // Beyond i64 (the toml parser leaves the range to us): a number too large for any
+            // property, which validation then rejects with the key and position. Decimal
+            // digits keep their magnitude; a hex/octal/binary one is at least 2^63.
             Err(_) => Value::Float(i.as_str().parse().unwrap_or(f64::INFINITY)),
         },
-        DeValue::Float(x) => Value::Float(x.as_str().parse().unwrap_or(f64::NAN)),
+        DeValue::Float(x) => Value::Float(
+            x.as_str()
+                .parse()
+                .expect("toml hands over a float it has checked, in Rust's float syntax"),
+        ),
         DeValue::Boolean(b) => Value::Bool(*b),
         DeValue::Datetime(d) => Value::Str(d.to_string()),
         DeValue::Array(items) => Value::Seq(items.iter().map(|i| node(i, lines)).collect()),
