@@ -38,7 +38,35 @@ impl<T> Mutex<T> {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
     }
+
+    /// Whether some thread holds the lock now (a hint: it may change at once). Under loom, a
+    /// `try_lock` that releases at once, so that the model explores both answers.
+    #[inline]
+    pub(crate) fn is_locked(&self) -> bool {
+        #[cfg(not(fusebox_loom))]
+        return self.0.is_locked();
+        #[cfg(fusebox_loom)]
+        return matches!(self.0.try_lock(), Err(std::sync::TryLockError::WouldBlock));
+    }
 }
+
+/// One step of a bounded wait for another thread: a CPU spin hint normally, a yield under loom
+/// (which must be told that the thread waits for another).
+#[inline]
+pub(crate) fn spin_wait() {
+    #[cfg(not(fusebox_loom))]
+    std::hint::spin_loop();
+    #[cfg(fusebox_loom)]
+    loom::thread::yield_now();
+}
+
+/// How many [`spin_wait`] steps a stray batched success waits for the lock holder that closed
+/// its line to reopen it (`breaker/hot_path.rs`). Two under loom, enough to explore a wait
+/// that succeeds and one that gives up.
+#[cfg(not(fusebox_loom))]
+pub(crate) const STRAY_SPINS: u32 = 128;
+#[cfg(fusebox_loom)]
+pub(crate) const STRAY_SPINS: u32 = 2;
 
 /// The most shards a breaker splits its per-thread counters into (see `breaker/shards.rs`).
 #[cfg_attr(fusebox_loom, allow(dead_code))]

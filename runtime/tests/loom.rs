@@ -349,3 +349,35 @@ fn a_batched_success_and_a_new_second_in_a_time_window() {
         assert_eq!(stats.failed.count, 1);
     });
 }
+
+/// A fast success that finds a lock holder inside (batching stopped, or its line closed under
+/// it) waits for the holder to leave and batches then, or records under the lock when the
+/// wait gives up: either way it is counted once, and the window is as if it came before or
+/// after the holder. Two holders (a metrics read and a failure) race one success.
+#[test]
+fn a_success_waiting_for_a_holder_is_counted_once() {
+    loom::model(|| {
+        let b = batching(2);
+        let s = successes(&b, 1);
+        let h = {
+            let b = b.clone();
+            thread::spawn(move || {
+                let seen = b.metrics().number_of_buffered_calls();
+                assert!(b.try_acquire_permission());
+                b.on_error(Duration::from_millis(1));
+                seen
+            })
+        };
+        s.join().unwrap();
+        assert_eq!(h.join().unwrap(), 2);
+        // Window [F S] before; then S and F in some order: [S F] or [F S] (a failure either
+        // way), never [S S] or a lost call.
+        let m = b.metrics();
+        assert_eq!(m.state(), State::Closed);
+        assert_eq!(m.number_of_buffered_calls(), 2);
+        assert_eq!(m.number_of_failed_calls(), 1);
+        let stats = b.call_stats().unwrap();
+        assert_eq!(stats.successful.count, 2);
+        assert_eq!(stats.failed.count, 2);
+    });
+}

@@ -28,7 +28,9 @@
 //!   While a line is open no holder is inside its critical section, so the window is exactly
 //!   as the last holder left it, and the rules held then.
 //! * `CLOSED` set: a holder is inside, or batching stopped. The caller takes its increment
-//!   back with `fetch_sub` and records through the lock. The increment is still there: a
+//!   back with `fetch_sub`, waits a little while the lock is held for the holder to reopen
+//!   its line and tries again from the start (`hot_path.rs`, a fresh attempt: ordered as
+//!   above if it succeeds), or records through the lock. The increment is still there: a
 //!   closed line is only reopened by a compare-exchange from exactly `CLOSED`, which fails
 //!   while a stray increment sits in it, and only open lines are swapped.
 //!

@@ -53,11 +53,24 @@ pub(crate) struct Inner {
     /// Rejections in OPEN and HALF_OPEN / in FORCED_OPEN, cumulative, before the lines exist.
     pub(super) rejected: AtomicU64,
     pub(super) rejected_forced: AtomicU64,
-    pub(super) core: Mutex<Core>,
+    /// On cache lines of its own: a lock holder's writes to the window do not evict the
+    /// atomics every call reads.
+    pub(super) core: OwnLines<Mutex<Core>>,
     pub(crate) events: EventBus,
 }
 
 /// The part of a breaker that changes only under its lock.
+/// A value alone on its cache lines (128 bytes: x86-64's adjacent-line prefetcher pairs them).
+#[repr(align(128))]
+pub(super) struct OwnLines<T>(pub(super) T);
+
+impl<T> std::ops::Deref for OwnLines<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
 pub(super) struct Core {
     /// The configuration; [`CircuitBreaker::reconfigure`] replaces it in place.
     pub(super) config: CircuitBreakerConfig,
@@ -100,7 +113,7 @@ impl CircuitBreaker {
             shards: OnceLock::new(),
             rejected: AtomicU64::new(0),
             rejected_forced: AtomicU64::new(0),
-            core: Mutex::new(Core {
+            core: OwnLines(Mutex::new(Core {
                 config: CircuitBreakerConfig::default(),
                 state: State::Closed,
                 window: Window::Empty,
@@ -113,7 +126,7 @@ impl CircuitBreaker {
                 not_permitted_base: 0,
                 stats_enabled: false,
                 stats: None,
-            }),
+            })),
             events: EventBus::default(),
         });
         {
