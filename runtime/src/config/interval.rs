@@ -189,11 +189,18 @@ pub(crate) fn next_random() -> f64 {
 }
 
 fn randomize(interval: Duration, factor: f64) -> Duration {
-    let ms = interval.as_millis() as f64;
-    let delta = factor * ms;
-    let min = ms - delta;
-    let max = ms + delta;
-    Duration::from_millis((min + next_random() * (max - min + 1.0)).floor().max(1.0) as u64)
+    let ms = randomize_millis(interval.as_millis() as f64, factor, next_random());
+    Duration::from_millis(ms.floor() as u64)
+}
+
+/// Resilience4j's `IntervalFunctionCompanion.randomize` on milliseconds, with `random` in
+/// `[0, 1)`: uniform over `[current - factor * current, current + factor * current + 1)`, at
+/// least 1. Shared by the breaker's wait in OPEN and the retry's waits.
+pub(crate) fn randomize_millis(current: f64, factor: f64, random: f64) -> f64 {
+    let delta = factor * current;
+    let min = current - delta;
+    let max = current + delta;
+    (min + random * (max - min + 1.0)).max(1.0)
 }
 
 #[cfg(test)]

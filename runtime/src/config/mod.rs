@@ -15,7 +15,7 @@ mod property_tests;
 
 pub use error::{ConfigError, ConfigErrorKind, Location};
 pub use interval::WaitInterval;
-pub(crate) use interval::next_random;
+pub(crate) use interval::{next_random, randomize_millis};
 pub use properties::CircuitBreakerConfig;
 
 use crate::clock::{Clock, ClockSource};

@@ -2,6 +2,7 @@
 //! with its exact formulas).
 
 use crate::config::ConfigError;
+use crate::config::randomize_millis as randomize;
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
@@ -311,14 +312,6 @@ fn exponential(initial: i64, multiplier: f64, attempt: u32) -> i64 {
 
 fn cap(ms: i64, max: Option<Duration>) -> i64 {
     max.map_or(ms, |m| ms.min(millis(m)))
-}
-
-/// `IntervalFunctionCompanion.randomize`.
-fn randomize(current: f64, factor: f64, random: f64) -> f64 {
-    let delta = factor * current;
-    let min = current - delta;
-    let max = current + delta;
-    (min + random * (max - min + 1.0)).max(1.0)
 }
 
 #[cfg(test)]
