@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
-# Resilience4j 2.4.0 oracle for fusebox's parity test (tests/parity.rs).
+# Resilience4j 2.4.0 oracle for fusebox's parity tests (tests/parity.rs, tests/retry_parity.rs).
 #
 #   scripts/r4j-oracle.sh --build            build the Java harness if needed (cached), print nothing
 #   scripts/r4j-oracle.sh FILE.jsonl...      build if needed, then run every scenario of every file
 #                                            in ONE JVM; one JSON observation line per step on stdout
 #   scripts/r4j-oracle.sh -                  same, scenarios read from stdin
+#   scripts/r4j-oracle.sh --retry FILE...    the same for Retry scenarios (RetryHarness; tests/retry_parity.rs)
 #
 # Scenario and observation formats: tests/r4j/README.md. Needs Java 17+ and Maven 3 on PATH; the
-# first build downloads resilience4j-circuitbreaker 2.4.0 from Maven Central into ~/.m2, later builds
-# run offline. Exit status: 0 ok, 2 java/mvn missing, 3 build failed, else the harness's status.
+# first build downloads resilience4j-circuitbreaker and resilience4j-retry 2.4.0 from Maven Central
+# into ~/.m2, later builds run offline. Exit status: 0 ok, 2 java/mvn missing, 3 build failed, else the harness's status.
 # Environment: R4J_BUILD_TIMEOUT (seconds, default 600) bounds the Maven build.
 set -euo pipefail
 
@@ -24,7 +25,8 @@ for tool in java mvn; do
 done
 
 up_to_date() {
-  [[ -f "$target/classes/Harness.class" && -f "$target/classpath.txt" ]] || return 1
+  [[ -f "$target/classes/Harness.class" && -f "$target/classes/RetryHarness.class" \
+    && -f "$target/classpath.txt" ]] || return 1
   local f
   for f in "$harness/pom.xml" "$harness"/src/main/java/*.java; do
     [[ "$f" -nt "$target/classes/Harness.class" || "$f" -nt "$target/classpath.txt" ]] && return 1
@@ -53,7 +55,7 @@ build() {
 }
 
 if [[ $# -eq 0 ]]; then
-  sed -n '2,12p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,13p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
   exit 64
 fi
 
@@ -62,11 +64,22 @@ if [[ "$1" == "--build" ]]; then
   exit 0
 fi
 
+main=Harness
+if [[ "$1" == "--retry" ]]; then
+  main=RetryHarness
+  shift
+fi
+
 args=()
 for a in "$@"; do
   [[ "$a" == "-" ]] || args+=("$a")
 done
 cp="$(cat "$target/classpath.txt")"
+if [[ "$main" == RetryHarness ]]; then
+  # No scheduler mock here: the retry harness passes its own ScheduledExecutorService.
+  exec java -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xshare:off \
+    -cp "$target/classes:$cp" RetryHarness "${args[@]}"
+fi
 # Mockito (stand-in SchedulerFactory) as a -javaagent: self-attaching at run time costs seconds.
 agent=()
 IFS=: read -r -a jars <<< "$cp"
