@@ -3,7 +3,8 @@
 
 use fusebox_runtime::ManualClock;
 use fusebox_runtime::retry::{
-    Retry, RetryConfig, RetryError, RetryEventKind, RetryInterval, RetryMetrics,
+    RESULT_PREDICATE_EXHAUSTED, Retry, RetryConfig, RetryError, RetryEventKind, RetryInterval,
+    RetryMetrics,
 };
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -172,6 +173,61 @@ async fn an_interval_function_can_stop_retrying() {
         retry.metrics(),
         RetryMetrics::default(),
         "Resilience4j counts nothing here"
+    );
+
+    // After a rejected result the result stands, as a success after retries (Resilience4j's
+    // `onResult` returns the negative interval, then `onComplete` counts it).
+    let (results, _) = manual(
+        RetryConfig::builder()
+            .max_attempts(5)
+            .retry_on_result(|v: &u32| *v == 0)
+            .interval_function(RetryInterval::custom(|n| {
+                (n < 2).then_some(Duration::from_millis(3))
+            })),
+    );
+    let mut events = results.subscribe(16);
+    assert_eq!(run(&results, &[Err("a"), Ok(0)]).await, (Ok(0), 2));
+    let drained = events.drain();
+    assert_eq!(kinds(&drained), ["RETRY 1 3", "SUCCESS 2"]);
+    let RetryEventKind::Success { error, .. } = &drained[1].kind else {
+        unreachable!()
+    };
+    assert_eq!(error.as_deref(), Some("a"), "the last retried error");
+    assert_eq!(results.metrics().successful_calls_with_retry_attempt, 1);
+}
+
+#[tokio::test]
+async fn an_error_event_after_rejected_results_carries_resilience4j_s_error() {
+    let builder = || {
+        RetryConfig::builder()
+            .max_attempts(2)
+            .retry_on_result(|v: &u32| *v == 0)
+    };
+    let last_error = |events: &mut fusebox_runtime::retry::RetryEventReceiver| match events
+        .drain()
+        .pop()
+        .map(|e| e.kind)
+    {
+        Some(RetryEventKind::Error { error, .. }) => error,
+        other => panic!("{other:?}"),
+    };
+    // The last retried error of the call...
+    let (retry, _) = manual(builder());
+    let mut events = retry.subscribe(16);
+    assert_eq!(run(&retry, &[Err("a"), Ok(0)]).await, (Ok(0), 2));
+    assert_eq!(last_error(&mut events).as_deref(), Some("a"));
+    // ...or MaxRetriesExceeded's message without one, or with fail_after_max_attempts.
+    assert_eq!(run(&retry, &[Ok(0)]).await, (Ok(0), 2));
+    assert_eq!(
+        last_error(&mut events).as_deref(),
+        Some(RESULT_PREDICATE_EXHAUSTED)
+    );
+    let (strict, _) = manual(builder().fail_after_max_attempts(true));
+    let mut events = strict.subscribe(16);
+    assert!(run(&strict, &[Err("a"), Ok(0)]).await.0.is_err());
+    assert_eq!(
+        last_error(&mut events).as_deref(),
+        Some(RESULT_PREDICATE_EXHAUSTED)
     );
 }
 

@@ -3,7 +3,7 @@
 
 use super::Retry;
 use super::error::{MaxRetriesExceeded, RetryError};
-use super::events::RetryEventKind;
+use super::events::{RESULT_PREDICATE_EXHAUSTED, RetryEventKind};
 use std::fmt::Display;
 use std::future::Future;
 use std::sync::atomic::Ordering;
@@ -50,12 +50,13 @@ impl Retry {
                                     continue;
                                 }
                                 None => {
-                                    // The interval function said stop: the result stands.
-                                    self.publish(|| RetryEventKind::Error {
-                                        attempt: failed,
-                                        error: None,
-                                    });
-                                    return Ok(value);
+                                    // The interval function said stop: the result stands and,
+                                    // as in Resilience4j (`onResult` returns the negative
+                                    // interval, then `onComplete`), counts as a success after
+                                    // retries. Resilience4j also publishes a RETRY event with
+                                    // the negative interval first; fusebox does not (a RETRY
+                                    // event announces a wait that happens).
+                                    return self.complete(value, failed, last_error);
                                 }
                             }
                         }
@@ -135,11 +136,17 @@ impl Retry {
                 .counters
                 .failed_with_retry
                 .fetch_add(1, Ordering::Relaxed);
+            // Resilience4j's ERROR event carries the last retried error, or its
+            // `MaxRetriesExceeded` when there was none or `fail_after_max_attempts` is on.
+            let fail = inner.config.fail_after_max_attempts;
             self.publish(|| RetryEventKind::Error {
                 attempt: failed,
-                error: last_error,
+                error: Some(match last_error {
+                    Some(e) if !fail => e,
+                    _ => RESULT_PREDICATE_EXHAUSTED.to_owned(),
+                }),
             });
-            if inner.config.fail_after_max_attempts {
+            if fail {
                 Err(RetryError::MaxRetriesExceeded(MaxRetriesExceeded {
                     retry: inner.name.clone(),
                     attempts: failed,

@@ -3,8 +3,8 @@
 //! | event | when |
 //! |---|---|
 //! | RETRY | attempt `n` failed (an error the retry predicates accept, or a result the result predicate rejects) and will be retried after `wait` |
-//! | ERROR | the last attempt failed (`n` = `max_attempts`), or the interval function said stop |
-//! | SUCCESS | an attempt succeeded after at least one retry (`n` = the retries) |
+//! | ERROR | the last attempt failed (`n` = `max_attempts`), or the interval function said stop after an error |
+//! | SUCCESS | an attempt succeeded after at least one retry (`n` = the retries), or the interval function said stop after a rejected result (the result stands) |
 //! | IGNORED_ERROR | an error the predicates do not retry |
 //!
 //! A first-attempt success publishes nothing. Subscribers get events through a bounded queue:
@@ -15,6 +15,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 use tokio::sync::mpsc;
+
+/// The error an ERROR event carries when the result predicate rejected the last attempt's
+/// result: the message of Resilience4j's `MaxRetriesExceeded`, which its ERROR event carries.
+pub const RESULT_PREDICATE_EXHAUSTED: &str =
+    "max retries is reached out for the result predicate check";
 
 /// What happened.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -32,7 +37,9 @@ pub enum RetryEventKind {
     Error {
         /// Attempts made.
         attempt: u32,
-        /// The last error (`None` when the last attempt returned a rejected result).
+        /// The last error; when the last attempt returned a rejected result, the last
+        /// retried error of the call, or [`RESULT_PREDICATE_EXHAUSTED`] if there was none or
+        /// `fail_after_max_attempts` is on (Resilience4j's `MaxRetriesExceeded`).
         error: Option<String>,
     },
     /// The call succeeded after `attempt` retries.

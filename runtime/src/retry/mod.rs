@@ -25,13 +25,18 @@
 //! ```
 //!
 //! Semantics are those of Resilience4j 2.4's asynchronous retry (`RetryImpl.AsyncContextImpl`
-//! with `Retry.AsyncRetryBlock`), checked against it by `tests/parity.rs`:
+//! with `Retry.AsyncRetryBlock`), checked against it by `tests/retry_parity.rs` (see
+//! `tests/r4j/README.md`):
 //! - an error the predicates retry, or an `Ok` the result predicate rejects, is a failed
 //!   attempt; after attempt `n < max_attempts` a RETRY event carries `n` and the wait, then the
 //!   retry waits ([`Sleeper`]) and calls again;
 //! - after the last attempt: an error is returned (ERROR event, `failed_with_retry`); a rejected
 //!   result is returned as is, or as [`RetryError::MaxRetriesExceeded`] with
 //!   `fail_after_max_attempts` (ERROR event, `failed_with_retry` either way);
+//! - when the interval function stops retrying (`None`, Resilience4j's negative interval): after
+//!   an error, that error is returned (ERROR event, nothing counted); after a rejected result,
+//!   the result is returned as a success after retries (SUCCESS event,
+//!   `successful_with_retry`), as Resilience4j does;
 //! - an error the predicates do not retry is returned at once (IGNORED_ERROR,
 //!   `failed_without_retry`, even after earlier retries);
 //! - a success after retries publishes SUCCESS (`successful_with_retry`); a first-attempt
@@ -58,7 +63,7 @@ mod sleep;
 
 pub use config::RetryConfigBuilder;
 pub use error::{MaxRetriesExceeded, RetryError};
-pub use events::{RetryEvent, RetryEventKind, RetryEventReceiver};
+pub use events::{RESULT_PREDICATE_EXHAUSTED, RetryEvent, RetryEventKind, RetryEventReceiver};
 pub use interval::{
     DEFAULT_MULTIPLIER, DEFAULT_RANDOMIZATION_FACTOR, DEFAULT_WAIT, IntervalFn, RetryInterval,
 };

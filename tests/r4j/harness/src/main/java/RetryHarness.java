@@ -369,7 +369,10 @@ public final class RetryHarness {
         }
     }
 
-    /** {@code TYPE attempt [wait] error}: error is the scenario class, MaxRetriesExceeded or -. */
+    /**
+     * {@code TYPE attempt [wait] error}: error is the scenario class,
+     * {@code MaxRetriesExceeded(message)} or {@code -}.
+     */
     static String describe(RetryEvent e) {
         String type = e.getEventType().name();
         Throwable t = e.getLastThrowable();
@@ -377,7 +380,7 @@ public final class RetryHarness {
         if (t == null) {
             err = "-";
         } else if (t instanceof MaxRetriesExceeded) {
-            err = "MaxRetriesExceeded";
+            err = "MaxRetriesExceeded(" + t.getMessage() + ")";
         } else {
             err = t.getClass().getSimpleName();
         }
