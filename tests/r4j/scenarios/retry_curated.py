@@ -57,6 +57,8 @@ s("exponential/max-below-initial", {"maxAttempts": 3, "intervalFunction": expo(1
 s("exponential/on-rejected-results", {"maxAttempts": 4, "retryOnResult": [0],
   "intervalFunction": expo(10, 3)}, [ok(0)])
 s("exponential/restarts-every-call", {"maxAttempts": 3, "intervalFunction": expo(10, 2)}, [E1, ok(1)], [E1, E1, ok(2)])
+s("exponential/saturates-like-a-java-long", {"maxAttempts": 5, "intervalFunction": expo(1000, 1e10)}, [E1])
+s("exponential/saturated-then-capped", {"maxAttempts": 5, "intervalFunction": expo(1000, 1e10, 86400000)}, [E1])
 s("exponential/initial-zero-is-rejected", {"intervalFunction": expo(0, 2)}, [ok(1)])
 s("exponential/max-zero-is-rejected", {"intervalFunction": expo(100, 2, 0)}, [ok(1)])
 # Deviations (tests/retry_parity.rs ALLOWED_DEVIATIONS): Resilience4j accepts these.
