@@ -186,6 +186,7 @@ pub(crate) fn resolve(
         instances,
         tags: config.tags.clone(),
         retry,
+        time_limiter: Default::default(),
     };
     Ok((resolved, warnings))
 }
