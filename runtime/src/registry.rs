@@ -325,7 +325,6 @@ impl Registry {
 
     /// Registers `hook` to be told of every entry other than a breaker (retries, time limiters,
     /// ...) created from now on.
-    #[allow(dead_code, reason = "used by the observe monitor in the next step")]
     pub(crate) fn on_entry_added(&self, hook: &Arc<EntryAddedHook>) {
         let mut hooks = self.inner.entry_hooks.write();
         hooks.retain(|h| h.strong_count() > 0);

@@ -5,6 +5,7 @@
 use fusebox_runtime::config::file::{
     BreakerSettings, Format, LoadedConfig, RegistryConfig, load_file, load_str,
 };
+#[cfg(feature = "yaml")]
 use fusebox_runtime::time_limiter::TimeLimiterConfig;
 use fusebox_runtime::{
     CircuitBreakerConfig, ConfigErrorKind, SlidingWindowType, State, WaitInterval,

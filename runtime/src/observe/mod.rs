@@ -65,12 +65,15 @@
 //! (Spring-exact lists, at the price of every success taking the breaker's lock and queueing an
 //! event).
 
+mod entries;
 mod format;
 pub mod health;
 mod model;
 mod monitor;
 pub mod prometheus;
+mod retry;
 mod tap;
+mod time_limiter;
 
 #[cfg(feature = "actuator")]
 pub mod actuator;
@@ -78,9 +81,14 @@ pub mod actuator;
 #[cfg(feature = "metrics")]
 pub mod metrics_facade;
 
+pub use entries::EntryEventsError;
 pub use health::{BreakerHealth, BreakerHealthDetails, Health, HealthComponent, HealthStatus};
 pub use model::{
     CircuitBreakerDetails, CircuitBreakerEventDto, CircuitBreakerEventsResponse,
     CircuitBreakersResponse, UpdateState, UpdateStateRequest, UpdateStateResponse,
 };
 pub use monitor::{EVENT_TYPE_NAMES, EventsError, Monitor, MonitorBuilder, MonitorError};
+pub use retry::{RETRY_EVENT_TYPES, RetriesResponse, RetryEventDto, RetryEventsResponse};
+pub use time_limiter::{
+    TIME_LIMITER_EVENT_TYPES, TimeLimiterEventDto, TimeLimiterEventsResponse, TimeLimitersResponse,
+};

@@ -105,50 +105,68 @@ impl TimeLimiterEventReceiver {
 struct Subscriber {
     tx: mpsc::Sender<TimeLimiterEvent>,
     dropped: Arc<AtomicU64>,
+    successes: bool,
 }
 
 /// A time limiter's subscribers.
 #[derive(Default)]
 pub(crate) struct TimeLimiterEventBus {
+    /// Someone listens to ERROR and TIMEOUT events.
     subscribed: AtomicBool,
+    /// Someone listens to SUCCESS events too (a success then builds and queues an event).
+    successes: AtomicBool,
     subscribers: parking_lot::Mutex<Vec<Subscriber>>,
 }
 
 impl TimeLimiterEventBus {
-    pub(crate) fn subscribe(&self, capacity: usize) -> TimeLimiterEventReceiver {
+    pub(crate) fn subscribe(&self, capacity: usize, successes: bool) -> TimeLimiterEventReceiver {
         let (tx, rx) = mpsc::channel(capacity.max(1));
         let dropped = Arc::new(AtomicU64::new(0));
         self.subscribers.lock().push(Subscriber {
             tx,
             dropped: dropped.clone(),
+            successes,
         });
         self.subscribed.store(true, Ordering::Release);
+        if successes {
+            self.successes.store(true, Ordering::Release);
+        }
         TimeLimiterEventReceiver { rx, dropped }
     }
 
-    /// Whether anyone listens (events are built only then).
+    /// Whether anyone listens to events of this kind (they are built only then).
     #[inline]
-    pub(crate) fn has_subscribers(&self) -> bool {
-        self.subscribed.load(Ordering::Acquire)
+    pub(crate) fn wants(&self, success: bool) -> bool {
+        if success {
+            self.successes.load(Ordering::Acquire)
+        } else {
+            self.subscribed.load(Ordering::Acquire)
+        }
     }
 
     pub(crate) fn publish(&self, name: &Arc<str>, kind: TimeLimiterEventKind) {
+        let success = kind == TimeLimiterEventKind::Success;
         let event = TimeLimiterEvent {
             time_limiter: name.clone(),
             kind,
             created_at: SystemTime::now(),
         };
         let mut subs = self.subscribers.lock();
-        subs.retain(|s| match s.tx.try_send(event.clone()) {
-            Ok(()) => true,
-            Err(mpsc::error::TrySendError::Full(_)) => {
-                s.dropped.fetch_add(1, Ordering::Relaxed);
-                true
+        subs.retain(|s| {
+            if success && !s.successes {
+                return !s.tx.is_closed();
             }
-            Err(mpsc::error::TrySendError::Closed(_)) => false,
+            match s.tx.try_send(event.clone()) {
+                Ok(()) => true,
+                Err(mpsc::error::TrySendError::Full(_)) => {
+                    s.dropped.fetch_add(1, Ordering::Relaxed);
+                    true
+                }
+                Err(mpsc::error::TrySendError::Closed(_)) => false,
+            }
         });
-        if subs.is_empty() {
-            self.subscribed.store(false, Ordering::Release);
-        }
+        self.subscribed.store(!subs.is_empty(), Ordering::Release);
+        self.successes
+            .store(subs.iter().any(|s| s.successes), Ordering::Release);
     }
 }

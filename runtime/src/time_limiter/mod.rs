@@ -205,7 +205,14 @@ impl TimeLimiter {
 
     /// Subscribes to this time limiter's events; the queue holds `capacity` events (at least 1).
     pub fn subscribe(&self, capacity: usize) -> TimeLimiterEventReceiver {
-        self.inner.events.subscribe(capacity)
+        self.inner.events.subscribe(capacity, true)
+    }
+
+    /// Subscribes to ERROR and TIMEOUT events only. While no subscriber takes SUCCESS events, a
+    /// successful call builds no event (it only adds to its thread's stripe of the counter):
+    /// the `observe` monitor subscribes this way unless asked for success events.
+    pub fn subscribe_except_successes(&self, capacity: usize) -> TimeLimiterEventReceiver {
+        self.inner.events.subscribe(capacity, false)
     }
 
     /// Whether two handles are the same time limiter.
@@ -273,7 +280,7 @@ impl TimeLimiter {
         match done {
             Ok(Ok(value)) => {
                 inner.successful.increment();
-                if inner.events.has_subscribers() {
+                if inner.events.wants(true) {
                     inner
                         .events
                         .publish(&inner.name, events::TimeLimiterEventKind::Success);
@@ -286,7 +293,7 @@ impl TimeLimiter {
             }
             Err(()) => {
                 inner.timeout.fetch_add(1, Ordering::Relaxed);
-                if inner.events.has_subscribers() {
+                if inner.events.wants(false) {
                     inner
                         .events
                         .publish(&inner.name, events::TimeLimiterEventKind::Timeout);
@@ -303,7 +310,7 @@ impl TimeLimiter {
     fn on_error(&self, error: impl FnOnce() -> String) {
         let inner = &*self.inner;
         inner.failed.fetch_add(1, Ordering::Relaxed);
-        if inner.events.has_subscribers() {
+        if inner.events.wants(false) {
             inner.events.publish(
                 &inner.name,
                 events::TimeLimiterEventKind::Error { error: error() },

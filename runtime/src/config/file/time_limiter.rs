@@ -48,6 +48,7 @@ pub(crate) const SNAKE_KEYS: [&str; 4] = [
     "event_consumer_buffer_size",
     "base_config",
 ];
+#[cfg(feature = "yaml")]
 pub(crate) const CAMEL_KEYS: [&str; 4] = [
     "timeoutDuration",
     "cancelRunningFuture",
