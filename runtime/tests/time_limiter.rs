@@ -2,7 +2,7 @@
 //! registry entry and its config file sections.
 
 use fusebox_runtime::Registry;
-use fusebox_runtime::config::file::{Format, load_str};
+use fusebox_runtime::config::file::{Format, RegistryConfig, TimeLimiterSettings, load_str};
 use fusebox_runtime::time_limiter::{
     TimeLimiter, TimeLimiterConfig, TimeLimiterError, TimeLimiterEventKind, TimeLimiterMetrics,
 };
@@ -228,6 +228,34 @@ event_consumer_buffer_size = 5
 
     let registry = Registry::from_config(&Default::default()).unwrap();
     assert!(registry.all_time_limiters().is_empty());
+
+    // The same sections through the plain serde type (figment, config-rs, ...), and back.
+    let config: RegistryConfig = toml::from_str(text).unwrap();
+    assert_eq!(
+        config.time_limiter.instances["orders"].event_consumer_buffer_size,
+        Some(5)
+    );
+    let registry = Registry::from_config(&config).unwrap();
+    assert_eq!(registry.time_limiter("orders").config(), orders);
+    assert_eq!(registry.time_limiter("users").config(), &tl.default);
+    let again: RegistryConfig = toml::from_str(&toml::to_string(&config).unwrap()).unwrap();
+    assert_eq!(again, config);
+    let err = toml::from_str::<RegistryConfig>("[time_limiter.instances.a]\ntimeout = \"1s\"\n")
+        .unwrap_err();
+    assert!(err.to_string().contains("timeout_duration"), "{err}");
+    let mut zero = RegistryConfig::default();
+    zero.time_limiter.instances.insert(
+        "a".into(),
+        TimeLimiterSettings {
+            event_consumer_buffer_size: Some(0),
+            ..Default::default()
+        },
+    );
+    let err = zero.resolve().unwrap_err();
+    assert_eq!(
+        err.key(),
+        "time_limiter.instances.a.event_consumer_buffer_size"
+    );
 }
 
 #[test]

@@ -116,7 +116,7 @@ mod yaml;
 pub(crate) use resolve::KeyStyle;
 pub use retry::{ResolvedRetries, RetryFileConfig};
 pub use settings::{BreakerSettings, RegistryConfig};
-pub use time_limiter::ResolvedTimeLimiters;
+pub use time_limiter::{ResolvedTimeLimiters, TimeLimiterFileConfig, TimeLimiterSettings};
 
 use super::{CircuitBreakerConfig, ConfigError, ConfigErrorKind, Location};
 use std::collections::BTreeMap;

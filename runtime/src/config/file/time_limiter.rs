@@ -16,9 +16,119 @@ use super::node::{Node, Pos, Typing, invalid};
 use super::resolve::FieldOrigin;
 use crate::config::{CircuitBreakerConfig, ConfigError, ConfigErrorKind, Location};
 use crate::time_limiter::TimeLimiterConfig;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
+
+/// The time limiter part of a config file in fusebox's layout
+/// (`[time_limiter.configs.<name>]`, `[time_limiter.instances.<name>]`), as a plain serde type.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TimeLimiterFileConfig {
+    /// Shared time limiter configs by name; `default` is the registry's default.
+    pub configs: BTreeMap<String, TimeLimiterSettings>,
+    /// Time limiter instances by name.
+    pub instances: BTreeMap<String, TimeLimiterSettings>,
+}
+
+impl TimeLimiterFileConfig {
+    /// Whether the file has no time limiter section.
+    pub fn is_empty(&self) -> bool {
+        self.configs.is_empty() && self.instances.is_empty()
+    }
+
+    /// Resolves and validates every section (no positions: see [`super::load_file`] for them).
+    pub(crate) fn resolve(&self) -> Result<ResolvedTimeLimiters, ConfigError> {
+        let convert = |group: &str, map: &BTreeMap<String, TimeLimiterSettings>| {
+            map.iter()
+                .map(|(name, settings)| {
+                    settings
+                        .to_section(&format!("time_limiter.{group}.{name}"))
+                        .map(|s| (name.clone(), s))
+                })
+                .collect::<Result<BTreeMap<_, _>, ConfigError>>()
+        };
+        TimeLimiterSections {
+            configs: convert("configs", &self.configs)?,
+            instances: convert("instances", &self.instances)?,
+        }
+        .resolve("time_limiter", "base_config", None)
+    }
+}
+
+/// One time limiter section: only the keys that are set override the base.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TimeLimiterSettings {
+    /// The config this one starts from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub base_config: Option<String>,
+    /// How long a call may take (`"2s"`, `"500ms"`, or milliseconds).
+    #[serde(
+        with = "super::duration::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub timeout_duration: Option<Duration>,
+    /// Whether a spawned call is cancelled when it times out.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cancel_running_future: Option<bool>,
+    /// Events kept for the events endpoint; at least 1.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub event_consumer_buffer_size: Option<u32>,
+}
+
+impl TimeLimiterSettings {
+    /// The section, its values checked; `path` names the section in errors.
+    fn to_section(&self, path: &str) -> Result<TimeLimiterSection, ConfigError> {
+        let origin = |key: &str, written: String| FieldOrigin {
+            path: format!("{path}.{key}"),
+            written,
+            pos: Pos::default(),
+        };
+        if let Some(timeout) = self.timeout_duration {
+            check_timeout(timeout).map_err(|rule| {
+                ConfigError::invalid(
+                    format!("{path}.timeout_duration"),
+                    format!("{timeout:?}"),
+                    rule,
+                )
+            })?;
+        }
+        let event_consumer_buffer_size = match self.event_consumer_buffer_size {
+            Some(0) => {
+                return Err(ConfigError::invalid(
+                    format!("{path}.event_consumer_buffer_size"),
+                    0,
+                    "must be at least 1",
+                ));
+            }
+            Some(size) => Some((size, origin("event_consumer_buffer_size", size.to_string()))),
+            None => None,
+        };
+        Ok(TimeLimiterSection {
+            timeout: self.timeout_duration,
+            cancel_running_future: self.cancel_running_future,
+            event_consumer_buffer_size,
+            base: self
+                .base_config
+                .as_ref()
+                .map(|b| (b.clone(), origin("base_config", format!("{b:?}")))),
+        })
+    }
+}
+
+/// A file's time limit follows the breaker's `timeout` rule (Spring's block sets both).
+fn check_timeout(timeout: Duration) -> Result<(), String> {
+    CircuitBreakerConfig::builder()
+        .timeout(timeout)
+        .build()
+        .map(|_| ())
+        .map_err(|e| match e.kind() {
+            ConfigErrorKind::InvalidValue { rule, .. } => rule.clone(),
+            _ => e.to_string(),
+        })
+}
 
 /// Every time limiter config of a file, resolved and validated.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -76,16 +186,7 @@ impl TimeLimiterSection {
             "timeoutduration" => {
                 let timeout = node
                     .to_duration()
-                    .and_then(|d| {
-                        CircuitBreakerConfig::builder()
-                            .timeout(d)
-                            .build()
-                            .map(|_| d)
-                            .map_err(|e| match e.kind() {
-                                ConfigErrorKind::InvalidValue { rule, .. } => rule.clone(),
-                                _ => e.to_string(),
-                            })
-                    })
+                    .and_then(|d| check_timeout(d).map(|()| d))
                     .map_err(|rule| invalid(key, node, rule, file))?;
                 self.timeout = Some(timeout);
             }
