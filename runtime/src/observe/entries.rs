@@ -251,56 +251,68 @@ impl<W: Watched> Watch<W> {
     /// hook is in place, so that none is missed).
     pub(crate) fn start(&self) {
         for entry in W::entries(&self.registry) {
-            self.attach(entry, false);
+            self.attach(entry);
         }
     }
 
     /// The registry's entry hook: taps `entry` if it is of this kind.
     pub(crate) fn added(&self, entry: &dyn Any) {
         if let Some(entry) = W::downcast(entry) {
-            self.attach(entry.clone(), true);
+            self.attach(entry.clone());
         }
     }
 
-    /// Taps `entry`; `replace`: even if a tap for its name exists.
-    fn attach(&self, entry: W::Entry, replace: bool) {
+    /// Taps `entry` unless it is tapped already (a new entry of the same name, one that
+    /// replaced it, gets a tap of its own); returns its tap.
+    fn attach(&self, entry: W::Entry) -> Arc<EntryTap<W>> {
         let name = W::name(&entry).to_owned();
-        if !replace
-            && self
-                .taps
-                .read()
-                .get(&name)
-                .is_some_and(|t| W::same(&t.entry, &entry))
+        if let Some(tap) = self
+            .taps
+            .read()
+            .get(&name)
+            .filter(|t| W::same(&t.entry, &entry))
         {
-            return;
+            return tap.clone();
+        }
+        let mut taps = self.taps.write();
+        // Checked again under the write lock: two readers may race to tap a new entry.
+        if let Some(tap) = taps.get(&name).filter(|t| W::same(&t.entry, &entry)) {
+            return tap.clone();
         }
         let tap = EntryTap::attach(entry, self.successes, self.runtime.as_ref());
-        self.taps.write().insert(name, tap);
+        taps.insert(name, tap.clone());
+        tap
     }
 
-    /// The taps of the registry's current entries, sorted by name (entries removed since are
-    /// dropped, entries not tapped yet are tapped).
+    /// The taps of the registry's current entries, sorted by name (taps of entries removed or
+    /// replaced since are dropped, entries not tapped yet are tapped).
     pub(crate) fn taps(&self) -> Vec<Arc<EntryTap<W>>> {
         let current = W::entries(&self.registry);
-        self.taps.write().retain(|name, tap| {
-            current
-                .iter()
-                .any(|e| W::name(e) == name && W::same(e, &tap.entry))
-        });
+        let matches = |entries: &[W::Entry], tap: &EntryTap<W>| {
+            entries.iter().any(|e| W::same(e, &tap.entry))
+        };
+        let candidates: Vec<Arc<EntryTap<W>>> = self
+            .taps
+            .read()
+            .values()
+            .filter(|t| !matches(&current, t))
+            .cloned()
+            .collect();
+        if !candidates.is_empty() {
+            // A second listing: an entry created after the first one is not stale.
+            let now = W::entries(&self.registry);
+            let stale: Vec<_> = candidates
+                .into_iter()
+                .filter(|t| !matches(&now, t))
+                .collect();
+            // Only the very taps judged stale: the hook may have tapped a newer entry since.
+            self.taps
+                .write()
+                .retain(|_, tap| !stale.iter().any(|s| Arc::ptr_eq(s, tap)));
+        }
         current
             .into_iter()
-            .map(|entry| {
-                let known = self
-                    .taps
-                    .read()
-                    .get(W::name(&entry))
-                    .filter(|t| W::same(&t.entry, &entry))
-                    .cloned();
-                known.unwrap_or_else(|| {
-                    self.attach(entry.clone(), true);
-                    self.taps.read()[W::name(&entry)].clone()
-                })
-            })
+            .map(|entry| self.attach(entry))
             .collect()
     }
 
