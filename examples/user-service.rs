@@ -4,8 +4,10 @@
 //! ```text
 //! GET /users/{id}        {"user_id": "...", "name": "...", "orders": [...]}
 //! GET /admin/breakers    [{"name": "orders", "state": "CLOSED", "transitions": [...]}]
-//! GET /actuator/circuitbreakers, /actuator/circuitbreakerevents, /actuator/health,
-//!     /actuator/prometheus   resilience4j-spring-boot3's endpoints (fusebox::observe::actuator)
+//! GET /actuator/circuitbreakers, /actuator/circuitbreakerevents, /actuator/retries,
+//!     /actuator/retryevents, /actuator/timelimiters, /actuator/timelimiterevents,
+//!     /actuator/health, /actuator/prometheus   resilience4j-spring-boot3's endpoints
+//!     (fusebox::observe::actuator)
 //! POST /actuator/circuitbreakers/orders  {"updateState":"FORCE_OPEN"}  (enabled in this demo)
 //! ```
 //!
@@ -329,7 +331,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     info!(%addr, %order_service, %config, "user-service started");
     info!(
         "actuator: http://{addr}/actuator/circuitbreakers, /actuator/circuitbreakerevents, \
-         /actuator/health, /actuator/prometheus"
+         /actuator/retries, /actuator/retryevents, /actuator/timelimiters, \
+         /actuator/timelimiterevents, /actuator/health, /actuator/prometheus"
     );
 
     axum::serve(listener, router)

@@ -451,6 +451,14 @@ pub(crate) fn endpoint_lines(user_url: &str) -> Vec<String> {
             "/actuator/circuitbreakerevents",
             "the last 100 events per breaker",
         ),
+        (
+            "/actuator/retries",
+            "the retries' names (events: /actuator/retryevents)",
+        ),
+        (
+            "/actuator/timelimiters",
+            "the time limiters' names (events: /actuator/timelimiterevents)",
+        ),
         ("/actuator/health", "the circuitBreakers health component"),
         (
             "/actuator/prometheus",

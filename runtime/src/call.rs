@@ -161,18 +161,50 @@ impl<T, E> Classifier<T, E> {
     }
 }
 
-/// The time limit of a breaker expired before the call finished; the call was dropped.
+/// A time limit expired before the call finished; the call was dropped (or, for
+/// [`TimeLimiter::call_spawned`](crate::time_limiter::TimeLimiter::call_spawned) without
+/// `cancel_running_future`, left running). Raised by a breaker's `timeout` or by a
+/// [`TimeLimiter`](crate::time_limiter::TimeLimiter).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TimeoutError {
     pub(crate) name: Arc<str>,
     pub(crate) after: Duration,
+    pub(crate) by: TimedBy,
+}
+
+/// What kind of instance raised a [`TimeoutError`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum TimedBy {
+    CircuitBreaker,
+    TimeLimiter,
 }
 
 impl TimeoutError {
-    /// The breaker's name.
+    /// A time limiter's timeout.
+    pub(crate) fn time_limiter(name: Arc<str>, after: Duration) -> Self {
+        TimeoutError {
+            name,
+            after,
+            by: TimedBy::TimeLimiter,
+        }
+    }
+
+    /// The name of the breaker (or time limiter) whose limit expired.
     pub fn breaker_name(&self) -> &str {
         &self.name
     }
+
+    /// The name of the breaker or time limiter whose limit expired.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Whether a [`TimeLimiter`](crate::time_limiter::TimeLimiter) raised it (rather than a
+    /// breaker's `timeout`).
+    pub fn is_from_time_limiter(&self) -> bool {
+        self.by == TimedBy::TimeLimiter
+    }
+
     /// The limit that expired.
     pub fn after(&self) -> Duration {
         self.after
@@ -181,11 +213,19 @@ impl TimeoutError {
 
 impl fmt::Display for TimeoutError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "CircuitBreaker '{}' timed out the call after {:?}",
-            self.name, self.after
-        )
+        match self.by {
+            TimedBy::CircuitBreaker => write!(
+                f,
+                "CircuitBreaker '{}' timed out the call after {:?}",
+                self.name, self.after
+            ),
+            // Resilience4j's `TimeoutException` message.
+            TimedBy::TimeLimiter => write!(
+                f,
+                "TimeLimiter '{}' recorded a timeout exception.",
+                self.name
+            ),
+        }
     }
 }
 
@@ -569,16 +609,18 @@ impl CircuitBreaker {
         result
     }
 
-    /// Awaits `call` for at most `limit` (tokio's timer); dropping it when the limit expires.
+    /// Awaits `call` for at most `limit`, dropping it when the limit expires: the time limit
+    /// shared with [`TimeLimiter`](crate::time_limiter::TimeLimiter) (`time_limiter::within`).
     pub(crate) async fn within<T, F>(&self, limit: Duration, call: F) -> Result<T, TimeoutError>
     where
         F: Future<Output = T>,
     {
-        tokio::time::timeout(limit, call)
+        crate::time_limiter::within(limit, call)
             .await
             .map_err(|_| TimeoutError {
                 name: self.inner.name.clone(),
                 after: limit,
+                by: TimedBy::CircuitBreaker,
             })
     }
 }

@@ -54,6 +54,7 @@ mod state;
 mod sync;
 #[cfg(feature = "telemetry")]
 pub mod telemetry;
+pub mod time_limiter;
 mod window;
 
 pub use breaker::{CallNotPermitted, CallStats, CallTimer, CircuitBreaker, Transitions};

@@ -5,7 +5,9 @@ use crate::config::file::{self, LoadedConfig, RegistryConfig, ResolvedConfig};
 use crate::config::{CircuitBreakerConfig, ConfigError, ConfigErrorKind};
 use crate::retry::{Retry, RetryConfig};
 use crate::state::State;
+use crate::time_limiter::{TimeLimiter, TimeLimiterConfig};
 use parking_lot::RwLock;
+use std::any::Any;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -15,6 +17,11 @@ use std::sync::{Arc, OnceLock, Weak};
 /// it sees the breaker before any caller can use it). Registered weakly: dropping the last
 /// strong handle unregisters it.
 pub(crate) type BreakerAddedHook = dyn Fn(&CircuitBreaker) + Send + Sync;
+
+/// Told of every other entry (a [`Retry`], a [`TimeLimiter`], ...) a registry creates, while the
+/// registry's lock for that kind is held; the hook downcasts to the kinds it knows. Registered
+/// weakly, as [`BreakerAddedHook`].
+pub(crate) type EntryAddedHook = dyn Fn(&dyn Any) + Send + Sync;
 
 /// A set of named breakers and named shared configs, as Resilience4j's
 /// `CircuitBreakerRegistry`.
@@ -53,6 +60,12 @@ struct RegistryInner {
     retry_default: RwLock<RetryConfig>,
     retry_configs: RwLock<BTreeMap<String, RetryConfig>>,
     retries: RwLock<HashMap<Arc<str>, Retry>>,
+    /// Time limiters: the default config, shared configs and instances.
+    time_limiter_default: RwLock<TimeLimiterConfig>,
+    time_limiter_configs: RwLock<BTreeMap<String, TimeLimiterConfig>>,
+    time_limiters: RwLock<HashMap<Arc<str>, TimeLimiter>>,
+    /// Hooks told of entries other than breakers.
+    entry_hooks: RwLock<Vec<Weak<EntryAddedHook>>>,
 }
 
 impl fmt::Debug for Registry {
@@ -205,6 +218,7 @@ impl Registry {
         }
         let retry = Retry::new(name, config);
         retries.insert(name.into(), retry.clone());
+        self.notify_entry_added(&retry);
         retry
     }
 
@@ -240,6 +254,90 @@ impl Registry {
             }
         }
         created
+    }
+
+    /// The time limiter named `name`, created on first use with the shared time limiter config
+    /// of the same name (`time_limiter.configs.<name>`), else the registry's default time
+    /// limiter config (`time_limiter.configs.default`, else Resilience4j's defaults: 1 s).
+    pub fn time_limiter(&self, name: &str) -> TimeLimiter {
+        if let Some(t) = self.inner.time_limiters.read().get(name) {
+            return t.clone();
+        }
+        let config = self
+            .inner
+            .time_limiter_configs
+            .read()
+            .get(name)
+            .cloned()
+            .unwrap_or_else(|| self.inner.time_limiter_default.read().clone());
+        self.time_limiter_with_config(name, config)
+    }
+
+    /// The time limiter named `name`, created with `config` if it does not exist yet (an
+    /// existing one keeps its own config, as in Resilience4j).
+    pub fn time_limiter_with_config(&self, name: &str, config: TimeLimiterConfig) -> TimeLimiter {
+        let mut limiters = self.inner.time_limiters.write();
+        if let Some(t) = limiters.get(name) {
+            return t.clone();
+        }
+        let limiter = TimeLimiter::new(name, config);
+        limiters.insert(name.into(), limiter.clone());
+        self.notify_entry_added(&limiter);
+        limiter
+    }
+
+    /// The shared time limiter config named `name` (`default` is the registry's default).
+    pub fn time_limiter_configuration(&self, name: &str) -> Option<TimeLimiterConfig> {
+        if name == "default" {
+            return Some(self.inner.time_limiter_default.read().clone());
+        }
+        self.inner.time_limiter_configs.read().get(name).cloned()
+    }
+
+    /// All time limiters, sorted by name.
+    pub fn all_time_limiters(&self) -> Vec<TimeLimiter> {
+        let mut all: Vec<TimeLimiter> = self.inner.time_limiters.read().values().cloned().collect();
+        all.sort_by(|a, b| a.name().cmp(b.name()));
+        all
+    }
+
+    /// Replaces the time limiter configs with a file's: default, shared configs, and instances
+    /// not created yet (existing time limiters keep their config).
+    fn set_time_limiters(
+        &self,
+        limiters: crate::config::file::ResolvedTimeLimiters,
+    ) -> Vec<String> {
+        *self.inner.time_limiter_default.write() = limiters.default;
+        {
+            let mut configs = self.inner.time_limiter_configs.write();
+            configs.clear();
+            configs.extend(limiters.configs.into_iter().filter(|(n, _)| n != "default"));
+        }
+        let mut created = Vec::new();
+        for (name, config) in limiters.instances {
+            if !self.inner.time_limiters.read().contains_key(name.as_str()) {
+                self.time_limiter_with_config(&name, config);
+                created.push(name);
+            }
+        }
+        created
+    }
+
+    /// Registers `hook` to be told of every entry other than a breaker (retries, time limiters,
+    /// ...) created from now on.
+    pub(crate) fn on_entry_added(&self, hook: &Arc<EntryAddedHook>) {
+        let mut hooks = self.inner.entry_hooks.write();
+        hooks.retain(|h| h.strong_count() > 0);
+        hooks.push(Arc::downgrade(hook));
+    }
+
+    /// Runs the entry hooks; called with the lock of the entry's map held.
+    fn notify_entry_added(&self, entry: &dyn Any) {
+        for hook in self.inner.entry_hooks.read().iter() {
+            if let Some(hook) = hook.upgrade() {
+                hook(entry);
+            }
+        }
     }
 
     /// Registers `hook` to be told of every breaker created or replaced from now on.
@@ -363,6 +461,7 @@ impl Registry {
             registry.circuit_breaker_with_config(&name, config);
         }
         registry.set_retries(resolved.retry);
+        registry.set_time_limiters(resolved.time_limiter);
         registry
     }
 
@@ -374,13 +473,15 @@ impl Registry {
     /// start over, unless only how it is observed changed (`register_health_indicator`,
     /// `allow_health_indicator_to_fail`, `event_consumer_buffer_size`): those apply in place and
     /// the breaker keeps its state and window. Retry configs are replaced and new retry
-    /// instances created (existing retries keep their config). Returns the names of the retries
-    /// created, then of the breakers that were created or whose config changed.
+    /// instances created (existing retries keep their config), and so are time limiter configs.
+    /// Returns the names of the retries created, then of the time limiters created, then of the
+    /// breakers that were created or whose config changed.
     pub fn reload_from_file(&self, path: impl AsRef<Path>) -> Result<Vec<String>, ConfigError> {
         let LoadedConfig { resolved, .. } = file::load_file(path.as_ref())?;
         *self.inner.default.write() = resolved.default;
         *self.inner.tags.write() = resolved.tags;
         let mut changed = self.set_retries(resolved.retry);
+        changed.extend(self.set_time_limiters(resolved.time_limiter));
         {
             let mut configs = self.inner.configs.write();
             configs.clear();

@@ -629,3 +629,240 @@ async fn scrapes_do_not_hold_up_guarded_calls() {
         "{elapsed:?} with {scrapes} scrapes"
     );
 }
+
+mod retries_and_time_limiters {
+    use super::*;
+    use fusebox_runtime::retry::RetryConfig;
+    use fusebox_runtime::time_limiter::{TimeLimiterConfig, TimeLimiterError};
+
+    #[derive(Debug)]
+    struct Boom(&'static str);
+    impl std::fmt::Display for Boom {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "boom: {}", self.0)
+        }
+    }
+
+    fn retry_config(buffer: u32) -> RetryConfig {
+        RetryConfig::builder()
+            .max_attempts(3)
+            .wait_duration(MS)
+            .ignore_error(|e: &Boom| e.0 == "business")
+            .event_consumer_buffer_size(buffer)
+            .build()
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn retries_and_their_events_answer_as_resilience4j() {
+        let registry = Registry::new();
+        let base = serve(Actuator::new(Monitor::new(&registry))).await;
+        // Created after the monitor: followed through the registry's entry hook.
+        let orders = registry.retry_with_config("orders", retry_config(100));
+        registry.retry_with_config("idle", retry_config(100));
+
+        let answer = get(&base, "/actuator/retries").await;
+        assert_eq!(answer.status, 200);
+        assert_eq!(answer.content_type, ACTUATOR_JSON);
+        assert_eq!(answer.json(), json!({"retries": ["idle", "orders"]}));
+
+        // A first-attempt success (no event), a success after one retry, an ignored error,
+        // and a failure after all attempts.
+        let mut n = 0;
+        let ok = orders
+            .call(|| {
+                n += 1;
+                let attempt = n;
+                async move { if attempt < 2 { Err(Boom("io")) } else { Ok(1) } }
+            })
+            .await;
+        assert!(ok.is_ok());
+        assert!(orders.call(|| async { Ok::<_, Boom>(1) }).await.is_ok());
+        assert!(
+            orders
+                .call(|| async { Err::<u32, _>(Boom("business")) })
+                .await
+                .is_err()
+        );
+        assert!(
+            orders
+                .call(|| async { Err::<u32, _>(Boom("io")) })
+                .await
+                .is_err()
+        );
+
+        let events = get(&base, "/actuator/retryevents/orders").await.json()["retryEvents"]
+            .as_array()
+            .unwrap()
+            .clone();
+        let shape: Vec<(String, Option<String>, u64)> = events
+            .iter()
+            .map(|e| {
+                assert_eq!(e["retryName"], "orders");
+                assert!(e["creationTime"].as_str().unwrap().contains('T'));
+                (
+                    e["type"].as_str().unwrap().to_owned(),
+                    e.get("errorMessage")
+                        .map(|m| m.as_str().unwrap().to_owned()),
+                    e["numberOfAttempts"].as_u64().unwrap(),
+                )
+            })
+            .collect();
+        let io = Some("boom: io".to_owned());
+        assert_eq!(
+            shape,
+            [
+                ("RETRY".into(), io.clone(), 1),
+                ("SUCCESS".into(), io.clone(), 1),
+                ("IGNORED_ERROR".into(), Some("boom: business".into()), 0),
+                ("RETRY".into(), io.clone(), 1),
+                ("RETRY".into(), io.clone(), 2),
+                ("ERROR".into(), io.clone(), 3),
+            ]
+        );
+        // Filtered by type, any case; all retries' events sorted by time.
+        let retries = get(&base, "/actuator/retryevents/orders/retry")
+            .await
+            .json();
+        assert_eq!(retries["retryEvents"].as_array().unwrap().len(), 3);
+        let all = get(&base, "/actuator/retryevents").await.json();
+        assert_eq!(all["retryEvents"].as_array().unwrap().len(), 6);
+        let idle = get(&base, "/actuator/retryevents/idle").await.json();
+        assert_eq!(idle, json!({"retryEvents": []}));
+
+        // 4xx with a clear message.
+        assert_error(
+            &get(&base, "/actuator/retryevents/nope").await,
+            404,
+            "/actuator/retryevents/nope",
+            "no retry is named 'nope'",
+        );
+        assert_error(
+            &get(&base, "/actuator/retryevents/orders/TIMEOUT").await,
+            400,
+            "/actuator/retryevents/orders/TIMEOUT",
+            "'TIMEOUT' is not a retry event type; use one of RETRY, ERROR, SUCCESS, IGNORED_ERROR",
+        );
+    }
+
+    #[tokio::test]
+    async fn event_buffers_are_bounded_by_event_consumer_buffer_size() {
+        let registry = Registry::new();
+        let tight = registry.retry_with_config("tight", retry_config(2));
+        // Created before the monitor: tapped when it starts.
+        let monitor = Monitor::new(&registry);
+        for _ in 0..3 {
+            let _ = tight
+                .call(|| async { Err::<u32, _>(Boom("business")) })
+                .await;
+        }
+        let _ = tight.call(|| async { Err::<u32, _>(Boom("io")) }).await;
+        let kept = monitor.retry_events_of("tight", None).unwrap().retry_events;
+        let types: Vec<_> = kept.iter().map(|e| e.event_type.as_str()).collect();
+        assert_eq!(types, ["RETRY", "ERROR"]);
+
+        let limiter = registry.time_limiter_with_config(
+            "tl",
+            TimeLimiterConfig::builder()
+                .timeout_duration(Duration::from_millis(1))
+                .event_consumer_buffer_size(1)
+                .build()
+                .unwrap(),
+        );
+        for _ in 0..3 {
+            let _ = limiter.call(async { Err::<u32, _>(Boom("x")) }).await;
+        }
+        let kept = monitor.time_limiter_events_of("tl", None).unwrap();
+        assert_eq!(kept.time_limiter_events.len(), 1);
+    }
+
+    #[tokio::test]
+    async fn time_limiters_and_their_events_answer_as_resilience4j() {
+        let registry = Registry::new();
+        let monitor = Monitor::builder(&registry)
+            .success_events(true)
+            .build()
+            .unwrap();
+        let base = serve(Actuator::new(monitor)).await;
+        let limiter = registry.time_limiter_with_config(
+            "orders",
+            TimeLimiterConfig::builder()
+                .timeout_duration(Duration::from_millis(20))
+                .build()
+                .unwrap(),
+        );
+        registry.time_limiter("another");
+        let answer = get(&base, "/actuator/timelimiters").await;
+        assert_eq!(
+            answer.json(),
+            json!({"timeLimiters": ["another", "orders"]})
+        );
+
+        let ok: Result<u32, TimeLimiterError<Boom>> = limiter.call(async { Ok(1) }).await;
+        assert!(ok.is_ok());
+        let err: Result<u32, TimeLimiterError<Boom>> = limiter.call(async { Err(Boom("x")) }).await;
+        assert!(err.is_err());
+        let slow: Result<u32, TimeLimiterError<Boom>> = limiter
+            .call(async {
+                tokio::time::sleep(Duration::from_secs(5)).await;
+                Ok(1)
+            })
+            .await;
+        assert!(slow.unwrap_err().is_timeout());
+
+        let events = get(&base, "/actuator/timelimiterevents/orders")
+            .await
+            .json();
+        let list = events["timeLimiterEvents"].as_array().unwrap();
+        let types: Vec<_> = list.iter().map(|e| e["type"].as_str().unwrap()).collect();
+        assert_eq!(types, ["SUCCESS", "ERROR", "TIMEOUT"]);
+        for e in list {
+            // Exactly Resilience4j's `TimeLimiterEventDTO` fields.
+            let keys: Vec<_> = e.as_object().unwrap().keys().cloned().collect();
+            assert_eq!(keys, ["creationTime", "timeLimiterName", "type"]);
+            assert_eq!(e["timeLimiterName"], "orders");
+        }
+        let timeouts = get(&base, "/actuator/timelimiterevents/orders/timeout").await;
+        assert_eq!(
+            timeouts.json()["timeLimiterEvents"]
+                .as_array()
+                .unwrap()
+                .len(),
+            1
+        );
+        let all = get(&base, "/actuator/timelimiterevents").await.json();
+        assert_eq!(all["timeLimiterEvents"].as_array().unwrap().len(), 3);
+        assert_error(
+            &get(&base, "/actuator/timelimiterevents/missing/SUCCESS").await,
+            404,
+            "/actuator/timelimiterevents/missing/SUCCESS",
+            "no time limiter is named 'missing'",
+        );
+        assert_error(
+            &get(&base, "/actuator/timelimiterevents/orders/RETRY").await,
+            400,
+            "/actuator/timelimiterevents/orders/RETRY",
+            "use one of SUCCESS, TIMEOUT, ERROR",
+        );
+    }
+
+    #[tokio::test]
+    async fn by_default_time_limiter_successes_are_not_buffered() {
+        let registry = Registry::new();
+        let monitor = Monitor::new(&registry);
+        let limiter = registry.time_limiter("orders");
+        for _ in 0..3 {
+            let _ = limiter.call(async { Ok::<u32, Boom>(1) }).await;
+        }
+        let _ = limiter.call(async { Err::<u32, _>(Boom("x")) }).await;
+        let events = monitor.time_limiter_events_of("orders", None).unwrap();
+        let types: Vec<_> = events
+            .time_limiter_events
+            .iter()
+            .map(|e| e.event_type.as_str())
+            .collect();
+        assert_eq!(types, ["ERROR"]);
+        // The counters never need the events.
+        assert_eq!(limiter.metrics().successful, 3);
+    }
+}

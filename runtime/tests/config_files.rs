@@ -5,6 +5,8 @@
 use fusebox_runtime::config::file::{
     BreakerSettings, Format, LoadedConfig, RegistryConfig, load_file, load_str,
 };
+#[cfg(feature = "yaml")]
+use fusebox_runtime::time_limiter::TimeLimiterConfig;
 use fusebox_runtime::{
     CircuitBreakerConfig, ConfigErrorKind, SlidingWindowType, State, WaitInterval,
 };
@@ -93,17 +95,16 @@ mod spring_files {
         assert_eq!(r.instances["externalService"], expected);
         assert_eq!(r.instances.len(), 1);
         assert!(r.tags.is_empty());
-        assert_eq!(
-            warning_keys(&loaded),
-            ["resilience4j.timelimiter.configs.default.cancelRunningFuture"]
-        );
-        let w = &loaded.warnings[0];
-        assert_eq!((w.location.line, w.location.column), (Some(35), Some(7)));
-        assert!(w.message.contains("drops (cancels)"), "{w}");
-        assert!(
-            w.to_string().contains("baeldung-resilience4j.yml:35:7: "),
-            "{w}"
-        );
+        // `cancelRunningFuture` configures the registry's time limiters now: no warning.
+        assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
+        let limiter = TimeLimiterConfig::builder()
+            .timeout_duration(secs(2))
+            .cancel_running_future(true)
+            .build()
+            .unwrap();
+        assert_eq!(r.time_limiter.default, limiter);
+        assert_eq!(r.time_limiter.configs["default"], limiter);
+        assert_eq!(r.time_limiter.instances["externalService"], limiter);
     }
 
     #[test]
@@ -225,9 +226,13 @@ mod spring_files {
                 format!("{p}.configs.default.ignoreExceptions"),
                 format!("{p}.configs.shared.ignoreExceptions"),
                 format!("{p}.instances.backendB.recordFailurePredicate"),
-                "resilience4j.timelimiter.configs.default.cancelRunningFuture".to_owned(),
             ]
         );
+        // The time limiter block configures the registry's time limiters too.
+        let tl = &r.time_limiter;
+        assert!(!tl.default.cancel_running_future());
+        assert_eq!(tl.default.timeout_duration(), secs(2));
+        assert_eq!(tl.instances["backendA"], tl.default);
         let record = &loaded.warnings[0];
         assert_eq!(record.location.line, Some(39));
         assert!(
@@ -287,7 +292,7 @@ mod spring_files {
         assert_eq!(r.configs["shared"].wait_interval(), &constant(secs(10))); // PT10s
         assert_eq!(r.configs["shared"].timeout(), None);
         let keys = warning_keys(&loaded);
-        assert_eq!(keys.len(), 11, "{keys:#?}");
+        assert_eq!(keys.len(), 7, "{keys:#?}");
         for java_only in [
             "configs.default.writableStackTraceEnabled",
             "configs.default.recordFailurePredicate",
@@ -297,15 +302,21 @@ mod spring_files {
             let key = format!("resilience4j.circuitbreaker.{java_only}");
             assert_eq!(keys.iter().filter(|k| **k == key).count(), 1, "{key}");
         }
-        for java_only in [
-            "configs.default.eventConsumerBufferSize",
-            "configs.default.cancelRunningFuture",
-            "instances.backendB.eventConsumerBufferSize",
-            "instances.backendB.cancelRunningFuture",
-        ] {
-            let key = format!("resilience4j.timelimiter.{java_only}");
-            assert!(keys.contains(&key), "{key}");
-        }
+        // `eventConsumerBufferSize` and `cancelRunningFuture` (quoted strings, as Spring binds
+        // them) configure the registry's time limiters.
+        assert!(
+            keys.iter()
+                .all(|k| !k.starts_with("resilience4j.timelimiter"))
+        );
+        let tl = &r.time_limiter;
+        assert_eq!(tl.configs["default"].timeout_duration(), secs(10));
+        assert!(tl.configs["default"].cancel_running_future());
+        assert_eq!(tl.instances["backendA"].timeout_duration(), secs(5));
+        assert_eq!(tl.instances["backendA"].event_consumer_buffer_size(), 100);
+        let b = &tl.instances["backendB"];
+        assert_eq!(b.timeout_duration(), secs(15));
+        assert_eq!(b.event_consumer_buffer_size(), 10);
+        assert!(!b.cancel_running_future());
     }
 }
 
@@ -370,9 +381,9 @@ mod spring_layout {
                 format!("{cb}.configs.default.recordResultPredicate"),
                 format!("{cb}.configs.default.slidingWindowSynchronizationStrategy"),
                 format!("{cb}.configs.default.exponentialBackoffMultiplier"),
-                "resilience4j.timelimiter.instances.orders.cancelRunningFuture".to_owned(),
             ]
         );
+        assert!(!loaded.resolved.time_limiter.instances["orders"].cancel_running_future());
         // `resilience4j.circuitbreaker.tags` are read, and the health and buffer keys applied.
         assert_eq!(
             loaded.resolved.tags,

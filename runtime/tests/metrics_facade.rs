@@ -356,3 +356,68 @@ fn the_publisher_refuses_a_zero_period_and_a_missing_runtime() {
     let err = metrics_facade::spawn_publisher(monitor, Duration::from_secs(1)).unwrap_err();
     assert_eq!(err.setting(), "metrics_facade.runtime");
 }
+
+#[tokio::test(start_paused = true)]
+async fn retries_and_time_limiters_are_published_under_micrometers_names() {
+    use fusebox_runtime::retry::RetryConfig;
+    use fusebox_runtime::time_limiter::{TimeLimiterConfig, TimeLimiterError};
+    let registry = Registry::new();
+    let monitor = Monitor::builder(&registry)
+        .tag("application", "shop")
+        .build()
+        .unwrap();
+    let retry = registry.retry_with_config(
+        "payments",
+        RetryConfig::builder()
+            .max_attempts(2)
+            .wait_duration(MS)
+            .build()
+            .unwrap(),
+    );
+    assert!(retry.call(|| async { Ok::<_, String>(1) }).await.is_ok());
+    assert!(
+        retry
+            .call(|| async { Err::<u32, _>("down".to_owned()) })
+            .await
+            .is_err()
+    );
+    let limiter = registry.time_limiter_with_config(
+        "payments",
+        TimeLimiterConfig::builder()
+            .timeout_duration(10 * MS)
+            .build()
+            .unwrap(),
+    );
+    let slow: Result<u32, TimeLimiterError<String>> = limiter
+        .call(async {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            Ok(1)
+        })
+        .await;
+    assert!(slow.is_err());
+
+    let s = snapshot(&monitor);
+    let l = |kind| {
+        [
+            ("application", "shop"),
+            ("kind", kind),
+            ("name", "payments"),
+        ]
+    };
+    let retry_calls = "resilience4j.retry.calls.total";
+    assert_eq!(counter(&s, retry_calls, &l("successful_without_retry")), 1);
+    assert_eq!(counter(&s, retry_calls, &l("failed_with_retry")), 1);
+    assert_eq!(counter(&s, retry_calls, &l("successful_with_retry")), 0);
+    assert_eq!(counter(&s, retry_calls, &l("failed_without_retry")), 0);
+    let tl_calls = "resilience4j.timelimiter.calls.total";
+    assert_eq!(counter(&s, tl_calls, &l("timeout")), 1);
+    assert_eq!(counter(&s, tl_calls, &l("successful")), 0);
+
+    let expected = series(&monitor.prometheus());
+    let recorder = PrometheusBuilder::new()
+        .with_recommended_naming(true)
+        .build_recorder();
+    let handle = recorder.handle();
+    metrics::with_local_recorder(&recorder, || metrics_facade::publish(&monitor));
+    assert_eq!(series(&handle.render()), expected);
+}

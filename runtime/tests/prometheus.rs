@@ -909,6 +909,17 @@ fn descriptions_of(family: &str) -> Option<&'static [&'static str]> {
             "Total number of failed calls",
             "Total number of calls which failed but the exception was ignored",
         ],
+        "resilience4j_retry_calls_total" => &[
+            "The number of successful calls without a retry attempt",
+            "The number of successful calls after a retry attempt",
+            "The number of failed calls without a retry attempt",
+            "The number of failed calls after a retry attempt",
+        ],
+        "resilience4j_timelimiter_calls_total" => &[
+            "The number of successful calls",
+            "The number of failed calls",
+            "The number of timed out calls",
+        ],
         _ => return None,
     })
 }
@@ -1039,4 +1050,129 @@ fn a_breaker_without_call_stats_has_no_series_made_from_them() {
         !s.families
             .contains_key("fusebox_circuitbreaker_transitions_total")
     );
+}
+
+mod retries_and_time_limiters {
+    use super::*;
+    use fusebox_runtime::retry::RetryConfig;
+    use fusebox_runtime::time_limiter::{TimeLimiterConfig, TimeLimiterError};
+
+    #[derive(Debug, PartialEq)]
+    enum Error {
+        Boom,
+        Business,
+    }
+    impl std::fmt::Display for Error {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "{self:?}")
+        }
+    }
+
+    #[test]
+    fn fresh_entries_are_exposed_exactly_as_micrometer_writes_them() {
+        let registry = Registry::new();
+        let monitor = Monitor::builder(&registry)
+            .tag("application", "demo")
+            .build()
+            .unwrap();
+        registry.retry("backendA");
+        registry.time_limiter("backendA");
+        assert_same_as_micrometer(
+            &monitor.prometheus(),
+            include_str!("data/micrometer/retry/fresh.txt"),
+        );
+    }
+
+    /// The calls of `data/micrometer/retry/Main.java`, made on fusebox's retries and time
+    /// limiters.
+    #[tokio::test(start_paused = true)]
+    async fn the_output_matches_micrometers_own_after_the_same_calls() {
+        let registry = Registry::new();
+        let monitor = Monitor::new(&registry);
+        let config = RetryConfig::builder()
+            .max_attempts(3)
+            .wait_duration(MS)
+            .ignore_error(|e: &Error| *e == Error::Business)
+            .build()
+            .unwrap();
+        let r = registry.retry_with_config("orders", config.clone());
+        registry.retry_with_config("idle", config);
+        for _ in 0..2 {
+            assert!(r.call(|| async { Ok::<_, Error>(1) }).await.is_ok());
+        }
+        let mut n = 0;
+        let after_one = r
+            .call(|| {
+                n += 1;
+                let first = n == 1;
+                async move { if first { Err(Error::Boom) } else { Ok(1) } }
+            })
+            .await;
+        assert!(after_one.is_ok());
+        assert!(
+            r.call(|| async { Err::<u32, _>(Error::Boom) })
+                .await
+                .is_err()
+        );
+        for _ in 0..2 {
+            let business = r.call(|| async { Err::<u32, _>(Error::Business) }).await;
+            assert!(business.is_err());
+        }
+
+        let t = registry.time_limiter("orders");
+        registry.time_limiter_with_config(
+            "slow",
+            TimeLimiterConfig::builder()
+                .timeout_duration(10 * MS)
+                .build()
+                .unwrap(),
+        );
+        for _ in 0..3 {
+            let ok: Result<u32, TimeLimiterError<Error>> = t.call(async { Ok(1) }).await;
+            assert!(ok.is_ok());
+        }
+        let failed: Result<u32, TimeLimiterError<Error>> = t.call(async { Err(Error::Boom) }).await;
+        assert!(failed.is_err());
+        for _ in 0..2 {
+            let slow: Result<u32, TimeLimiterError<Error>> = t
+                .call(async {
+                    tokio::time::sleep(Duration::from_secs(2)).await;
+                    Ok(1)
+                })
+                .await;
+            assert!(slow.unwrap_err().is_timeout());
+        }
+        let text = monitor.prometheus();
+        assert_same_as_micrometer(&text, include_str!("data/micrometer/retry/scripted.txt"));
+        parse_prometheus(&text).expect("a valid exposition");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_breaker_timeout_and_a_time_limiter_of_one_name_share_one_series() {
+        let registry = Registry::new();
+        let monitor = Monitor::new(&registry);
+        let breaker = registry.circuit_breaker_with_config(
+            "orders",
+            CircuitBreakerConfig::builder()
+                .timeout(10 * MS)
+                .build()
+                .unwrap(),
+        );
+        let limiter = registry.time_limiter("orders");
+        let via_breaker: Result<u32, fusebox_runtime::Failure<Error>> =
+            breaker.call(async { Ok(1) }).await;
+        assert!(via_breaker.is_ok());
+        let via_limiter: Result<u32, TimeLimiterError<Error>> = limiter.call(async { Ok(1) }).await;
+        assert!(via_limiter.is_ok());
+        let text = monitor.prometheus();
+        let lines: Vec<_> = text
+            .lines()
+            .filter(|l| l.starts_with("resilience4j_timelimiter_calls_total{kind=\"successful\""))
+            .collect();
+        assert_eq!(
+            lines,
+            ["resilience4j_timelimiter_calls_total{kind=\"successful\",name=\"orders\"} 2.0"]
+        );
+        parse_prometheus(&text).expect("no duplicate series");
+    }
 }

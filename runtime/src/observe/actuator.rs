@@ -10,6 +10,10 @@
 //! | `GET /actuator/circuitbreakerevents` | every breaker's buffered events, oldest first |
 //! | `GET /actuator/circuitbreakerevents/{name}` | one breaker's events in buffer order; 404 if unknown (Resilience4j answers an empty list) |
 //! | `GET /actuator/circuitbreakerevents/{name}/{eventType}` | filtered by type, any case; 400 for an unknown type |
+//! | `GET /actuator/retries` | every retry's name ([`RetriesResponse`](super::RetriesResponse)) |
+//! | `GET /actuator/retryevents[/{name}[/{eventType}]]` | retry events ([`RetryEventsResponse`](super::RetryEventsResponse)), as for breakers: all sorted by time; one retry's in buffer order (404 if unknown); by type, any case (400 for an unknown type) |
+//! | `GET /actuator/timelimiters` | every time limiter's name ([`TimeLimitersResponse`](super::TimeLimitersResponse)) |
+//! | `GET /actuator/timelimiterevents[/{name}[/{eventType}]]` | time limiter events ([`TimeLimiterEventsResponse`](super::TimeLimiterEventsResponse)), same rules |
 //! | `GET /actuator/health` | [`Health`](super::Health): `circuitBreakers` and `ping`; 503 when `DOWN` or `OUT_OF_SERVICE` |
 //! | `GET /actuator/health/{component}` | one component; 404 if unknown |
 //! | `GET /actuator/prometheus` | [`Monitor::prometheus`] as `text/plain; version=0.0.4` |
@@ -35,6 +39,9 @@
 //! # let _ = app;
 //! ```
 
+use super::entries::{EntryEventsError, Watched};
+use super::retry::Retries;
+use super::time_limiter::TimeLimiters;
 use super::{
     CircuitBreakersResponse, EventsError, Monitor, UpdateStateRequest, UpdateStateResponse,
     prometheus,
@@ -113,7 +120,7 @@ impl Actuator {
         S: Clone + Send + Sync + 'static,
     {
         let limit = self.max_body_bytes;
-        Router::new()
+        let router = Router::new()
             .route("/actuator/circuitbreakers", get(circuit_breakers))
             .route(
                 "/actuator/circuitbreakers/{name}",
@@ -125,7 +132,10 @@ impl Actuator {
                 "/actuator/circuitbreakerevents/{name}/{event_type}",
                 get(events_of_type),
             )
-            .route("/actuator/health", get(health))
+            .route("/actuator/health", get(health));
+        let router = entry_routes::<Retries>(router);
+        let router = entry_routes::<TimeLimiters>(router);
+        router
             .route("/actuator/health/{component}", get(health_component))
             .route("/actuator/prometheus", get(prometheus_text))
             .layer(DefaultBodyLimit::max(limit))
@@ -396,6 +406,75 @@ async fn health_component(
             ),
             uri.path(),
         ),
+    }
+}
+
+/// The list and events routes of one [`Watched`] kind: `/actuator/{list}`,
+/// `/actuator/{events}[/{name}[/{eventType}]]`.
+fn entry_routes<W: Watched>(router: Router<Arc<Actuator>>) -> Router<Arc<Actuator>> {
+    let events = format!("/actuator/{}", W::EVENTS_PATH);
+    router
+        .route(
+            &format!("/actuator/{}", W::LIST_PATH),
+            get(entry_names::<W>),
+        )
+        .route(&events, get(entry_events::<W>))
+        .route(&format!("{events}/{{name}}"), get(entry_events_of::<W>))
+        .route(
+            &format!("{events}/{{name}}/{{event_type}}"),
+            get(entry_events_of_type::<W>),
+        )
+}
+
+async fn entry_names<W: Watched>(State(a): Shared, headers: HeaderMap) -> Response {
+    json(StatusCode::OK, &headers, &W::watch(&a.monitor).names())
+}
+
+async fn entry_events<W: Watched>(State(a): Shared, headers: HeaderMap) -> Response {
+    json(StatusCode::OK, &headers, &W::watch(&a.monitor).events())
+}
+
+fn entry_events_answer<W: Watched>(
+    a: &Actuator,
+    uri: &OriginalUri,
+    headers: &HeaderMap,
+    name: &str,
+    event_type: Option<&str>,
+) -> Response {
+    match W::watch(&a.monitor).events_of(name, event_type) {
+        Ok(events) => json(StatusCode::OK, headers, &events),
+        Err(e @ EntryEventsError::UnknownEntry { .. }) => {
+            error(StatusCode::NOT_FOUND, e.to_string(), uri.path())
+        }
+        Err(e @ EntryEventsError::UnknownEventType { .. }) => {
+            error(StatusCode::BAD_REQUEST, e.to_string(), uri.path())
+        }
+    }
+}
+
+async fn entry_events_of<W: Watched>(
+    State(a): Shared,
+    uri: OriginalUri,
+    headers: HeaderMap,
+    name: Result<Path<String>, PathRejection>,
+) -> Response {
+    match name {
+        Ok(Path(name)) => entry_events_answer::<W>(&a, &uri, &headers, &name, None),
+        Err(rejection) => bad_path(&rejection, &uri),
+    }
+}
+
+async fn entry_events_of_type<W: Watched>(
+    State(a): Shared,
+    uri: OriginalUri,
+    headers: HeaderMap,
+    params: Result<Path<(String, String)>, PathRejection>,
+) -> Response {
+    match params {
+        Ok(Path((name, event_type))) => {
+            entry_events_answer::<W>(&a, &uri, &headers, &name, Some(&event_type))
+        }
+        Err(rejection) => bad_path(&rejection, &uri),
     }
 }
 

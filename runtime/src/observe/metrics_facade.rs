@@ -23,7 +23,9 @@
 //! | `resilience4j.circuitbreaker.calls.seconds.max` (gauge) | `..._calls_seconds_max{kind,name}` |
 //! | `resilience4j.circuitbreaker.not.permitted.calls.total` (counter) | `..._not_permitted_calls_total{kind,name}` |
 //! | `resilience4j.timelimiter.calls.total` (counter) | `resilience4j_timelimiter_calls_total{kind,name}` |
+//! | `resilience4j.retry.calls.total` (counter) | `resilience4j_retry_calls_total{kind,name}` |
 //! | `fusebox.circuitbreaker.transitions.total`, `.rejected.calls.total`, `.monitor.dropped.events.total` (counters) | `fusebox_circuitbreaker_*_total` |
+//! | `fusebox.retry.monitor.dropped.events.total`, `fusebox.timelimiter.monitor.dropped.events.total` (counters) | `fusebox_retry_…_total`, `fusebox_timelimiter_…_total` |
 //!
 //! Counters carry their `.total` in the name: the exporter appends `_total` only with
 //! `with_recommended_naming(true)`, and then only when the name lacks it, so the rendered

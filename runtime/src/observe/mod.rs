@@ -11,6 +11,10 @@
 //! | force a state by hand | [`update_state`](Monitor::update_state) | `POST /actuator/circuitbreakers/{name}` |
 //! | the last events | [`events`](Monitor::events), [`events_of`](Monitor::events_of) | `GET /actuator/circuitbreakerevents[/{name}[/{eventType}]]` |
 //! | health | [`health`](Monitor::health) | `GET /actuator/health[/{component}]` |
+//! | retry names | [`retries`](Monitor::retries) | `GET /actuator/retries` |
+//! | retry events | [`retry_events`](Monitor::retry_events), [`retry_events_of`](Monitor::retry_events_of) | `GET /actuator/retryevents[/{name}[/{eventType}]]` |
+//! | time limiter names | [`time_limiters`](Monitor::time_limiters) | `GET /actuator/timelimiters` |
+//! | time limiter events | [`time_limiter_events`](Monitor::time_limiter_events), [`time_limiter_events_of`](Monitor::time_limiter_events_of) | `GET /actuator/timelimiterevents[/{name}[/{eventType}]]` |
 //!
 //! # Which exposition to pick
 //!
@@ -40,7 +44,12 @@
 //! `_failure_rate{name}` and `_slow_call_rate{name}` (-1 below the minimum number of calls),
 //! `_calls_seconds_count|_sum|_max{kind="successful|failed|ignored",name}`,
 //! `_not_permitted_calls_total{kind="not_permitted",name}`, and for breakers with a `timeout`,
-//! `resilience4j_timelimiter_calls_total{kind="successful|failed|timeout",name}`. The calls
+//! `resilience4j_timelimiter_calls_total{kind="successful|failed|timeout",name}` (also written
+//! for the registry's [`TimeLimiter`](crate::time_limiter::TimeLimiter)s, a breaker and a time
+//! limiter of one name adding into one series), and for the registry's
+//! [`Retry`](crate::retry::Retry)s `resilience4j_retry_calls_total{kind="successful_without_retry|
+//! successful_with_retry|failed_without_retry|failed_with_retry",name}`, read from their
+//! counters at render time (`observe/retry.rs`, `observe/time_limiter.rs`). The calls
 //! timer, the not-permitted counter, the time limiter's counters and the transitions are read at
 //! render time from each breaker's [`CallStats`](crate::CallStats), which count what
 //! Resilience4j's events would (so nothing is counted while DISABLED or FORCED_OPEN), exactly
@@ -65,12 +74,15 @@
 //! (Spring-exact lists, at the price of every success taking the breaker's lock and queueing an
 //! event).
 
+mod entries;
 mod format;
 pub mod health;
 mod model;
 mod monitor;
 pub mod prometheus;
+mod retry;
 mod tap;
+mod time_limiter;
 
 #[cfg(feature = "actuator")]
 pub mod actuator;
@@ -78,9 +90,14 @@ pub mod actuator;
 #[cfg(feature = "metrics")]
 pub mod metrics_facade;
 
+pub use entries::EntryEventsError;
 pub use health::{BreakerHealth, BreakerHealthDetails, Health, HealthComponent, HealthStatus};
 pub use model::{
     CircuitBreakerDetails, CircuitBreakerEventDto, CircuitBreakerEventsResponse,
     CircuitBreakersResponse, UpdateState, UpdateStateRequest, UpdateStateResponse,
 };
 pub use monitor::{EVENT_TYPE_NAMES, EventsError, Monitor, MonitorBuilder, MonitorError};
+pub use retry::{RETRY_EVENT_TYPES, RetriesResponse, RetryEventDto, RetryEventsResponse};
+pub use time_limiter::{
+    TIME_LIMITER_EVENT_TYPES, TimeLimiterEventDto, TimeLimiterEventsResponse, TimeLimitersResponse,
+};

@@ -1,19 +1,23 @@
 //! [`Monitor`]: a registry's breakers as operators see them — the Prometheus exposition, the
 //! endpoint bodies, the health, and the last events of each breaker.
 
+use super::entries::Watch;
 use super::health::{BreakerHealth, Health, HealthComponent, HealthStatus};
 use super::model::{
     CircuitBreakerDetails, CircuitBreakerEventDto, CircuitBreakerEventsResponse,
     CircuitBreakersResponse, UpdateState, UpdateStateResponse,
 };
 use super::prometheus::{self, BreakerSample};
+use super::retry::Retries;
 use super::tap::Tap;
+use super::time_limiter::TimeLimiters;
 use crate::breaker::CircuitBreaker;
 use crate::config::file::tags::tag_name_problem;
 use crate::events::EventType;
-use crate::registry::{BreakerAddedHook, Registry};
+use crate::registry::{BreakerAddedHook, EntryAddedHook, Registry};
 use crate::state::IllegalStateTransition;
 use parking_lot::RwLock;
+use std::any::Any;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::{Arc, OnceLock, Weak};
@@ -205,14 +209,27 @@ impl MonitorBuilder {
     /// Starts the monitor with settings that passed [`build`](Self::build)'s checks (or the
     /// defaults, which always do).
     fn start(self) -> Monitor {
+        let runtime = tokio::runtime::Handle::try_current().ok();
         let inner = Arc::new(MonitorInner {
+            retries: Watch::new(&self.registry, self.success_events, runtime.clone()),
+            time_limiters: Watch::new(&self.registry, self.success_events, runtime.clone()),
             registry: self.registry,
             tags: self.tags,
             success_events: self.success_events,
-            runtime: tokio::runtime::Handle::try_current().ok(),
+            runtime,
             taps: RwLock::new(BTreeMap::new()),
             hook: OnceLock::new(),
+            entry_hook: OnceLock::new(),
         });
+        let weak_entries: Weak<MonitorInner> = Arc::downgrade(&inner);
+        let entry_hook: Arc<EntryAddedHook> = Arc::new(move |entry: &dyn Any| {
+            if let Some(monitor) = weak_entries.upgrade() {
+                monitor.entry_added(entry);
+            }
+        });
+        inner.registry.on_entry_added(&entry_hook);
+        let _ = inner.entry_hook.set(entry_hook);
+        inner.start_watches();
         let weak: Weak<MonitorInner> = Arc::downgrade(&inner);
         let hook: Arc<BreakerAddedHook> = Arc::new(move |breaker: &CircuitBreaker| {
             if let Some(monitor) = weak.upgrade() {
@@ -264,10 +281,10 @@ impl MonitorBuilder {
 /// ```
 #[derive(Clone)]
 pub struct Monitor {
-    inner: Arc<MonitorInner>,
+    pub(super) inner: Arc<MonitorInner>,
 }
 
-struct MonitorInner {
+pub(super) struct MonitorInner {
     registry: Registry,
     /// The builder's tags; they win over the registry's.
     tags: Vec<(String, String)>,
@@ -279,6 +296,26 @@ struct MonitorInner {
     taps: RwLock<BTreeMap<Arc<str>, Arc<Tap>>>,
     /// Keeps the registry's weak reference to the hook alive.
     hook: OnceLock<Arc<BreakerAddedHook>>,
+    /// The other kinds of entries (see `entries.rs`); a new kind is one more field here, one
+    /// more line in `entry_added` and in `families`.
+    pub(super) retries: Watch<Retries>,
+    pub(super) time_limiters: Watch<TimeLimiters>,
+    /// Keeps the registry's weak reference to the entry hook alive.
+    entry_hook: OnceLock<Arc<EntryAddedHook>>,
+}
+
+impl MonitorInner {
+    /// The registry created `entry` (not a breaker): the watch of its kind taps it.
+    fn entry_added(&self, entry: &dyn Any) {
+        self.retries.added(entry);
+        self.time_limiters.added(entry);
+    }
+
+    /// Taps the entries that existed before the entry hook.
+    fn start_watches(&self) {
+        self.retries.start();
+        self.time_limiters.start();
+    }
 }
 
 impl fmt::Debug for Monitor {
@@ -403,7 +440,10 @@ impl Monitor {
                 counts: tap.counts(),
             })
             .collect();
-        prometheus::collect(&self.inner.tags(), &samples)
+        let mut families = prometheus::collect(&self.inner.tags(), &samples);
+        self.inner.retries.families(&mut families);
+        self.inner.time_limiters.families(&mut families);
+        families
     }
 
     /// `GET /actuator/circuitbreakers`: every breaker's details, sorted by name.

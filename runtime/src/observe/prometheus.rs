@@ -94,7 +94,7 @@ impl Families {
     }
 
     /// Adds a series to `family` (created with `kind` and `help` on first use).
-    fn add(
+    pub(crate) fn add(
         &mut self,
         name: &'static str,
         kind: FamilyType,
@@ -111,6 +111,38 @@ impl Families {
         all.sort_by(|a, b| a.0.cmp(&b.0));
         let i = self.family(name, kind, help);
         self.families[i].series.push(Series { labels: all, value });
+    }
+
+    /// Adds a count to `family`, summed into the series with the same labels if there is one
+    /// (a breaker's `timeout` and a registry time limiter of the same name both count as
+    /// Resilience4j's time limiter of that name).
+    pub(crate) fn add_summed(
+        &mut self,
+        name: &'static str,
+        kind: FamilyType,
+        help: &'static str,
+        labels: &[(&str, &str)],
+        n: u64,
+    ) {
+        let mut all: Vec<(String, String)> = self.tags.clone();
+        all.extend(
+            labels
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+        );
+        all.sort_by(|a, b| a.0.cmp(&b.0));
+        let i = self.family(name, kind, help);
+        let family = &mut self.families[i];
+        match family.series.iter_mut().find(|s| s.labels == all) {
+            Some(Series {
+                value: Value::Count(existing),
+                ..
+            }) => *existing += n,
+            _ => family.series.push(Series {
+                labels: all,
+                value: Value::Count(n),
+            }),
+        }
     }
 
     /// The text exposition.
@@ -211,7 +243,7 @@ fn seconds(nanos: u128) -> f64 {
     nanos as f64 / 1_000_000_000.0
 }
 
-fn count(n: impl Into<u64>) -> Value {
+pub(crate) fn count(n: impl Into<u64>) -> Value {
     Value::Count(n.into())
 }
 

@@ -111,6 +111,14 @@ impl RetryEventReceiver {
         self.rx.try_recv().ok()
     }
 
+    /// Polls for the next event (for a hand-written future or stream).
+    pub fn poll_recv(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<RetryEvent>> {
+        self.rx.poll_recv(cx)
+    }
+
     /// Every queued event.
     pub fn drain(&mut self) -> Vec<RetryEvent> {
         std::iter::from_fn(|| self.try_recv()).collect()

@@ -68,6 +68,7 @@ pub use interval::{
     DEFAULT_MULTIPLIER, DEFAULT_RANDOMIZATION_FACTOR, DEFAULT_WAIT, IntervalFn, RetryInterval,
 };
 pub use metrics::RetryMetrics;
+pub(crate) use metrics::StripedCounter;
 pub(crate) use properties::RETRY_FIELDS;
 pub use properties::{RetryConfig, RetrySettings};
 pub use sleep::{Sleep, Sleeper, TokioSleeper};

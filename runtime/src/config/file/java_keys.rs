@@ -8,8 +8,6 @@ const IGNORE: &str = "not applied: Java exception classes mean nothing to fusebo
      `Classifier::ignore` in code)";
 const RESULT: &str = "not applied: record some `Ok` values as failures with a `record_result = ...` \
      predicate on `#[circuit_breaker]` (or `Classifier::result` in code)";
-const EVENT_BUFFER: &str = "not applied: the events endpoint keeps the circuit breaker's events; \
-     size its buffer with the circuit breaker's `eventConsumerBufferSize`";
 const CLASS_BINDING: &str =
     "not applicable: Rust error types are checked at compile time, there are no classes to bind";
 const STACK_TRACE: &str =
@@ -23,7 +21,6 @@ const ASPECT_ORDER: &str = "not applicable: decorators apply in the order the at
 const TAGS: &str = "not applied: the time limiter series carry the registry-wide tags \
      (`management.metrics.tags`, `resilience4j.circuitbreaker.tags`)";
 const METRICS: &str = "not applicable: fusebox publishes metrics through the `metrics` feature";
-const CANCEL: &str = "not applicable: on timeout fusebox always drops (cancels) the guarded future";
 
 /// The message for a Java-only property of a circuit breaker section, by canonical name
 /// (lower case, no `-`/`_`).
@@ -36,15 +33,6 @@ pub(crate) fn breaker_property(canonical: &str) -> Option<&'static str> {
         "writablestacktraceenabled" => STACK_TRACE,
         "slidingwindowsynchronizationstrategy" => SYNC_STRATEGY,
         "ignoreexceptionsprecedenceenabled" => PRECEDENCE,
-        _ => return None,
-    })
-}
-
-/// The message for a Java-only property of a time limiter section.
-pub(crate) fn time_limiter_property(canonical: &str) -> Option<&'static str> {
-    Some(match canonical {
-        "cancelrunningfuture" => CANCEL,
-        "eventconsumerbuffersize" => EVENT_BUFFER,
         _ => return None,
     })
 }
@@ -100,9 +88,6 @@ pub(crate) const BREAKER_NAMES: &[&str] = &[
     "slidingWindowSynchronizationStrategy",
     "ignoreExceptionsPrecedenceEnabled",
 ];
-
-/// Java-only time limiter property names (camelCase).
-pub(crate) const TIME_LIMITER_NAMES: &[&str] = &["cancelRunningFuture", "eventConsumerBufferSize"];
 
 /// Java-only section keys (camelCase).
 pub(crate) const SECTION_NAMES: &[&str] = &[

@@ -61,6 +61,13 @@
 //! `off`) switches off a time limit inherited through `base_config`; a limit is otherwise at
 //! least 1 ms, and `"0s"` is an error that says so.
 //!
+//! The same `resilience4j.timelimiter` sections (and TOML's
+//! `[time_limiter.configs|instances.<name>]`, keys `timeout_duration`, `cancel_running_future`,
+//! `event_consumer_buffer_size`, `base_config`) also configure the registry's
+//! [`TimeLimiter`](crate::time_limiter::TimeLimiter)s, resolved with the same `baseConfig` rules
+//! (see `time_limiter.rs`). TOML's time limiter sections do not set breaker timeouts (a TOML
+//! breaker has its own `timeout` key).
+//!
 //! `resilience4j.retry` (and TOML's `[retry.configs|instances.<name>]`) configures
 //! [`Retry`](crate::retry::Retry)s with Resilience4j's retry rules (see [`crate::retry`]).
 //! Other sections (bulkhead, rate limiter, management, server, ...) are ignored. Java-only
@@ -100,6 +107,7 @@ mod settings;
 mod spring;
 mod suggest;
 pub(crate) mod tags;
+pub(crate) mod time_limiter;
 mod toml;
 #[cfg(feature = "yaml")]
 mod yaml;
@@ -108,6 +116,7 @@ mod yaml;
 pub(crate) use resolve::KeyStyle;
 pub use retry::{ResolvedRetries, RetryFileConfig};
 pub use settings::{BreakerSettings, RegistryConfig};
+pub use time_limiter::{ResolvedTimeLimiters, TimeLimiterFileConfig, TimeLimiterSettings};
 
 use super::{CircuitBreakerConfig, ConfigError, ConfigErrorKind, Location};
 use std::collections::BTreeMap;
@@ -131,6 +140,10 @@ pub struct ResolvedConfig {
     /// The retry configs (TOML `[retry.configs|instances.<name>]`, Spring's
     /// `resilience4j.retry`).
     pub retry: ResolvedRetries,
+    /// The time limiter configs (TOML `[time_limiter.configs|instances.<name>]`, Spring's
+    /// `resilience4j.timelimiter`), for the registry's
+    /// [`TimeLimiter`](crate::time_limiter::TimeLimiter)s.
+    pub time_limiter: ResolvedTimeLimiters,
 }
 
 /// A loaded file: its configs and the warnings it produced.

@@ -186,6 +186,7 @@ pub(crate) fn resolve(
         instances,
         tags: config.tags.clone(),
         retry,
+        time_limiter: config.time_limiter.resolve()?,
     };
     Ok((resolved, warnings))
 }

@@ -4,6 +4,7 @@
 //! property table in `config/properties.rs`.
 
 use super::retry::RetryFileConfig;
+use super::time_limiter::TimeLimiterFileConfig;
 pub use crate::config::properties::BreakerSettings;
 pub(crate) use crate::config::properties::FIELDS;
 use serde::{Deserialize, Serialize};
@@ -47,6 +48,10 @@ pub struct RegistryConfig {
     /// Retry configs and instances (`[retry.configs.<name>]`, `[retry.instances.<name>]`).
     #[serde(skip_serializing_if = "RetryFileConfig::is_empty")]
     pub retry: RetryFileConfig,
+    /// Time limiter configs and instances (`[time_limiter.configs.<name>]`,
+    /// `[time_limiter.instances.<name>]`).
+    #[serde(skip_serializing_if = "TimeLimiterFileConfig::is_empty")]
+    pub time_limiter: TimeLimiterFileConfig,
 }
 
 #[cfg(test)]

@@ -6,10 +6,13 @@ use super::inherit::{Group, Inheritance, Layer};
 use super::node::{Node, Pos, Typing, Value, invalid};
 use super::resolve::{self, FieldOrigin, KeyStyle, Origins, SectionOrigin};
 use super::settings::{BreakerSettings, FIELDS, RegistryConfig};
+use super::time_limiter::{
+    CAMEL_KEYS, ResolvedTimeLimiters, TimeLimiterSection, TimeLimiterSections,
+};
 use super::{
     ConfigWarning, LoadedConfig, ResolvedConfig, java_keys, profiles, retry, suggest, tags, yaml,
 };
-use crate::config::{CircuitBreakerConfig, ConfigError, ConfigErrorKind, Location};
+use crate::config::{ConfigError, ConfigErrorKind, Location};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
@@ -374,7 +377,7 @@ impl<'a> Layout<'a> {
             registry.tags.insert(name.clone(), tag.value);
             origins.tags.insert(name, tag.origin);
         }
-        let limiters = TimeLimiters::read(&self.time_limiters, file, &mut warnings)?;
+        let limiters = TimeLimiters::read(&self.time_limiters, file)?;
         retries(
             &self.retries,
             &mut registry,
@@ -385,7 +388,8 @@ impl<'a> Layout<'a> {
         let (resolved, resolve_warnings) = resolve::resolve(&registry, &origins)?;
         warnings.extend(resolve_warnings);
         warnings.sort_by_key(|w| (w.location.line, w.location.column));
-        let resolved = limiters.apply(resolved, file)?;
+        let mut resolved = limiters.apply(resolved, file)?;
+        resolved.time_limiter = limiters.resolve(file)?;
         Ok(LoadedConfig { resolved, warnings })
     }
 }
@@ -575,14 +579,11 @@ fn restyle_suggestion(err: ConfigError, section: &Section<'_>) -> ConfigError {
     .at(err.location().clone())
 }
 
-/// A time limiter section: its timeout, and its base with where it was written.
-#[derive(Debug)]
-struct TimeLimiter {
-    timeout: Option<Duration>,
-    base: Option<(String, FieldOrigin)>,
-}
+/// A time limiter section (shared with the TOML layout, see [`super::time_limiter`]).
+type TimeLimiter = TimeLimiterSection;
 
-/// The time limiter sections, applied as breaker timeouts.
+/// The time limiter sections: applied as breaker timeouts, and resolved into the registry's
+/// time limiter configs.
 #[derive(Debug)]
 struct TimeLimiters {
     configs: BTreeMap<String, TimeLimiter>,
@@ -590,63 +591,16 @@ struct TimeLimiters {
 }
 
 impl TimeLimiters {
-    fn read(
-        sections: &Sections<'_>,
-        file: Option<&Path>,
-        warnings: &mut Vec<ConfigWarning>,
-    ) -> Result<Self, ConfigError> {
-        let read_group = |group: &str,
-                          map: &BTreeMap<String, Section<'_>>,
-                          warnings: &mut Vec<ConfigWarning>| {
+    fn read(sections: &Sections<'_>, file: Option<&Path>) -> Result<Self, ConfigError> {
+        let read_group = |group: &str, map: &BTreeMap<String, Section<'_>>| {
             let mut out = BTreeMap::new();
             for (name, section) in map {
                 let path = format!("{TIME_LIMITER_PREFIX}.{group}.{name}");
-                let mut limiter = TimeLimiter {
-                    timeout: None,
-                    base: None,
-                };
+                let mut limiter = TimeLimiter::default();
                 for p in &section.properties {
                     let key = format!("{path}.{}", p.written);
-                    match p.canonical.as_str() {
-                        "timeoutduration" => {
-                            let timeout = p
-                                .node
-                                .to_duration()
-                                .and_then(|d| {
-                                    CircuitBreakerConfig::builder()
-                                        .timeout(d)
-                                        .build()
-                                        .map(|_| d)
-                                        .map_err(|e| rule_of(&e))
-                                })
-                                .map_err(|rule| invalid(&key, p.node, rule, file))?;
-                            limiter.timeout = Some(timeout);
-                        }
-                        "baseconfig" => {
-                            let base = p
-                                .node
-                                .to_text(Typing::Lenient)
-                                .map_err(|rule| invalid(&key, p.node, rule, file))?;
-                            let origin = FieldOrigin {
-                                path: key,
-                                written: p.node.to_string(),
-                                pos: p.node.pos,
-                            };
-                            limiter.base = Some((base, origin));
-                        }
-                        other => match java_keys::time_limiter_property(other) {
-                            Some(message) => warnings.push(ConfigWarning {
-                                key,
-                                location: p.pos.location(file),
-                                message: message.to_owned(),
-                            }),
-                            None => {
-                                let candidates = ["timeoutDuration", "baseConfig"]
-                                    .into_iter()
-                                    .chain(java_keys::TIME_LIMITER_NAMES.iter().copied());
-                                return Err(unknown(&key, &p.written, candidates, p.pos, file));
-                            }
-                        },
+                    if !limiter.read(&p.canonical, &key, p.node, Typing::Lenient, file)? {
+                        return Err(unknown(&key, &p.written, CAMEL_KEYS, p.pos, file));
                     }
                 }
                 out.insert(name.clone(), limiter);
@@ -654,9 +608,18 @@ impl TimeLimiters {
             Ok::<_, ConfigError>(out)
         };
         Ok(Self {
-            configs: read_group("configs", &sections.configs, warnings)?,
-            instances: read_group("instances", &sections.instances, warnings)?,
+            configs: read_group("configs", &sections.configs)?,
+            instances: read_group("instances", &sections.instances)?,
         })
+    }
+
+    /// The registry's time limiter configs, resolved from the same sections.
+    fn resolve(self, file: Option<&Path>) -> Result<ResolvedTimeLimiters, ConfigError> {
+        TimeLimiterSections {
+            configs: self.configs,
+            instances: self.instances,
+        }
+        .resolve(TIME_LIMITER_PREFIX, "baseConfig", file)
     }
 
     /// Sets the breakers' timeouts from the time limiters of the same names, each resolved like
@@ -747,13 +710,6 @@ impl Layer for Limiters<'_> {
         section: &TimeLimiter,
     ) -> Result<Duration, ConfigError> {
         Ok(section.timeout.unwrap_or(*base))
-    }
-}
-
-fn rule_of(err: &ConfigError) -> String {
-    match err.kind() {
-        ConfigErrorKind::InvalidValue { rule, .. } => rule.clone(),
-        _ => err.to_string(),
     }
 }
 

@@ -5,6 +5,7 @@ use super::resolve::{self, FieldOrigin, Origins, SectionOrigin};
 use super::settings::{BreakerSettings, FIELDS, RegistryConfig};
 use super::suggest;
 use super::tags;
+use super::time_limiter::{SNAKE_KEYS, TimeLimiterSection, TimeLimiterSections};
 use super::{ConfigWarning, LoadedConfig, retry};
 use crate::config::{ConfigError, ConfigErrorKind};
 use ::toml::Spanned;
@@ -13,15 +14,17 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 /// The top-level tables.
-const SECTIONS: &[&str] = &["configs", "instances", "tags", "retry"];
+const SECTIONS: &[&str] = &["configs", "instances", "tags", "retry", "time_limiter"];
 
 /// Parses, resolves and validates TOML text.
 pub(crate) fn load(text: &str, file: Option<&Path>) -> Result<LoadedConfig, ConfigError> {
     let root = parse(text, file)?;
     let mut warnings = Vec::new();
     let (config, origins) = read(&root, file, &mut warnings)?;
-    let (resolved, resolve_warnings) = resolve::resolve(&config, &origins)?;
+    let limiters = read_time_limiters(&root, file)?;
+    let (mut resolved, resolve_warnings) = resolve::resolve(&config, &origins)?;
     warnings.extend(resolve_warnings);
+    resolved.time_limiter = limiters.resolve("time_limiter", "base_config", file)?;
     Ok(LoadedConfig { resolved, warnings })
 }
 
@@ -108,6 +111,10 @@ fn read(
             read_retry(value, &mut config, &mut origins, file, warnings)?;
             continue;
         }
+        if key.name == "time_limiter" {
+            // Read by `read_time_limiters`.
+            continue;
+        }
         let (settings, section_origins) = match key.name.as_str() {
             "configs" => (&mut config.configs, &mut origins.configs),
             "instances" => (&mut config.instances, &mut origins.instances),
@@ -168,6 +175,76 @@ fn read_tags(
         );
     }
     Ok(())
+}
+
+/// `[time_limiter.configs.<name>]` and `[time_limiter.instances.<name>]`.
+fn read_time_limiters(
+    root: &Node,
+    file: Option<&Path>,
+) -> Result<TimeLimiterSections, ConfigError> {
+    let mut sections = TimeLimiterSections::default();
+    let Some(body) = root
+        .entries()
+        .unwrap_or_default()
+        .iter()
+        .find(|(k, _)| k.name == "time_limiter")
+        .map(|(_, v)| v)
+    else {
+        return Ok(sections);
+    };
+    let Some(groups) = body.entries() else {
+        return Err(invalid(
+            "time_limiter",
+            body,
+            "expected a table with `configs` and `instances`".into(),
+            file,
+        ));
+    };
+    for (group, named) in groups {
+        let map = match group.name.as_str() {
+            "configs" => &mut sections.configs,
+            "instances" => &mut sections.instances,
+            other => {
+                let path = format!("time_limiter.{other}");
+                let suggestion = suggest::nearest(other, ["configs", "instances"], str::to_owned);
+                return Err(unknown(&path, suggestion, group.pos, file));
+            }
+        };
+        let group_path = format!("time_limiter.{}", group.name);
+        let Some(named) = named.entries() else {
+            return Err(invalid(
+                &group_path,
+                named,
+                "expected a table of named sections".into(),
+                file,
+            ));
+        };
+        for (name, body) in named {
+            let path = format!("{group_path}.{}", name.name);
+            let Some(entries) = body.entries() else {
+                return Err(invalid(
+                    &path,
+                    body,
+                    "expected a table of time limiter properties".into(),
+                    file,
+                ));
+            };
+            let mut section = TimeLimiterSection::default();
+            for (key, value) in entries {
+                let key_path = format!("{path}.{}", key.name);
+                let canonical = key.name.replace('_', "");
+                let known = SNAKE_KEYS.contains(&key.name.as_str())
+                    && section.read(&canonical, &key_path, value, Typing::Strict, file)?;
+                if !known {
+                    let suggestion =
+                        suggest::nearest(&key.name, SNAKE_KEYS.iter().copied(), str::to_owned);
+                    return Err(unknown(&key_path, suggestion, key.pos, file));
+                }
+            }
+            map.insert(name.name.clone(), section);
+        }
+    }
+    Ok(sections)
 }
 
 /// `[retry.configs.<name>]` and `[retry.instances.<name>]`.
