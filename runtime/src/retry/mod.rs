@@ -65,6 +65,7 @@ pub use interval::{
 pub use metrics::RetryMetrics;
 pub(crate) use properties::RETRY_FIELDS;
 pub use properties::{RetryConfig, RetrySettings};
+pub(crate) use sleep::SleeperSource;
 pub use sleep::{Sleep, Sleeper, TokioSleeper};
 
 use events::RetryEventBus;
