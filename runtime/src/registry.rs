@@ -3,6 +3,7 @@
 use crate::breaker::CircuitBreaker;
 use crate::config::file::{self, LoadedConfig, RegistryConfig, ResolvedConfig};
 use crate::config::{CircuitBreakerConfig, ConfigError, ConfigErrorKind};
+use crate::rate_limiter::{RateLimiter, RateLimiterConfig};
 use crate::retry::{Retry, RetryConfig};
 use crate::state::State;
 use parking_lot::RwLock;
@@ -53,6 +54,10 @@ struct RegistryInner {
     retry_default: RwLock<RetryConfig>,
     retry_configs: RwLock<BTreeMap<String, RetryConfig>>,
     retries: RwLock<HashMap<Arc<str>, Retry>>,
+    /// Rate limiters: the default config, shared configs and instances.
+    rate_limiter_default: RwLock<RateLimiterConfig>,
+    rate_limiter_configs: RwLock<BTreeMap<String, RateLimiterConfig>>,
+    rate_limiters: RwLock<HashMap<Arc<str>, RateLimiter>>,
 }
 
 impl fmt::Debug for Registry {
@@ -219,6 +224,51 @@ impl Registry {
     /// All retries, sorted by name.
     pub fn all_retries(&self) -> Vec<Retry> {
         let mut all: Vec<Retry> = self.inner.retries.read().values().cloned().collect();
+        all.sort_by(|a, b| a.name().cmp(b.name()));
+        all
+    }
+
+    /// The rate limiter named `name`, created on first use with the shared rate limiter config
+    /// of the same name (`rate_limiter.configs.<name>`), else the registry's default rate
+    /// limiter config (`rate_limiter.configs.default`, else Resilience4j's defaults).
+    pub fn rate_limiter(&self, name: &str) -> RateLimiter {
+        if let Some(r) = self.inner.rate_limiters.read().get(name) {
+            return r.clone();
+        }
+        let config = self
+            .inner
+            .rate_limiter_configs
+            .read()
+            .get(name)
+            .cloned()
+            .unwrap_or_else(|| self.inner.rate_limiter_default.read().clone());
+        self.rate_limiter_with_config(name, config)
+    }
+
+    /// The rate limiter named `name`, created with `config` if it does not exist yet (an
+    /// existing one keeps its own config, as in Resilience4j).
+    pub fn rate_limiter_with_config(&self, name: &str, config: RateLimiterConfig) -> RateLimiter {
+        let mut limiters = self.inner.rate_limiters.write();
+        if let Some(r) = limiters.get(name) {
+            return r.clone();
+        }
+        let limiter = RateLimiter::new(name, config);
+        limiters.insert(name.into(), limiter.clone());
+        limiter
+    }
+
+    /// The shared rate limiter config named `name` (`default` is the registry's default rate
+    /// limiter config).
+    pub fn rate_limiter_configuration(&self, name: &str) -> Option<RateLimiterConfig> {
+        if name == "default" {
+            return Some(self.inner.rate_limiter_default.read().clone());
+        }
+        self.inner.rate_limiter_configs.read().get(name).cloned()
+    }
+
+    /// All rate limiters, sorted by name.
+    pub fn all_rate_limiters(&self) -> Vec<RateLimiter> {
+        let mut all: Vec<RateLimiter> = self.inner.rate_limiters.read().values().cloned().collect();
         all.sort_by(|a, b| a.name().cmp(b.name()));
         all
     }
@@ -518,5 +568,36 @@ mod tests {
         );
         assert!(r.remove("a").is_some());
         assert_eq!(r.all().len(), 1);
+    }
+
+    #[test]
+    fn rate_limiters_take_the_config_named_like_them_or_the_default() {
+        let r = Registry::new();
+        let custom = RateLimiterConfig::builder()
+            .limit_for_period(7)
+            .build()
+            .unwrap();
+        let a = r.rate_limiter_with_config("a", custom.clone());
+        assert!(a.ptr_eq(&r.rate_limiter("a")));
+        assert!(
+            r.rate_limiter_with_config("a", RateLimiterConfig::default())
+                .ptr_eq(&a)
+        );
+        assert_eq!(r.rate_limiter("a").config().limit_for_period(), 7);
+        assert_eq!(r.rate_limiter("b").config().limit_for_period(), 50);
+        r.inner
+            .rate_limiter_configs
+            .write()
+            .insert("c".into(), custom);
+        assert_eq!(r.rate_limiter("c").config().limit_for_period(), 7);
+        assert!(r.rate_limiter_configuration("c").is_some());
+        assert!(r.rate_limiter_configuration("default").is_some());
+        assert!(r.rate_limiter_configuration("x").is_none());
+        let names: Vec<String> = r
+            .all_rate_limiters()
+            .iter()
+            .map(|l| l.name().to_owned())
+            .collect();
+        assert_eq!(names, ["a", "b", "c"]);
     }
 }
