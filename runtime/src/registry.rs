@@ -292,6 +292,28 @@ impl Registry {
         created
     }
 
+    /// Replaces the rate limiter configs with a file's: default, shared configs, and instances
+    /// not created yet (existing rate limiters keep their config and state).
+    fn set_rate_limiters(
+        &self,
+        limiters: crate::config::file::ResolvedRateLimiters,
+    ) -> Vec<String> {
+        *self.inner.rate_limiter_default.write() = limiters.default;
+        {
+            let mut configs = self.inner.rate_limiter_configs.write();
+            configs.clear();
+            configs.extend(limiters.configs.into_iter().filter(|(n, _)| n != "default"));
+        }
+        let mut created = Vec::new();
+        for (name, config) in limiters.instances {
+            if !self.inner.rate_limiters.read().contains_key(name.as_str()) {
+                self.rate_limiter_with_config(&name, config);
+                created.push(name);
+            }
+        }
+        created
+    }
+
     /// Registers `hook` to be told of every breaker created or replaced from now on.
     pub(crate) fn on_breaker_added(&self, hook: &Arc<BreakerAddedHook>) {
         let mut hooks = self.inner.added_hooks.write();
@@ -413,6 +435,7 @@ impl Registry {
             registry.circuit_breaker_with_config(&name, config);
         }
         registry.set_retries(resolved.retry);
+        registry.set_rate_limiters(resolved.rate_limiter);
         registry
     }
 
@@ -424,13 +447,15 @@ impl Registry {
     /// start over, unless only how it is observed changed (`register_health_indicator`,
     /// `allow_health_indicator_to_fail`, `event_consumer_buffer_size`): those apply in place and
     /// the breaker keeps its state and window. Retry configs are replaced and new retry
-    /// instances created (existing retries keep their config). Returns the names of the retries
-    /// created, then of the breakers that were created or whose config changed.
+    /// instances created (existing retries keep their config); rate limiters alike. Returns the
+    /// names of the retries created, then of the rate limiters created, then of the breakers that
+    /// were created or whose config changed.
     pub fn reload_from_file(&self, path: impl AsRef<Path>) -> Result<Vec<String>, ConfigError> {
         let LoadedConfig { resolved, .. } = file::load_file(path.as_ref())?;
         *self.inner.default.write() = resolved.default;
         *self.inner.tags.write() = resolved.tags;
         let mut changed = self.set_retries(resolved.retry);
+        changed.extend(self.set_rate_limiters(resolved.rate_limiter));
         {
             let mut configs = self.inner.configs.write();
             configs.clear();

@@ -194,7 +194,6 @@ fn drain_empties_the_cycle_with_resilience4j_s_quirks() {
             RateLimiterEventKind::Drained { permits: 0 },
             RateLimiterEventKind::SuccessfulAcquire { permits: 3 },
             RateLimiterEventKind::Drained { permits: -3 },
-            RateLimiterEventKind::SuccessfulAcquire { permits: 3 },
         ]
     );
 }

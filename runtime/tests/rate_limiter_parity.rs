@@ -49,7 +49,11 @@ fn run_java(file: &Path) -> BTreeMap<String, Vec<Value>> {
     let out = Command::new("java")
         .arg("-XX:TieredStopAtLevel=1")
         .arg("-cp")
-        .arg(format!("{}:{}", target.join("classes").display(), cp.trim()))
+        .arg(format!(
+            "{}:{}",
+            target.join("classes").display(),
+            cp.trim()
+        ))
         .arg("RateLimiterHarness")
         .arg(file)
         .output()
@@ -89,7 +93,9 @@ fn run_fusebox(scenario: &Value) -> Vec<Value> {
     }
     let limiter = RateLimiter::new("parity", b.build().unwrap());
     let mut events = limiter.subscribe(1024);
-    let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
     let mut obs = Vec::new();
     for (i, step) in scenario["steps"].as_array().unwrap().iter().enumerate() {
         let step = step.as_str().unwrap();

@@ -27,27 +27,59 @@ impl RateLimiter {
     /// caller's), and publishes FAILED_ACQUIRE. More than `i32::MAX` permits (Java's `int`) are
     /// refused at once.
     pub async fn acquire_permission(&self, permits: u32) -> Result<(), RequestNotPermitted> {
-        let inner = &*self.inner;
+        match self.begin_acquire(permits) {
+            Begin::Acquired => Ok(()),
+            Begin::Refused(permits) => self.refuse(permits),
+            Begin::Wait {
+                permits,
+                sleep,
+                granted,
+            } => self.wait_then_finish(permits, sleep, granted).await,
+        }
+    }
+
+    /// The part of [`acquire_permission`](Self::acquire_permission) before any wait: the state
+    /// update, and the event when nothing is left to wait for.
+    #[inline]
+    fn begin_acquire(&self, permits: u32) -> Begin {
         let Ok(permits) = i32::try_from(permits) else {
-            return self.refuse(i32::MAX);
+            return Begin::Refused(i32::MAX);
         };
-        let timeout = inner.timeout_nanos.load(Ordering::Relaxed);
+        let timeout = self.inner.timeout_nanos.load(Ordering::Relaxed);
         let wait = self.reserve(permits, timeout).nanos_to_wait;
         if wait <= 0 {
             self.publish(RateLimiterEventKind::SuccessfulAcquire { permits });
-            return Ok(());
+            return Begin::Acquired;
         }
         let granted = timeout >= wait;
         let sleep = if granted { wait } else { timeout };
-        if sleep > 0 {
-            let mut waiting = Waiting::start(self, permits);
-            inner
-                .config
-                .sleeper()
-                .sleep(Duration::from_nanos(sleep as u64))
-                .await;
-            waiting.finished = true;
+        if sleep <= 0 {
+            return Begin::Refused(permits);
         }
+        Begin::Wait {
+            permits,
+            sleep,
+            granted,
+        }
+    }
+
+    /// The waiting part of [`acquire_permission`](Self::acquire_permission): `sleep`
+    /// nanoseconds counted as waiting, then the outcome and its event.
+    #[inline(never)]
+    async fn wait_then_finish(
+        &self,
+        permits: i32,
+        sleep: i64,
+        granted: bool,
+    ) -> Result<(), RequestNotPermitted> {
+        let mut waiting = Waiting::start(self, permits);
+        self.inner
+            .config
+            .sleeper()
+            .sleep(Duration::from_nanos(sleep as u64))
+            .await;
+        waiting.finished = true;
+        drop(waiting);
         if granted {
             self.publish(RateLimiterEventKind::SuccessfulAcquire { permits });
             Ok(())
@@ -159,6 +191,20 @@ impl RateLimiter {
             inner.events.publish(&inner.name, kind);
         }
     }
+}
+
+/// Where an acquire stands after its state update.
+enum Begin {
+    /// The permits are the caller's now.
+    Acquired,
+    /// Refused without a wait (more permits than an `i32`, or a zero timeout).
+    Refused(i32),
+    /// A wait of `sleep` nanoseconds, then the permits (`granted`) or a refusal.
+    Wait {
+        permits: i32,
+        sleep: i64,
+        granted: bool,
+    },
 }
 
 /// A caller waiting for its reservation: counted while it waits; dropped before the wait ends

@@ -74,7 +74,8 @@ pub use config::RateLimiterConfigBuilder;
 pub use error::{RateLimiterError, RequestNotPermitted};
 pub use events::{RateLimiterEvent, RateLimiterEventKind, RateLimiterEventReceiver};
 pub use metrics::RateLimiterMetrics;
-pub use properties::RateLimiterConfig;
+pub(crate) use properties::RATE_LIMITER_FIELDS;
+pub use properties::{RateLimiterConfig, RateLimiterSettings};
 
 use events::RateLimiterEventBus;
 use state::AtomicState;

@@ -58,9 +58,16 @@ pub(crate) struct Next {
 /// permissions if the cycle moved on, compute the wait for `permits`, and reserve them if that
 /// wait is at most `timeout` nanoseconds. `now` is nanoseconds since the limiter's creation,
 /// `period` the cycle length in nanoseconds (at least 1).
+#[inline]
 pub(crate) fn next_state(permits: i32, timeout: i64, active: State, period: i64, now: i64) -> Next {
     let limit = active.limit;
-    let current_cycle = now.wrapping_div(period);
+    // Java's `currentNanos / cyclePeriodInNanos`; the period is at least 1, and the time since
+    // creation is not negative (for 292 years), so the unsigned division gives the same.
+    let current_cycle = if now >= 0 && period > 0 {
+        (now as u64 / period as u64) as i64
+    } else {
+        now.wrapping_div(period)
+    };
     let mut cycle = active.cycle;
     let mut permissions = active.permissions;
     if cycle != current_cycle {
@@ -88,6 +95,7 @@ pub(crate) fn next_state(permits: i32, timeout: i64, active: State, period: i64,
 
 /// Resilience4j's `nanosToWaitForPermission`: 0 if `available` covers `permits`, else the time
 /// to the next cycle plus the whole cycles still needed.
+#[inline]
 fn nanos_to_wait(
     permits: i32,
     period: i64,

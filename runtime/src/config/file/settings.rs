@@ -3,6 +3,7 @@
 //! [`BreakerSettings`], its key list [`FIELDS`] and its reading and applying follow from the
 //! property table in `config/properties.rs`.
 
+use super::rate_limiter::RateLimiterFileConfig;
 use super::retry::RetryFileConfig;
 pub use crate::config::properties::BreakerSettings;
 pub(crate) use crate::config::properties::FIELDS;
@@ -47,6 +48,10 @@ pub struct RegistryConfig {
     /// Retry configs and instances (`[retry.configs.<name>]`, `[retry.instances.<name>]`).
     #[serde(skip_serializing_if = "RetryFileConfig::is_empty")]
     pub retry: RetryFileConfig,
+    /// Rate limiter configs and instances (`[rate_limiter.configs.<name>]`,
+    /// `[rate_limiter.instances.<name>]`).
+    #[serde(skip_serializing_if = "RateLimiterFileConfig::is_empty")]
+    pub rate_limiter: RateLimiterFileConfig,
 }
 
 #[cfg(test)]
