@@ -8,7 +8,10 @@
 //! ```
 //!
 //! Limits are high enough that no call in the run is refused or waits: the rows measure the
-//! permitted path (the clock read, the state word's compare-and-swap, the event check).
+//! permitted path (the clock read, the state word's compare-and-swap, the event check). The
+//! limiters have a 1 s period, so their default clock is the 1 ms tick (`_tick` rows, what a
+//! default-configured limiter does); `_precise` rows set `PreciseClock` (what periods under
+//! 100 ms read). governor uses its default clock (quanta).
 
 #![allow(missing_docs)]
 

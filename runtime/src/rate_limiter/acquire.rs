@@ -162,7 +162,7 @@ impl RateLimiter {
     #[inline]
     fn now(&self) -> i64 {
         let inner = &*self.inner;
-        inner.config.clock().now_nanos().wrapping_sub(inner.start) as i64
+        inner.clock.now_nanos().wrapping_sub(inner.start) as i64
     }
 
     /// Resilience4j's `updateStateWithBackOff`: the next state for `permits` (reserved if they

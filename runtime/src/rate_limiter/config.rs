@@ -8,6 +8,7 @@ use crate::retry::{Sleeper, SleeperSource};
 use std::any::Any;
 use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// Resilience4j's `drainPermissionsOnResult`: a predicate on a call's `Result<T, E>`, erased; it
 /// answers `false` for calls of other types.
@@ -48,21 +49,44 @@ impl PartialEq for DrainPredicate {
     }
 }
 
-/// The rate limiter's clock: the monotonic clock by default (Resilience4j reads
-/// `System.nanoTime()` on every acquire), any [`Clock`] when set.
-#[derive(Clone, Debug)]
-pub(crate) struct LimiterClock(pub(crate) ClockSource);
+/// The rate limiter's clock: the one set with
+/// [`RateLimiterConfigBuilder::clock`], else chosen by the refresh period (see
+/// [`LimiterClock::resolve`]).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct LimiterClock(Option<ClockSource>);
 
-impl Default for LimiterClock {
-    fn default() -> Self {
-        Self(ClockSource::Precise)
+/// The shortest refresh period the default clock reads from [`SystemClock`](crate::SystemClock)'s
+/// 1 ms tick: a refresh seen up to 1 ms late is then at most 1 % of a cycle.
+pub(crate) const TICK_FROM_PERIOD: Duration = Duration::from_millis(100);
+
+impl LimiterClock {
+    /// The clock a limiter with `period` reads: the one set, else the 1 ms tick for periods of
+    /// at least [`TICK_FROM_PERIOD`] (one atomic load per acquire; a refresh is seen up to 1 ms
+    /// late, never early, and waits are on tokio's 1 ms timer anyway), else the monotonic clock
+    /// read per acquire, as Resilience4j reads `System.nanoTime()`.
+    pub(crate) fn resolve(&self, period: Duration) -> ClockSource {
+        match &self.0 {
+            Some(clock) => clock.clone(),
+            None if period >= TICK_FROM_PERIOD => ClockSource::System,
+            None => ClockSource::Precise,
+        }
+    }
+
+    /// Whether a manual or custom clock was set.
+    #[cfg(test)]
+    pub(crate) fn is_manual(&self) -> bool {
+        self.0.as_ref().is_some_and(ClockSource::is_manual)
     }
 }
 
-/// Clocks compare by kind (built-in or manual/custom).
+/// Clocks compare by kind (chosen by the period, built-in, or manual/custom).
 impl PartialEq for LimiterClock {
     fn eq(&self, other: &Self) -> bool {
-        self.0.is_manual() == other.0.is_manual()
+        match (&self.0, &other.0) {
+            (None, None) => true,
+            (Some(a), Some(b)) => a.is_manual() == b.is_manual(),
+            _ => false,
+        }
     }
 }
 
@@ -93,8 +117,8 @@ impl RateLimiterConfig {
         &self.drain
     }
 
-    pub(crate) fn clock(&self) -> &ClockSource {
-        &self.clock.0
+    pub(crate) fn clock(&self) -> &LimiterClock {
+        &self.clock
     }
 
     pub(crate) fn sleeper(&self) -> &SleeperSource {
@@ -122,12 +146,14 @@ impl RateLimiterConfigBuilder {
         self
     }
 
-    /// The clock that cycles are counted on (default the monotonic clock, read per acquire as
-    /// Resilience4j reads `System.nanoTime()`). [`SystemClock`](crate::SystemClock)'s 1 ms tick
-    /// is cheaper and sees each refresh up to 1 ms late (never early); a
-    /// [`ManualClock`](crate::ManualClock) makes tests exact.
+    /// The clock that cycles are counted on. By default: [`SystemClock`](crate::SystemClock)'s
+    /// 1 ms tick (one atomic load) for refresh periods of 100 ms and more, where a refresh seen
+    /// up to 1 ms late (never early) is at most 1 % of a cycle; the monotonic clock read per
+    /// acquire ([`PreciseClock`](crate::PreciseClock), as Resilience4j reads
+    /// `System.nanoTime()`) for shorter periods. A [`ManualClock`](crate::ManualClock) makes
+    /// tests exact.
     pub fn clock(mut self, clock: impl Clock) -> Self {
-        self.config.clock = LimiterClock(ClockSource::from_clock(clock));
+        self.config.clock = LimiterClock(Some(ClockSource::from_clock(clock)));
         self
     }
 
@@ -195,7 +221,6 @@ pub(crate) mod rules {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
 
     #[test]
     fn defaults_are_resilience4j_s() {
@@ -209,6 +234,20 @@ mod tests {
         assert_eq!(c.event_consumer_buffer_size(), 100);
         assert!(!c.drain().is_set());
         assert!(!c.clock().is_manual());
+        // The default clock follows the period.
+        assert!(matches!(
+            c.clock().resolve(Duration::from_nanos(500)),
+            ClockSource::Precise
+        ));
+        assert!(matches!(
+            c.clock().resolve(Duration::from_secs(1)),
+            ClockSource::System
+        ));
+        let manual = RateLimiterConfig::builder()
+            .clock(crate::ManualClock::new())
+            .build()
+            .unwrap();
+        assert!(manual.clock().resolve(Duration::from_secs(1)).is_manual());
     }
 
     #[test]

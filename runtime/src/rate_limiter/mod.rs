@@ -77,6 +77,7 @@ pub use metrics::RateLimiterMetrics;
 pub(crate) use properties::RATE_LIMITER_FIELDS;
 pub use properties::{RateLimiterConfig, RateLimiterSettings};
 
+use crate::clock::ClockSource;
 use events::RateLimiterEventBus;
 use state::AtomicState;
 use std::fmt;
@@ -100,6 +101,8 @@ struct Inner {
     period_nanos: i64,
     /// The clock reading at creation: cycles count from here (Resilience4j's `nanoTimeStart`).
     start: u64,
+    /// The clock cycles are read on (the config's, resolved for the period).
+    clock: ClockSource,
     /// Callers waiting for a reserved permit.
     waiting: AtomicI32,
     name: Arc<str>,
@@ -122,13 +125,15 @@ impl RateLimiter {
     /// now, full.
     pub fn new(name: &str, config: RateLimiterConfig) -> Self {
         let limit = i32::try_from(config.limit_for_period).unwrap_or(i32::MAX);
-        let start = config.clock().now_nanos();
+        let clock = config.clock().resolve(config.limit_refresh_period);
+        let start = clock.now_nanos();
         Self {
             inner: Arc::new(Inner {
                 state: AtomicState::new(limit),
                 timeout_nanos: AtomicI64::new(nanos(config.timeout_duration)),
                 period_nanos: nanos(config.limit_refresh_period).max(1),
                 start,
+                clock,
                 waiting: AtomicI32::new(0),
                 name: name.into(),
                 config,
