@@ -70,6 +70,7 @@ pub mod health;
 mod model;
 mod monitor;
 pub mod prometheus;
+pub mod rate_limiter_health;
 mod tap;
 
 #[cfg(feature = "actuator")]
