@@ -48,6 +48,7 @@ mod metrics;
 pub mod observe;
 #[doc(hidden)]
 pub mod private;
+pub mod rate_limiter;
 mod registry;
 pub mod retry;
 mod state;

@@ -3,6 +3,7 @@
 use crate::breaker::CircuitBreaker;
 use crate::config::file::{self, LoadedConfig, RegistryConfig, ResolvedConfig};
 use crate::config::{CircuitBreakerConfig, ConfigError, ConfigErrorKind};
+use crate::rate_limiter::{RateLimiter, RateLimiterConfig};
 use crate::retry::{Retry, RetryConfig};
 use crate::state::State;
 use crate::time_limiter::{TimeLimiter, TimeLimiterConfig};
@@ -66,6 +67,10 @@ struct RegistryInner {
     time_limiters: RwLock<HashMap<Arc<str>, TimeLimiter>>,
     /// Hooks told of entries other than breakers.
     entry_hooks: RwLock<Vec<Weak<EntryAddedHook>>>,
+    /// Rate limiters: the default config, shared configs and instances.
+    rate_limiter_default: RwLock<RateLimiterConfig>,
+    rate_limiter_configs: RwLock<BTreeMap<String, RateLimiterConfig>>,
+    rate_limiters: RwLock<HashMap<Arc<str>, RateLimiter>>,
 }
 
 impl fmt::Debug for Registry {
@@ -237,6 +242,52 @@ impl Registry {
         all
     }
 
+    /// The rate limiter named `name`, created on first use with the shared rate limiter config
+    /// of the same name (`rate_limiter.configs.<name>`), else the registry's default rate
+    /// limiter config (`rate_limiter.configs.default`, else Resilience4j's defaults).
+    pub fn rate_limiter(&self, name: &str) -> RateLimiter {
+        if let Some(r) = self.inner.rate_limiters.read().get(name) {
+            return r.clone();
+        }
+        let config = self
+            .inner
+            .rate_limiter_configs
+            .read()
+            .get(name)
+            .cloned()
+            .unwrap_or_else(|| self.inner.rate_limiter_default.read().clone());
+        self.rate_limiter_with_config(name, config)
+    }
+
+    /// The rate limiter named `name`, created with `config` if it does not exist yet (an
+    /// existing one keeps its own config, as in Resilience4j).
+    pub fn rate_limiter_with_config(&self, name: &str, config: RateLimiterConfig) -> RateLimiter {
+        let mut limiters = self.inner.rate_limiters.write();
+        if let Some(r) = limiters.get(name) {
+            return r.clone();
+        }
+        let limiter = RateLimiter::new(name, config);
+        limiters.insert(name.into(), limiter.clone());
+        self.notify_entry_added(&limiter);
+        limiter
+    }
+
+    /// The shared rate limiter config named `name` (`default` is the registry's default rate
+    /// limiter config).
+    pub fn rate_limiter_configuration(&self, name: &str) -> Option<RateLimiterConfig> {
+        if name == "default" {
+            return Some(self.inner.rate_limiter_default.read().clone());
+        }
+        self.inner.rate_limiter_configs.read().get(name).cloned()
+    }
+
+    /// All rate limiters, sorted by name.
+    pub fn all_rate_limiters(&self) -> Vec<RateLimiter> {
+        let mut all: Vec<RateLimiter> = self.inner.rate_limiters.read().values().cloned().collect();
+        all.sort_by(|a, b| a.name().cmp(b.name()));
+        all
+    }
+
     /// Replaces the retry configs with a file's: default, shared configs, and instances not
     /// created yet (existing retries keep their config).
     fn set_retries(&self, retries: crate::config::file::ResolvedRetries) -> Vec<String> {
@@ -317,6 +368,28 @@ impl Registry {
         for (name, config) in limiters.instances {
             if !self.inner.time_limiters.read().contains_key(name.as_str()) {
                 self.time_limiter_with_config(&name, config);
+                created.push(name);
+            }
+        }
+        created
+    }
+
+    /// Replaces the rate limiter configs with a file's: default, shared configs, and instances
+    /// not created yet (existing rate limiters keep their config and state).
+    fn set_rate_limiters(
+        &self,
+        limiters: crate::config::file::ResolvedRateLimiters,
+    ) -> Vec<String> {
+        *self.inner.rate_limiter_default.write() = limiters.default;
+        {
+            let mut configs = self.inner.rate_limiter_configs.write();
+            configs.clear();
+            configs.extend(limiters.configs.into_iter().filter(|(n, _)| n != "default"));
+        }
+        let mut created = Vec::new();
+        for (name, config) in limiters.instances {
+            if !self.inner.rate_limiters.read().contains_key(name.as_str()) {
+                self.rate_limiter_with_config(&name, config);
                 created.push(name);
             }
         }
@@ -462,6 +535,7 @@ impl Registry {
         }
         registry.set_retries(resolved.retry);
         registry.set_time_limiters(resolved.time_limiter);
+        registry.set_rate_limiters(resolved.rate_limiter);
         registry
     }
 
@@ -473,15 +547,17 @@ impl Registry {
     /// start over, unless only how it is observed changed (`register_health_indicator`,
     /// `allow_health_indicator_to_fail`, `event_consumer_buffer_size`): those apply in place and
     /// the breaker keeps its state and window. Retry configs are replaced and new retry
-    /// instances created (existing retries keep their config), and so are time limiter configs.
-    /// Returns the names of the retries created, then of the time limiters created, then of the
-    /// breakers that were created or whose config changed.
+    /// instances created (existing retries keep their config); time limiters and rate limiters
+    /// alike. Returns the names of the retries created, then of the time limiters created, then
+    /// of the rate limiters created, then of the breakers that were created or whose config
+    /// changed.
     pub fn reload_from_file(&self, path: impl AsRef<Path>) -> Result<Vec<String>, ConfigError> {
         let LoadedConfig { resolved, .. } = file::load_file(path.as_ref())?;
         *self.inner.default.write() = resolved.default;
         *self.inner.tags.write() = resolved.tags;
         let mut changed = self.set_retries(resolved.retry);
         changed.extend(self.set_time_limiters(resolved.time_limiter));
+        changed.extend(self.set_rate_limiters(resolved.rate_limiter));
         {
             let mut configs = self.inner.configs.write();
             configs.clear();
@@ -619,5 +695,36 @@ mod tests {
         );
         assert!(r.remove("a").is_some());
         assert_eq!(r.all().len(), 1);
+    }
+
+    #[test]
+    fn rate_limiters_take_the_config_named_like_them_or_the_default() {
+        let r = Registry::new();
+        let custom = RateLimiterConfig::builder()
+            .limit_for_period(7)
+            .build()
+            .unwrap();
+        let a = r.rate_limiter_with_config("a", custom.clone());
+        assert!(a.ptr_eq(&r.rate_limiter("a")));
+        assert!(
+            r.rate_limiter_with_config("a", RateLimiterConfig::default())
+                .ptr_eq(&a)
+        );
+        assert_eq!(r.rate_limiter("a").config().limit_for_period(), 7);
+        assert_eq!(r.rate_limiter("b").config().limit_for_period(), 50);
+        r.inner
+            .rate_limiter_configs
+            .write()
+            .insert("c".into(), custom);
+        assert_eq!(r.rate_limiter("c").config().limit_for_period(), 7);
+        assert!(r.rate_limiter_configuration("c").is_some());
+        assert!(r.rate_limiter_configuration("default").is_some());
+        assert!(r.rate_limiter_configuration("x").is_none());
+        let names: Vec<String> = r
+            .all_rate_limiters()
+            .iter()
+            .map(|l| l.name().to_owned())
+            .collect();
+        assert_eq!(names, ["a", "b", "c"]);
     }
 }

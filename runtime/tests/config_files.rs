@@ -37,14 +37,17 @@ fn constant(d: Duration) -> WaitInterval {
 }
 
 /// The keys of the warnings, relative to their module prefix, in file order.
-/// The warnings' keys, retry sections' aside (`retry_files.rs` checks those).
+/// The warnings' keys, retry and rate limiter sections' aside (`retry_files.rs` and
+/// `rate_limiter_files.rs` check those).
 #[cfg(feature = "yaml")] // used by the Spring YAML tests only
 fn warning_keys(loaded: &LoadedConfig) -> Vec<String> {
     loaded
         .warnings
         .iter()
         .map(|w| w.key.clone())
-        .filter(|k| !k.starts_with("resilience4j.retry."))
+        .filter(|k| {
+            !k.starts_with("resilience4j.retry.") && !k.starts_with("resilience4j.ratelimiter.")
+        })
         .collect()
 }
 

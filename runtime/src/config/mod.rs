@@ -7,9 +7,8 @@
 mod error;
 pub mod file;
 mod interval;
-#[macro_use]
-mod property_macro;
 mod properties;
+mod property_macro;
 #[cfg(test)]
 mod property_tests;
 
@@ -17,6 +16,9 @@ pub use error::{ConfigError, ConfigErrorKind, Location};
 pub use interval::WaitInterval;
 pub(crate) use interval::{next_random, randomize_millis};
 pub use properties::CircuitBreakerConfig;
+pub(crate) use property_macro::property_table;
+#[cfg(test)]
+pub(crate) use property_macro::{FileKey, assert_readme_table, markdown_table};
 
 use crate::clock::{Clock, ClockSource};
 use std::time::Duration;

@@ -17,16 +17,15 @@
 //! `file_only` keys have no property of their own: they shape another one (the backoff keys
 //! shape the wait interval) and give a sample with the keys it needs and what it gives.
 //!
-//! [`property_macro`](super::property_macro) turns the table into the config struct, its
+//! [`property_table!`](super::property_macro) turns the table into the config struct, its
 //! `Default`, `Debug`, `PartialEq` and getters, the builder setters, the file layout
 //! ([`BreakerSettings`], its serde form, reading and applying it), and the rows of the docs'
 //! property table. A getter or setter missing from an entry is written by hand in `config/mod.rs`.
 
-use super::file::format::{Field, Format, Timeout};
-use super::file::node::{Node, Typing};
+use super::file::format::{Field, Timeout};
 #[cfg(test)]
 use super::property_tests::{FileSample, Sample};
-use super::{CircuitBreakerConfigBuilder, SlidingWindowType, WaitInterval};
+use super::{CircuitBreakerConfigBuilder, SlidingWindowType, WaitInterval, property_table};
 use crate::clock::ClockSource;
 use crate::state::State;
 use std::time::Duration;
@@ -36,7 +35,58 @@ const DEFAULT_MULTIPLIER: f64 = 1.5;
 /// Resilience4j's default randomization factor.
 const DEFAULT_RANDOM_FACTOR: f64 = 0.5;
 
-breaker_properties! {
+property_table! {
+    /// A validated circuit-breaker configuration. Build one with
+    /// [`CircuitBreakerConfig::builder`]; [`Default`] gives Resilience4j's defaults.
+    ///
+    /// ```
+    /// use fusebox_runtime::{CircuitBreakerConfig, SlidingWindowType};
+    /// use std::time::Duration;
+    ///
+    /// // The course's breaker: 4 % failures over the last 2 calls, 1 s open, 4 s time limit.
+    /// let config = CircuitBreakerConfig::builder()
+    ///     .failure_rate_threshold(4.0)
+    ///     .wait_duration_in_open_state(Duration::from_secs(1))
+    ///     .sliding_window_type(SlidingWindowType::CountBased)
+    ///     .sliding_window_size(2)
+    ///     .timeout(Duration::from_secs(4))
+    ///     .build()?;
+    /// assert_eq!(config.sliding_window_size(), 2);
+    /// # Ok::<(), fusebox_runtime::ConfigError>(())
+    /// ```
+    config CircuitBreakerConfig, builder CircuitBreakerConfigBuilder {
+        eq_doc: "Two configs are equal when every property is; clocks compare by kind only \
+                 (system or not).",
+        behaves_like: behaves_like,
+        samples: samples,
+    }
+    /// One `[configs.<name>]` or `[instances.<name>]` section: every property optional, keys
+    /// in snake_case named after the builder's setters.
+    ///
+    /// Durations accept `"10s"`, `"500ms"`, `"1m 30s"`, ISO `"PT10S"` or an integer number of
+    /// milliseconds; states and window types accept Resilience4j's names (`"OPEN"`,
+    /// `"COUNT_BASED"`) in any case.
+    ///
+    /// ```
+    /// use fusebox_runtime::config::file::BreakerSettings;
+    /// use std::time::Duration;
+    ///
+    /// let s: BreakerSettings = toml::from_str(r#"
+    ///     base_config = "shared"
+    ///     wait_duration_in_open_state = "PT10S"
+    ///     slow_call_duration_threshold = 2500
+    /// "#)?;
+    /// assert_eq!(s.wait_duration_in_open_state, Some(Duration::from_secs(10)));
+    /// assert_eq!(s.slow_call_duration_threshold, Some(Duration::from_millis(2500)));
+    /// # Ok::<(), toml::de::Error>(())
+    /// ```
+    settings BreakerSettings {
+        serde: "BreakerSettings" expecting "struct BreakerSettings",
+        fields: FIELDS,
+        file_keys: FILE_KEYS,
+        what: "breaker",
+        base_config_doc: "The shared config (under `configs`) this one starts from.",
+    }
     properties {
         failure_rate_threshold: f32 {
             default 50.0;

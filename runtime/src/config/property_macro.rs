@@ -1,35 +1,54 @@
-//! `breaker_properties!`: what follows from the property table in [`super::properties`].
+//! `property_table!`: what follows from a property table (the breaker's in
+//! [`super::properties`], the retry's and the bulkhead's in their modules).
 //!
-//! From one declaration per property it writes:
-//! - [`CircuitBreakerConfig`](super::CircuitBreakerConfig): its fields, [`Default`], [`Debug`]
-//!   and [`PartialEq`] (which decides whether `Registry::reload_from_file` reconfigures a
-//!   breaker, so it compares every field: with `PartialEq::eq` unless the entry says
-//!   `eq by f`), `behaves_like` (the same, ignoring the entries marked `reload in_place`), and
-//!   the getters of entries with a `get` section;
-//! - the [`CircuitBreakerConfigBuilder`](super::CircuitBreakerConfigBuilder) setters of entries
-//!   with a `set` section, which record a [`ConfigError`](super::ConfigError) through the
-//!   entry's rule if it has one;
-//! - [`BreakerSettings`](super::file::BreakerSettings) (one optional field per file key, in table
-//!   order, after `base_config`), its serde layout, the list of keys (`FIELDS`), reading a key
-//!   from a config document (`set`), and applying a section to a builder (`apply_to`), through
-//!   the entry's setter or its `applied by` function;
-//! - `FILE_KEYS`, the rows of the docs' property table;
-//! - under `cfg(test)`, `samples()`: one non-default sample per entry, for the tests that walk
-//!   every property through the builder, the file formats and reload.
+//! The head of a table names what it writes (`config`, `builder`, `settings` and its serde
+//! twin, the key list, the docs' rows, the word its errors use) and may ask for the breaker-only
+//! parts (`behaves_like`, `samples`). From one declaration per property it writes:
+//! - the config struct: its fields (plus `extra` fields that are not properties, such as the
+//!   retry's predicates), [`Default`], [`Debug`] and [`PartialEq`] (which decides whether
+//!   `Registry::reload_from_file` reconfigures an instance, so it compares every field: with
+//!   `PartialEq::eq` unless the entry says `eq by f`), and the getters of entries with a `get`
+//!   section;
+//! - with `behaves_like`: that method (the same equality, ignoring the entries marked
+//!   `reload in_place`);
+//! - the builder setters of entries with a `set` section, which record a
+//!   [`ConfigError`](super::ConfigError) through the entry's rule if it has one;
+//! - the settings struct (one optional field per file key, in table order, after
+//!   `base_config`), its serde layout, the list of keys, reading a key from a config document
+//!   (`set`), and applying a section to a builder (`apply_to`), through the entry's setter or
+//!   its `applied by` function;
+//! - under `cfg(test)`, the rows of the docs' property table (`FileKey`s) and, with `samples`,
+//!   one non-default sample per entry, for the tests that walk every property through the
+//!   builder, the file formats and reload.
 //!
 //! Entries whose property is not plain data say so in the table: no `get`/`set` section means
-//! the getter/setter is written by hand in `config/mod.rs`; a file key whose value differs from
-//! the property (`wait_duration_in_open_state` for the wait interval, `timeout`'s `"off"`)
-//! states its type, default, sample and the function that applies it.
+//! the getter/setter is written by hand; a file key whose value differs from the property
+//! (`wait_duration_in_open_state` for the wait interval, `timeout`'s `"off"`) states its type,
+//! its [`Format`](super::file::format::Format) if not the type's own, its default, its sample
+//! (with `samples`) and the function that applies it.
 
-macro_rules! breaker_properties {
+macro_rules! property_table {
     // ---- the table ---------------------------------------------------------------------------
     (
+        $(#[$config_attr:meta])*
+        config $config:ident, builder $builder:ident {
+            eq_doc: $eq_doc:literal,
+            $(behaves_like: $behaves_like:ident,)?
+            $(samples: $samples:ident,)?
+        }
+        $(#[$settings_attr:meta])*
+        settings $settings:ident {
+            serde: $serde_name:literal expecting $expecting:literal,
+            fields: $fields:ident,
+            file_keys: $file_keys:ident,
+            what: $what:literal,
+            base_config_doc: $base_doc:literal,
+        }
         properties {
             $(
                 $name:ident: $ty:ty {
                     default $default:expr;
-                    sample $sample:expr;
+                    $(sample $sample:expr;)?
                     $(eq by $eq:path;)?
                     $(reload $reload:ident;)?
                     $(get($how:ident) { $(#[doc = $get_doc:literal])* })?
@@ -38,7 +57,7 @@ macro_rules! breaker_properties {
                     })?
                     $(file $key:ident
                         $(: $file_ty:ty $(as $file_format:ty)? = $file_default:expr,
-                            sample $file_sample:expr, applied by $apply:path)?
+                            $(sample $file_sample:expr,)? applied by $apply:path)?
                         { $(#[doc = $file_doc:literal])* })?
                 }
             )*
@@ -48,87 +67,69 @@ macro_rules! breaker_properties {
                 $only_key:ident: $only_ty:ty {
                     $(#[doc = $only_doc:literal])*
                     $(default $only_default:expr;)?
-                    sample $only_sample:expr,
+                    $(sample $only_sample:expr,
                         with { $($with_key:ident: $with_value:expr),* },
-                        gives $gives:ident = $gives_value:expr;
+                        gives $gives:ident = $gives_value:expr;)?
                 }
             )*
         }
+        $(extra {
+            $($extra:ident: $extra_ty:ty = $extra_default:expr;)*
+        })?
     ) => {
         // ---- the config ----------------------------------------------------------------------
 
-        /// A validated circuit-breaker configuration. Build one with
-        /// [`CircuitBreakerConfig::builder`]; [`Default`] gives Resilience4j's defaults.
-        ///
-        /// ```
-        /// use fusebox_runtime::{CircuitBreakerConfig, SlidingWindowType};
-        /// use std::time::Duration;
-        ///
-        /// // The course's breaker: 4 % failures over the last 2 calls, 1 s open, 4 s time limit.
-        /// let config = CircuitBreakerConfig::builder()
-        ///     .failure_rate_threshold(4.0)
-        ///     .wait_duration_in_open_state(Duration::from_secs(1))
-        ///     .sliding_window_type(SlidingWindowType::CountBased)
-        ///     .sliding_window_size(2)
-        ///     .timeout(Duration::from_secs(4))
-        ///     .build()?;
-        /// assert_eq!(config.sliding_window_size(), 2);
-        /// # Ok::<(), fusebox_runtime::ConfigError>(())
-        /// ```
+        $(#[$config_attr])*
         #[derive(Clone)]
-        pub struct CircuitBreakerConfig {
+        pub struct $config {
             $(pub(crate) $name: $ty,)*
+            $($(pub(crate) $extra: $extra_ty,)*)?
         }
 
-        impl Default for CircuitBreakerConfig {
+        impl Default for $config {
             fn default() -> Self {
                 Self {
                     $($name: $default,)*
+                    $($($extra: $extra_default,)*)?
                 }
             }
         }
 
-        impl ::std::fmt::Debug for CircuitBreakerConfig {
+        impl ::std::fmt::Debug for $config {
             fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-                f.debug_struct("CircuitBreakerConfig")
+                f.debug_struct(stringify!($config))
                     $(.field(stringify!($name), &self.$name))*
+                    $($(.field(stringify!($extra), &self.$extra))*)?
                     .finish()
             }
         }
 
-        /// Two configs are equal when every property is; clocks compare by kind only (system or
-        /// not).
-        impl PartialEq for CircuitBreakerConfig {
+        #[doc = $eq_doc]
+        impl PartialEq for $config {
             fn eq(&self, other: &Self) -> bool {
                 $(
-                    if !breaker_properties!(@eq [$($eq)?] &self.$name, &other.$name) {
+                    if !$crate::config::property_table!(@eq [$($eq)?] &self.$name, &other.$name) {
                         return false;
                     }
                 )*
+                $($(
+                    if self.$extra != other.$extra {
+                        return false;
+                    }
+                )*)?
                 true
             }
         }
 
-        impl CircuitBreakerConfig {
-            $($(breaker_properties!(@get $how $name: $ty [$($get_doc)*]);)?)*
-
-            /// Whether a breaker on `other` behaves exactly as on `self`: every property
-            /// compares equal except those marked `reload in_place` (how the breaker is
-            /// observed: its health indicator and event buffer), which
-            /// `Registry::reload_from_file` applies without starting the breaker over.
-            pub(crate) fn behaves_like(&self, other: &Self) -> bool {
-                $(
-                    if !breaker_properties!(
-                        @behaves [$($reload)?] [$($eq)?] &self.$name, &other.$name
-                    ) {
-                        return false;
-                    }
-                )*
-                true
-            }
+        impl $config {
+            $($($crate::config::property_table!(@get $how $name: $ty [$($get_doc)*]);)?)*
         }
 
-        impl CircuitBreakerConfigBuilder {
+        $crate::config::property_table!(
+            @behaves_like [$($behaves_like)?] $config [$($name [$($reload)?] [$($eq)?])*]
+        );
+
+        impl $builder {
             $($(
                 $(#[doc = $set_doc])*
                 pub fn $name(mut self, $param: $ty) -> Self {
@@ -141,34 +142,15 @@ macro_rules! breaker_properties {
 
         // ---- the file layout -----------------------------------------------------------------
 
-        /// One `[configs.<name>]` or `[instances.<name>]` section: every property optional, keys
-        /// in snake_case named after the builder's setters.
-        ///
-        /// Durations accept `"10s"`, `"500ms"`, `"1m 30s"`, ISO `"PT10S"` or an integer number of
-        /// milliseconds; states and window types accept Resilience4j's names (`"OPEN"`,
-        /// `"COUNT_BASED"`) in any case.
-        ///
-        /// ```
-        /// use fusebox_runtime::config::file::BreakerSettings;
-        /// use std::time::Duration;
-        ///
-        /// let s: BreakerSettings = toml::from_str(r#"
-        ///     base_config = "shared"
-        ///     wait_duration_in_open_state = "PT10S"
-        ///     slow_call_duration_threshold = 2500
-        /// "#)?;
-        /// assert_eq!(s.wait_duration_in_open_state, Some(Duration::from_secs(10)));
-        /// assert_eq!(s.slow_call_duration_threshold, Some(Duration::from_millis(2500)));
-        /// # Ok::<(), toml::de::Error>(())
-        /// ```
+        $(#[$settings_attr])*
         #[derive(Clone, Debug, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
         #[serde(from = "SettingsSerde", into = "SettingsSerde")]
-        pub struct BreakerSettings {
-            /// The shared config (under `configs`) this one starts from.
+        pub struct $settings {
+            #[doc = $base_doc]
             pub base_config: Option<String>,
             $($(
                 $(#[doc = $file_doc])*
-                pub $key: Option<breaker_properties!(@ty [$($file_ty)?] $ty)>,
+                pub $key: Option<$crate::config::property_table!(@ty [$($file_ty)?] $ty)>,
             )?)*
             $(
                 $(#[doc = $only_doc])*
@@ -176,11 +158,11 @@ macro_rules! breaker_properties {
             )*
         }
 
-        /// [`BreakerSettings`] as serde sees it: each field (de)serialized in its key's format.
+        #[doc = concat!("[`", stringify!($settings), "`] as serde sees it: each field (de)serialized in its key's format.")]
         #[derive(Default, ::serde::Serialize, ::serde::Deserialize)]
         #[serde(
-            rename = "BreakerSettings",
-            expecting = "struct BreakerSettings",
+            rename = $serde_name,
+            expecting = $expecting,
             default,
             deny_unknown_fields
         )]
@@ -189,15 +171,17 @@ macro_rules! breaker_properties {
             base_config: Option<String>,
             $($(
                 #[serde(skip_serializing_if = "Field::is_none")]
-                $key: Field<breaker_properties!(@ty [$($($file_format)?)?] [$($file_ty)?] $ty)>,
+                $key: $crate::config::file::format::Field<
+                    $crate::config::property_table!(@ty [$($($file_format)?)?] [$($file_ty)?] $ty)
+                >,
             )?)*
             $(
                 #[serde(skip_serializing_if = "Field::is_none")]
-                $only_key: Field<$only_ty>,
+                $only_key: $crate::config::file::format::Field<$only_ty>,
             )*
         }
 
-        impl From<SettingsSerde> for BreakerSettings {
+        impl From<SettingsSerde> for $settings {
             fn from(s: SettingsSerde) -> Self {
                 Self {
                     base_config: s.base_config,
@@ -207,8 +191,8 @@ macro_rules! breaker_properties {
             }
         }
 
-        impl From<BreakerSettings> for SettingsSerde {
-            fn from(s: BreakerSettings) -> Self {
+        impl From<$settings> for SettingsSerde {
+            fn from(s: $settings) -> Self {
                 Self {
                     base_config: s.base_config,
                     $($($key: Field::new(s.$key),)?)*
@@ -217,27 +201,30 @@ macro_rules! breaker_properties {
             }
         }
 
-        /// Every key of [`BreakerSettings`], as written in TOML.
-        pub(crate) const FIELDS: &[&str] = &[
+        #[doc = concat!("Every key of [`", stringify!($settings), "`], as written in TOML.")]
+        pub(crate) const $fields: &[&str] = &[
             "base_config",
             $($(stringify!($key),)?)*
             $(stringify!($only_key),)*
         ];
 
-        impl BreakerSettings {
-            /// Sets the field named `field` (one of [`FIELDS`]) from `node`; the error is the rule
-            /// the value breaks.
+        impl $settings {
+            #[doc = concat!(
+                "Sets the field named `field` (one of [`", stringify!($fields), "`]) from `node`; ",
+                "the error is the rule the value breaks."
+            )]
             pub(crate) fn set(
                 &mut self,
                 field: &str,
-                node: &Node,
-                typing: Typing,
+                node: &$crate::config::file::node::Node,
+                typing: $crate::config::file::node::Typing,
             ) -> Result<(), String> {
+                use $crate::config::file::format::Format;
                 match field {
                     "base_config" => self.base_config = Some(node.to_text(typing)?),
                     $($(
                         stringify!($key) => {
-                            self.$key = Some(<breaker_properties!(
+                            self.$key = Some(<$crate::config::property_table!(
                                 @ty [$($($file_format)?)?] [$($file_ty)?] $ty
                             ) as Format>::read(node, typing)?);
                         }
@@ -247,20 +234,19 @@ macro_rules! breaker_properties {
                             self.$only_key = Some(<$only_ty as Format>::read(node, typing)?);
                         }
                     )*
-                    other => return Err(format!("`{other}` is not a breaker property")),
+                    other => {
+                        return Err(format!(concat!("`{}` is not a ", $what, " property"), other));
+                    }
                 }
                 Ok(())
             }
 
             /// This section's properties on top of `builder`, in table order. File-only keys
             /// take effect through the property they modify.
-            pub(crate) fn apply_to(
-                &self,
-                mut builder: CircuitBreakerConfigBuilder,
-            ) -> CircuitBreakerConfigBuilder {
+            pub(crate) fn apply_to(&self, mut builder: $builder) -> $builder {
                 $($(
                     if let Some(value) = self.$key {
-                        builder = breaker_properties!(
+                        builder = $crate::config::property_table!(
                             @apply [$($apply)?] $name(builder, value, self)
                         );
                     }
@@ -269,110 +255,45 @@ macro_rules! breaker_properties {
             }
         }
 
-        /// One row of the docs' property table: a key of [`BreakerSettings`].
+        #[doc = concat!("Every key of [`", stringify!($settings), "`] but `base_config`, in table order.")]
         #[cfg(test)]
-        #[derive(Debug)]
-        pub(crate) struct FileKey {
-            /// The key in TOML (Spring's is its camelCase or kebab-case form).
-            pub(crate) key: &'static str,
-            /// What it means (its doc comment).
-            pub(crate) doc: &'static str,
-            /// What a value looks like.
-            pub(crate) forms: &'static str,
-            /// The value that applies when the key is not set, as written in TOML.
-            pub(crate) default: fn() -> Option<String>,
-        }
-
-        /// Every key of [`BreakerSettings`] but `base_config`, in table order.
-        #[cfg(test)]
-        pub(crate) const FILE_KEYS: &[FileKey] = &[
-            $($(FileKey {
+        pub(crate) const $file_keys: &[$crate::config::FileKey] = &[
+            $($($crate::config::FileKey {
                 key: stringify!($key),
                 doc: concat!($($file_doc, "\n",)*),
-                forms: <breaker_properties!(
+                forms: <$crate::config::property_table!(
                     @ty [$($($file_format)?)?] [$($file_ty)?] $ty
-                ) as Format>::FORMS,
-                default: || Some(<breaker_properties!(
+                ) as $crate::config::file::format::Format>::FORMS,
+                default: || Some(<$crate::config::property_table!(
                     @ty [$($($file_format)?)?] [$($file_ty)?] $ty
-                ) as Format>::write(breaker_properties!(@expr [$($file_default)?] $default))),
+                ) as $crate::config::file::format::Format>::write(
+                    $crate::config::property_table!(@expr [$($file_default)?] $default)
+                )),
             },)?)*
-            $(FileKey {
+            $($crate::config::FileKey {
                 key: stringify!($only_key),
                 doc: concat!($($only_doc, "\n",)*),
-                forms: <$only_ty as Format>::FORMS,
+                forms: <$only_ty as $crate::config::file::format::Format>::FORMS,
                 default: || {
-                    breaker_properties!(@option $(<$only_ty as Format>::write($only_default))?)
+                    $crate::config::property_table!(@option $(
+                        <$only_ty as $crate::config::file::format::Format>::write($only_default)
+                    )?)
                 },
             },)*
         ];
 
         // ---- samples for the tests -----------------------------------------------------------
 
-        /// One non-default sample per table entry.
-        #[cfg(test)]
-        pub(crate) fn samples() -> Vec<Sample> {
-            vec![
-                $(Sample {
-                    name: stringify!($name),
-                    property: true,
-                    in_place: breaker_properties!(@in_place $($reload)?),
-                    expected: {
-                        let mut config = CircuitBreakerConfig::default();
-                        config.$name = $sample;
-                        config
-                    },
-                    built: breaker_properties!(@option $({
-                        let $param = $sample;
-                        CircuitBreakerConfig::builder().$name($param).build()
-                    })?),
-                    getter: breaker_properties!(@option $(
-                        breaker_properties!(@observe $how $name)
-                    )?),
-                    file: breaker_properties!(@option $(FileSample {
-                        key: stringify!($key),
-                        base: BreakerSettings::default(),
-                        with_sample: BreakerSettings {
-                            $key: Some(breaker_properties!(@expr [$($file_sample)?] $sample)),
-                            ..BreakerSettings::default()
-                        },
-                        with_default: Some(BreakerSettings {
-                            $key: Some(breaker_properties!(@expr [$($file_default)?] $default)),
-                            ..BreakerSettings::default()
-                        }),
-                    })?),
-                },)*
-                $(Sample {
-                    name: stringify!($only_key),
-                    property: false,
-                    in_place: false,
-                    expected: {
-                        let mut config = CircuitBreakerConfig::default();
-                        config.$gives = $gives_value;
-                        config
-                    },
-                    built: None,
-                    getter: Some(breaker_properties!(@observe any $gives)),
-                    file: Some({
-                        let base = BreakerSettings {
-                            $($with_key: Some($with_value),)*
-                            ..BreakerSettings::default()
-                        };
-                        FileSample {
-                            key: stringify!($only_key),
-                            with_sample: BreakerSettings {
-                                $only_key: Some($only_sample),
-                                ..base.clone()
-                            },
-                            with_default: breaker_properties!(@option $(BreakerSettings {
-                                $only_key: Some($only_default),
-                                ..base.clone()
-                            })?),
-                            base,
-                        }
-                    }),
-                },)*
-            ]
-        }
+        $crate::config::property_table!(@samples [$($samples)?] [
+            $($crate::config::property_table!(
+                @sample $config $settings $name [$($sample)?] [$($reload)?] [$($param)?]
+                [$($how)?] [$($key [$($($file_sample)?)?] [$($file_default)?])?] $default
+            ),)*
+            $($crate::config::property_table!(
+                @file_only_sample $config $settings $only_key [$($only_default)?]
+                [$($only_sample, [$($with_key: $with_value),*], $gives = $gives_value)?]
+            ),)*
+        ]);
     };
 
     // ---- helpers -----------------------------------------------------------------------------
@@ -399,20 +320,36 @@ macro_rules! breaker_properties {
         PartialEq::eq($a, $b)
     };
 
+    // `behaves_like`, if the table asks for it.
+    (@behaves_like [] $config:ident [$($entries:tt)*]) => {};
+    (
+        @behaves_like [$behaves_like:ident] $config:ident
+        [$($name:ident [$($reload:ident)?] [$($eq:path)?])*]
+    ) => {
+        impl $config {
+            /// Whether an instance on `other` behaves exactly as on `self`: every property
+            /// compares equal except those marked `reload in_place` (how the instance is
+            /// observed: its health indicator and event buffer), which
+            /// `Registry::reload_from_file` applies without starting it over.
+            pub(crate) fn $behaves_like(&self, other: &Self) -> bool {
+                $(
+                    if !$crate::config::property_table!(
+                        @behaves [$($reload)?] [$($eq)?] &self.$name, &other.$name
+                    ) {
+                        return false;
+                    }
+                )*
+                true
+            }
+        }
+    };
+
     // Behaviour equality: properties applied in place never change behaviour.
     (@behaves [in_place] [$($eq:path)?] $a:expr, $b:expr) => {
         true
     };
     (@behaves [] [$($eq:path)?] $a:expr, $b:expr) => {
-        breaker_properties!(@eq [$($eq)?] $a, $b)
-    };
-
-    // Whether an entry is applied in place on reload.
-    (@in_place in_place) => {
-        true
-    };
-    (@in_place) => {
-        false
+        $crate::config::property_table!(@eq [$($eq)?] $a, $b)
     };
 
     // How a file value applies to a builder: the entry's function, else its setter.
@@ -428,7 +365,7 @@ macro_rules! breaker_properties {
         $first
     };
     (@ty [] $($rest:tt)*) => {
-        breaker_properties!(@ty $($rest)*)
+        $crate::config::property_table!(@ty $($rest)*)
     };
     (@ty $last:ty) => {
         $last
@@ -450,8 +387,165 @@ macro_rules! breaker_properties {
         Some($($given)+)
     };
 
-    // A getter's value, for the tests.
-    (@observe $how:ident $name:ident) => {
-        |config: &CircuitBreakerConfig| format!("{:?}", config.$name())
+    // The samples function, if the table asks for one.
+    (@samples [] [$($entries:tt)*]) => {};
+    (@samples [$samples:ident] [$($entries:tt)*]) => {
+        /// One non-default sample per table entry.
+        #[cfg(test)]
+        pub(crate) fn $samples() -> Vec<Sample> {
+            vec![$($entries)*]
+        }
     };
+
+    // A property's sample (a table with `samples` gives one for every entry).
+    (
+        @sample $config:ident $settings:ident $name:ident [$sample:expr] [$($reload:ident)?]
+        [$($param:ident)?] [$($how:ident)?]
+        [$($key:ident [$($file_sample:expr)?] [$($file_default:expr)?])?] $default:expr
+    ) => {
+        Sample {
+            name: stringify!($name),
+            property: true,
+            in_place: $crate::config::property_table!(@in_place $($reload)?),
+            expected: {
+                let mut config = $config::default();
+                config.$name = $sample;
+                config
+            },
+            built: $crate::config::property_table!(@option $({
+                let $param = $sample;
+                $config::builder().$name($param).build()
+            })?),
+            getter: $crate::config::property_table!(@option $(
+                $crate::config::property_table!(@observe $config $how $name)
+            )?),
+            file: $crate::config::property_table!(@option $(FileSample {
+                key: stringify!($key),
+                base: $settings::default(),
+                with_sample: $settings {
+                    $key: Some($crate::config::property_table!(
+                        @expr [$($file_sample)?] $sample
+                    )),
+                    ..$settings::default()
+                },
+                with_default: Some($settings {
+                    $key: Some($crate::config::property_table!(
+                        @expr [$($file_default)?] $default
+                    )),
+                    ..$settings::default()
+                }),
+            })?),
+        }
+    };
+
+    // A file-only key's sample.
+    (
+        @file_only_sample $config:ident $settings:ident $only_key:ident
+        [$($only_default:expr)?]
+        [$only_sample:expr, [$($with_key:ident: $with_value:expr),*], $gives:ident = $gives_value:expr]
+    ) => {
+        Sample {
+            name: stringify!($only_key),
+            property: false,
+            in_place: false,
+            expected: {
+                let mut config = $config::default();
+                config.$gives = $gives_value;
+                config
+            },
+            built: None,
+            getter: Some($crate::config::property_table!(@observe $config any $gives)),
+            file: Some({
+                let base = $settings {
+                    $($with_key: Some($with_value),)*
+                    ..$settings::default()
+                };
+                FileSample {
+                    key: stringify!($only_key),
+                    with_sample: $settings {
+                        $only_key: Some($only_sample),
+                        ..base.clone()
+                    },
+                    with_default: $crate::config::property_table!(@option $($settings {
+                        $only_key: Some($only_default),
+                        ..base.clone()
+                    })?),
+                    base,
+                }
+            }),
+        }
+    };
+
+    // Whether an entry is applied in place on reload.
+    (@in_place in_place) => {
+        true
+    };
+    (@in_place) => {
+        false
+    };
+
+    // A getter's value, for the tests.
+    (@observe $config:ident $how:ident $name:ident) => {
+        |config: &$config| format!("{:?}", config.$name())
+    };
+}
+
+pub(crate) use property_table;
+
+/// One row of the docs' property table: a key of a settings struct (`BreakerSettings`,
+/// `RetrySettings`, ...).
+#[cfg(test)]
+#[derive(Debug)]
+pub(crate) struct FileKey {
+    /// The key in TOML (Spring's is its camelCase or kebab-case form).
+    pub(crate) key: &'static str,
+    /// What it means (its doc comment).
+    pub(crate) doc: &'static str,
+    /// What a value looks like.
+    pub(crate) forms: &'static str,
+    /// The value that applies when the key is not set, as written in TOML.
+    pub(crate) default: fn() -> Option<String>,
+}
+
+/// The README's property table for `keys`: a header, the `base_config` row (`base_doc` its
+/// meaning) and one row per key, with its Spring spelling, forms, default and meaning.
+#[cfg(test)]
+pub(crate) fn markdown_table(keys: &[FileKey], base_doc: &str) -> String {
+    use super::file::KeyStyle;
+    let mut rows = vec![
+        "| key (TOML) | key (Spring) | value | default | meaning |".to_owned(),
+        "|---|---|---|---|---|".to_owned(),
+        format!("| `base_config` | `baseConfig` | name | none | {base_doc} |"),
+    ];
+    for key in keys {
+        let default = (key.default)().map_or_else(|| "none".to_owned(), |d| format!("`{d}`"));
+        let meaning: Vec<&str> = key.doc.lines().map(str::trim).collect();
+        rows.push(format!(
+            "| `{}` | `{}` | {} | {default} | {} |",
+            key.key,
+            KeyStyle::Camel.spell(key.key),
+            key.forms,
+            meaning.join(" ").trim()
+        ));
+    }
+    rows.join("\n")
+}
+
+/// Checks that the README holds `expected` between the markers `start` and `end`, and says
+/// what to paste when it does not.
+#[cfg(test)]
+pub(crate) fn assert_readme_table(start: &str, end: &str, expected: &str) {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md");
+    let readme = std::fs::read_to_string(path).expect("README.md");
+    let from = readme
+        .find(start)
+        .expect("the README marks its property table")
+        + start.len();
+    let to = readme[from..].find(end).expect("the table's end marker") + from;
+    assert_eq!(
+        readme[from..to].trim(),
+        expected,
+        "README.md's table after `{start}` differs from the declaration; replace it with:\n\n\
+         {expected}\n"
+    );
 }

@@ -267,44 +267,14 @@ fn reload_reconfigures_a_breaker_when_any_one_file_key_changes() {
     }
 }
 
-/// The README's property table, as the declaration gives it.
-fn property_table() -> String {
-    let mut rows = vec![
-        "| key (TOML) | key (Spring) | value | default | meaning |".to_owned(),
-        "|---|---|---|---|---|".to_owned(),
-        "| `base_config` | `baseConfig` | name | none | The shared config (under `configs`) this \
-         one starts from. |"
-            .to_owned(),
-    ];
-    for key in FILE_KEYS {
-        let default = (key.default)().map_or_else(|| "none".to_owned(), |d| format!("`{d}`"));
-        let meaning: Vec<&str> = key.doc.lines().map(str::trim).collect();
-        rows.push(format!(
-            "| `{}` | `{}` | {} | {default} | {} |",
-            key.key,
-            KeyStyle::Camel.spell(key.key),
-            key.forms,
-            meaning.join(" ").trim()
-        ));
-    }
-    rows.join("\n")
-}
-
 #[test]
 fn the_readme_property_table_is_the_declaration() {
-    const START: &str = "<!-- property table: generated from runtime/src/config/properties.rs -->";
-    const END: &str = "<!-- end of property table -->";
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md");
-    let readme = std::fs::read_to_string(path).expect("README.md");
-    let start = readme
-        .find(START)
-        .expect("the README marks its property table")
-        + START.len();
-    let end = readme[start..].find(END).expect("the table's end marker") + start;
-    let expected = property_table();
-    assert_eq!(
-        readme[start..end].trim(),
-        expected,
-        "README.md's property table differs from the declaration; replace it with:\n\n{expected}\n"
+    crate::config::assert_readme_table(
+        "<!-- property table: generated from runtime/src/config/properties.rs -->",
+        "<!-- end of property table -->",
+        &crate::config::markdown_table(
+            FILE_KEYS,
+            "The shared config (under `configs`) this one starts from.",
+        ),
     );
 }

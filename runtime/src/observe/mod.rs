@@ -81,6 +81,7 @@ mod model;
 mod monitor;
 pub mod prometheus;
 mod retry;
+pub mod rate_limiter_health;
 mod tap;
 mod time_limiter;
 

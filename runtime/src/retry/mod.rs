@@ -46,12 +46,10 @@
 //! more is counted or published. A panicking attempt unwinds through the call, which counts
 //! nothing (Resilience4j lets a Java `Error` through the same way).
 //!
-//! Files of this module: `config.rs` (builder, predicates), `properties.rs` (the property table)
-//! and `property_macro.rs`, `interval.rs` (interval functions), `sleep.rs` (waiting),
+//! Files of this module: `config.rs` (builder, predicates), `properties.rs` (the property table, through
+//! `config`'s `property_table!`), `interval.rs` (interval functions), `sleep.rs` (waiting),
 //! `events.rs`, `metrics.rs`, `error.rs`, `call.rs` (the loop).
 
-#[macro_use]
-mod property_macro;
 mod call;
 mod config;
 mod error;
@@ -71,6 +69,7 @@ pub use metrics::RetryMetrics;
 pub(crate) use metrics::StripedCounter;
 pub(crate) use properties::RETRY_FIELDS;
 pub use properties::{RetryConfig, RetrySettings};
+pub(crate) use sleep::SleeperSource;
 pub use sleep::{Sleep, Sleeper, TokioSleeper};
 
 use events::RetryEventBus;

@@ -1,15 +1,61 @@
 //! Every retry property, declared once (the grammar of the breaker's table in
-//! `config/properties.rs`); [`property_macro`](super::property_macro) turns it into
+//! `config/properties.rs`); [`property_table!`](crate::config) turns it into
 //! [`RetryConfig`], its builder setters, [`RetrySettings`] and the docs' property table.
 
 use super::config::{Predicates, RetryConfigBuilder};
 use super::interval::{DEFAULT_MULTIPLIER, DEFAULT_RANDOMIZATION_FACTOR, RetryInterval};
 use super::sleep::SleeperSource;
-use crate::config::file::format::{Field, Format};
-use crate::config::file::node::{Node, Typing};
+use crate::config::file::format::Field;
+use crate::config::property_table;
 use std::time::Duration;
 
-retry_properties! {
+property_table! {
+    /// A validated retry configuration (Resilience4j's `RetryConfig`). Build one with
+    /// [`RetryConfig::builder`]; [`Default`] gives Resilience4j's defaults: 3 attempts, a
+    /// fixed 500 ms wait, every error retried, no result predicate.
+    ///
+    /// ```
+    /// use fusebox_runtime::retry::{RetryConfig, RetryInterval};
+    /// use std::time::Duration;
+    ///
+    /// let config = RetryConfig::builder()
+    ///     .max_attempts(5)
+    ///     .interval_function(RetryInterval::Exponential {
+    ///         initial: Duration::from_millis(100),
+    ///         multiplier: 2.0,
+    ///         max: Some(Duration::from_secs(1)),
+    ///     })
+    ///     .ignore_error(|e: &std::io::Error| e.kind() == std::io::ErrorKind::NotFound)
+    ///     .build()?;
+    /// assert_eq!(config.max_attempts(), 5);
+    /// # Ok::<(), fusebox_runtime::ConfigError>(())
+    /// ```
+    config RetryConfig, builder RetryConfigBuilder {
+        eq_doc: "Two configs are equal when every property is; predicates and custom interval \
+                 functions compare by identity, sleepers by kind.",
+    }
+    /// One `[retry.configs.<name>]` or `[retry.instances.<name>]` section: every property
+    /// optional, keys in snake_case (Spring's camelCase and kebab-case forms in YAML).
+    ///
+    /// ```
+    /// use fusebox_runtime::retry::RetrySettings;
+    /// use std::time::Duration;
+    ///
+    /// let s: RetrySettings = toml::from_str(r#"
+    ///     base_config = "shared"
+    ///     max_attempts = 5
+    ///     wait_duration = "PT0.2S"
+    /// "#)?;
+    /// assert_eq!(s.wait_duration, Some(Duration::from_millis(200)));
+    /// # Ok::<(), toml::de::Error>(())
+    /// ```
+    settings RetrySettings {
+        serde: "RetrySettings" expecting "struct RetrySettings",
+        fields: RETRY_FIELDS,
+        file_keys: RETRY_FILE_KEYS,
+        what: "retry",
+        base_config_doc: "The shared config (under `retry.configs`) this one starts from.",
+    }
     properties {
         max_attempts: u32 {
             default 3;
@@ -30,7 +76,7 @@ retry_properties! {
             get(borrow) {
                 /// The wait before each retry, by attempt. Default a fixed 500 ms.
             }
-            file wait_duration: Duration, applied by apply_wait {
+            file wait_duration: Duration = super::DEFAULT_WAIT, applied by apply_wait {
                 /// The wait before a retry (the first wait, with backoff). Shaped by the backoff
                 /// keys of the same section, as Spring shapes it.
             }
@@ -99,14 +145,6 @@ mod rules {
     /// A count of at least 1.
     pub(super) fn at_least_one(key: &'static str, v: u32) -> Option<ConfigError> {
         (v == 0).then(|| ConfigError::invalid(key, v, "must be at least 1"))
-    }
-}
-
-/// Defaults of the file keys whose value is not their property's.
-#[cfg(test)]
-mod file_default {
-    pub(super) fn interval() -> Option<String> {
-        Some("\"500ms\"".to_owned())
     }
 }
 

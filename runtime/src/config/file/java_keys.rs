@@ -41,7 +41,10 @@ pub(crate) fn breaker_property(canonical: &str) -> Option<&'static str> {
 /// `resilience4j.timelimiter` (the circuit breaker's `tags` are read, not warned about).
 pub(crate) fn section_key(canonical: &str) -> Option<&'static str> {
     Some(match canonical {
-        "circuitbreakeraspectorder" | "timelimiteraspectorder" | "retryaspectorder" => ASPECT_ORDER,
+        "circuitbreakeraspectorder"
+        | "timelimiteraspectorder"
+        | "retryaspectorder"
+        | "ratelimiteraspectorder" => ASPECT_ORDER,
         "tags" => TAGS,
         "metrics" => METRICS,
         _ => return None,

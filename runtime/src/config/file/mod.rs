@@ -70,7 +70,10 @@
 //!
 //! `resilience4j.retry` (and TOML's `[retry.configs|instances.<name>]`) configures
 //! [`Retry`](crate::retry::Retry)s with Resilience4j's retry rules (see [`crate::retry`]).
-//! Other sections (bulkhead, rate limiter, management, server, ...) are ignored. Java-only
+//! `resilience4j.ratelimiter` (and TOML's `[rate_limiter.configs|instances.<name>]`) configures
+//! [`RateLimiter`](crate::rate_limiter::RateLimiter)s with the same rules (a section without
+//! `base_config` starts from `configs.default`).
+//! Other sections (bulkhead, management, server, ...) are ignored. Java-only
 //! properties (`recordExceptions`, `writableStackTraceEnabled`, ...) load with one
 //! [`ConfigWarning`] each, saying how to get the effect in Rust.
 //!
@@ -100,6 +103,7 @@ mod java_keys;
 pub(crate) mod node;
 #[cfg(feature = "yaml")]
 mod profiles;
+pub(crate) mod rate_limiter;
 mod resolve;
 pub(crate) mod retry;
 mod settings;
@@ -112,6 +116,7 @@ mod toml;
 #[cfg(feature = "yaml")]
 mod yaml;
 
+pub use rate_limiter::{RateLimiterFileConfig, ResolvedRateLimiters};
 #[cfg(test)]
 pub(crate) use resolve::KeyStyle;
 pub use retry::{ResolvedRetries, RetryFileConfig};
@@ -144,6 +149,9 @@ pub struct ResolvedConfig {
     /// `resilience4j.timelimiter`), for the registry's
     /// [`TimeLimiter`](crate::time_limiter::TimeLimiter)s.
     pub time_limiter: ResolvedTimeLimiters,
+    /// The rate limiter configs (TOML `[rate_limiter.configs|instances.<name>]`, Spring's
+    /// `resilience4j.ratelimiter`).
+    pub rate_limiter: ResolvedRateLimiters,
 }
 
 /// A loaded file: its configs and the warnings it produced.

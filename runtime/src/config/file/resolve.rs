@@ -86,6 +86,8 @@ pub(crate) struct Origins {
     pub(crate) tags: BTreeMap<String, FieldOrigin>,
     /// Where the retry sections were written.
     pub(crate) retry: super::retry::RetryOrigins,
+    /// Where the rate limiter sections were written.
+    pub(crate) rate_limiter: super::rate_limiter::RateLimiterOrigins,
 }
 
 impl Origins {
@@ -163,6 +165,7 @@ pub(crate) fn resolve(
     let mut warnings = layer.warnings;
     let (retry, retry_warnings) = super::retry::resolve(&config.retry, &origins.retry)?;
     warnings.extend(retry_warnings);
+    let rate_limiter = super::rate_limiter::resolve(&config.rate_limiter, &origins.rate_limiter)?;
     for (name, value) in &config.tags {
         if let Some(rule) = tags::tag_name_problem(name) {
             let (path, location, written) = match origins.tags.get(name) {
@@ -187,6 +190,7 @@ pub(crate) fn resolve(
         tags: config.tags.clone(),
         retry,
         time_limiter: config.time_limiter.resolve()?,
+        rate_limiter,
     };
     Ok((resolved, warnings))
 }

@@ -3,6 +3,7 @@
 //! [`BreakerSettings`], its key list [`FIELDS`] and its reading and applying follow from the
 //! property table in `config/properties.rs`.
 
+use super::rate_limiter::RateLimiterFileConfig;
 use super::retry::RetryFileConfig;
 use super::time_limiter::TimeLimiterFileConfig;
 pub use crate::config::properties::BreakerSettings;
@@ -52,6 +53,10 @@ pub struct RegistryConfig {
     /// `[time_limiter.instances.<name>]`).
     #[serde(skip_serializing_if = "TimeLimiterFileConfig::is_empty")]
     pub time_limiter: TimeLimiterFileConfig,
+    /// Rate limiter configs and instances (`[rate_limiter.configs.<name>]`,
+    /// `[rate_limiter.instances.<name>]`).
+    #[serde(skip_serializing_if = "RateLimiterFileConfig::is_empty")]
+    pub rate_limiter: RateLimiterFileConfig,
 }
 
 #[cfg(test)]

@@ -10,7 +10,8 @@ use super::time_limiter::{
     CAMEL_KEYS, ResolvedTimeLimiters, TimeLimiterSection, TimeLimiterSections,
 };
 use super::{
-    ConfigWarning, LoadedConfig, ResolvedConfig, java_keys, profiles, retry, suggest, tags, yaml,
+    ConfigWarning, LoadedConfig, ResolvedConfig, java_keys, profiles, rate_limiter, retry, suggest,
+    tags, yaml,
 };
 use crate::config::{ConfigError, ConfigErrorKind, Location};
 use std::collections::BTreeMap;
@@ -20,6 +21,7 @@ use std::time::Duration;
 const BREAKER_PREFIX: &str = "resilience4j.circuitbreaker";
 const TIME_LIMITER_PREFIX: &str = "resilience4j.timelimiter";
 const RETRY_PREFIX: &str = "resilience4j.retry";
+const RATE_LIMITER_PREFIX: &str = "resilience4j.ratelimiter";
 /// Resilience4j's time limiter default timeout.
 const TIME_LIMITER_DEFAULT: Duration = Duration::from_secs(1);
 
@@ -172,6 +174,7 @@ enum Module {
     Breaker,
     TimeLimiter,
     Retry,
+    RateLimiter,
 }
 
 impl Module {
@@ -180,6 +183,7 @@ impl Module {
             Module::Breaker => BREAKER_PREFIX,
             Module::TimeLimiter => TIME_LIMITER_PREFIX,
             Module::Retry => RETRY_PREFIX,
+            Module::RateLimiter => RATE_LIMITER_PREFIX,
         }
     }
 }
@@ -212,6 +216,7 @@ struct Layout<'a> {
     breakers: Sections<'a>,
     time_limiters: Sections<'a>,
     retries: Sections<'a>,
+    rate_limiters: Sections<'a>,
     /// Java-only keys directly under a module, first occurrence each.
     module_keys: BTreeMap<(Module, String), ConfigWarning>,
     /// `management.metrics.tags.<k>` (Spring Boot's common tags), last written each.
@@ -282,6 +287,7 @@ impl<'a> Layout<'a> {
                 "circuitbreaker" => (Module::Breaker, &mut self.breakers),
                 "timelimiter" => (Module::TimeLimiter, &mut self.time_limiters),
                 "retry" => (Module::Retry, &mut self.retries),
+                "ratelimiter" => (Module::RateLimiter, &mut self.rate_limiters),
                 _ => continue,
             };
             let group = &path[2];
@@ -380,6 +386,13 @@ impl<'a> Layout<'a> {
         let limiters = TimeLimiters::read(&self.time_limiters, file)?;
         retries(
             &self.retries,
+            &mut registry,
+            &mut origins,
+            file,
+            &mut warnings,
+        )?;
+        rate_limiters(
+            &self.rate_limiters,
             &mut registry,
             &mut origins,
             file,
@@ -544,6 +557,55 @@ fn retries(
                     .map(|p| (p.written.as_str(), p.pos, p.node)),
                 canonical,
                 java_keys::retry_property,
+                Typing::Lenient,
+                file,
+                warnings,
+            )
+            .map_err(|e| restyle_suggestion(e, section))?;
+            settings_map.insert(name.clone(), settings);
+            origin_map.insert(name.clone(), origin);
+        }
+    }
+    Ok(())
+}
+
+/// The `resilience4j.ratelimiter` sections as rate limiter settings, with their origins.
+fn rate_limiters(
+    sections: &Sections<'_>,
+    registry: &mut RegistryConfig,
+    origins: &mut Origins,
+    file: Option<&Path>,
+    warnings: &mut Vec<ConfigWarning>,
+) -> Result<(), ConfigError> {
+    origins.rate_limiter.file = file.map(Path::to_path_buf);
+    origins.rate_limiter.prefix = RATE_LIMITER_PREFIX.to_owned();
+    origins.rate_limiter.style = KeyStyle::Camel;
+    let groups = [
+        (
+            "configs",
+            &sections.configs,
+            &mut registry.rate_limiter.configs,
+            &mut origins.rate_limiter.configs,
+        ),
+        (
+            "instances",
+            &sections.instances,
+            &mut registry.rate_limiter.instances,
+            &mut origins.rate_limiter.instances,
+        ),
+    ];
+    for (group, sections, settings_map, origin_map) in groups {
+        for (name, section) in sections {
+            let path = format!("{RATE_LIMITER_PREFIX}.{group}.{name}");
+            let (settings, origin) = rate_limiter::read_section(
+                &path,
+                section.pos,
+                section
+                    .properties
+                    .iter()
+                    .map(|p| (p.written.as_str(), p.pos, p.node)),
+                canonical,
+                rate_limiter::java_only,
                 Typing::Lenient,
                 file,
                 warnings,

@@ -6,7 +6,7 @@ use super::settings::{BreakerSettings, FIELDS, RegistryConfig};
 use super::suggest;
 use super::tags;
 use super::time_limiter::{SNAKE_KEYS, TimeLimiterSection, TimeLimiterSections};
-use super::{ConfigWarning, LoadedConfig, retry};
+use super::{ConfigWarning, LoadedConfig, rate_limiter, retry};
 use crate::config::{ConfigError, ConfigErrorKind};
 use ::toml::Spanned;
 use ::toml::de::{DeTable, DeValue};
@@ -14,7 +14,14 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 /// The top-level tables.
-const SECTIONS: &[&str] = &["configs", "instances", "tags", "retry", "time_limiter"];
+const SECTIONS: &[&str] = &[
+    "configs",
+    "instances",
+    "tags",
+    "retry",
+    "time_limiter",
+    "rate_limiter",
+];
 
 /// Parses, resolves and validates TOML text.
 pub(crate) fn load(text: &str, file: Option<&Path>) -> Result<LoadedConfig, ConfigError> {
@@ -102,6 +109,7 @@ fn read(
         ..Origins::default()
     };
     origins.retry.file = origins.file.clone();
+    origins.rate_limiter.file = origins.file.clone();
     for (key, value) in root.entries().unwrap_or_default() {
         if key.name == "tags" {
             read_tags(value, &mut config, &mut origins, file)?;
@@ -113,6 +121,10 @@ fn read(
         }
         if key.name == "time_limiter" {
             // Read by `read_time_limiters`.
+            continue;
+        }
+        if key.name == "rate_limiter" {
+            read_rate_limiter(value, &mut config, &mut origins, file, warnings)?;
             continue;
         }
         let (settings, section_origins) = match key.name.as_str() {
@@ -293,6 +305,74 @@ fn read_retry(
                 ));
             };
             let (s, origin) = retry::read_section(
+                &path,
+                name.pos,
+                entries.iter().map(|(k, v)| (k.name.as_str(), k.pos, v)),
+                str::to_owned,
+                |_| None,
+                Typing::Strict,
+                file,
+                warnings,
+            )?;
+            settings.insert(name.name.clone(), s);
+            section_origins.insert(name.name.clone(), origin);
+        }
+    }
+    Ok(())
+}
+
+/// `[rate_limiter.configs.<name>]` and `[rate_limiter.instances.<name>]`.
+fn read_rate_limiter(
+    body: &Node,
+    config: &mut RegistryConfig,
+    origins: &mut Origins,
+    file: Option<&Path>,
+    warnings: &mut Vec<ConfigWarning>,
+) -> Result<(), ConfigError> {
+    let Some(groups) = body.entries() else {
+        return Err(invalid(
+            "rate_limiter",
+            body,
+            "expected a table with `configs` and `instances`".into(),
+            file,
+        ));
+    };
+    for (group, sections) in groups {
+        let (settings, section_origins) = match group.name.as_str() {
+            "configs" => (
+                &mut config.rate_limiter.configs,
+                &mut origins.rate_limiter.configs,
+            ),
+            "instances" => (
+                &mut config.rate_limiter.instances,
+                &mut origins.rate_limiter.instances,
+            ),
+            other => {
+                let path = format!("rate_limiter.{other}");
+                let suggestion = suggest::nearest(other, ["configs", "instances"], str::to_owned);
+                return Err(unknown(&path, suggestion, group.pos, file));
+            }
+        };
+        let group_path = format!("rate_limiter.{}", group.name);
+        let Some(sections) = sections.entries() else {
+            return Err(invalid(
+                &group_path,
+                sections,
+                "expected a table of named sections".into(),
+                file,
+            ));
+        };
+        for (name, body) in sections {
+            let path = format!("{group_path}.{}", name.name);
+            let Some(entries) = body.entries() else {
+                return Err(invalid(
+                    &path,
+                    body,
+                    "expected a table of rate limiter properties".into(),
+                    file,
+                ));
+            };
+            let (s, origin) = rate_limiter::read_section(
                 &path,
                 name.pos,
                 entries.iter().map(|(k, v)| (k.name.as_str(), k.pos, v)),
