@@ -259,9 +259,9 @@ impl TimeWindow {
         self.totals.calls = self.totals.calls.saturating_add(n);
     }
 
-    /// Calls in the window as of its last rotation.
-    pub(crate) fn calls(&self) -> u32 {
-        self.totals.calls
+    /// The window's totals as of its last rotation (no clock reading, nothing evicted).
+    pub(crate) fn rotated_totals(&self) -> Totals {
+        self.totals
     }
 
     /// The clock instant (nanoseconds) at which the newest bucket's second ends: a call

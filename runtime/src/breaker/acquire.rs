@@ -1,5 +1,5 @@
-//! Acquiring outside the permitting states: OPEN rejects within its wait (inlined into
-//! `acquire_not_closed`) and moves to HALF_OPEN after it, lazily or by a due timer; HALF_OPEN
+//! Acquiring outside the permitting states: OPEN rejects within its wait (in
+//! `acquire_not_closed` itself) and moves to HALF_OPEN after it, lazily or by a due timer; HALF_OPEN
 //! hands out its probe permits; FORCED_OPEN rejects. Rejections are counted and published.
 
 use super::CircuitBreaker;
@@ -12,23 +12,37 @@ use std::sync::atomic::Ordering;
 
 impl CircuitBreaker {
     /// [`acquire_in_state`](Self::acquire_in_state) in OPEN, HALF_OPEN and FORCED_OPEN.
+    ///
+    /// A rejection within OPEN's wait and one in FORCED_OPEN are answered here; everything
+    /// else (the wait's end, HALF_OPEN, publishing the event) leaves through out-of-line calls,
+    /// so that this stays a small leaf with a short prologue. Inlining them made the guard
+    /// API's OPEN rejection 85 instructions under callgrind, 74 without.
     #[inline(never)]
     pub(super) fn acquire_not_closed(&self, state: State) -> Result<State, State> {
         let inner = &*self.inner;
-        let rejects = match state {
-            State::Open => inner.open_rejects(),
-            State::ForcedOpen => true,
-            _ => false,
-        };
-        if rejects {
-            inner.reject(state);
-            return Err(state);
+        match state {
+            State::Open if inner.open_rejects() => {
+                inner.reject_now(State::Open);
+                Err(State::Open)
+            }
+            State::ForcedOpen => {
+                inner.reject_now(State::ForcedOpen);
+                Err(State::ForcedOpen)
+            }
+            _ => self.acquire_beyond_rejection(state),
         }
+    }
+
+    /// The rest of [`acquire_not_closed`](Self::acquire_not_closed): OPEN's wait has ended (or
+    /// a race with a transition), HALF_OPEN.
+    #[cold]
+    #[inline(never)]
+    fn acquire_beyond_rejection(&self, state: State) -> Result<State, State> {
         // After the slow path the state may have moved (OPEN → HALF_OPEN).
         if self.inner.acquire_slow(state) {
-            Ok(inner.load_state())
+            Ok(self.inner.load_state())
         } else {
-            Err(inner.load_state())
+            Err(self.inner.load_state())
         }
     }
 }
@@ -40,12 +54,24 @@ impl Inner {
         self.now() <= self.open_rejects_through.load(Ordering::Acquire)
     }
 
-    #[inline]
-    fn reject(&self, state: State) -> bool {
+    /// A rejection, counted; published only when someone listens (out of line).
+    #[inline(always)]
+    fn reject_now(&self, state: State) {
         self.count_rejection(state);
         if state.allows_publish() && self.events.has_subscribers() {
-            self.events.publish(&self.name, EventKind::NotPermitted);
+            self.publish_not_permitted();
         }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn publish_not_permitted(&self) {
+        self.events.publish(&self.name, EventKind::NotPermitted);
+    }
+
+    /// [`reject_now`](Self::reject_now) for the slow path: `false`, the call is not permitted.
+    fn reject(&self, state: State) -> bool {
+        self.reject_now(state);
         false
     }
 

@@ -3,9 +3,16 @@
 //!
 //! **When a success may wait.** In CLOSED with nobody subscribed, a fast success cannot change
 //! the verdict when
-//! * the count window is full: it only evicts, so the rates can only go down;
-//! * the time window is at or above its minimum number of calls and the success falls in the
-//!   epoch second of the window's newest bucket: it evicts nothing and only adds a call.
+//! * the count window is full: it only evicts, so the rates can only go down, and they were
+//!   below the thresholds when the last call was recorded (a count window changes only by
+//!   recording a call, and every recorded call is evaluated);
+//! * the time window, with one more success, reaches its minimum number of calls and is below
+//!   both thresholds, and the success falls in the epoch second of the window's newest bucket:
+//!   it evicts nothing and only adds a call, so it and any number after it leave the rates
+//!   below. That the rates were below when the last call was recorded is not enough here: a
+//!   read (`metrics`, `call_stats`) moves a time window to the current second, dropping the
+//!   seconds that left it, without evaluating it (as Resilience4j's snapshot does), and what
+//!   is left may be above a threshold, so that the next recorded call trips the breaker.
 //!
 //! Nothing else observes it (CLOSED publishes success events only to subscribers), so it can
 //! be counted later, as long as it is counted before anything reads or changes the window.
@@ -132,15 +139,19 @@ impl Inner {
     }
 
     /// Reopens the lines when a fast success may wait: CLOSED, nobody subscribed to SUCCESS
-    /// events (a batched success publishes none), the window
-    /// full (count) or at its minimum (time).
+    /// events (a batched success publishes none), the window full (count) or, with one more
+    /// success, at its minimum and below both thresholds (time).
     fn reopen(&self, core: &mut Core) {
         if core.state != State::Closed || self.events.wants_successes() {
             return;
         }
         let until = match &core.window {
             Window::Count(w) if w.is_full() => u64::MAX,
-            Window::Time(w) if w.calls() >= core.minimum.max(1) => w.newest_second_end(),
+            Window::Time(w)
+                if Self::successes_stay_below(&core.config, w.rotated_totals(), core.minimum) =>
+            {
+                w.newest_second_end()
+            }
             _ => return,
         };
         let shards = self.shards.get_or_init(Shards::new);

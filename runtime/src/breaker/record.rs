@@ -214,6 +214,23 @@ impl Inner {
         self.publish(&pending);
     }
 
+    /// Whether fast successes added to `totals`, a CLOSED window's, leave it below both
+    /// thresholds however many there are: the window with one more success reaches `minimum`
+    /// and is below both (more successes only lower the rates, and an `f32` division by a
+    /// larger count is never larger). Batching asks this of a time window (`batch.rs`): its
+    /// totals may not have been evaluated since a read rotated old seconds out of it.
+    pub(super) fn successes_stay_below(
+        config: &CircuitBreakerConfig,
+        totals: Totals,
+        minimum: u32,
+    ) -> bool {
+        let next = Totals {
+            calls: totals.calls.saturating_add(1),
+            ..totals
+        };
+        Self::evaluate(config, next, minimum).0 == Verdict::Below
+    }
+
     fn evaluate(
         config: &CircuitBreakerConfig,
         totals: Totals,
