@@ -279,6 +279,23 @@ async fn a_dropped_response_future_gives_the_half_open_permit_back() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_panicking_call_is_a_failure() {
+    let registry = Registry::new();
+    let clock = ManualClock::new();
+    let breaker = registry.circuit_breaker_with_config("panic", small_window(&clock));
+    let mut service = CircuitBreakerLayer::from_breaker(breaker.clone()).layer(service_fn(
+        |explode: bool| async move {
+            assert!(!explode, "the backend panicked");
+            Ok::<_, Backend>(())
+        },
+    ));
+    let future = service.ready().await.unwrap().call(true);
+    let joined = tokio::spawn(future).await;
+    assert!(joined.unwrap_err().is_panic());
+    assert_eq!(breaker.metrics().number_of_failed_calls(), 1);
+}
+
+#[tokio::test(start_paused = true)]
 async fn readiness_takes_no_permission() {
     let registry = Registry::new();
     let clock = ManualClock::new();
