@@ -70,7 +70,7 @@ cargo test -p fusebox-no-default-features --locked -- --test-threads="$threads"
 step "each feature alone, and all (clippy: a type check plus lints, warnings are errors)"
 # The facade forwards each feature to the runtime under the same name; its own gates (tests and
 # examples that need a feature) are checked without default features.
-for features in "" telemetry reqwest yaml otlp reqwest-middleware testing watch actuator metrics; do
+for features in "" telemetry reqwest yaml otlp reqwest-middleware testing watch actuator metrics tower; do
   echo "fusebox-runtime --no-default-features --features '$features'"
   cargo clippy -p fusebox-runtime --no-default-features --features "$features" --all-targets \
     --locked --jobs 2 -- -D warnings
@@ -78,10 +78,13 @@ done
 cargo clippy -p fusebox-runtime --all-features --all-targets --locked --jobs 2 -- -D warnings
 cargo clippy -p fusebox --no-default-features --all-targets --locked --jobs 2 -- -D warnings
 
-step "all features: OTLP export, reqwest-middleware, config file watching, the metrics facade"
+step "all features: OTLP export, reqwest-middleware, config file watching, the metrics facade, tower layers"
 # (actuator is a default feature: its tests, spring_compare and prometheus_scrape ran above.)
 cargo test -p fusebox-runtime --all-features --locked --test telemetry_otlp --test telemetry_http \
-  --test config_watch --test metrics_facade --test monitor_config -- --test-threads="$threads"
+  --test config_watch --test metrics_facade --test monitor_config --test tower_layers \
+  -- --test-threads="$threads"
+# The doc examples of feature-gated modules that the default-feature run above cannot compile.
+cargo test -p fusebox-runtime --all-features --locked --doc tower -- --test-threads="$threads"
 
 step "rustdoc, all features as docs.rs builds them (broken links are errors)"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --all-features --no-deps --locked

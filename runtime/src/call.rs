@@ -396,6 +396,25 @@ impl<'a> Permit<'a> {
         self.breaker.now_nanos().saturating_sub(self.started)
     }
 
+    /// The permit of a permission `breaker` granted at `started` (its clock's nanoseconds), as
+    /// [`into_started`](Self::into_started) gave it up: how an owning guard (the tower layer's
+    /// response future, which cannot borrow its breaker) records through a borrowed permit.
+    #[cfg(feature = "tower")]
+    #[inline]
+    pub(crate) fn resume(breaker: &'a CircuitBreaker, started: u64) -> Self {
+        Self { breaker, started }
+    }
+
+    /// Gives up the permit without running its `Drop`, returning when it was granted; the
+    /// caller owns the permission and must [`resume`](Self::resume) it to end it.
+    #[cfg(feature = "tower")]
+    #[inline]
+    pub(crate) fn into_started(self) -> u64 {
+        let started = self.started;
+        std::mem::forget(self);
+        started
+    }
+
     /// Consumes the permit without running its `Drop` (the outcome is being recorded).
     #[inline]
     fn finish(self) -> (&'a CircuitBreaker, u64) {
@@ -450,7 +469,7 @@ impl<'a> Permit<'a> {
     /// little less than the timer that expired.
     #[cold]
     #[inline(never)]
-    fn on_timeout(self, limit: Duration) {
+    pub(crate) fn on_timeout(self, limit: Duration) {
         let (breaker, elapsed) = self.finish();
         let limit = u64::try_from(limit.as_nanos()).unwrap_or(u64::MAX);
         let elapsed = elapsed.max(limit);

@@ -34,7 +34,8 @@
 //! `reqwest-middleware` (`telemetry::client::TracingMiddleware`), `actuator` (the
 //! `observe::actuator` router; a default of the `fusebox` facade, not of this crate), `watch`
 //! (`Registry::watch_file`), `metrics` (`observe::metrics_facade`) and `testing`
-//! (`telemetry::ExporterKind::InMemory`, for dev-dependencies). The `fusebox` facade forwards
+//! (`telemetry::ExporterKind::InMemory`, for dev-dependencies), `tower` (the `tower` module's
+//! layers). The `fusebox` facade forwards
 //! each of them under the same name.
 
 mod breaker;
@@ -56,6 +57,8 @@ mod sync;
 #[cfg(feature = "telemetry")]
 pub mod telemetry;
 pub mod time_limiter;
+#[cfg(feature = "tower")]
+pub mod tower;
 mod window;
 
 pub use breaker::{CallNotPermitted, CallStats, CallTimer, CircuitBreaker, Transitions};

@@ -18,12 +18,32 @@ impl Retry {
     /// Cancellation-safe: dropping the returned future during an attempt or a wait stops the
     /// retry. Error and result types are `'static` because the config's predicates are typed by
     /// them.
-    pub async fn call<T, E, F, Fut>(&self, mut attempt: F) -> Result<T, RetryError<E>>
+    pub fn call<T, E, F, Fut>(
+        &self,
+        attempt: F,
+    ) -> impl Future<Output = Result<T, RetryError<E>>> + use<'_, T, E, F, Fut>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, E>>,
         T: 'static,
         E: Display + 'static,
+    {
+        self.call_retrying_results(attempt, |_: &T| false)
+    }
+
+    /// [`call`](Self::call), also retrying the `Ok` results that `retry_result` matches, as if
+    /// the config's result predicate matched them (the tower layer's response predicate).
+    pub(crate) async fn call_retrying_results<T, E, F, Fut, R>(
+        &self,
+        mut attempt: F,
+        retry_result: R,
+    ) -> Result<T, RetryError<E>>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+        T: 'static,
+        E: Display + 'static,
+        R: Fn(&T) -> bool,
     {
         let inner = &*self.inner;
         let config = &inner.config;
@@ -36,7 +56,9 @@ impl Retry {
         loop {
             match attempt().await {
                 Ok(value) => {
-                    if predicates.has_result_predicate() && predicates.retries_result(&value) {
+                    if (predicates.has_result_predicate() && predicates.retries_result(&value))
+                        || retry_result(&value)
+                    {
                         failed += 1;
                         if failed < max {
                             match config.interval.wait(failed) {

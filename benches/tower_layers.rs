@@ -1,0 +1,85 @@
+//! The tower layers' overhead (feature `tower`), against tower-resilience's circuit breaker
+//! layer in the same run: a trivial `service_fn` behind each layer, `ready().await` then
+//! `call(x).await` per iteration on a current-thread runtime.
+//!
+//! ```text
+//! cargo bench --features tower --bench tower_layers
+//! cargo bench --features tower --bench tower_layers -- --test   # smoke: every row once
+//! ```
+
+#![allow(missing_docs)]
+
+mod common;
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use criterion::Criterion;
+use fusebox::Registry;
+use fusebox::retry::RetryConfig;
+use fusebox::tower::{CircuitBreakerLayer, RetryLayer};
+use tower::Layer;
+
+use common::*;
+
+/// One `block_on` per sample: the figure is the cost of a ready + call through the stack.
+macro_rules! async_loop {
+    ($rt:expr, $iters:expr, |$i:ident| $call:expr) => {{
+        let iters = $iters;
+        $rt.block_on(async {
+            let start = Instant::now();
+            for $i in 0..iters {
+                let $i = black_box($i);
+                black_box($call);
+            }
+            start.elapsed()
+        })
+    }};
+}
+
+fn main() {
+    let mut c = Criterion::default()
+        .without_plots()
+        .warm_up_time(Duration::from_millis(300))
+        .measurement_time(Duration::from_secs(1))
+        .sample_size(30)
+        .configure_from_args();
+    let rt = runtime();
+    let registry = Registry::new();
+
+    let mut g = c.benchmark_group("tower");
+    let mut bare = tower::service_fn(op_async);
+    g.bench_function("bare_service_fn", |b| {
+        b.iter_custom(|n| async_loop!(rt, n, |i| tower_call(&mut bare, i).await))
+    });
+    let mut fusebox =
+        CircuitBreakerLayer::with_registry(&registry, "closed").layer(tower::service_fn(op_async));
+    g.bench_function("fusebox_circuit_breaker_layer", |b| {
+        b.iter_custom(|n| async_loop!(rt, n, |i| tower_call(&mut fusebox, i).await))
+    });
+    let (mut resilience, _handle) = tower_closed();
+    g.bench_function("tower_resilience_circuit_breaker_layer", |b| {
+        b.iter_custom(|n| async_loop!(rt, n, |i| tower_call(&mut resilience, i).await))
+    });
+    let mut retry =
+        RetryLayer::from_retry(registry.retry_with_config("retry", RetryConfig::default()))
+            .layer(tower::service_fn(op_async));
+    g.bench_function("fusebox_retry_layer_first_attempt", |b| {
+        b.iter_custom(|n| async_loop!(rt, n, |i| tower_call(&mut retry, i).await))
+    });
+
+    // OPEN: a rejection without calling the inner service.
+    let open = registry.circuit_breaker("open");
+    open.transition_to_forced_open_state().expect("forced open");
+    let mut fusebox_open =
+        CircuitBreakerLayer::from_breaker(open).layer(tower::service_fn(op_async));
+    g.bench_function("fusebox_circuit_breaker_layer_open", |b| {
+        b.iter_custom(|n| async_loop!(rt, n, |i| tower_call(&mut fusebox_open, i).await))
+    });
+    let mut resilience_open = tower_open(&rt);
+    g.bench_function("tower_resilience_circuit_breaker_layer_open", |b| {
+        b.iter_custom(|n| async_loop!(rt, n, |i| tower_call(&mut resilience_open, i).await))
+    });
+    g.finish();
+    c.final_summary();
+}
