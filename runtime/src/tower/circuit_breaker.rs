@@ -291,6 +291,7 @@ impl OwnedPermit {
         let error = TimeoutError {
             name: self.breaker.inner.name.clone(),
             after: limit,
+            by: crate::call::TimedBy::CircuitBreaker,
         };
         self.take_permit().on_timeout(limit);
         error
