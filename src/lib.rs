@@ -37,7 +37,7 @@
 //!
 //! Without `yaml`, loading a `.yml` file is an error that names the feature.
 
-pub use fusebox_macros::{circuit_breaker, traced};
+pub use fusebox_macros::{circuit_breaker, retry, traced};
 pub use fusebox_runtime::*;
 
 #[doc(hidden)]

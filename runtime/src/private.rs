@@ -18,6 +18,10 @@
 //!   [`DescribeOpaqueError`]: autoref specialization that describes a failed call's span by the
 //!   error's `Display` when the error type has one (`E` need not be `Display`).
 //! * [`instrument`], [`instrument_err`]: `#[traced]`.
+//! * [`RetrySite`], [`attempts`], [`lift`], [`retry_settle`], [`retried`] and their traced
+//!   forms: the steps of `#[retry]`'s loop, written out in the function's body like the
+//!   breaker's; [`settle_layered`] / [`settle_layered_traced`]: a breaker around another layer;
+//!   [`fallback_within`]: an inner layer's fallback result, passed on to the outer layer.
 
 #![allow(missing_debug_implementations, unreachable_pub)]
 
@@ -26,6 +30,7 @@ use std::future::{Future, Ready};
 use std::sync::OnceLock;
 use std::time::Duration;
 
+pub use crate::retry::{Attempts, Next, Retry, RetryError};
 pub use crate::{
     BreakerError, CallNotPermitted, CircuitBreaker, Classifier, Failure, Outcome, Permit, Registry,
     State, TimeoutError,
@@ -71,6 +76,43 @@ impl BreakerSite {
 impl fmt::Debug for BreakerSite {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("BreakerSite")
+            .field("name", &self.name)
+            .finish()
+    }
+}
+
+/// The retry of one `#[retry]` call site, resolved on first use (see [`BreakerSite`]).
+pub struct RetrySite {
+    name: &'static str,
+    retry: OnceLock<Retry>,
+}
+
+impl RetrySite {
+    /// A site for the retry `name`.
+    pub const fn new(name: &'static str) -> Self {
+        Self {
+            name,
+            retry: OnceLock::new(),
+        }
+    }
+
+    /// The retry, from the global registry.
+    #[inline]
+    pub fn get(&'static self) -> &'static Retry {
+        self.retry
+            .get_or_init(|| Registry::global().retry(self.name))
+    }
+
+    /// The retry, from the registry `registry` returns (called on first use only).
+    #[inline]
+    pub fn get_in<'r>(&'static self, registry: impl FnOnce() -> &'r Registry) -> &'static Retry {
+        self.retry.get_or_init(|| registry().retry(self.name))
+    }
+}
+
+impl fmt::Debug for RetrySite {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RetrySite")
             .field("name", &self.name)
             .finish()
     }
@@ -242,11 +284,144 @@ fn record_on_span<T, E>(
             Err(Failure::Timeout(timeout)) => {
                 span.record("otel.status_description", tracing::field::display(timeout));
             }
-            Err(Failure::Failed(error)) => describe.describe(error, span),
+            Err(failure) => mark_failure(span, failure, describe),
             // An `Ok` that `record_result` counts as a failure: there is no error to describe.
             Ok(_) => {}
         }
     }
+}
+
+/// Describes `failure` on `span` (enabled, already marked as an error): the body's error through
+/// `describe`, a layer's reason by its `Display`.
+fn mark_failure<E>(span: &tracing::Span, failure: &Failure<E>, describe: impl DescribeError<E>) {
+    match failure {
+        Failure::Failed(error) => describe.describe(error, span),
+        Failure::NotPermitted(rejected) => {
+            span.record("otel.status_description", tracing::field::display(rejected));
+        }
+        Failure::Timeout(timeout) => {
+            span.record("otel.status_description", tracing::field::display(timeout));
+        }
+        Failure::MaxRetriesExceeded(exceeded) => {
+            span.record("otel.status_description", tracing::field::display(exceeded));
+        }
+    }
+}
+
+/// [`settle`] for a breaker around another layer (`#[retry]` inside `#[circuit_breaker]`), whose
+/// result carries a [`Failure`] already: the call's own error is classified, an inner layer's
+/// reason is a failure.
+#[inline(always)]
+pub fn settle_layered<T, E>(
+    permit: Permit<'_>,
+    done: Result<Result<T, Failure<E>>, TimeoutError>,
+    classifier: &Classifier<T, E>,
+) -> Result<T, Failure<E>> {
+    permit.settle_layered(done, classifier).0
+}
+
+/// [`settle_layered`], recording on the permit's span as [`settle_traced`] does.
+#[inline]
+pub fn settle_layered_traced<T, E>(
+    permit: TracedPermit<'_>,
+    done: Result<Result<T, Failure<E>>, TimeoutError>,
+    classifier: &Classifier<T, E>,
+    describe: impl DescribeError<E>,
+) -> Result<T, Failure<E>> {
+    let TracedPermit { permit, unsettled } = permit;
+    let span = unsettled.settled();
+    let (result, outcome) = permit.settle_layered(done, classifier);
+    record_on_span(span, outcome, &result, describe);
+    result
+}
+
+/// An inner layer's fallback gave the function's result: passed on to the outer layer as a
+/// layer's result (an `Err` is the call's own error again).
+#[inline(always)]
+pub fn fallback_within<T, E>(result: Result<T, E>) -> Result<T, Failure<E>> {
+    result.map_err(Failure::Failed)
+}
+
+/// The body's result as a layer's result: an `Err` is the call's own error.
+#[inline(always)]
+pub fn lift<T, E>(result: Result<T, E>) -> Result<T, Failure<E>> {
+    result.map_err(Failure::Failed)
+}
+
+/// The attempts of one `#[retry]` call.
+#[inline(always)]
+pub fn attempts(retry: &Retry) -> Attempts<'_> {
+    retry.attempts()
+}
+
+/// Settles one attempt of a `#[retry]` call: the predicates see [`Failure::cause`], the events
+/// describe the failure through `describe` (the error's `Display`, or its type's name).
+#[inline]
+pub fn retry_settle<T: 'static, E: 'static>(
+    attempts: &mut Attempts<'_>,
+    done: Result<T, Failure<E>>,
+    describe: impl DescribeError<E>,
+) -> Next<T, Failure<E>> {
+    attempts.settle(done, Failure::cause, |failure| describe.text(failure))
+}
+
+/// [`retry_settle`], marking the attempt's span (`retry.attempt` was recorded when it was
+/// created) as an error when the attempt failed.
+#[inline]
+pub fn retry_settle_traced<T: 'static, E: 'static>(
+    attempts: &mut Attempts<'_>,
+    done: Result<T, Failure<E>>,
+    describe: impl DescribeError<E>,
+    attempt_span: &tracing::Span,
+) -> Next<T, Failure<E>> {
+    if let Err(failure) = &done
+        && !attempt_span.is_disabled()
+    {
+        attempt_span.record("otel.status_code", "error");
+        mark_failure(attempt_span, failure, describe);
+    }
+    retry_settle(attempts, done, describe)
+}
+
+/// The span of one attempt, a child of `parent` (the `#[traced]` span, or an outer attempt's);
+/// disabled when `parent` is (then nothing is recorded, and no span lands elsewhere).
+#[inline]
+pub fn attempt_span(parent: &tracing::Span, span: impl FnOnce() -> tracing::Span) -> tracing::Span {
+    if parent.is_disabled() {
+        tracing::Span::none()
+    } else {
+        span()
+    }
+}
+
+/// The result of a `#[retry]` call: the last attempt's cause, or the exhausted retry.
+#[inline(always)]
+pub fn retried<T, E>(result: Result<T, RetryError<Failure<E>>>) -> Result<T, Failure<E>> {
+    match result {
+        Ok(value) => Ok(value),
+        Err(RetryError::Failed(failure)) => Err(failure),
+        Err(RetryError::MaxRetriesExceeded(exceeded)) => Err(Failure::MaxRetriesExceeded(exceeded)),
+    }
+}
+
+/// [`retried`], recording on the span around the retry (`#[traced]`'s) the attempts made
+/// (`retry.attempts`) and, when the call failed, its error status and description.
+#[inline]
+pub fn retried_traced<T, E>(
+    result: Result<T, RetryError<Failure<E>>>,
+    attempts: u32,
+    describe: impl DescribeError<E>,
+    span: &tracing::Span,
+) -> Result<T, Failure<E>> {
+    let result = retried(result);
+    if !span.is_disabled() {
+        span.record("retry.attempts", attempts);
+        if let Err(failure) = &result {
+            span.record("otel.status_code", "error");
+            mark_failure(span, failure, describe);
+        }
+    }
+    result
 }
 
 /// How a function guarded without a fallback turns a rejection or a timeout into its own error.
@@ -337,9 +512,11 @@ pub async fn instrument<F: Future>(future: F, span: tracing::Span) -> F::Output 
 }
 
 /// Tag: the call's error type is `Display`; a failed call's span is described by the error.
+#[derive(Clone, Copy)]
 pub struct DisplayedError;
 /// Tag: the call's error type is not `Display`: nothing describes a failure (the span still gets
 /// its error status).
+#[derive(Clone, Copy)]
 pub struct OpaqueError;
 
 /// Autoref specialization for `#[circuit_breaker]` under `#[traced]`, step 1: a guarded call's
@@ -355,6 +532,14 @@ pub trait DisplayErrorTag {
 
 impl<T, E: fmt::Display> DisplayErrorTag for Result<Result<T, E>, TimeoutError> {}
 
+/// The same choice on a layer's result (`#[retry]`'s attempt, a breaker around a retry).
+impl<T, E: fmt::Display> DisplayErrorTag for Result<T, Failure<E>> {}
+
+/// The same choice on a `#[retry]` loop's result.
+impl<T, E: fmt::Display> DisplayErrorTag for Result<T, RetryError<Failure<E>>> {}
+// (A breaker-around-a-layer's `done` value, `Result<Result<T, Failure<E>>, TimeoutError>`, is
+// covered by the first impl: `Failure<E>` is `Display` when `E` is.)
+
 /// Autoref specialization, step 2: any other error type (`&&done` receiver, found after autoref).
 pub trait OpaqueErrorTag {
     #[inline(always)]
@@ -365,11 +550,15 @@ pub trait OpaqueErrorTag {
 
 impl<X> OpaqueErrorTag for &X {}
 
-/// How a guarded call's span describes the body's error `E` (see [`settle_traced`]).
-pub trait DescribeError<E> {
+/// How a guarded call's span describes the body's error `E` (see [`settle_traced`]), and how a
+/// retry's events describe a failed attempt.
+pub trait DescribeError<E>: Copy {
     /// Records the error's description on `span`, which is enabled and already marked as an
     /// error.
     fn describe(self, error: &E, span: &tracing::Span);
+
+    /// The text of a failed attempt in a retry's events.
+    fn text(self, failure: &Failure<E>) -> String;
 }
 
 impl<E: fmt::Display> DescribeError<E> for DisplayedError {
@@ -377,11 +566,25 @@ impl<E: fmt::Display> DescribeError<E> for DisplayedError {
     fn describe(self, error: &E, span: &tracing::Span) {
         span.record("otel.status_description", tracing::field::display(error));
     }
+
+    fn text(self, failure: &Failure<E>) -> String {
+        failure.to_string()
+    }
 }
 
 impl<E> DescribeError<E> for OpaqueError {
     #[inline(always)]
     fn describe(self, _: &E, _: &tracing::Span) {}
+
+    /// The error type's name for the call's own error (it has no `Display`).
+    fn text(self, failure: &Failure<E>) -> String {
+        match failure {
+            Failure::Failed(_) => std::any::type_name::<E>().to_owned(),
+            Failure::NotPermitted(rejected) => rejected.to_string(),
+            Failure::Timeout(timeout) => timeout.to_string(),
+            Failure::MaxRetriesExceeded(exceeded) => exceeded.to_string(),
+        }
+    }
 }
 
 /// Autoref specialization for `#[traced]` alone, step 1: the function's output is a `Result`

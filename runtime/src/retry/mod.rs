@@ -43,7 +43,8 @@
 //!
 //! Files of this module: `config.rs` (builder, predicates), `properties.rs` (the property table)
 //! and `property_macro.rs`, `interval.rs` (interval functions), `sleep.rs` (waiting),
-//! `events.rs`, `metrics.rs`, `error.rs`, `call.rs` (the loop).
+//! `events.rs`, `metrics.rs`, `error.rs`, `call.rs` (the loop, and [`Attempts`], its steps, which
+//! `#[retry]` drives).
 
 #[macro_use]
 mod property_macro;
@@ -56,6 +57,7 @@ mod metrics;
 mod properties;
 mod sleep;
 
+pub use call::{Attempts, Next};
 pub use config::RetryConfigBuilder;
 pub use error::{MaxRetriesExceeded, RetryError};
 pub use events::{RetryEvent, RetryEventKind, RetryEventReceiver};
