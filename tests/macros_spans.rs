@@ -618,3 +618,155 @@ async fn a_disabled_traced_function_marks_nothing() {
         "the inner failure stays off it"
     );
 }
+
+// --- #[retry]: each attempt is a child span of the function's span ---
+
+fn register_retry(name: &str) {
+    let config = fusebox::retry::RetryConfig::builder()
+        .max_attempts(3)
+        .sleeper(ManualClock::new())
+        .build()
+        .unwrap();
+    Registry::global().retry_with_config(name, config);
+}
+
+#[traced(kind = "client", remote_service = "stock-service")]
+#[fusebox::retry(name = "spans.stock.retry", fallback = "no_stock")]
+#[circuit_breaker(name = "spans.stock.cb")]
+async fn get_stock(
+    calls: &std::sync::atomic::AtomicU32,
+    item: &str,
+    failures: u32,
+) -> Result<String, ClientError> {
+    let n = calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+    tracing::info_span!("http get stock").in_scope(|| ());
+    if n <= failures {
+        Err(ClientError::Down)
+    } else {
+        Ok(format!("{item}: 3 left"))
+    }
+}
+
+fn no_stock(
+    _calls: &std::sync::atomic::AtomicU32,
+    _item: &str,
+    _failures: u32,
+    _cause: Failure<ClientError>,
+) -> Result<String, ClientError> {
+    Ok("unknown".to_owned())
+}
+
+fn attempts_of<'a>(spans: &'a [SpanData], call: &SpanData) -> Vec<&'a SpanData> {
+    let mut attempts: Vec<&SpanData> = spans
+        .iter()
+        .filter(|s| s.name == "retry attempt" && s.parent_span_id == call.span_context.span_id())
+        .collect();
+    attempts.sort_by_key(|s| attr(s, "retry.attempt"));
+    attempts
+}
+
+#[tokio::test]
+async fn attempts_are_child_spans_with_their_number_and_the_breaker_fields() {
+    register_retry("spans.stock.retry");
+    register("spans.stock.cb");
+    let calls = std::sync::atomic::AtomicU32::new(0);
+    let (result, spans) = capture(|| get_stock(&calls, "apple", 2)).await;
+    assert_eq!(result, Ok("apple: 3 left".to_owned()));
+    let call = find(&spans, "get_stock");
+    assert_eq!(
+        call.parent_span_id,
+        find(&spans, "root").span_context.span_id()
+    );
+    assert_eq!(
+        attr(call, "retry.name").as_deref(),
+        Some("spans.stock.retry")
+    );
+    assert_eq!(attr(call, "retry.attempts").as_deref(), Some("3"));
+    assert_eq!(call.status, Status::Unset, "the call succeeded in the end");
+    assert_eq!(
+        attr(call, "circuit_breaker.outcome"),
+        None,
+        "recorded per attempt"
+    );
+
+    let attempts = attempts_of(&spans, call);
+    assert_eq!(
+        attempts.len(),
+        3,
+        "{:?}",
+        spans.iter().map(|s| &s.name).collect::<Vec<_>>()
+    );
+    for (i, attempt) in attempts.iter().enumerate() {
+        assert_eq!(attr(attempt, "retry.attempt"), Some((i + 1).to_string()));
+        assert_eq!(
+            attr(attempt, "retry.name").as_deref(),
+            Some("spans.stock.retry")
+        );
+        assert_eq!(
+            attr(attempt, "circuit_breaker.name").as_deref(),
+            Some("spans.stock.cb")
+        );
+        assert_eq!(
+            attr(attempt, "circuit_breaker.state").as_deref(),
+            Some("closed")
+        );
+        let http = spans.iter().find(|s| {
+            s.name == "http get stock" && s.parent_span_id == attempt.span_context.span_id()
+        });
+        assert!(
+            http.is_some(),
+            "the body of attempt {} runs in its span",
+            i + 1
+        );
+    }
+    for failed in &attempts[..2] {
+        assert_eq!(
+            attr(failed, "circuit_breaker.outcome").as_deref(),
+            Some("failure")
+        );
+        assert_eq!(failed.status, Status::error("order-service is down"));
+        assert_eq!(
+            zipkin_tag(failed, "error").as_deref(),
+            Some("order-service is down")
+        );
+    }
+    assert_eq!(
+        attr(attempts[2], "circuit_breaker.outcome").as_deref(),
+        Some("success")
+    );
+    assert_eq!(attempts[2].status, Status::Unset);
+}
+
+#[tokio::test]
+async fn exhausted_retry_marks_the_call_and_falls_back_in_its_span() {
+    register_retry("spans.stock.retry");
+    register("spans.stock.cb");
+    let calls = std::sync::atomic::AtomicU32::new(0);
+    let (result, spans) = capture(|| get_stock(&calls, "pear", 10)).await;
+    assert_eq!(result, Ok("unknown".to_owned()));
+    let call = find(&spans, "get_stock");
+    assert_eq!(attr(call, "retry.attempts").as_deref(), Some("3"));
+    assert_eq!(call.status, Status::error("order-service is down"));
+    assert_eq!(attempts_of(&spans, call).len(), 3);
+    let fallback = spans
+        .iter()
+        .find(|s| s.name == "fallback" && s.parent_span_id == call.span_context.span_id())
+        .expect("the retry's fallback runs in a child span of the function's span");
+    assert_eq!(
+        attr(fallback, "retry.name").as_deref(),
+        Some("spans.stock.retry")
+    );
+}
+
+#[tokio::test]
+async fn attempts_are_not_traced_when_the_function_span_is_filtered_out() {
+    register_retry("spans.stock.retry");
+    register("spans.stock.cb");
+    let calls = std::sync::atomic::AtomicU32::new(0);
+    let (result, spans) = capture_at(LevelFilter::WARN, || get_stock(&calls, "fig", 1)).await;
+    assert_eq!(result, Ok("fig: 3 left".to_owned()));
+    assert!(
+        spans.iter().all(|s| s.name != "retry attempt"),
+        "no attempt span without the function's span"
+    );
+}

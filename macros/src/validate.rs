@@ -35,11 +35,11 @@ pub(crate) const LAYER_ATTRS: &[&str] = &["circuit_breaker", "retry"];
 const LOWEST_PRECEDENCE: i32 = i32::MAX;
 
 impl LayerArgs {
-    /// Parses the arguments of the attribute `attr` (one of [`LAYER_ATTRS`]).
-    fn parse(attr: &str, tokens: TokenStream) -> syn::Result<Self> {
+    /// Parses the arguments of the attribute `attr` (one of [`LAYER_ATTRS`]), as `written`.
+    fn parse(attr: &str, tokens: TokenStream, written: &Attribute) -> syn::Result<Self> {
         match attr {
-            "retry" => RetryArgs::parse(tokens).map(LayerArgs::Retry),
-            _ => BreakerArgs::parse(tokens).map(LayerArgs::CircuitBreaker),
+            "retry" => RetryArgs::parse_at(tokens, Some(written)).map(LayerArgs::Retry),
+            _ => BreakerArgs::parse_at(tokens, Some(written)).map(LayerArgs::CircuitBreaker),
         }
     }
 
@@ -157,7 +157,7 @@ pub(crate) fn guarded_fn(first: LayerArgs, mut item: ItemFn) -> syn::Result<Guar
                 format!("expected `#[{name}(name = \"...\")]`"),
             )),
         };
-        match tokens.and_then(|tokens| LayerArgs::parse(name, tokens)) {
+        match tokens.and_then(|tokens| LayerArgs::parse(name, tokens, &other)) {
             Ok(args) => {
                 if all.iter().any(|(a, _)| a.attr() == args.attr()) {
                     errors.push_spanned(

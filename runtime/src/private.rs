@@ -133,6 +133,20 @@ impl<T, E> BreakerReturn for Result<T, E> {}
 #[inline(always)]
 pub fn returns_result<R: BreakerReturn>() {}
 
+/// The return type of a `#[retry]` function must be a `Result`.
+#[diagnostic::on_unimplemented(
+    message = "`#[retry]` needs a function that returns `Result<T, E>`, not `{Self}`",
+    label = "not a `Result`",
+    note = "the retry retries on `Err` values; return a `Result` (an alias of it is fine)"
+)]
+pub trait RetryReturn {}
+
+impl<T, E> RetryReturn for Result<T, E> {}
+
+/// [`returns_result`] for `#[retry]`.
+#[inline(always)]
+pub fn retry_returns_result<R: RetryReturn>() {}
+
 /// Asks `breaker` for a permit.
 #[inline(always)]
 pub fn acquire(breaker: &CircuitBreaker) -> Result<Permit<'_>, CallNotPermitted> {
@@ -453,6 +467,37 @@ pub fn no_fallback<T, E: FromBreakerError>(result: Result<T, Failure<E>>) -> Res
         Ok(value) => Ok(value),
         Err(failure) => Err(match failure.split() {
             Ok(breaker) => E::from_breaker_error(breaker),
+            Err(error) => error,
+        }),
+    }
+}
+
+/// How a function under `#[retry]` (outermost) without a fallback turns a breaker's reason or an
+/// exhausted retry into its own error: [`FromBreakerError`], with `#[retry]`'s message.
+#[diagnostic::on_unimplemented(
+    message = "`#[retry]` without a `fallback` needs `{Self}: From<fusebox::BreakerError>`",
+    label = "`{Self}` cannot represent a retry that gave up on a rejected result",
+    note = "implement `From<fusebox::BreakerError>` for `{Self}` (it carries `MaxRetriesExceeded`, and the rejections and timeouts of a breaker inside the retry), or add `fallback = \"...\"` to the attribute"
+)]
+pub trait FromRetryError: Sized {
+    /// Converts the reason.
+    fn from_retry_error(error: BreakerError) -> Self;
+}
+
+impl<E: From<BreakerError>> FromRetryError for E {
+    #[inline]
+    fn from_retry_error(error: BreakerError) -> Self {
+        E::from(error)
+    }
+}
+
+/// [`no_fallback`] for `#[retry]` (outermost).
+#[inline]
+pub fn no_retry_fallback<T, E: FromRetryError>(result: Result<T, Failure<E>>) -> Result<T, E> {
+    match result {
+        Ok(value) => Ok(value),
+        Err(failure) => Err(match failure.split() {
+            Ok(reason) => E::from_retry_error(reason),
             Err(error) => error,
         }),
     }

@@ -2,7 +2,7 @@
 
 use proc_macro2::{Span, TokenStream};
 use syn::parse::ParseStream;
-use syn::{Expr, ExprPath, Ident, LitStr, Path};
+use syn::{Attribute, Expr, ExprPath, Ident, LitStr, Path};
 
 use super::{
     Order, Seen, crate_value, expr_value, fallback_args_value, fallback_of, fallback_value,
@@ -59,6 +59,12 @@ pub(crate) struct BreakerArgs {
 impl BreakerArgs {
     /// Parses and validates `#[circuit_breaker(...)]`'s arguments.
     pub(crate) fn parse(tokens: TokenStream) -> syn::Result<Self> {
+        Self::parse_at(tokens, None)
+    }
+
+    /// [`parse`](Self::parse), with errors about the attribute as a whole (a missing `name`) on
+    /// `attr`: the attribute itself when another resilience attribute expands it.
+    pub(crate) fn parse_at(tokens: TokenStream, attr: Option<&Attribute>) -> syn::Result<Self> {
         let mut errors = Errors::default();
         let mut seen = Seen::default();
         let mut read = Read::default();
@@ -67,7 +73,7 @@ impl BreakerArgs {
             let fresh = seen.check(&key, errors);
             read.option(input, &key, &key_name, fresh, errors)
         });
-        read.finish(errors)
+        read.finish(errors, attr)
     }
 }
 
@@ -142,12 +148,13 @@ impl Read {
     }
 
     /// The checks across options, then the arguments.
-    fn finish(self, mut errors: Errors) -> syn::Result<BreakerArgs> {
+    fn finish(self, mut errors: Errors, attr: Option<&Attribute>) -> syn::Result<BreakerArgs> {
         let missing_name = || {
-            syn::Error::new(
-                Span::call_site(),
-                "missing `name`: every circuit breaker is named, as in `#[circuit_breaker(name = \"orders\")]`",
-            )
+            let message = "missing `name`: every circuit breaker is named, as in `#[circuit_breaker(name = \"orders\")]`";
+            match attr {
+                Some(attr) => syn::Error::new_spanned(attr, message),
+                None => syn::Error::new(Span::call_site(), message),
+            }
         };
         if !self.name_given {
             errors.push(missing_name());

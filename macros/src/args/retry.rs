@@ -2,7 +2,7 @@
 
 use proc_macro2::{Span, TokenStream};
 use syn::parse::ParseStream;
-use syn::{Expr, ExprPath, Ident, LitStr, Path};
+use syn::{Attribute, Expr, ExprPath, Ident, LitStr, Path};
 
 use super::Fallback;
 use super::{
@@ -53,6 +53,12 @@ pub(crate) struct RetryArgs {
 impl RetryArgs {
     /// Parses and validates `#[retry(...)]`'s arguments.
     pub(crate) fn parse(tokens: TokenStream) -> syn::Result<Self> {
+        Self::parse_at(tokens, None)
+    }
+
+    /// [`parse`](Self::parse), with errors about the attribute as a whole (a missing `name`) on
+    /// `attr`: the attribute itself when another resilience attribute expands it.
+    pub(crate) fn parse_at(tokens: TokenStream, attr: Option<&Attribute>) -> syn::Result<Self> {
         let mut errors = Errors::default();
         let mut seen = Seen::default();
         let mut read = Read::default();
@@ -72,7 +78,7 @@ impl RetryArgs {
             let fresh = seen.check(&key, errors);
             read.option(input, &key, &key_name, fresh, errors)
         });
-        read.finish(errors)
+        read.finish(errors, attr)
     }
 }
 
@@ -130,12 +136,14 @@ impl Read {
     }
 
     /// The checks across options, then the arguments.
-    fn finish(self, mut errors: Errors) -> syn::Result<RetryArgs> {
+    fn finish(self, mut errors: Errors, attr: Option<&Attribute>) -> syn::Result<RetryArgs> {
         let missing_name = || {
-            syn::Error::new(
-                Span::call_site(),
-                "missing `name`: every retry is named, as in `#[retry(name = \"orders\")]`",
-            )
+            let message =
+                "missing `name`: every retry is named, as in `#[retry(name = \"orders\")]`";
+            match attr {
+                Some(attr) => syn::Error::new_spanned(attr, message),
+                None => syn::Error::new(Span::call_site(), message),
+            }
         };
         if !self.name_given {
             errors.push(missing_name());

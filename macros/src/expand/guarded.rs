@@ -36,7 +36,7 @@ impl Inner {
                 let ret = item::erase_impl_trait(&f.ret.ty).into_token_stream();
                 pinned_async(TokenStream::new(), &ret, ret_span, body.clone())
             }
-            Inner::Layer(block) => quote!(async { #block }),
+            Inner::Layer(block) => quote!(async #block),
         }
     }
 
@@ -165,7 +165,12 @@ pub(super) fn private(f: &GuardedFn) -> TokenStream {
 pub(super) fn check_ret(f: &GuardedFn, place: &Place, private: &TokenStream) -> TokenStream {
     if place.outermost && f.ret.maybe_alias {
         let ret = &f.ret.ty;
-        quote_spanned!(ret.span()=> #private::returns_result::<#ret>();)
+        let check = match f.layers[0].kind {
+            LayerKind::CircuitBreaker(_) => "returns_result",
+            LayerKind::Retry(_) => "retry_returns_result",
+        };
+        let check = Ident::new(check, ret.span());
+        quote_spanned!(ret.span()=> #private::#check::<#ret>();)
     } else {
         TokenStream::new()
     }
@@ -183,8 +188,13 @@ pub(super) fn result(
         if !place.outermost {
             return quote!(__fusebox_result);
         }
+        let convert = match layer.kind {
+            LayerKind::CircuitBreaker(_) => "no_fallback",
+            LayerKind::Retry(_) => "no_retry_fallback",
+        };
+        let convert = Ident::new(convert, f.ret.ty.span());
         return quote_spanned! {f.ret.ty.span()=>
-            #private::no_fallback(__fusebox_result)
+            #private::#convert(__fusebox_result)
         };
     };
     let run = run_fallback(f, layer, fallback, private);
