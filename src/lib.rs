@@ -11,6 +11,8 @@
 //!
 //! * [`circuit_breaker`] consults a named breaker of the process-wide [`Registry`] whose configs
 //!   come from a config file (`fusebox.toml` or Spring's `application.yml`) or from code.
+//! * [`retry`](macro@retry) retries it with a named retry of the same registry; several attributes on one
+//!   function nest in Resilience4j's aspect order, `Retry(CircuitBreaker(...))`.
 //! * [`traced`] opens a child span of the current trace; [`telemetry::init`] sets up the
 //!   OpenTelemetry pipeline with a Zipkin exporter and B3/W3C propagation.
 //!

@@ -164,6 +164,12 @@ use quote::quote;
 /// async fn get_orders(user_id: &str) -> Result<Vec<Order>, ClientError> { ... }
 /// ```
 ///
+/// ## `order = <integer>`
+///
+/// Where the breaker's layer goes among the function's other resilience attributes (see
+/// [`macro@retry`], "Several attributes on one function"): a lower value is outer, as Spring's
+/// `circuitBreakerAspectOrder`. Default: `i32::MAX - 4`, inside `#[retry]`.
+///
 /// ## `crate = "..."`
 ///
 /// The path of the `fusebox` crate, when it is reached through a re-export
@@ -178,7 +184,8 @@ use quote::quote;
 /// described by the rejection, the timeout or the body's error (its `Display`, when its type has
 /// one: Zipkin's `error` tag shows the error's message, as with Spring's observations; the
 /// arguments are not recorded), and a fallback runs in a child span named `fallback`. (The attributes recognise each other
-/// by their last path segment, `circuit_breaker` and `traced`; do not rename them on import.)
+/// by their last path segment, `circuit_breaker`, `retry` and `traced`; do not rename them on
+/// import.)
 #[proc_macro_attribute]
 pub fn circuit_breaker(args: TokenStream, item: TokenStream) -> TokenStream {
     circuit_breaker_tokens(args.into(), item.into()).into()
