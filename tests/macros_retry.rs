@@ -432,3 +432,62 @@ async fn a_panicking_attempt_unwinds_through_the_retry() {
     );
     assert_eq!(retry.metrics().failed_calls_with_retry_attempt, 0);
 }
+
+// Cancelled during a wait on tokio's timer (paused time): the retry stops there.
+#[retry(name = "mrt.cancel.wait")]
+async fn fails_then_waits(calls: &AtomicU32) -> Result<u32, ClientError> {
+    flaky(calls, u32::MAX)
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_call_cancelled_during_a_wait_makes_no_more_attempts() {
+    let config = RetryConfig::builder()
+        .max_attempts(3)
+        .wait_duration(Duration::from_secs(10))
+        .build()
+        .unwrap();
+    let retry = Registry::global().retry_with_config("mrt.cancel.wait", config);
+    let calls = AtomicU32::new(0);
+    let cancelled = tokio::time::timeout(Duration::from_secs(5), fails_then_waits(&calls)).await;
+    assert!(cancelled.is_err(), "the timeout fired during the 10 s wait");
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        1,
+        "no attempt after the cancelled wait"
+    );
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+    let m = retry.metrics();
+    assert_eq!(
+        m.failed_calls_with_retry_attempt + m.failed_calls_without_retry_attempt,
+        0,
+        "nothing counted"
+    );
+    // Uncancelled, the same call waits twice on tokio's timer and fails after three attempts.
+    let started = tokio::time::Instant::now();
+    assert_eq!(fails_then_waits(&calls).await, Err(ClientError::Down));
+    assert_eq!(started.elapsed(), Duration::from_secs(20));
+    assert_eq!(calls.load(Ordering::SeqCst), 4);
+}
+
+// A panic in a retry alone: it unwinds at once, nothing is counted.
+#[retry(name = "mrt.panic.alone")]
+async fn panics_alone(calls: &AtomicU32) -> Result<u32, ClientError> {
+    calls.fetch_add(1, Ordering::SeqCst);
+    panic!("boom")
+}
+
+#[tokio::test]
+async fn a_panic_in_a_retry_alone_is_not_retried() {
+    let (retry, clock) = register_retry("mrt.panic.alone", |b| b);
+    static CALLS: AtomicU32 = AtomicU32::new(0);
+    assert!(
+        tokio::spawn(panics_alone(&CALLS))
+            .await
+            .unwrap_err()
+            .is_panic()
+    );
+    assert_eq!(CALLS.load(Ordering::SeqCst), 1);
+    assert_eq!(clock.elapsed(), Duration::ZERO);
+    assert_eq!(retry.metrics().failed_calls_with_retry_attempt, 0);
+}
