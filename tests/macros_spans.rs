@@ -770,3 +770,73 @@ async fn attempts_are_not_traced_when_the_function_span_is_filtered_out() {
         "no attempt span without the function's span"
     );
 }
+
+#[traced]
+#[fusebox::retry(name = "spans.retry.panics")]
+async fn retried_panics() -> Result<u32, ClientError> {
+    panic!("boom")
+}
+
+#[tokio::test]
+async fn a_panicking_attempt_marks_its_span_and_the_call() {
+    register_retry("spans.retry.panics");
+    let (joined, spans) = capture(|| async {
+        // Caught in place, so that the spans close within the capture.
+        futures_catch_unwind(retried_panics()).await
+    })
+    .await;
+    assert!(joined.is_err(), "the panic went through the retry");
+    let call = find(&spans, "retried_panics");
+    let attempts = attempts_of(&spans, call);
+    assert_eq!(attempts.len(), 1, "a panic is not retried");
+    for span in [call, attempts[0]] {
+        assert_eq!(
+            span.status,
+            Status::error("the call panicked"),
+            "{}",
+            span.name
+        );
+    }
+}
+
+#[traced]
+#[fusebox::retry(name = "spans.retry.cancelled")]
+async fn retried_never_answers() -> Result<u32, ClientError> {
+    std::future::pending().await
+}
+
+#[tokio::test]
+async fn a_cancelled_attempt_marks_its_span_and_the_call() {
+    register_retry("spans.retry.cancelled");
+    let ((), spans) = capture(|| async {
+        let call = std::pin::pin!(retried_never_answers());
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        let mut call = call;
+        assert!(call.as_mut().poll(&mut cx).is_pending());
+    })
+    .await;
+    let call = find(&spans, "retried_never_answers");
+    let attempts = attempts_of(&spans, call);
+    assert_eq!(attempts.len(), 1);
+    for span in [call, attempts[0]] {
+        assert_eq!(
+            span.status,
+            Status::error("the call was cancelled"),
+            "{}",
+            span.name
+        );
+    }
+}
+
+/// Awaits `future`, catching a panic (the spans it opened close while unwinding).
+async fn futures_catch_unwind<F: Future>(future: F) -> Result<F::Output, ()> {
+    let mut future = std::pin::pin!(future);
+    std::future::poll_fn(|cx| {
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| future.as_mut().poll(cx))) {
+            Ok(std::task::Poll::Ready(output)) => std::task::Poll::Ready(Ok(output)),
+            Ok(std::task::Poll::Pending) => std::task::Poll::Pending,
+            Err(_) => std::task::Poll::Ready(Err(())),
+        }
+    })
+    .await
+}

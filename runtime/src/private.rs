@@ -408,6 +408,41 @@ pub fn attempt_span(parent: &tracing::Span, span: impl FnOnce() -> tracing::Span
     }
 }
 
+/// Marks a span as an error if dropped before [`settled`](Self::settled): the attempt (or the
+/// whole `#[retry]` call) panicked, or the caller dropped it (cancelled). `#[retry]` holds one
+/// for the span around it and one per attempt span.
+pub struct SpanGuard<'a>(&'a tracing::Span);
+
+impl<'a> SpanGuard<'a> {
+    /// Guards `span` until [`settled`](Self::settled).
+    #[inline(always)]
+    pub fn new(span: &'a tracing::Span) -> Self {
+        Self(span)
+    }
+
+    /// The call ended with an outcome; nothing to mark.
+    #[inline(always)]
+    pub fn settled(self) {
+        std::mem::forget(self);
+    }
+}
+
+impl Drop for SpanGuard<'_> {
+    fn drop(&mut self) {
+        let span = self.0;
+        if span.is_disabled() {
+            return;
+        }
+        let description = if std::thread::panicking() {
+            "the call panicked"
+        } else {
+            "the call was cancelled"
+        };
+        span.record("otel.status_code", "error");
+        span.record("otel.status_description", description);
+    }
+}
+
 /// The result of a `#[retry]` call: the last attempt's cause, or the exhausted retry.
 #[inline(always)]
 pub fn retried<T, E>(result: Result<T, RetryError<Failure<E>>>) -> Result<T, Failure<E>> {

@@ -64,6 +64,16 @@ pub(super) fn layer(f: &GuardedFn, index: usize, inner: Inner, place: &Place) ->
     } else {
         TokenStream::new()
     };
+    // Under `#[traced]`, the span around the retry is marked if the call panics or is cancelled
+    // (between attempts too).
+    let (guard, settled) = if f.span.is_some() {
+        (
+            quote!(let __fusebox_retry_guard = #private::SpanGuard::new(&__fusebox_span_handle);),
+            quote!(__fusebox_retry_guard.settled();),
+        )
+    } else {
+        (TokenStream::new(), TokenStream::new())
+    };
     let result = result(f, layer, place, &private);
     quote! {
         {
@@ -71,6 +81,7 @@ pub(super) fn layer(f: &GuardedFn, index: usize, inner: Inner, place: &Place) ->
             static #site: #private::RetrySite = #private::RetrySite::new(#name);
             let __fusebox_retry = #handle;
             let mut __fusebox_attempts = #private::attempts(__fusebox_retry);
+            #guard
             // One attempt per iteration: a fresh, non-`move` block that borrows the arguments
             // for this attempt only; the retry says whether to wait and go again.
             let __fusebox_retried = loop {
@@ -81,6 +92,7 @@ pub(super) fn layer(f: &GuardedFn, index: usize, inner: Inner, place: &Place) ->
                     #private::Next::Wait(__fusebox_wait) => __fusebox_wait.await,
                 }
             };
+            #settled
             #last_describe
             let __fusebox_result = #retried;
             #result
@@ -134,11 +146,15 @@ fn attempt(f: &GuardedFn, index: usize, inner: &Inner, private: &TokenStream) ->
         });
         let __fusebox_done = {
             let __fusebox_span_handle = ::core::clone::Clone::clone(&__fusebox_attempt_span);
+            // Marks the attempt's span if it panics or is cancelled.
+            let __fusebox_attempt_guard = #private::SpanGuard::new(&__fusebox_attempt_span);
             let __fusebox_attempt = #tracing::Instrument::instrument(
                 #future,
                 ::core::clone::Clone::clone(&__fusebox_attempt_span),
             );
-            #done
+            let __fusebox_done = #done;
+            __fusebox_attempt_guard.settled();
+            __fusebox_done
         };
     }
 }
