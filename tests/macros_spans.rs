@@ -840,3 +840,37 @@ async fn futures_catch_unwind<F: Future>(future: F) -> Result<F::Output, ()> {
     })
     .await
 }
+
+#[traced]
+#[fusebox::retry(name = "spans.inner.retry")]
+#[circuit_breaker(name = "spans.outer.cb", order = 1)]
+async fn breaker_around_retry(calls: &std::sync::atomic::AtomicU32) -> Result<u32, ClientError> {
+    if calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 {
+        Err(ClientError::Down)
+    } else {
+        Ok(2)
+    }
+}
+
+#[tokio::test]
+async fn a_breaker_around_the_retry_records_on_the_function_span() {
+    register_retry("spans.inner.retry");
+    register("spans.outer.cb");
+    let calls = std::sync::atomic::AtomicU32::new(0);
+    let (result, spans) = capture(|| breaker_around_retry(&calls)).await;
+    assert_eq!(result, Ok(2));
+    let call = find(&spans, "breaker_around_retry");
+    assert_eq!(
+        attr(call, "circuit_breaker.outcome").as_deref(),
+        Some("success")
+    );
+    assert_eq!(attr(call, "retry.attempts").as_deref(), Some("2"));
+    let attempts = attempts_of(&spans, call);
+    assert_eq!(attempts.len(), 2);
+    assert!(
+        attempts
+            .iter()
+            .all(|a| attr(a, "circuit_breaker.name").is_none())
+    );
+    assert_eq!(attempts[0].status, Status::error("order-service is down"));
+}
