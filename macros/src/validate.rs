@@ -180,11 +180,7 @@ pub(crate) fn guarded_fn(first: LayerArgs, mut item: ItemFn) -> syn::Result<Guar
         .and_then(|shape| Ok((shape, result_type(&item, shape, attr)?)));
     let (shape, ret) = match shaped {
         Ok(shaped) => shaped,
-        Err(error) => {
-            errors.push(error);
-            errors.finish()?;
-            unreachable!("an error was pushed")
-        }
+        Err(error) => return Err(errors.finish_with(error)),
     };
     let mut ordered: Vec<(i32, LayerArgs, Option<Attribute>)> = Vec::new();
     for (args, attr) in all {

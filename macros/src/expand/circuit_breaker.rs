@@ -6,15 +6,18 @@ use quote::{format_ident, quote};
 use syn::Ident;
 
 use super::guarded::{Inner, Place, check_ret, handle, private, result};
-use crate::model::{BreakerOptions, GuardedFn, LayerKind};
+use crate::model::{BreakerOptions, GuardedFn};
 
 /// The guarded block: acquire a permit, await `inner` (within the breaker's time limit, if it
 /// has one), record the outcome, and fall back or convert the failure (outermost) or pass it on.
-pub(super) fn layer(f: &GuardedFn, index: usize, inner: Inner, place: &Place) -> TokenStream {
+pub(super) fn layer(
+    f: &GuardedFn,
+    index: usize,
+    breaker: &BreakerOptions,
+    inner: Inner,
+    place: &Place,
+) -> TokenStream {
     let layer = &f.layers[index];
-    let LayerKind::CircuitBreaker(breaker) = &layer.kind else {
-        unreachable!("a circuit breaker layer");
-    };
     let private = private(f);
     let body = inner.future(f);
     let check_ret = check_ret(f, place, &private);

@@ -92,8 +92,10 @@ fn stack(f: &GuardedFn, body: TokenStream) -> TokenStream {
             outermost: index == 0,
         };
         let block = match &layer.kind {
-            LayerKind::CircuitBreaker(_) => super::circuit_breaker::layer(f, index, inner, &place),
-            LayerKind::Retry(_) => super::retry::layer(f, index, inner, &place),
+            LayerKind::CircuitBreaker(breaker) => {
+                super::circuit_breaker::layer(f, index, breaker, inner, &place)
+            }
+            LayerKind::Retry(retry) => super::retry::layer(f, index, retry, inner, &place),
         };
         inner = Inner::Layer(block);
     }

@@ -11,15 +11,18 @@ use quote::{format_ident, quote};
 
 use super::guarded::{Inner, Place, check_ret, handle, private, result};
 use super::level_tokens;
-use crate::model::{GuardedFn, LayerKind};
+use crate::model::{GuardedFn, LayerKind, RetryOptions};
 
 /// The retried block: the attempts, each settled by the retry (wait and go again, or stop), then
 /// the fallback or the conversion (outermost) or the result passed on.
-pub(super) fn layer(f: &GuardedFn, index: usize, inner: Inner, place: &Place) -> TokenStream {
+pub(super) fn layer(
+    f: &GuardedFn,
+    index: usize,
+    retry: &RetryOptions,
+    inner: Inner,
+    place: &Place,
+) -> TokenStream {
     let layer = &f.layers[index];
-    let LayerKind::Retry(retry) = &layer.kind else {
-        unreachable!("a retry layer");
-    };
     let private = private(f);
     let check_ret = check_ret(f, place, &private);
     let name = &retry.name;
