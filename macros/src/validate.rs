@@ -5,6 +5,7 @@
 //! fits) is left to checks the expansion writes into the code.
 
 use proc_macro2::{Span, TokenStream};
+use quote::ToTokens;
 use syn::ext::IdentExt;
 use syn::spanned::Spanned;
 use syn::{Attribute, ItemFn, LitStr, Meta, Path, Type};
@@ -182,6 +183,19 @@ pub(crate) fn guarded_fn(first: LayerArgs, mut item: ItemFn) -> syn::Result<Guar
         Ok(shaped) => shaped,
         Err(error) => return Err(errors.finish_with(error)),
     };
+    if all.iter().any(|(a, _)| matches!(a, LayerArgs::Retry(_)))
+        && let Some(borrowed) = borrowed_part(&ret.ty)
+    {
+        errors.push_spanned(
+            &borrowed,
+            format!(
+                "`#[retry]` needs a result and an error type that own their data (`'static`): \
+                 `{}` borrows, but the retry's predicates are typed by these types; return an \
+                 owned value (`String`, `Arc<T>`, a clone...)",
+                borrowed.to_string().replace("& ", "&")
+            ),
+        );
+    }
     let mut ordered: Vec<(i32, LayerArgs, Option<Attribute>)> = Vec::new();
     for (args, attr) in all {
         let order = args.order();
@@ -346,6 +360,29 @@ fn result_type(item: &ItemFn, shape: Shape, attr: &str) -> syn::Result<ResultTyp
         Type::Path(path) if path.path.segments.last().is_some_and(|s| s.ident != "Result")
     );
     Ok(ResultType { ty, maybe_alias })
+}
+
+/// The first part of `ty` that certainly borrows: a reference or a lifetime other than
+/// `'static` (what the syntax shows; a type parameter's lifetime is the compiler's to check).
+fn borrowed_part(ty: &Type) -> Option<TokenStream> {
+    struct Finder(Option<TokenStream>);
+    impl syn::visit_mut::VisitMut for Finder {
+        fn visit_type_reference_mut(&mut self, r: &mut syn::TypeReference) {
+            let is_static = r.lifetime.as_ref().is_some_and(|l| l.ident == "static");
+            if self.0.is_none() && !is_static {
+                self.0 = Some(r.to_token_stream());
+            }
+        }
+        fn visit_lifetime_mut(&mut self, l: &mut syn::Lifetime) {
+            if self.0.is_none() && l.ident != "static" {
+                self.0 = Some(l.to_token_stream());
+            }
+        }
+    }
+    // (Visiting a copy: the crate enables syn's `visit-mut` only.)
+    let mut finder = Finder(None);
+    syn::visit_mut::VisitMut::visit_type_mut(&mut finder, &mut ty.clone());
+    finder.0
 }
 
 /// A fallback receives the function's arguments by name: every parameter must have one.
