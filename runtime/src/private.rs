@@ -20,8 +20,7 @@
 //! * [`instrument`], [`instrument_err`]: `#[traced]`.
 //! * [`RetrySite`], [`attempts`], [`lift`], [`retry_settle`], [`retried`] and their traced
 //!   forms: the steps of `#[retry]`'s loop, written out in the function's body like the
-//!   breaker's; [`settle_layered`] / [`settle_layered_traced`]: a breaker around another layer;
-//!   [`fallback_within`]: an inner layer's fallback result, passed on to the outer layer.
+//!   breaker's; [`settle_layered`] / [`settle_layered_traced`]: a breaker around another layer.
 
 #![allow(missing_debug_implementations, unreachable_pub)]
 
@@ -349,14 +348,8 @@ pub fn settle_layered_traced<T, E>(
     result
 }
 
-/// An inner layer's fallback gave the function's result: passed on to the outer layer as a
-/// layer's result (an `Err` is the call's own error again).
-#[inline(always)]
-pub fn fallback_within<T, E>(result: Result<T, E>) -> Result<T, Failure<E>> {
-    result.map_err(Failure::Failed)
-}
-
-/// The body's result as a layer's result: an `Err` is the call's own error.
+/// The function's result (the body's, or an inner layer's fallback's) as a layer's result, for
+/// the layer around it: an `Err` is the call's own error.
 #[inline(always)]
 pub fn lift<T, E>(result: Result<T, E>) -> Result<T, Failure<E>> {
     result.map_err(Failure::Failed)

@@ -5,9 +5,9 @@
 //! Every layer is a block. The innermost wraps the body's statements (a non-`move` `async`
 //! block pinned to the return type, so that arguments are borrowed); an outer layer wraps the
 //! block of the layer inside it. Inner layers evaluate to `Result<T, Failure<E>>` (the cause
-//! for the next layer out: an inner fallback's result is the call's own value or error again);
-//! the outermost evaluates to the function's return type, through its fallback or
-//! `no_fallback`.
+//! for the next layer out; an inner fallback's result is the call's own value or error again,
+//! through `lift`); the outermost evaluates to the function's return type, through its fallback
+//! or `no_fallback`.
 
 use proc_macro2::{Span, TokenStream};
 use quote::{ToTokens, quote, quote_spanned};
@@ -203,7 +203,7 @@ pub(super) fn result(
     let run = if place.outermost {
         run
     } else {
-        quote!(#private::fallback_within({ #run }))
+        quote!(#private::lift({ #run }))
     };
     quote! {
         match __fusebox_result {
