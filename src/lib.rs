@@ -11,6 +11,8 @@
 //!
 //! * [`circuit_breaker`] consults a named breaker of the process-wide [`Registry`] whose configs
 //!   come from a config file (`fusebox.toml` or Spring's `application.yml`) or from code.
+//! * [`retry`](macro@retry) retries it with a named retry of the same registry; several attributes on one
+//!   function nest in Resilience4j's aspect order, `Retry(CircuitBreaker(...))`.
 //! * [`traced`] opens a child span of the current trace; [`telemetry::init`] sets up the
 //!   OpenTelemetry pipeline with a Zipkin exporter and B3/W3C propagation.
 //!
@@ -38,7 +40,7 @@
 //!
 //! Without `yaml`, loading a `.yml` file is an error that names the feature.
 
-pub use fusebox_macros::{circuit_breaker, traced};
+pub use fusebox_macros::{circuit_breaker, retry, traced};
 pub use fusebox_runtime::*;
 
 #[doc(hidden)]

@@ -7,7 +7,7 @@
 #![deny(warnings, clippy::all, clippy::pedantic, clippy::nursery)]
 #![allow(clippy::future_not_send)] // `impl Display` arguments below are deliberately not `Send`.
 
-use fusebox::{BreakerError, Failure, Registry, circuit_breaker, traced};
+use fusebox::{BreakerError, Failure, Registry, circuit_breaker, retry, traced};
 use std::fmt::Display;
 use std::sync::LazyLock;
 
@@ -86,6 +86,42 @@ pub async fn generic<T: Display + Sync>(value: &T) -> Result<String, BreakerErro
     Ok(value.to_string())
 }
 
+/// Retry around a breaker, traced, with a fallback at each layer.
+///
+/// # Errors
+/// Never: the fallbacks answer.
+#[traced(kind = "client")]
+#[circuit_breaker(name = "clippy.stack.cb", fallback = "stack_fallback")]
+#[retry(name = "clippy.stack.retry", fallback = "stack_fallback", registry = REGISTRY)]
+pub async fn stacked(client: &mut Client, by: u32) -> Result<u32, BreakerError> {
+    tokio::task::yield_now().await;
+    client.calls += by;
+    Ok(client.calls)
+}
+
+fn stack_fallback(
+    client: &mut Client,
+    by: u32,
+    cause: Failure<BreakerError>,
+) -> Result<u32, BreakerError> {
+    // The resilience reasons answer the count so far; the call's own error is returned as is.
+    cause.split().map(|_| {
+        client.calls += by;
+        client.calls
+    })
+}
+
+/// A breaker around a retry, untraced, without fallbacks.
+///
+/// # Errors
+/// When the breaker or the retry gives up.
+#[retry(name = "clippy.inner.retry")]
+#[circuit_breaker(name = "clippy.outer.cb", order = 1)]
+pub async fn breaker_around_retry(value: &str) -> Result<String, BreakerError> {
+    tokio::task::yield_now().await;
+    Ok(value.to_owned())
+}
+
 /// A traced function that may fail: a failure's `Display` describes its span.
 ///
 /// # Errors
@@ -135,4 +171,6 @@ async fn compiles_without_lints() {
     assert_eq!(may_fail(false).await.unwrap().to_string(), "1");
     assert!(may_fail(true).await.is_err());
     assert_eq!(client.lookup("k").await.unwrap(), "k/2");
+    assert_eq!(stacked(&mut client, 1).await.unwrap(), 3);
+    assert_eq!(breaker_around_retry("v").await.unwrap(), "v");
 }

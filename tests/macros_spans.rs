@@ -618,3 +618,259 @@ async fn a_disabled_traced_function_marks_nothing() {
         "the inner failure stays off it"
     );
 }
+
+// --- #[retry]: each attempt is a child span of the function's span ---
+
+fn register_retry(name: &str) {
+    let config = fusebox::retry::RetryConfig::builder()
+        .max_attempts(3)
+        .sleeper(ManualClock::new())
+        .build()
+        .unwrap();
+    Registry::global().retry_with_config(name, config);
+}
+
+#[traced(kind = "client", remote_service = "stock-service")]
+#[fusebox::retry(name = "spans.stock.retry", fallback = "no_stock")]
+#[circuit_breaker(name = "spans.stock.cb")]
+async fn get_stock(
+    calls: &std::sync::atomic::AtomicU32,
+    item: &str,
+    failures: u32,
+) -> Result<String, ClientError> {
+    let n = calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+    tracing::info_span!("http get stock").in_scope(|| ());
+    if n <= failures {
+        Err(ClientError::Down)
+    } else {
+        Ok(format!("{item}: 3 left"))
+    }
+}
+
+fn no_stock(
+    _calls: &std::sync::atomic::AtomicU32,
+    _item: &str,
+    _failures: u32,
+    _cause: Failure<ClientError>,
+) -> Result<String, ClientError> {
+    Ok("unknown".to_owned())
+}
+
+fn attempts_of<'a>(spans: &'a [SpanData], call: &SpanData) -> Vec<&'a SpanData> {
+    let mut attempts: Vec<&SpanData> = spans
+        .iter()
+        .filter(|s| s.name == "retry attempt" && s.parent_span_id == call.span_context.span_id())
+        .collect();
+    attempts.sort_by_key(|s| attr(s, "retry.attempt"));
+    attempts
+}
+
+#[tokio::test]
+async fn attempts_are_child_spans_with_their_number_and_the_breaker_fields() {
+    register_retry("spans.stock.retry");
+    register("spans.stock.cb");
+    let calls = std::sync::atomic::AtomicU32::new(0);
+    let (result, spans) = capture(|| get_stock(&calls, "apple", 2)).await;
+    assert_eq!(result, Ok("apple: 3 left".to_owned()));
+    let call = find(&spans, "get_stock");
+    assert_eq!(
+        call.parent_span_id,
+        find(&spans, "root").span_context.span_id()
+    );
+    assert_eq!(
+        attr(call, "retry.name").as_deref(),
+        Some("spans.stock.retry")
+    );
+    assert_eq!(attr(call, "retry.attempts").as_deref(), Some("3"));
+    assert_eq!(call.status, Status::Unset, "the call succeeded in the end");
+    assert_eq!(
+        attr(call, "circuit_breaker.outcome"),
+        None,
+        "recorded per attempt"
+    );
+
+    let attempts = attempts_of(&spans, call);
+    assert_eq!(
+        attempts.len(),
+        3,
+        "{:?}",
+        spans.iter().map(|s| &s.name).collect::<Vec<_>>()
+    );
+    for (i, attempt) in attempts.iter().enumerate() {
+        assert_eq!(attr(attempt, "retry.attempt"), Some((i + 1).to_string()));
+        assert_eq!(
+            attr(attempt, "retry.name").as_deref(),
+            Some("spans.stock.retry")
+        );
+        assert_eq!(
+            attr(attempt, "circuit_breaker.name").as_deref(),
+            Some("spans.stock.cb")
+        );
+        assert_eq!(
+            attr(attempt, "circuit_breaker.state").as_deref(),
+            Some("closed")
+        );
+        let http = spans.iter().find(|s| {
+            s.name == "http get stock" && s.parent_span_id == attempt.span_context.span_id()
+        });
+        assert!(
+            http.is_some(),
+            "the body of attempt {} runs in its span",
+            i + 1
+        );
+    }
+    for failed in &attempts[..2] {
+        assert_eq!(
+            attr(failed, "circuit_breaker.outcome").as_deref(),
+            Some("failure")
+        );
+        assert_eq!(failed.status, Status::error("order-service is down"));
+        assert_eq!(
+            zipkin_tag(failed, "error").as_deref(),
+            Some("order-service is down")
+        );
+    }
+    assert_eq!(
+        attr(attempts[2], "circuit_breaker.outcome").as_deref(),
+        Some("success")
+    );
+    assert_eq!(attempts[2].status, Status::Unset);
+}
+
+#[tokio::test]
+async fn exhausted_retry_marks_the_call_and_falls_back_in_its_span() {
+    register_retry("spans.stock.retry");
+    register("spans.stock.cb");
+    let calls = std::sync::atomic::AtomicU32::new(0);
+    let (result, spans) = capture(|| get_stock(&calls, "pear", 10)).await;
+    assert_eq!(result, Ok("unknown".to_owned()));
+    let call = find(&spans, "get_stock");
+    assert_eq!(attr(call, "retry.attempts").as_deref(), Some("3"));
+    assert_eq!(call.status, Status::error("order-service is down"));
+    assert_eq!(attempts_of(&spans, call).len(), 3);
+    let fallback = spans
+        .iter()
+        .find(|s| s.name == "fallback" && s.parent_span_id == call.span_context.span_id())
+        .expect("the retry's fallback runs in a child span of the function's span");
+    assert_eq!(
+        attr(fallback, "retry.name").as_deref(),
+        Some("spans.stock.retry")
+    );
+}
+
+#[tokio::test]
+async fn attempts_are_not_traced_when_the_function_span_is_filtered_out() {
+    register_retry("spans.stock.retry");
+    register("spans.stock.cb");
+    let calls = std::sync::atomic::AtomicU32::new(0);
+    let (result, spans) = capture_at(LevelFilter::WARN, || get_stock(&calls, "fig", 1)).await;
+    assert_eq!(result, Ok("fig: 3 left".to_owned()));
+    assert!(
+        spans.iter().all(|s| s.name != "retry attempt"),
+        "no attempt span without the function's span"
+    );
+}
+
+#[traced]
+#[fusebox::retry(name = "spans.retry.panics")]
+async fn retried_panics() -> Result<u32, ClientError> {
+    panic!("boom")
+}
+
+#[tokio::test]
+async fn a_panicking_attempt_marks_its_span_and_the_call() {
+    register_retry("spans.retry.panics");
+    let (joined, spans) = capture(|| async {
+        // Caught in place, so that the spans close within the capture.
+        futures_catch_unwind(retried_panics()).await
+    })
+    .await;
+    assert!(joined.is_err(), "the panic went through the retry");
+    let call = find(&spans, "retried_panics");
+    let attempts = attempts_of(&spans, call);
+    assert_eq!(attempts.len(), 1, "a panic is not retried");
+    for span in [call, attempts[0]] {
+        assert_eq!(
+            span.status,
+            Status::error("the call panicked"),
+            "{}",
+            span.name
+        );
+    }
+}
+
+#[traced]
+#[fusebox::retry(name = "spans.retry.cancelled")]
+async fn retried_never_answers() -> Result<u32, ClientError> {
+    std::future::pending().await
+}
+
+#[tokio::test]
+async fn a_cancelled_attempt_marks_its_span_and_the_call() {
+    register_retry("spans.retry.cancelled");
+    let ((), spans) = capture(|| async {
+        let call = std::pin::pin!(retried_never_answers());
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        let mut call = call;
+        assert!(call.as_mut().poll(&mut cx).is_pending());
+    })
+    .await;
+    let call = find(&spans, "retried_never_answers");
+    let attempts = attempts_of(&spans, call);
+    assert_eq!(attempts.len(), 1);
+    for span in [call, attempts[0]] {
+        assert_eq!(
+            span.status,
+            Status::error("the call was cancelled"),
+            "{}",
+            span.name
+        );
+    }
+}
+
+/// Awaits `future`, catching a panic (the spans it opened close while unwinding).
+async fn futures_catch_unwind<F: Future>(future: F) -> Result<F::Output, ()> {
+    let mut future = std::pin::pin!(future);
+    std::future::poll_fn(|cx| {
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| future.as_mut().poll(cx))) {
+            Ok(std::task::Poll::Ready(output)) => std::task::Poll::Ready(Ok(output)),
+            Ok(std::task::Poll::Pending) => std::task::Poll::Pending,
+            Err(_) => std::task::Poll::Ready(Err(())),
+        }
+    })
+    .await
+}
+
+#[traced]
+#[fusebox::retry(name = "spans.inner.retry")]
+#[circuit_breaker(name = "spans.outer.cb", order = 1)]
+async fn breaker_around_retry(calls: &std::sync::atomic::AtomicU32) -> Result<u32, ClientError> {
+    if calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 {
+        Err(ClientError::Down)
+    } else {
+        Ok(2)
+    }
+}
+
+#[tokio::test]
+async fn a_breaker_around_the_retry_records_on_the_function_span() {
+    register_retry("spans.inner.retry");
+    register("spans.outer.cb");
+    let calls = std::sync::atomic::AtomicU32::new(0);
+    let (result, spans) = capture(|| breaker_around_retry(&calls)).await;
+    assert_eq!(result, Ok(2));
+    let call = find(&spans, "breaker_around_retry");
+    assert_eq!(
+        attr(call, "circuit_breaker.outcome").as_deref(),
+        Some("success")
+    );
+    assert_eq!(attr(call, "retry.attempts").as_deref(), Some("2"));
+    let attempts = attempts_of(&spans, call);
+    assert_eq!(attempts.len(), 2);
+    assert!(
+        attempts
+            .iter()
+            .all(|a| attr(a, "circuit_breaker.name").is_none())
+    );
+    assert_eq!(attempts[0].status, Status::error("order-service is down"));
+}

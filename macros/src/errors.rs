@@ -21,4 +21,15 @@ impl Errors {
     pub(crate) fn finish(self) -> syn::Result<()> {
         self.0.map_or(Ok(()), Err)
     }
+
+    /// The errors so far followed by `last`, which ends the checks.
+    pub(crate) fn finish_with(self, last: syn::Error) -> syn::Error {
+        match self.0 {
+            Some(mut all) => {
+                all.combine(last);
+                all
+            }
+            None => last,
+        }
+    }
 }

@@ -1,5 +1,5 @@
-//! Attribute macros of [fusebox](https://docs.rs/fusebox): [`macro@circuit_breaker`] and
-//! [`macro@traced`].
+//! Attribute macros of [fusebox](https://docs.rs/fusebox): [`macro@circuit_breaker`],
+//! [`macro@retry`] and [`macro@traced`].
 //!
 //! Use them through the `fusebox` crate (`fusebox::circuit_breaker`, `fusebox::traced`): the code
 //! they generate calls `::fusebox::__private`, a hidden module of the facade.
@@ -164,6 +164,12 @@ use quote::quote;
 /// async fn get_orders(user_id: &str) -> Result<Vec<Order>, ClientError> { ... }
 /// ```
 ///
+/// ## `order = <integer>`
+///
+/// Where the breaker's layer goes among the function's other resilience attributes (see
+/// [`macro@retry`], "Several attributes on one function"): a lower value is outer, as Spring's
+/// `circuitBreakerAspectOrder`. Default: `i32::MAX - 4`, inside `#[retry]`.
+///
 /// ## `crate = "..."`
 ///
 /// The path of the `fusebox` crate, when it is reached through a re-export
@@ -178,10 +184,82 @@ use quote::quote;
 /// described by the rejection, the timeout or the body's error (its `Display`, when its type has
 /// one: Zipkin's `error` tag shows the error's message, as with Spring's observations; the
 /// arguments are not recorded), and a fallback runs in a child span named `fallback`. (The attributes recognise each other
-/// by their last path segment, `circuit_breaker` and `traced`; do not rename them on import.)
+/// by their last path segment, `circuit_breaker`, `retry` and `traced`; do not rename them on
+/// import.)
 #[proc_macro_attribute]
 pub fn circuit_breaker(args: TokenStream, item: TokenStream) -> TokenStream {
     circuit_breaker_tokens(args.into(), item.into()).into()
+}
+
+/// Retries an `async fn` with a named retry, like Resilience4j's `@Retry`.
+///
+/// ```ignore
+/// use fusebox::{retry, Failure};
+///
+/// #[retry(name = "orders", fallback = "cached_orders")]
+/// async fn get_orders(client: &OrderClient, user_id: &str) -> Result<Vec<Order>, ClientError> {
+///     client.orders(user_id).await
+/// }
+///
+/// fn cached_orders(client: &OrderClient, user_id: &str, cause: Failure<ClientError>)
+///     -> Result<Vec<Order>, ClientError>
+/// {
+///     Ok(Vec::new())
+/// }
+/// ```
+///
+/// Each call runs the body; when it fails with an error the retry's config retries (or its
+/// result predicate rejects the value), the retry waits as its interval function says (tokio's
+/// timer) and runs the body again, up to `max_attempts` attempts in all, with Resilience4j's
+/// events and counters. The retry is configured by name in the registry (`retry.configs` /
+/// `retry.instances` in `fusebox.toml`, or `resilience4j.retry` in `application.yml`, or
+/// `Registry::retry_with_config` in code): the attribute only names it. Its error predicates
+/// (`RetryConfigBuilder::retry_on_error::<E>` and `ignore_error`) see the function's error type
+/// `E`, or, for a breaker inside the retry, `fusebox::CallNotPermitted` and
+/// `fusebox::TimeoutError` (ignore `CallNotPermitted` to stop retrying into an open breaker).
+///
+/// **The body runs once per attempt.** It is re-evaluated as a fresh non-`move` `async` block on
+/// each attempt, borrowing the arguments (so `&mut` arguments and `&mut self` work, and nothing
+/// is cloned). A body that consumes a by-value argument (`Ok(vec![user])` with `user: String`)
+/// cannot run twice: the compiler reports "value moved here, in previous iteration of loop" on
+/// that argument; borrow it, or clone it in the body. `T` and `E` must be `'static` (the
+/// config's predicates are typed by them).
+///
+/// The function must be an `async fn` returning a `Result<T, E>`, as for
+/// [`macro@circuit_breaker`]. A panic in an attempt unwinds through the retry (nothing more is
+/// counted, as a Java `Error` in Resilience4j); a call dropped during an attempt or a wait
+/// (cancelled) stops retrying.
+///
+/// # Options
+///
+/// `name = "..."` (required), `fallback = "..."`, `fallback_args = "all" | "cause"`,
+/// `registry = <expr>` and `crate = "..."` are those of [`macro@circuit_breaker`]; the handle
+/// is resolved once per call site. The fallback is called when the last attempt failed, or a
+/// non-retried error ended the call, with the cause `Failure<E>`: `Failed(E)`, `NotPermitted` /
+/// `Timeout` from a breaker inside the retry, or `MaxRetriesExceeded` (the result predicate still
+/// rejected the last value and `fail_after_max_attempts` is on). Without a fallback the error is
+/// returned, the breaker's reasons and `MaxRetriesExceeded` through `E: From<BreakerError>`.
+///
+/// # Several attributes on one function
+///
+/// `#[retry]` and `#[circuit_breaker]` (and `#[traced]`) may be stacked in any source order; they
+/// nest in Resilience4j's default aspect order,
+/// `Retry(CircuitBreaker(RateLimiter(TimeLimiter(Bulkhead(fn)))))`, and each applies its own
+/// fallback at its own layer, as Spring does: a breaker's fallback answers each attempt, so the
+/// retry sees its result (a breaker fallback that returns `Ok` ends the retry). `order = N` on an
+/// attribute places it as Spring's `*AspectOrder` properties do: a lower value is outer; the
+/// defaults are Spring's (`retry` `i32::MAX - 5`, `circuit_breaker` `i32::MAX - 4`; the rate
+/// limiter, time limiter and bulkhead follow with `- 3`, `- 2`, `- 1`). So
+/// `#[circuit_breaker(name = "b", order = 1)]` puts the breaker around the retry. The nesting is
+/// compiled: the `*AspectOrder` keys of a Spring file do not change it (see README).
+///
+/// Under `#[traced]`, every attempt is a child span `retry attempt` of the function's span, with
+/// `retry.name` and `retry.attempt` (1, 2, ...), marked as an error when the attempt failed; a
+/// breaker inside the retry records its fields on the attempt's span; the function's span gets
+/// `retry.name` and `retry.attempts`.
+#[proc_macro_attribute]
+pub fn retry(args: TokenStream, item: TokenStream) -> TokenStream {
+    retry_tokens(args.into(), item.into()).into()
 }
 
 /// Opens a `tracing` span, a child of the current span, around an `async fn` (Sleuth's and
@@ -274,16 +352,55 @@ pub fn traced(args: TokenStream, item: TokenStream) -> TokenStream {
     traced_tokens(args.into(), item.into()).into()
 }
 
-/// `#[circuit_breaker(args)] item`: parse, validate, expand.
+/// `#[circuit_breaker(args)] item`: parse, validate, expand (with the function's other
+/// resilience attributes).
 pub(crate) fn circuit_breaker_tokens(args: TokenStream2, item: TokenStream2) -> TokenStream2 {
-    let expanded = parse(
-        args::BreakerArgs::parse(args),
-        item.clone(),
-        "circuit_breaker",
-    )
-    .and_then(|(args, item)| validate::guarded_fn(args, item))
-    .and_then(expand::circuit_breaker);
-    expanded.unwrap_or_else(|error| with_errors(item, error))
+    let args = args::BreakerArgs::parse(args).map(validate::LayerArgs::CircuitBreaker);
+    guarded_tokens(args, item, "circuit_breaker")
+}
+
+/// `#[retry(args)] item`: parse, validate, expand (with the function's other resilience
+/// attributes).
+pub(crate) fn retry_tokens(args: TokenStream2, item: TokenStream2) -> TokenStream2 {
+    let args = args::RetryArgs::parse(args).map(validate::LayerArgs::Retry);
+    guarded_tokens(args, item, "retry")
+}
+
+/// The pipeline of the resilience attributes.
+fn guarded_tokens(
+    args: syn::Result<validate::LayerArgs>,
+    item: TokenStream2,
+    attr: &str,
+) -> TokenStream2 {
+    // With its own arguments parsed, the attribute reports the other resilience attributes'
+    // errors too: they are taken off the emitted item, so that each error is reported once.
+    let strip_layers = args.is_ok();
+    let expanded = parse(args, item.clone(), attr)
+        .and_then(|(args, item)| validate::guarded_fn(args, item))
+        .and_then(expand::guarded);
+    expanded.unwrap_or_else(|error| {
+        let item = if strip_layers {
+            without_layers(item)
+        } else {
+            item
+        };
+        with_errors(item, error)
+    })
+}
+
+/// The function without its resilience attributes (unchanged if it is no function).
+fn without_layers(item: TokenStream2) -> TokenStream2 {
+    match syn::parse2::<syn::ItemFn>(item.clone()) {
+        Ok(mut func) => {
+            func.attrs.retain(|a| {
+                !validate::LAYER_ATTRS
+                    .iter()
+                    .any(|name| item::is_attr(a, name))
+            });
+            quote!(#func)
+        }
+        Err(_) => item,
+    }
 }
 
 /// `#[traced(args)] item`: parse, validate, expand.

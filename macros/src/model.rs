@@ -9,9 +9,10 @@ use syn::{Attribute, Expr, ItemFn, LitStr, Path, Type};
 use crate::args::{Fallback, Field};
 use crate::item::{Param, Shape};
 
-/// A function under `#[circuit_breaker]`.
+/// A function under `#[circuit_breaker]` and/or `#[retry]` (its resilience attributes).
 pub(crate) struct GuardedFn {
-    /// The function as written; expansion rewrites its body only.
+    /// The function as written, without its resilience attributes; expansion rewrites its body
+    /// only.
     pub(crate) item: ItemFn,
     /// How its future is written.
     pub(crate) shape: Shape,
@@ -19,11 +20,10 @@ pub(crate) struct GuardedFn {
     pub(crate) ret: ResultType,
     /// Its parameters, as a fallback receives them.
     pub(crate) params: Vec<Param>,
-    /// The breaker guarding each call.
-    pub(crate) breaker: BreakerOptions,
-    /// `fallback = "..."`: called instead of failing.
-    pub(crate) fallback: Option<Fallback>,
-    /// `#[traced]` on the same function, which opens the span that the breaker's steps record on.
+    /// One layer per resilience attribute, outermost first (Resilience4j's aspect order, or the
+    /// attributes' `order = ...`).
+    pub(crate) layers: Vec<Layer>,
+    /// `#[traced]` on the same function, which opens the span that the layers' steps record on.
     pub(crate) span: Option<SpanAround>,
     /// `crate = "..."`: where the generated code finds fusebox.
     pub(crate) krate: Option<Path>,
@@ -34,6 +34,41 @@ impl GuardedFn {
     pub(crate) fn has_receiver(&self) -> bool {
         self.params.iter().any(|p| matches!(p, Param::Receiver))
     }
+}
+
+/// One resilience attribute's layer around the body.
+pub(crate) struct Layer {
+    /// What the layer does.
+    pub(crate) kind: LayerKind,
+    /// `fallback = "..."`: called at this layer instead of failing it.
+    pub(crate) fallback: Option<Fallback>,
+}
+
+/// The resilience patterns a layer can apply. Bulkhead, rate limiter and time limiter each slot
+/// in as one more variant, with its default order in `validate::default_order`.
+pub(crate) enum LayerKind {
+    /// `#[circuit_breaker]`.
+    CircuitBreaker(Box<BreakerOptions>),
+    /// `#[retry]`.
+    Retry(RetryOptions),
+}
+
+impl Layer {
+    /// The name of the layer's instance in the registry.
+    pub(crate) fn name(&self) -> &LitStr {
+        match &self.kind {
+            LayerKind::CircuitBreaker(b) => &b.name,
+            LayerKind::Retry(r) => &r.name,
+        }
+    }
+}
+
+/// Which retry.
+pub(crate) struct RetryOptions {
+    /// `name = "..."`, the retry's name in the registry.
+    pub(crate) name: LitStr,
+    /// `registry = <expr>`; the global registry otherwise.
+    pub(crate) registry: Option<Expr>,
 }
 
 /// The return type of a guarded function.
@@ -70,8 +105,8 @@ pub(crate) struct SpanAround {
 pub(crate) enum Traced {
     /// The span around the function's future.
     Span(TracedFn),
-    /// `#[circuit_breaker]` is still to expand below `#[traced]`: it must expand first, so that
-    /// the span ends up around the breaker and the fallback.
+    /// A resilience attribute is still to expand below `#[traced]`: it must expand first, so that
+    /// the span ends up around the layers and their fallbacks.
     BreakerFirst(BreakerFirst),
 }
 
@@ -101,7 +136,7 @@ pub(crate) struct SpanOptions {
     pub(crate) fields: Vec<Field>,
     /// `err`: mark the span with an `Err`'s `Display`.
     pub(crate) err: bool,
-    /// Without `err` nor a breaker inside, whether the function may return an `Err` that then
+    /// Without `err` nor a layer inside, whether the function may return an `Err` that then
     /// describes the span (its return type may be a `Result`).
     pub(crate) describe_errors: bool,
     /// `level = "..."`.
@@ -111,13 +146,23 @@ pub(crate) struct SpanOptions {
     /// The breaker's name, when `#[circuit_breaker]` on the same function expanded first: the span
     /// declares the breaker's fields, and its steps record on it.
     pub(crate) breaker: Option<LitStr>,
+    /// The retry's name, when `#[retry]` on the same function expanded first: the span declares
+    /// the retry's fields, and it records on it.
+    pub(crate) retry: Option<LitStr>,
 }
 
-/// A `#[traced]` function with `#[circuit_breaker]` below its attribute.
+impl SpanOptions {
+    /// Whether a resilience layer records on this span (through `__fusebox_span_handle`).
+    pub(crate) fn has_layers(&self) -> bool {
+        self.breaker.is_some() || self.retry.is_some()
+    }
+}
+
+/// A `#[traced]` function with a resilience attribute below its attribute.
 pub(crate) struct BreakerFirst {
     /// The function, without the `#[circuit_breaker]` attribute.
     pub(crate) item: ItemFn,
-    /// The `#[circuit_breaker]` attribute.
+    /// The resilience attribute (`#[circuit_breaker]`, `#[retry]`).
     pub(crate) breaker: Attribute,
     /// `#[traced]`'s arguments as written, for the attribute emitted after the breaker's.
     pub(crate) args: TokenStream,

@@ -42,7 +42,7 @@ fn normalize(word: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::args::{BREAKER_ALIASES, BREAKER_KEYS, KINDS};
+    use crate::args::{BREAKER_ALIASES, BREAKER_KEYS, KINDS, RETRY_KEYS};
 
     #[test]
     fn suggests_typos_within_a_third_of_the_length() {
@@ -62,6 +62,14 @@ mod tests {
         assert_eq!(nearest("zzzzzzzz", BREAKER_KEYS, &[]), None);
         // Not a typo: seven edits away. (Before the shared rule, a prefix counted as close.)
         assert_eq!(nearest("fallback_method", BREAKER_KEYS, &[]), None);
+    }
+
+    #[test]
+    fn suggests_retry_keys() {
+        assert_eq!(nearest("nmae", RETRY_KEYS, &[]), Some("name"));
+        assert_eq!(nearest("ordr", RETRY_KEYS, &[]), Some("order"));
+        assert_eq!(nearest("fallbak", RETRY_KEYS, &[]), Some("fallback"));
+        assert_eq!(nearest("max_attempts", RETRY_KEYS, &[]), None);
     }
 
     #[test]

@@ -7,34 +7,39 @@
 use proc_macro2::TokenStream;
 use quote::quote;
 
-use crate::{circuit_breaker_tokens, traced_tokens};
+use crate::{circuit_breaker_tokens, retry_tokens, traced_tokens};
 
-/// Expands every `#[circuit_breaker]` / `#[traced]` on `item`, outermost first, as rustc does.
+/// Expands every `#[circuit_breaker]` / `#[retry]` / `#[traced]` on `item`, outermost first, as
+/// rustc does.
 fn expand_attrs(item: TokenStream) -> String {
     let mut tokens = item;
     for _ in 0..8 {
         let mut func: syn::ItemFn = syn::parse2(tokens.clone()).expect("an fn item");
         let Some(index) = func.attrs.iter().position(|a| {
             let last = a.path().segments.last().map(|s| s.ident.to_string());
-            matches!(last.as_deref(), Some("circuit_breaker" | "traced"))
+            matches!(
+                last.as_deref(),
+                Some("circuit_breaker" | "retry" | "traced")
+            )
         }) else {
             break;
         };
         let attr = func.attrs.remove(index);
-        let is_breaker = attr
+        let last = attr
             .path()
             .segments
             .last()
-            .is_some_and(|s| s.ident == "circuit_breaker");
+            .map(|s| s.ident.to_string())
+            .unwrap_or_default();
         let args = match attr.meta {
             syn::Meta::List(list) => list.tokens,
             _ => TokenStream::new(),
         };
         let item = quote!(#func);
-        tokens = if is_breaker {
-            circuit_breaker_tokens(args, item)
-        } else {
-            traced_tokens(args, item)
+        tokens = match last.as_str() {
+            "circuit_breaker" => circuit_breaker_tokens(args, item),
+            "retry" => retry_tokens(args, item),
+            _ => traced_tokens(args, item),
         };
     }
     let file: syn::File = syn::parse2(tokens).expect("valid output");
@@ -183,6 +188,72 @@ fn async_trait_body_traced_alone() {
         }
     });
     insta::assert_snapshot!(out);
+}
+
+#[test]
+fn retry_alone() {
+    let out = expand_attrs(quote! {
+        #[retry(name = "orders", fallback = "cached_orders")]
+        async fn get_orders(client: &Client, user_id: &str) -> Result<Vec<Order>, ClientError> {
+            client.orders(user_id).await
+        }
+    });
+    insta::assert_snapshot!(out);
+}
+
+#[test]
+fn traced_retry_around_breaker() {
+    let out = expand_attrs(quote! {
+        #[traced(kind = "client", remote_service = "order-service")]
+        #[circuit_breaker(name = "orders", fallback = "empty_orders")]
+        #[retry(name = "orders", fallback = "cached_orders")]
+        async fn get_orders(&self, user_id: &str) -> Result<Vec<Order>, ClientError> {
+            self.client.orders(user_id).await
+        }
+    });
+    insta::assert_snapshot!(out);
+}
+
+#[test]
+fn breaker_ordered_around_retry() {
+    let out = expand_attrs(quote! {
+        #[retry(name = "orders")]
+        #[circuit_breaker(name = "orders", order = 1)]
+        async fn get_orders(user_id: &str) -> Result<Vec<Order>, ClientError> {
+            fetch(user_id).await
+        }
+    });
+    insta::assert_snapshot!(out);
+}
+
+#[test]
+fn any_source_order_nests_retry_outside_the_breaker() {
+    let stacks = [
+        quote! {
+            #[traced]
+            #[retry(name = "r", fallback = "f")]
+            #[circuit_breaker(name = "b")]
+            async fn get(user_id: &str) -> Result<u32, E> { fetch(user_id).await }
+        },
+        quote! {
+            #[circuit_breaker(name = "b")]
+            #[traced]
+            #[retry(name = "r", fallback = "f")]
+            async fn get(user_id: &str) -> Result<u32, E> { fetch(user_id).await }
+        },
+        quote! {
+            #[retry(name = "r", fallback = "f")]
+            #[circuit_breaker(name = "b")]
+            #[traced]
+            async fn get(user_id: &str) -> Result<u32, E> { fetch(user_id).await }
+        },
+    ];
+    let expanded: Vec<String> = stacks.into_iter().map(expand_attrs).collect();
+    assert_eq!(expanded[0], expanded[1]);
+    assert_eq!(expanded[0], expanded[2]);
+    let retry_at = expanded[0].find("RetrySite::new").unwrap();
+    let breaker_at = expanded[0].find("BreakerSite::new").unwrap();
+    assert!(retry_at < breaker_at, "the retry is the outer layer");
 }
 
 #[test]

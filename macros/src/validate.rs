@@ -4,56 +4,241 @@
 //! only the compiler can judge (that a path type is a `Result` alias, that a fallback exists and
 //! fits) is left to checks the expansion writes into the code.
 
-use proc_macro2::TokenStream;
+use proc_macro2::{Span, TokenStream};
+use quote::ToTokens;
 use syn::ext::IdentExt;
-use syn::{ItemFn, LitStr, Meta, Type};
+use syn::spanned::Spanned;
+use syn::{Attribute, ItemFn, LitStr, Meta, Path, Type};
 
-use crate::args::{BreakerArgs, FallbackArgs, TracedArgs};
+use crate::args::{BreakerArgs, Fallback, FallbackArgs, Order, RetryArgs, TracedArgs};
 use crate::errors::Errors;
 use crate::item::{self, Param, Shape};
 use crate::model::{
-    BreakerFirst, BreakerOptions, GuardedFn, ResultType, SpanAround, SpanOptions, Traced, TracedFn,
+    BreakerFirst, BreakerOptions, GuardedFn, Layer, LayerKind, ResultType, RetryOptions,
+    SpanAround, SpanOptions, Traced, TracedFn,
 };
 
-/// Validates a `#[circuit_breaker]` function.
-pub(crate) fn guarded_fn(args: BreakerArgs, item: ItemFn) -> syn::Result<GuardedFn> {
-    let shape = async_shape(
-        &item,
-        "circuit_breaker",
-        " (for synchronous code, use `CircuitBreaker::try_acquire`)",
-    )?;
-    let ret = result_type(&item, shape)?;
-    let params = item::params(&item);
-    if args
-        .fallback
-        .as_ref()
-        .is_some_and(|f| f.args == FallbackArgs::All)
-    {
-        named_params(&params)?;
+/// The arguments of the resilience attribute being expanded (a short-lived value of the macro:
+/// the size difference of the variants does not matter).
+#[allow(clippy::large_enum_variant)]
+pub(crate) enum LayerArgs {
+    /// `#[circuit_breaker(...)]`.
+    CircuitBreaker(BreakerArgs),
+    /// `#[retry(...)]`.
+    Retry(RetryArgs),
+}
+
+/// The resilience attributes, by the last segment of their path. The first of them to expand
+/// takes the others off the function and expands them all at once, in order.
+pub(crate) const LAYER_ATTRS: &[&str] = &["circuit_breaker", "retry"];
+
+/// Spring's `Ordered.LOWEST_PRECEDENCE` (`Integer.MAX_VALUE`).
+const LOWEST_PRECEDENCE: i32 = i32::MAX;
+
+impl LayerArgs {
+    /// Parses the arguments of the attribute `attr` (one of [`LAYER_ATTRS`]), as `written`.
+    fn parse(attr: &str, tokens: TokenStream, written: &Attribute) -> syn::Result<Self> {
+        match attr {
+            "retry" => RetryArgs::parse_at(tokens, Some(written)).map(LayerArgs::Retry),
+            _ => BreakerArgs::parse_at(tokens, Some(written)).map(LayerArgs::CircuitBreaker),
+        }
     }
+
+    /// The attribute's name.
+    fn attr(&self) -> &'static str {
+        match self {
+            LayerArgs::CircuitBreaker(_) => "circuit_breaker",
+            LayerArgs::Retry(_) => "retry",
+        }
+    }
+
+    /// Resilience4j's default aspect order (Spring's `*AspectOrder` defaults, C.7): a lower value
+    /// is outer, giving Retry(CircuitBreaker(RateLimiter(TimeLimiter(Bulkhead(fn))))). The rate
+    /// limiter takes `- 3`, the time limiter `- 2` and the bulkhead `- 1` when they come.
+    fn default_order(&self) -> i32 {
+        match self {
+            LayerArgs::Retry(_) => LOWEST_PRECEDENCE - 5,
+            LayerArgs::CircuitBreaker(_) => LOWEST_PRECEDENCE - 4,
+        }
+    }
+
+    /// `order = ...` if written.
+    fn order(&self) -> Option<Order> {
+        match self {
+            LayerArgs::CircuitBreaker(a) => a.order,
+            LayerArgs::Retry(a) => a.order,
+        }
+    }
+
+    fn fallback(&self) -> Option<&Fallback> {
+        match self {
+            LayerArgs::CircuitBreaker(a) => a.fallback.as_ref(),
+            LayerArgs::Retry(a) => a.fallback.as_ref(),
+        }
+    }
+
+    fn krate(&mut self) -> Option<Path> {
+        match self {
+            LayerArgs::CircuitBreaker(a) => a.krate.take(),
+            LayerArgs::Retry(a) => a.krate.take(),
+        }
+    }
+
+    /// The layer, once its order has placed it.
+    fn into_layer(self) -> Layer {
+        match self {
+            LayerArgs::CircuitBreaker(args) => {
+                let BreakerArgs {
+                    name,
+                    fallback,
+                    record,
+                    ignore,
+                    record_result,
+                    registry,
+                    order: _,
+                    krate: _,
+                } = args;
+                Layer {
+                    kind: LayerKind::CircuitBreaker(Box::new(BreakerOptions {
+                        name,
+                        registry,
+                        record,
+                        ignore,
+                        record_result,
+                    })),
+                    fallback,
+                }
+            }
+            LayerArgs::Retry(args) => {
+                let RetryArgs {
+                    name,
+                    fallback,
+                    registry,
+                    order: _,
+                    krate: _,
+                } = args;
+                Layer {
+                    kind: LayerKind::Retry(RetryOptions { name, registry }),
+                    fallback,
+                }
+            }
+        }
+    }
+}
+
+/// Validates a function under resilience attributes: `first` is the one being expanded, the
+/// others still on the function are taken off it and expanded with it.
+pub(crate) fn guarded_fn(first: LayerArgs, mut item: ItemFn) -> syn::Result<GuardedFn> {
+    let attr = first.attr();
+    let hint = match first {
+        LayerArgs::CircuitBreaker(_) => {
+            " (for synchronous code, use `CircuitBreaker::try_acquire`)"
+        }
+        LayerArgs::Retry(_) => {
+            " (each attempt runs the body's future anew; the waits between attempts are on tokio's timer)"
+        }
+    };
+    let mut errors = Errors::default();
+    let mut all = vec![(first, None::<Attribute>)];
+    let mut index = 0;
+    while index < item.attrs.len() {
+        let Some(name) = LAYER_ATTRS
+            .iter()
+            .find(|name| item::is_attr(&item.attrs[index], name))
+        else {
+            index += 1;
+            continue;
+        };
+        let other = item.attrs.remove(index);
+        let tokens = match &other.meta {
+            Meta::List(list) => Ok(list.tokens.clone()),
+            Meta::Path(_) => Ok(TokenStream::new()),
+            Meta::NameValue(nv) => Err(syn::Error::new_spanned(
+                nv.eq_token,
+                format!("expected `#[{name}(name = \"...\")]`"),
+            )),
+        };
+        match tokens.and_then(|tokens| LayerArgs::parse(name, tokens, &other)) {
+            Ok(args) => {
+                if all.iter().any(|(a, _)| a.attr() == args.attr()) {
+                    errors.push_spanned(
+                        &other,
+                        format!(
+                            "`#[{name}]` is on `{}` twice; a function has at most one `#[{name}]` \
+                             layer (remove one, or guard two functions)",
+                            item.sig.ident
+                        ),
+                    );
+                } else {
+                    all.push((args, Some(other)));
+                }
+            }
+            Err(error) => errors.push(error),
+        }
+    }
+    // The function's own shape, after the other attributes' errors (all are reported at once).
+    let shaped = async_shape(&item, attr, hint)
+        .and_then(|shape| Ok((shape, result_type(&item, shape, attr)?)));
+    let (shape, ret) = match shaped {
+        Ok(shaped) => shaped,
+        Err(error) => return Err(errors.finish_with(error)),
+    };
+    if all.iter().any(|(a, _)| matches!(a, LayerArgs::Retry(_)))
+        && let Some(borrowed) = borrowed_part(&ret.ty)
+    {
+        errors.push_spanned(
+            &borrowed,
+            format!(
+                "`#[retry]` needs a result and an error type that own their data (`'static`): \
+                 `{}` borrows, but the retry's predicates are typed by these types; return an \
+                 owned value (`String`, `Arc<T>`, a clone...)",
+                borrowed.to_string().replace("& ", "&")
+            ),
+        );
+    }
+    let mut ordered: Vec<(i32, LayerArgs, Option<Attribute>)> = Vec::new();
+    for (args, attr) in all {
+        let order = args.order();
+        let value = order.map_or_else(|| args.default_order(), |o| o.value);
+        if let Some((_, same, _)) = ordered.iter().find(|(v, _, _)| *v == value) {
+            let span = order.map_or_else(
+                || attr.as_ref().map_or_else(Span::call_site, |a| a.span()),
+                |o| o.span,
+            );
+            errors.push(syn::Error::new(
+                span,
+                format!(
+                    "`#[{}]` and `#[{}]` have the same order {value}; give them different \
+                     `order = ...` values (a lower order is outer)",
+                    args.attr(),
+                    same.attr()
+                ),
+            ));
+            continue;
+        }
+        ordered.push((value, args, attr));
+    }
+    ordered.sort_by_key(|(value, _, _)| *value);
+    let params = item::params(&item);
+    if ordered
+        .iter()
+        .any(|(_, a, _)| a.fallback().is_some_and(|f| f.args == FallbackArgs::All))
+        && let Err(error) = named_params(&params)
+    {
+        errors.push(error);
+    }
+    errors.finish()?;
+    let krate = ordered.iter_mut().find_map(|(_, args, _)| args.krate());
     let span = span_around(&item);
-    let BreakerArgs {
-        name,
-        fallback,
-        record,
-        ignore,
-        record_result,
-        registry,
-        krate,
-    } = args;
     Ok(GuardedFn {
         item,
         shape,
         ret,
         params,
-        breaker: BreakerOptions {
-            name,
-            registry,
-            record,
-            ignore,
-            record_result,
-        },
-        fallback,
+        layers: ordered
+            .into_iter()
+            .map(|(_, args, _)| args.into_layer())
+            .collect(),
         span,
         krate,
     })
@@ -66,12 +251,13 @@ pub(crate) fn traced_fn(
     mut item: ItemFn,
 ) -> syn::Result<Traced> {
     // Attribute macros expand outer-first, and the macro that expands last wraps the body last:
-    // its code ends up outermost at run time. The span must enclose the breaker (and the
-    // fallback), so a `#[circuit_breaker]` still waiting below goes first.
+    // its code ends up outermost at run time. The span must enclose the layers (and their
+    // fallbacks), so a resilience attribute still waiting below goes first (it expands the
+    // others with it).
     if let Some(index) = item
         .attrs
         .iter()
-        .position(|a| item::is_attr(a, "circuit_breaker"))
+        .position(|a| LAYER_ATTRS.iter().any(|name| item::is_attr(a, name)))
     {
         let breaker = item.attrs.remove(index);
         return Ok(Traced::BreakerFirst(BreakerFirst {
@@ -110,14 +296,17 @@ fn span_options(args: TracedArgs, item: &ItemFn, ret: Option<&Type>) -> SpanOpti
         level,
         target,
         breaker,
+        retry,
         krate: _,
         skip: _,
         skip_all: _,
     } = args;
-    // An `Err` describes the span unless `err` or the breaker inside does; a return type that
-    // is certainly not a `Result` (`()`, `u64`, `Option<T>`...) cannot fail.
-    let describe_errors =
-        !err && breaker.is_none() && ret.is_some_and(|ty| item::certainly_not_result(ty).is_none());
+    // An `Err` describes the span unless `err` or a layer inside does; a return type that is
+    // certainly not a `Result` (`()`, `u64`, `Option<T>`...) cannot fail.
+    let describe_errors = !err
+        && breaker.is_none()
+        && retry.is_none()
+        && ret.is_some_and(|ty| item::certainly_not_result(ty).is_none());
     let ident = &item.sig.ident;
     SpanOptions {
         name: name.unwrap_or_else(|| LitStr::new(&ident.unraw().to_string(), ident.span())),
@@ -129,6 +318,7 @@ fn span_options(args: TracedArgs, item: &ItemFn, ret: Option<&Type>) -> SpanOpti
         level,
         target,
         breaker,
+        retry,
     }
 }
 
@@ -146,12 +336,12 @@ fn async_shape(item: &ItemFn, attr: &str, hint: &str) -> syn::Result<Shape> {
 }
 
 /// The return type of a guarded function, which must be a `Result` (or may be an alias of one).
-fn result_type(item: &ItemFn, shape: Shape) -> syn::Result<ResultType> {
+fn result_type(item: &ItemFn, shape: Shape, attr: &str) -> syn::Result<ResultType> {
     let Some(ty) = item::return_type(item, shape) else {
         return Err(syn::Error::new(
             item::return_span(item),
             format!(
-                "`#[circuit_breaker]` needs a function that returns a `Result<T, E>`, so that failures \
+                "`#[{attr}]` needs a function that returns a `Result<T, E>`, so that failures \
                  can be recorded; `{}` returns `()`",
                 item.sig.ident
             ),
@@ -161,7 +351,7 @@ fn result_type(item: &ItemFn, shape: Shape) -> syn::Result<ResultType> {
         return Err(syn::Error::new_spanned(
             &ty,
             format!(
-                "`#[circuit_breaker]` needs a function that returns {expected}, so that failures can be recorded"
+                "`#[{attr}]` needs a function that returns {expected}, so that failures can be recorded"
             ),
         ));
     }
@@ -170,6 +360,29 @@ fn result_type(item: &ItemFn, shape: Shape) -> syn::Result<ResultType> {
         Type::Path(path) if path.path.segments.last().is_some_and(|s| s.ident != "Result")
     );
     Ok(ResultType { ty, maybe_alias })
+}
+
+/// The first part of `ty` that certainly borrows: a reference or a lifetime other than
+/// `'static` (what the syntax shows; a type parameter's lifetime is the compiler's to check).
+fn borrowed_part(ty: &Type) -> Option<TokenStream> {
+    struct Finder(Option<TokenStream>);
+    impl syn::visit_mut::VisitMut for Finder {
+        fn visit_type_reference_mut(&mut self, r: &mut syn::TypeReference) {
+            let is_static = r.lifetime.as_ref().is_some_and(|l| l.ident == "static");
+            if self.0.is_none() && !is_static {
+                self.0 = Some(r.to_token_stream());
+            }
+        }
+        fn visit_lifetime_mut(&mut self, l: &mut syn::Lifetime) {
+            if self.0.is_none() && l.ident != "static" {
+                self.0 = Some(l.to_token_stream());
+            }
+        }
+    }
+    // (Visiting a copy: the crate enables syn's `visit-mut` only.)
+    let mut finder = Finder(None);
+    syn::visit_mut::VisitMut::visit_type_mut(&mut finder, &mut ty.clone());
+    finder.0
 }
 
 /// A fallback receives the function's arguments by name: every parameter must have one.

@@ -2,6 +2,7 @@
 //! and what a caller gets back when the breaker steps in ([`Failure`], [`BreakerError`]).
 
 use crate::breaker::{CallNotPermitted, CircuitBreaker};
+use crate::retry::MaxRetriesExceeded;
 use crate::state::State;
 use std::fmt;
 use std::future::Future;
@@ -144,19 +145,41 @@ impl<T, E> Classifier<T, E> {
     #[inline]
     pub fn classify(&self, result: &Result<T, E>) -> Outcome {
         match result {
-            Ok(v) => match self.result {
-                Some(p) if p(v) => Outcome::Failure,
-                _ => Outcome::Success,
-            },
-            Err(e) => {
-                if self.ignore.is_some_and(|ignore| ignore(e)) {
-                    return Outcome::Ignored;
-                }
-                match self.record {
-                    Some(record) if !record(e) => Outcome::Success,
-                    _ => Outcome::Failure,
-                }
-            }
+            Ok(v) => self.classify_ok(v),
+            Err(e) => self.classify_err(e),
+        }
+    }
+
+    /// How an `Ok(value)` counts.
+    #[inline]
+    fn classify_ok(&self, value: &T) -> Outcome {
+        match self.result {
+            Some(p) if p(value) => Outcome::Failure,
+            _ => Outcome::Success,
+        }
+    }
+
+    /// How an `Err(error)` counts.
+    #[inline]
+    fn classify_err(&self, error: &E) -> Outcome {
+        if self.ignore.is_some_and(|ignore| ignore(error)) {
+            return Outcome::Ignored;
+        }
+        match self.record {
+            Some(record) if !record(error) => Outcome::Success,
+            _ => Outcome::Failure,
+        }
+    }
+
+    /// How the result of an inner layer counts (a breaker around a `#[retry]`): the call's own
+    /// error as [`classify`](Self::classify) says; an inner layer's reason (an exhausted
+    /// retry, a rejection) is a failure, as its exception is in Resilience4j.
+    #[inline]
+    pub(crate) fn classify_layered(&self, result: &Result<T, Failure<E>>) -> Outcome {
+        match result {
+            Ok(v) => self.classify_ok(v),
+            Err(Failure::Failed(e)) => self.classify_err(e),
+            Err(_) => Outcome::Failure,
         }
     }
 }
@@ -233,6 +256,16 @@ impl std::error::Error for TimeoutError {}
 
 /// Why a guarded call did not produce a value: the cause handed to a fallback.
 ///
+/// Each attribute's fallback sees the cause at its own layer: `#[circuit_breaker]`'s sees
+/// `NotPermitted`, `Failed` or `Timeout`; `#[retry]`'s sees the last attempt's cause (`Failed`,
+/// or `NotPermitted` / `Timeout` from a breaker inside it without a fallback) or
+/// `MaxRetriesExceeded`. The enum is `#[non_exhaustive]`: the bulkhead and the rate limiter add
+/// their rejections as variants.
+///
+/// **Migration (issue 14):** `MaxRetriesExceeded` is new, and `Failure` (like [`BreakerError`])
+/// is now `#[non_exhaustive]`: a `match` over it outside fusebox needs a `_` arm (or use
+/// [`split`](Self::split), [`into_error`](Self::into_error), [`outcome`](Self::outcome)).
+///
 /// ```
 /// use fusebox_runtime::{BreakerError, Failure, Registry};
 ///
@@ -246,6 +279,7 @@ impl std::error::Error for TimeoutError {}
 /// # });
 /// ```
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum Failure<E> {
     /// The breaker rejected the call; it never ran.
     NotPermitted(CallNotPermitted),
@@ -253,6 +287,9 @@ pub enum Failure<E> {
     Failed(E),
     /// The call took longer than the breaker's `timeout` and was dropped.
     Timeout(TimeoutError),
+    /// `#[retry]`: the result predicate still rejected the last attempt's result and the retry's
+    /// `fail_after_max_attempts` is on (Resilience4j's `MaxRetriesExceededException`).
+    MaxRetriesExceeded(MaxRetriesExceeded),
 }
 
 impl<E> Failure<E> {
@@ -270,6 +307,7 @@ impl<E> Failure<E> {
             Failure::Failed(e) => Err(e),
             Failure::NotPermitted(n) => Ok(BreakerError::NotPermitted(n)),
             Failure::Timeout(t) => Ok(BreakerError::Timeout(t)),
+            Failure::MaxRetriesExceeded(m) => Ok(BreakerError::MaxRetriesExceeded(m)),
         }
     }
 
@@ -280,6 +318,8 @@ impl<E> Failure<E> {
             Failure::NotPermitted(_) => Outcome::NotPermitted,
             Failure::Failed(_) => Outcome::Failure,
             Failure::Timeout(_) => Outcome::Timeout,
+            // The retry's last attempt, whose result the retry rejected.
+            Failure::MaxRetriesExceeded(_) => Outcome::Failure,
         }
     }
 
@@ -292,6 +332,27 @@ impl<E> Failure<E> {
     pub fn is_timeout(&self) -> bool {
         matches!(self, Failure::Timeout(_))
     }
+
+    /// Whether a retry gave up because the result predicate still rejected the last result.
+    pub fn is_max_retries_exceeded(&self) -> bool {
+        matches!(self, Failure::MaxRetriesExceeded(_))
+    }
+
+    /// What the retry and ignore predicates of a retry config see: the call's own error, or
+    /// the rejection, the timeout, the exhausted retry (a predicate typed by
+    /// [`CallNotPermitted`] can ignore rejections, as RobWin advises for Retry around a
+    /// CircuitBreaker).
+    pub fn cause(&self) -> &dyn std::any::Any
+    where
+        E: 'static,
+    {
+        match self {
+            Failure::Failed(e) => e,
+            Failure::NotPermitted(n) => n,
+            Failure::Timeout(t) => t,
+            Failure::MaxRetriesExceeded(m) => m,
+        }
+    }
 }
 
 impl<E: fmt::Display> fmt::Display for Failure<E> {
@@ -300,6 +361,7 @@ impl<E: fmt::Display> fmt::Display for Failure<E> {
             Failure::NotPermitted(n) => n.fmt(f),
             Failure::Failed(e) => e.fmt(f),
             Failure::Timeout(t) => t.fmt(f),
+            Failure::MaxRetriesExceeded(m) => m.fmt(f),
         }
     }
 }
@@ -310,6 +372,7 @@ impl<E: std::error::Error + 'static> std::error::Error for Failure<E> {
             Failure::NotPermitted(n) => Some(n),
             Failure::Failed(e) => Some(e),
             Failure::Timeout(t) => Some(t),
+            Failure::MaxRetriesExceeded(m) => Some(m),
         }
     }
 }
@@ -335,11 +398,14 @@ impl<E: std::error::Error + 'static> std::error::Error for Failure<E> {
 /// # let _ = ClientError::Http(500);
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum BreakerError {
     /// The breaker rejected the call.
     NotPermitted(CallNotPermitted),
     /// The call timed out.
     Timeout(TimeoutError),
+    /// A `#[retry]` gave up on a result its predicate rejected (`fail_after_max_attempts`).
+    MaxRetriesExceeded(MaxRetriesExceeded),
 }
 
 impl fmt::Display for BreakerError {
@@ -347,6 +413,7 @@ impl fmt::Display for BreakerError {
         match self {
             BreakerError::NotPermitted(n) => n.fmt(f),
             BreakerError::Timeout(t) => t.fmt(f),
+            BreakerError::MaxRetriesExceeded(m) => m.fmt(f),
         }
     }
 }
@@ -461,6 +528,38 @@ impl<'a> Permit<'a> {
                 self.on_timeout(timeout.after);
                 (Err(Failure::Timeout(timeout)), Outcome::Timeout)
             }
+        }
+    }
+
+    /// [`settle`](Self::settle) for a breaker around another layer, whose result already
+    /// carries a [`Failure`] (see [`Classifier::classify_layered`]).
+    #[inline]
+    pub(crate) fn settle_layered<T, E>(
+        self,
+        done: Result<Result<T, Failure<E>>, TimeoutError>,
+        classifier: &Classifier<T, E>,
+    ) -> (Result<T, Failure<E>>, Outcome) {
+        match done {
+            Ok(result) => {
+                let outcome = classifier.classify_layered(&result);
+                self.record_as(outcome);
+                (result, outcome)
+            }
+            Err(timeout) => {
+                self.on_timeout(timeout.after);
+                (Err(Failure::Timeout(timeout)), Outcome::Timeout)
+            }
+        }
+    }
+
+    /// Records an outcome already classified.
+    #[inline]
+    fn record_as(self, outcome: Outcome) {
+        if outcome == Outcome::Ignored {
+            self.on_ignored();
+        } else {
+            let (breaker, elapsed) = self.finish();
+            breaker.record_nanos(elapsed, outcome != Outcome::Success);
         }
     }
 

@@ -18,6 +18,9 @@
 //!   [`DescribeOpaqueError`]: autoref specialization that describes a failed call's span by the
 //!   error's `Display` when the error type has one (`E` need not be `Display`).
 //! * [`instrument`], [`instrument_err`]: `#[traced]`.
+//! * [`RetrySite`], [`attempts`], [`lift`], [`retry_settle`], [`retried`] and their traced
+//!   forms: the steps of `#[retry]`'s loop, written out in the function's body like the
+//!   breaker's; [`settle_layered`] / [`settle_layered_traced`]: a breaker around another layer.
 
 #![allow(missing_debug_implementations, unreachable_pub)]
 
@@ -26,6 +29,7 @@ use std::future::{Future, Ready};
 use std::sync::OnceLock;
 use std::time::Duration;
 
+pub use crate::retry::{Attempts, Next, Retry, RetryError};
 pub use crate::{
     BreakerError, CallNotPermitted, CircuitBreaker, Classifier, Failure, Outcome, Permit, Registry,
     State, TimeoutError,
@@ -76,6 +80,43 @@ impl fmt::Debug for BreakerSite {
     }
 }
 
+/// The retry of one `#[retry]` call site, resolved on first use (see [`BreakerSite`]).
+pub struct RetrySite {
+    name: &'static str,
+    retry: OnceLock<Retry>,
+}
+
+impl RetrySite {
+    /// A site for the retry `name`.
+    pub const fn new(name: &'static str) -> Self {
+        Self {
+            name,
+            retry: OnceLock::new(),
+        }
+    }
+
+    /// The retry, from the global registry.
+    #[inline]
+    pub fn get(&'static self) -> &'static Retry {
+        self.retry
+            .get_or_init(|| Registry::global().retry(self.name))
+    }
+
+    /// The retry, from the registry `registry` returns (called on first use only).
+    #[inline]
+    pub fn get_in<'r>(&'static self, registry: impl FnOnce() -> &'r Registry) -> &'static Retry {
+        self.retry.get_or_init(|| registry().retry(self.name))
+    }
+}
+
+impl fmt::Debug for RetrySite {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RetrySite")
+            .field("name", &self.name)
+            .finish()
+    }
+}
+
 /// The return type of a `#[circuit_breaker]` function must be a `Result`.
 #[diagnostic::on_unimplemented(
     message = "`#[circuit_breaker]` needs a function that returns `Result<T, E>`, not `{Self}`",
@@ -90,6 +131,20 @@ impl<T, E> BreakerReturn for Result<T, E> {}
 /// path not named `Result`) is a `Result`.
 #[inline(always)]
 pub fn returns_result<R: BreakerReturn>() {}
+
+/// The return type of a `#[retry]` function must be a `Result`.
+#[diagnostic::on_unimplemented(
+    message = "`#[retry]` needs a function that returns `Result<T, E>`, not `{Self}`",
+    label = "not a `Result`",
+    note = "the retry retries on `Err` values; return a `Result` (an alias of it is fine)"
+)]
+pub trait RetryReturn {}
+
+impl<T, E> RetryReturn for Result<T, E> {}
+
+/// [`returns_result`] for `#[retry]`.
+#[inline(always)]
+pub fn retry_returns_result<R: RetryReturn>() {}
 
 /// Asks `breaker` for a permit.
 #[inline(always)]
@@ -242,11 +297,173 @@ fn record_on_span<T, E>(
             Err(Failure::Timeout(timeout)) => {
                 span.record("otel.status_description", tracing::field::display(timeout));
             }
-            Err(Failure::Failed(error)) => describe.describe(error, span),
+            Err(failure) => mark_failure(span, failure, describe),
             // An `Ok` that `record_result` counts as a failure: there is no error to describe.
             Ok(_) => {}
         }
     }
+}
+
+/// Describes `failure` on `span` (enabled, already marked as an error): the body's error through
+/// `describe`, a layer's reason by its `Display`.
+fn mark_failure<E>(span: &tracing::Span, failure: &Failure<E>, describe: impl DescribeError<E>) {
+    match failure {
+        Failure::Failed(error) => describe.describe(error, span),
+        Failure::NotPermitted(rejected) => {
+            span.record("otel.status_description", tracing::field::display(rejected));
+        }
+        Failure::Timeout(timeout) => {
+            span.record("otel.status_description", tracing::field::display(timeout));
+        }
+        Failure::MaxRetriesExceeded(exceeded) => {
+            span.record("otel.status_description", tracing::field::display(exceeded));
+        }
+    }
+}
+
+/// [`settle`] for a breaker around another layer (`#[retry]` inside `#[circuit_breaker]`), whose
+/// result carries a [`Failure`] already: the call's own error is classified, an inner layer's
+/// reason is a failure.
+#[inline(always)]
+pub fn settle_layered<T, E>(
+    permit: Permit<'_>,
+    done: Result<Result<T, Failure<E>>, TimeoutError>,
+    classifier: &Classifier<T, E>,
+) -> Result<T, Failure<E>> {
+    permit.settle_layered(done, classifier).0
+}
+
+/// [`settle_layered`], recording on the permit's span as [`settle_traced`] does.
+#[inline]
+pub fn settle_layered_traced<T, E>(
+    permit: TracedPermit<'_>,
+    done: Result<Result<T, Failure<E>>, TimeoutError>,
+    classifier: &Classifier<T, E>,
+    describe: impl DescribeError<E>,
+) -> Result<T, Failure<E>> {
+    let TracedPermit { permit, unsettled } = permit;
+    let span = unsettled.settled();
+    let (result, outcome) = permit.settle_layered(done, classifier);
+    record_on_span(span, outcome, &result, describe);
+    result
+}
+
+/// The function's result (the body's, or an inner layer's fallback's) as a layer's result, for
+/// the layer around it: an `Err` is the call's own error.
+#[inline(always)]
+pub fn lift<T, E>(result: Result<T, E>) -> Result<T, Failure<E>> {
+    result.map_err(Failure::Failed)
+}
+
+/// The attempts of one `#[retry]` call.
+#[inline(always)]
+pub fn attempts(retry: &Retry) -> Attempts<'_> {
+    retry.attempts()
+}
+
+/// Settles one attempt of a `#[retry]` call: the predicates see [`Failure::cause`], the events
+/// describe the failure through `describe` (the error's `Display`, or its type's name).
+#[inline]
+pub fn retry_settle<T: 'static, E: 'static>(
+    attempts: &mut Attempts<'_>,
+    done: Result<T, Failure<E>>,
+    describe: impl DescribeError<E>,
+) -> Next<T, Failure<E>> {
+    attempts.settle(done, Failure::cause, |failure| describe.text(failure))
+}
+
+/// [`retry_settle`], marking the attempt's span (`retry.attempt` was recorded when it was
+/// created) as an error when the attempt failed.
+#[inline]
+pub fn retry_settle_traced<T: 'static, E: 'static>(
+    attempts: &mut Attempts<'_>,
+    done: Result<T, Failure<E>>,
+    describe: impl DescribeError<E>,
+    attempt_span: &tracing::Span,
+) -> Next<T, Failure<E>> {
+    if let Err(failure) = &done
+        && !attempt_span.is_disabled()
+    {
+        attempt_span.record("otel.status_code", "error");
+        mark_failure(attempt_span, failure, describe);
+    }
+    retry_settle(attempts, done, describe)
+}
+
+/// The span of one attempt, a child of `parent` (the `#[traced]` span, or an outer attempt's);
+/// disabled when `parent` is (then nothing is recorded, and no span lands elsewhere).
+#[inline]
+pub fn attempt_span(parent: &tracing::Span, span: impl FnOnce() -> tracing::Span) -> tracing::Span {
+    if parent.is_disabled() {
+        tracing::Span::none()
+    } else {
+        span()
+    }
+}
+
+/// Marks a span as an error if dropped before [`settled`](Self::settled): the attempt (or the
+/// whole `#[retry]` call) panicked, or the caller dropped it (cancelled). `#[retry]` holds one
+/// for the span around it and one per attempt span.
+pub struct SpanGuard<'a>(&'a tracing::Span);
+
+impl<'a> SpanGuard<'a> {
+    /// Guards `span` until [`settled`](Self::settled).
+    #[inline(always)]
+    pub fn new(span: &'a tracing::Span) -> Self {
+        Self(span)
+    }
+
+    /// The call ended with an outcome; nothing to mark.
+    #[inline(always)]
+    pub fn settled(self) {
+        std::mem::forget(self);
+    }
+}
+
+impl Drop for SpanGuard<'_> {
+    fn drop(&mut self) {
+        let span = self.0;
+        if span.is_disabled() {
+            return;
+        }
+        let description = if std::thread::panicking() {
+            "the call panicked"
+        } else {
+            "the call was cancelled"
+        };
+        span.record("otel.status_code", "error");
+        span.record("otel.status_description", description);
+    }
+}
+
+/// The result of a `#[retry]` call: the last attempt's cause, or the exhausted retry.
+#[inline(always)]
+pub fn retried<T, E>(result: Result<T, RetryError<Failure<E>>>) -> Result<T, Failure<E>> {
+    match result {
+        Ok(value) => Ok(value),
+        Err(RetryError::Failed(failure)) => Err(failure),
+        Err(RetryError::MaxRetriesExceeded(exceeded)) => Err(Failure::MaxRetriesExceeded(exceeded)),
+    }
+}
+
+/// [`retried`], recording on the span around the retry (`#[traced]`'s) the attempts made
+/// (`retry.attempts`) and, when the call failed, its error status and description.
+#[inline]
+pub fn retried_traced<T, E>(
+    result: Result<T, RetryError<Failure<E>>>,
+    attempts: u32,
+    describe: impl DescribeError<E>,
+    span: &tracing::Span,
+) -> Result<T, Failure<E>> {
+    let result = retried(result);
+    if !span.is_disabled() {
+        span.record("retry.attempts", attempts);
+        if let Err(failure) = &result {
+            span.record("otel.status_code", "error");
+            mark_failure(span, failure, describe);
+        }
+    }
+    result
 }
 
 /// How a function guarded without a fallback turns a rejection or a timeout into its own error.
@@ -278,6 +495,37 @@ pub fn no_fallback<T, E: FromBreakerError>(result: Result<T, Failure<E>>) -> Res
         Ok(value) => Ok(value),
         Err(failure) => Err(match failure.split() {
             Ok(breaker) => E::from_breaker_error(breaker),
+            Err(error) => error,
+        }),
+    }
+}
+
+/// How a function under `#[retry]` (outermost) without a fallback turns a breaker's reason or an
+/// exhausted retry into its own error: [`FromBreakerError`], with `#[retry]`'s message.
+#[diagnostic::on_unimplemented(
+    message = "`#[retry]` without a `fallback` needs `{Self}: From<fusebox::BreakerError>`",
+    label = "`{Self}` cannot represent a retry that gave up on a rejected result",
+    note = "implement `From<fusebox::BreakerError>` for `{Self}` (it carries `MaxRetriesExceeded`, and the rejections and timeouts of a breaker inside the retry), or add `fallback = \"...\"` to the attribute"
+)]
+pub trait FromRetryError: Sized {
+    /// Converts the reason.
+    fn from_retry_error(error: BreakerError) -> Self;
+}
+
+impl<E: From<BreakerError>> FromRetryError for E {
+    #[inline]
+    fn from_retry_error(error: BreakerError) -> Self {
+        E::from(error)
+    }
+}
+
+/// [`no_fallback`] for `#[retry]` (outermost).
+#[inline]
+pub fn no_retry_fallback<T, E: FromRetryError>(result: Result<T, Failure<E>>) -> Result<T, E> {
+    match result {
+        Ok(value) => Ok(value),
+        Err(failure) => Err(match failure.split() {
+            Ok(reason) => E::from_retry_error(reason),
             Err(error) => error,
         }),
     }
@@ -337,9 +585,11 @@ pub async fn instrument<F: Future>(future: F, span: tracing::Span) -> F::Output 
 }
 
 /// Tag: the call's error type is `Display`; a failed call's span is described by the error.
+#[derive(Clone, Copy)]
 pub struct DisplayedError;
 /// Tag: the call's error type is not `Display`: nothing describes a failure (the span still gets
 /// its error status).
+#[derive(Clone, Copy)]
 pub struct OpaqueError;
 
 /// Autoref specialization for `#[circuit_breaker]` under `#[traced]`, step 1: a guarded call's
@@ -355,6 +605,14 @@ pub trait DisplayErrorTag {
 
 impl<T, E: fmt::Display> DisplayErrorTag for Result<Result<T, E>, TimeoutError> {}
 
+/// The same choice on a layer's result (`#[retry]`'s attempt, a breaker around a retry).
+impl<T, E: fmt::Display> DisplayErrorTag for Result<T, Failure<E>> {}
+
+/// The same choice on a `#[retry]` loop's result.
+impl<T, E: fmt::Display> DisplayErrorTag for Result<T, RetryError<Failure<E>>> {}
+// (A breaker-around-a-layer's `done` value, `Result<Result<T, Failure<E>>, TimeoutError>`, is
+// covered by the first impl: `Failure<E>` is `Display` when `E` is.)
+
 /// Autoref specialization, step 2: any other error type (`&&done` receiver, found after autoref).
 pub trait OpaqueErrorTag {
     #[inline(always)]
@@ -365,11 +623,15 @@ pub trait OpaqueErrorTag {
 
 impl<X> OpaqueErrorTag for &X {}
 
-/// How a guarded call's span describes the body's error `E` (see [`settle_traced`]).
-pub trait DescribeError<E> {
+/// How a guarded call's span describes the body's error `E` (see [`settle_traced`]), and how a
+/// retry's events describe a failed attempt.
+pub trait DescribeError<E>: Copy {
     /// Records the error's description on `span`, which is enabled and already marked as an
     /// error.
     fn describe(self, error: &E, span: &tracing::Span);
+
+    /// The text of a failed attempt in a retry's events.
+    fn text(self, failure: &Failure<E>) -> String;
 }
 
 impl<E: fmt::Display> DescribeError<E> for DisplayedError {
@@ -377,11 +639,25 @@ impl<E: fmt::Display> DescribeError<E> for DisplayedError {
     fn describe(self, error: &E, span: &tracing::Span) {
         span.record("otel.status_description", tracing::field::display(error));
     }
+
+    fn text(self, failure: &Failure<E>) -> String {
+        failure.to_string()
+    }
 }
 
 impl<E> DescribeError<E> for OpaqueError {
     #[inline(always)]
     fn describe(self, _: &E, _: &tracing::Span) {}
+
+    /// The error type's name for the call's own error (it has no `Display`).
+    fn text(self, failure: &Failure<E>) -> String {
+        match failure {
+            Failure::Failed(_) => std::any::type_name::<E>().to_owned(),
+            Failure::NotPermitted(rejected) => rejected.to_string(),
+            Failure::Timeout(timeout) => timeout.to_string(),
+            Failure::MaxRetriesExceeded(exceeded) => exceeded.to_string(),
+        }
+    }
 }
 
 /// Autoref specialization for `#[traced]` alone, step 1: the function's output is a `Result`

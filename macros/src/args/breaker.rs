@@ -2,11 +2,11 @@
 
 use proc_macro2::{Span, TokenStream};
 use syn::parse::ParseStream;
-use syn::{Expr, ExprPath, Ident, LitStr, Path};
+use syn::{Attribute, Expr, ExprPath, Ident, LitStr, Path};
 
 use super::{
-    Seen, crate_value, expr_value, keep_first, known_key, non_empty_str_value, one_of, parse_args,
-    str_value,
+    Order, Seen, crate_value, expr_value, fallback_args_value, fallback_of, fallback_value,
+    keep_first, known_key, non_empty_str_value, order_value, parse_args,
 };
 use crate::errors::Errors;
 
@@ -19,6 +19,7 @@ pub(crate) const BREAKER_KEYS: &[&str] = &[
     "ignore",
     "record_result",
     "registry",
+    "order",
     "crate",
 ];
 
@@ -51,12 +52,19 @@ pub(crate) struct BreakerArgs {
     pub(crate) ignore: Option<Expr>,
     pub(crate) record_result: Option<Expr>,
     pub(crate) registry: Option<Expr>,
+    pub(crate) order: Option<Order>,
     pub(crate) krate: Option<Path>,
 }
 
 impl BreakerArgs {
     /// Parses and validates `#[circuit_breaker(...)]`'s arguments.
     pub(crate) fn parse(tokens: TokenStream) -> syn::Result<Self> {
+        Self::parse_at(tokens, None)
+    }
+
+    /// [`parse`](Self::parse), with errors about the attribute as a whole (a missing `name`) on
+    /// `attr`: the attribute itself when another resilience attribute expands it.
+    pub(crate) fn parse_at(tokens: TokenStream, attr: Option<&Attribute>) -> syn::Result<Self> {
         let mut errors = Errors::default();
         let mut seen = Seen::default();
         let mut read = Read::default();
@@ -65,7 +73,7 @@ impl BreakerArgs {
             let fresh = seen.check(&key, errors);
             read.option(input, &key, &key_name, fresh, errors)
         });
-        read.finish(errors)
+        read.finish(errors, attr)
     }
 }
 
@@ -81,6 +89,7 @@ struct Read {
     ignore: Option<Expr>,
     record_result: Option<Expr>,
     registry: Option<Expr>,
+    order: Option<Order>,
     krate: Option<Path>,
 }
 
@@ -102,26 +111,13 @@ impl Read {
                 keep_first(&mut self.name, lit, fresh);
             }
             "fallback" => {
-                let lit = str_value(input, key, "\"empty_orders\"")?;
-                match lit.parse::<ExprPath>() {
-                    Ok(path) => keep_first(&mut self.fallback, (lit, path), fresh),
-                    Err(_) => errors.push_spanned(
-                        &lit,
-                        "expected the name of a function or method, as in `fallback = \"empty_orders\"`",
-                    ),
+                if let Some(fallback) = fallback_value(input, key, errors)? {
+                    keep_first(&mut self.fallback, fallback, fresh);
                 }
             }
             "fallback_args" => {
-                let lit = str_value(input, key, "\"cause\"")?;
-                let value = match lit.value().as_str() {
-                    "all" => FallbackArgs::All,
-                    "cause" => FallbackArgs::Cause,
-                    _ => {
-                        one_of(&lit, &["all", "cause"], "fallback_args", errors);
-                        FallbackArgs::All
-                    }
-                };
-                keep_first(&mut self.fallback_args, (lit, value), fresh);
+                let value = fallback_args_value(input, key, errors)?;
+                keep_first(&mut self.fallback_args, value, fresh);
             }
             "record" => keep_first(
                 &mut self.record,
@@ -142,6 +138,7 @@ impl Read {
                 expr_value(input, key, "MY_REGISTRY")?,
                 fresh,
             ),
+            "order" => keep_first(&mut self.order, order_value(input, key)?, fresh),
             _ => {
                 // "crate", the last of `BREAKER_KEYS`.
                 keep_first(&mut self.krate, crate_value(input, key)?, fresh);
@@ -151,37 +148,29 @@ impl Read {
     }
 
     /// The checks across options, then the arguments.
-    fn finish(self, mut errors: Errors) -> syn::Result<BreakerArgs> {
+    fn finish(self, mut errors: Errors, attr: Option<&Attribute>) -> syn::Result<BreakerArgs> {
         let missing_name = || {
-            syn::Error::new(
-                Span::call_site(),
-                "missing `name`: every circuit breaker is named, as in `#[circuit_breaker(name = \"orders\")]`",
-            )
+            let message = "missing `name`: every circuit breaker is named, as in `#[circuit_breaker(name = \"orders\")]`";
+            match attr {
+                Some(attr) => syn::Error::new_spanned(attr, message),
+                None => syn::Error::new(Span::call_site(), message),
+            }
         };
         if !self.name_given {
             errors.push(missing_name());
         }
-        if let (Some((lit, _)), None) = (&self.fallback_args, &self.fallback) {
-            errors.push_spanned(
-                lit,
-                "`fallback_args` needs a `fallback`, as in `fallback = \"empty_orders\"`",
-            );
-        }
+        let fallback = fallback_of(self.fallback, self.fallback_args, &mut errors);
         errors.finish()?;
         // A `name` that was written but not read is an error reported above.
         let name = self.name.ok_or_else(missing_name)?;
-        let fallback_args = self.fallback_args.map_or(FallbackArgs::All, |(_, a)| a);
         Ok(BreakerArgs {
             name,
-            fallback: self.fallback.map(|(lit, path)| Fallback {
-                lit,
-                path,
-                args: fallback_args,
-            }),
+            fallback,
             record: self.record,
             ignore: self.ignore,
             record_result: self.record_result,
             registry: self.registry,
+            order: self.order,
             krate: self.krate,
         })
     }

@@ -7,13 +7,16 @@
 //! keys of each are in `breaker.rs` and `traced.rs`.
 
 mod breaker;
+mod retry;
 mod traced;
 
 pub(crate) use breaker::{BreakerArgs, Fallback, FallbackArgs};
+pub(crate) use retry::RetryArgs;
 pub(crate) use traced::{Field, LEVELS, TracedArgs};
 #[cfg(test)]
 pub(crate) use {
     breaker::{BREAKER_ALIASES, BREAKER_KEYS},
+    retry::RETRY_KEYS,
     traced::KINDS,
 };
 
@@ -132,6 +135,95 @@ fn expr_value(input: ParseStream<'_>, key: &Ident, example: &str) -> syn::Result
         return s.parse::<ExprPath>().map(Expr::Path);
     }
     Ok(expr)
+}
+
+/// Parses `order = <integer>` (an `i32`, as Spring's aspect orders; negative values allowed).
+fn order_value(input: ParseStream<'_>, key: &Ident) -> syn::Result<Order> {
+    eq(input, key, "1")?;
+    let negative = input.parse::<Option<Token![-]>>()?;
+    let lit: syn::LitInt = input.parse().map_err(|e| {
+        syn::Error::new(
+            e.span(),
+            format!("expected an integer for `{key}`, as in `{key} = 1` (a lower order is outer)"),
+        )
+    })?;
+    let digits = lit.base10_digits();
+    let text = if negative.is_some() {
+        format!("-{digits}")
+    } else {
+        digits.to_owned()
+    };
+    let value = text.parse::<i32>().map_err(|_| {
+        syn::Error::new(
+            lit.span(),
+            format!("`{key}` must fit in an `i32`, as Spring's aspect orders do"),
+        )
+    })?;
+    Ok(Order {
+        value,
+        span: lit.span(),
+    })
+}
+
+/// `order = <integer>`: where an attribute's layer goes among the others on the function (a
+/// lower value is outer, as Spring's `*AspectOrder` properties).
+#[derive(Clone, Copy)]
+pub(crate) struct Order {
+    pub(crate) value: i32,
+    pub(crate) span: proc_macro2::Span,
+}
+
+/// Parses `fallback = "path"`; a literal that is no path is an error (reported, `None`).
+fn fallback_value(
+    input: ParseStream<'_>,
+    key: &Ident,
+    errors: &mut Errors,
+) -> syn::Result<Option<(LitStr, ExprPath)>> {
+    let lit = str_value(input, key, "\"empty_orders\"")?;
+    match lit.parse::<ExprPath>() {
+        Ok(path) => Ok(Some((lit, path))),
+        Err(_) => {
+            errors.push_spanned(
+                &lit,
+                "expected the name of a function or method, as in `fallback = \"empty_orders\"`",
+            );
+            Ok(None)
+        }
+    }
+}
+
+/// Parses `fallback_args = "all" | "cause"`.
+fn fallback_args_value(
+    input: ParseStream<'_>,
+    key: &Ident,
+    errors: &mut Errors,
+) -> syn::Result<(LitStr, FallbackArgs)> {
+    let lit = str_value(input, key, "\"cause\"")?;
+    let value = match lit.value().as_str() {
+        "all" => FallbackArgs::All,
+        "cause" => FallbackArgs::Cause,
+        _ => {
+            one_of(&lit, &["all", "cause"], "fallback_args", errors);
+            FallbackArgs::All
+        }
+    };
+    Ok((lit, value))
+}
+
+/// The `fallback` with its `fallback_args`; `fallback_args` alone is an error.
+fn fallback_of(
+    fallback: Option<(LitStr, ExprPath)>,
+    fallback_args: Option<(LitStr, FallbackArgs)>,
+    errors: &mut Errors,
+) -> Option<Fallback> {
+    if let (Some((lit, _)), None) = (&fallback_args, &fallback) {
+        errors.push_spanned(
+            lit,
+            "`fallback_args` needs a `fallback`, as in `fallback = \"empty_orders\"`",
+        );
+    }
+    let args = fallback_args.map_or(FallbackArgs::All, |(_, a)| a);
+    fallback.map(|(lit, path)| Fallback { lit, path, args })
 }
 
 /// Parses `crate = "..."`.

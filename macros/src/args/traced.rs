@@ -35,6 +35,9 @@ pub(crate) const TRACED_KEYS: &[&str] = &[
 /// The hidden key `#[circuit_breaker]` adds to a `#[traced]` on the same function.
 pub(crate) const BREAKER_MARKER: &str = "__breaker";
 
+/// The hidden key `#[retry]` adds to a `#[traced]` on the same function.
+pub(crate) const RETRY_MARKER: &str = "__retry";
+
 /// One `fields(...)` entry, passed through to `tracing::span!` as written:
 /// `key`, `%key`, `?key`, `key = expr`, `key = %expr`, `key = ?expr`, with dotted or string keys.
 pub(crate) struct Field {
@@ -57,6 +60,9 @@ pub(crate) struct TracedArgs {
     /// Hidden: set by `#[circuit_breaker]` when it finds `#[traced]` on the same function, so that
     /// the span declares the breaker's fields.
     pub(crate) breaker: Option<LitStr>,
+    /// Hidden: set by `#[retry]` when it finds `#[traced]` on the same function, so that the span
+    /// declares the retry's fields.
+    pub(crate) retry: Option<LitStr>,
 }
 
 impl TracedArgs {
@@ -68,6 +74,8 @@ impl TracedArgs {
         parse_args(tokens, &mut errors, |input, key, errors| {
             let key_name = if key.unraw() == BREAKER_MARKER {
                 BREAKER_MARKER.to_owned()
+            } else if key.unraw() == RETRY_MARKER {
+                RETRY_MARKER.to_owned()
             } else {
                 known_key(&key, TRACED_KEYS, &[], "`#[traced]`")?
             };
@@ -103,10 +111,11 @@ impl TracedArgs {
                 one_of(&lit, valid, key_name, errors);
                 keep_first(slot, lit, fresh);
             }
-            "remote_service" | "target" | BREAKER_MARKER => {
+            "remote_service" | "target" | BREAKER_MARKER | RETRY_MARKER => {
                 let (example, slot) = match key_name {
                     "remote_service" => ("\"order-service\"", &mut self.remote_service),
                     "target" => ("\"my_app::orders\"", &mut self.target),
+                    RETRY_MARKER => ("\"orders\"", &mut self.retry),
                     _ => ("\"order-service\"", &mut self.breaker),
                 };
                 let message = format!("`{key_name}` must not be empty");

@@ -1,4 +1,4 @@
-//! Code generation for `#[circuit_breaker]` and `#[traced]`, from a validated model.
+//! Code generation for `#[circuit_breaker]`, `#[retry]` and `#[traced]`, from a validated model.
 //!
 //! Both macros keep the user's signature and rewrite the body only, so that rustdoc, IDEs and
 //! callers see the function as written. Generated plumbing uses call-site spans and absolute paths
@@ -6,9 +6,11 @@
 //! errors land on the user's code: the body, the return type, and the `fallback = "..."` literal.
 
 mod circuit_breaker;
+mod guarded;
+mod retry;
 mod traced;
 
-pub(crate) use circuit_breaker::expand as circuit_breaker;
+pub(crate) use guarded::expand as guarded;
 pub(crate) use traced::expand as traced;
 
 use proc_macro2::{Span, TokenStream};

@@ -9,7 +9,7 @@ use crate::item;
 use crate::item::Shape;
 use crate::model::{BreakerFirst, SpanOptions, Traced, TracedFn};
 
-/// The function with its future instrumented, or re-emitted for `#[circuit_breaker]` to expand
+/// The function with its future instrumented, or re-emitted for a resilience attribute to expand
 /// first.
 pub(crate) fn expand(traced: Traced) -> syn::Result<TokenStream> {
     match traced {
@@ -18,8 +18,8 @@ pub(crate) fn expand(traced: Traced) -> syn::Result<TokenStream> {
     }
 }
 
-/// The function with `#[circuit_breaker]` first and `#[traced]` after it: expanded in that order,
-/// the span ends up outermost at run time.
+/// The function with a resilience attribute (`#[circuit_breaker]`, `#[retry]`) first and
+/// `#[traced]` after it: expanded in that order, the span ends up outermost at run time.
 fn breaker_first(f: BreakerFirst) -> TokenStream {
     let BreakerFirst {
         item,
@@ -90,7 +90,7 @@ fn async_trait_body(f: &mut TracedFn) -> syn::Result<()> {
     let stmts = &mut f.item.block.stmts;
     let last = stmts.len() - 1;
     stmts.insert(last, syn::parse2(quote!(let __fusebox_span = #span;))?);
-    if f.span.breaker.is_some() {
+    if f.span.has_layers() {
         stmts.insert(last + 1, syn::parse2(handle)?);
     }
     Ok(())
@@ -123,7 +123,11 @@ fn span(options: &SpanOptions, private: &TokenStream) -> TokenStream {
         fields.push(quote!(circuit_breaker.state = #empty));
         fields.push(quote!(circuit_breaker.outcome = #empty));
     }
-    if options.err || options.breaker.is_some() || options.describe_errors {
+    if let Some(retry) = &options.retry {
+        fields.push(quote!(retry.name = #retry));
+        fields.push(quote!(retry.attempts = #empty));
+    }
+    if options.err || options.has_layers() || options.describe_errors {
         fields.push(quote!(otel.status_code = #empty));
         fields.push(quote!(otel.status_description = #empty));
     }
@@ -136,10 +140,10 @@ fn span(options: &SpanOptions, private: &TokenStream) -> TokenStream {
     }
 }
 
-/// With a breaker inside, its steps record on this span through a handle moved into the future
-/// (a clone: the span itself goes to the instrumentation).
+/// With a layer inside (breaker, retry), its steps record on this span through a handle moved
+/// into the future (a clone: the span itself goes to the instrumentation).
 fn span_handle(options: &SpanOptions) -> TokenStream {
-    if options.breaker.is_some() {
+    if options.has_layers() {
         quote!(let __fusebox_span_handle = ::core::clone::Clone::clone(&__fusebox_span);)
     } else {
         TokenStream::new()
@@ -149,8 +153,8 @@ fn span_handle(options: &SpanOptions) -> TokenStream {
 /// The function's future (native `async fn`): its body in an `async move` block.
 fn future(f: &TracedFn) -> TokenStream {
     let block = stmts(&f.item.block);
-    if f.span.breaker.is_some() {
-        // The body is `#[circuit_breaker]`'s code, which pins the type itself.
+    if f.span.has_layers() {
+        // The body is the layers' code, which pins the type itself.
         return quote!(async move { #block });
     }
     let (ret, ret_span) = match &f.ret {

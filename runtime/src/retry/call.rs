@@ -1,9 +1,16 @@
 //! The retry loop: [`Retry::call`], Resilience4j's `AsyncRetryBlock` driving its
-//! `AsyncContextImpl`.
+//! `AsyncContextImpl`, and [`Attempts`], that context on its own: what to do after each attempt.
+//!
+//! `Retry::call` is a loop over [`Attempts`]; `#[retry]` writes the same loop out in the
+//! function's body (so that the body, re-created per attempt, can borrow the arguments, `&mut`
+//! ones included), and calls [`Attempts::settle`] after each attempt.
 
 use super::Retry;
 use super::error::{MaxRetriesExceeded, RetryError};
 use super::events::{RESULT_PREDICATE_EXHAUSTED, RetryEventKind};
+use super::sleep::Sleep;
+use std::any::Any;
+use std::fmt;
 use std::fmt::Display;
 use std::future::Future;
 use std::sync::atomic::Ordering;
@@ -18,17 +25,14 @@ impl Retry {
     /// Cancellation-safe: dropping the returned future during an attempt or a wait stops the
     /// retry. Error and result types are `'static` because the config's predicates are typed by
     /// them.
-    pub fn call<T, E, F, Fut>(
-        &self,
-        attempt: F,
-    ) -> impl Future<Output = Result<T, RetryError<E>>> + use<'_, T, E, F, Fut>
+    pub async fn call<T, E, F, Fut>(&self, attempt: F) -> Result<T, RetryError<E>>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, E>>,
         T: 'static,
         E: Display + 'static,
     {
-        self.call_retrying_results(attempt, |_: &T| false)
+        self.call_retrying_results(attempt, |_: &T| false).await
     }
 
     /// [`call`](Self::call), also retrying the `Ok` results that `retry_result` matches, as if
@@ -45,101 +49,227 @@ impl Retry {
         E: Display + 'static,
         R: Fn(&T) -> bool,
     {
-        let inner = &*self.inner;
-        let config = &inner.config;
-        let predicates = config.predicates();
-        let max = config.max_attempts;
-        // Resilience4j's `numOfAttempts`: the failed attempts so far.
-        let mut failed: u32 = 0;
-        // The last retried error, for SUCCESS events (kept only with subscribers).
-        let mut last_error: Option<String> = None;
+        let mut attempts = self.attempts();
         loop {
-            match attempt().await {
-                Ok(value) => {
-                    if (predicates.has_result_predicate() && predicates.retries_result(&value))
-                        || retry_result(&value)
-                    {
-                        failed += 1;
-                        if failed < max {
-                            match config.interval.wait(failed) {
-                                Some(wait) => {
-                                    self.publish(|| RetryEventKind::Retry {
-                                        attempt: failed,
-                                        wait,
-                                        error: None,
-                                    });
-                                    config.sleeper().sleep(wait).await;
-                                    continue;
-                                }
-                                None => {
-                                    // The interval function said stop: the result stands and,
-                                    // as in Resilience4j (`onResult` returns the negative
-                                    // interval, then `onComplete`), counts as a success after
-                                    // retries. Resilience4j also publishes a RETRY event with
-                                    // the negative interval first; fusebox does not (a RETRY
-                                    // event announces a wait that happens).
-                                    return self.complete(value, failed, last_error);
-                                }
-                            }
-                        }
-                    }
-                    return self.complete(value, failed, last_error);
-                }
-                Err(error) => {
-                    if !predicates.retries_error(&error) {
-                        inner
-                            .counters
-                            .failed_without_retry
-                            .fetch_add(1, Ordering::Relaxed);
-                        self.publish(|| RetryEventKind::IgnoredError {
-                            error: error.to_string(),
-                        });
-                        return Err(RetryError::Failed(error));
-                    }
-                    failed += 1;
-                    if failed >= max {
-                        inner
-                            .counters
-                            .failed_with_retry
-                            .fetch_add(1, Ordering::Relaxed);
-                        self.publish(|| RetryEventKind::Error {
-                            attempt: failed,
-                            error: Some(error.to_string()),
-                        });
-                        return Err(RetryError::Failed(error));
-                    }
-                    let Some(wait) = config.interval.wait(failed) else {
-                        self.publish(|| RetryEventKind::Error {
-                            attempt: failed,
-                            error: Some(error.to_string()),
-                        });
-                        return Err(RetryError::Failed(error));
-                    };
-                    if inner.events.has_subscribers() {
-                        let text = error.to_string();
-                        last_error = Some(text.clone());
-                        self.publish(|| RetryEventKind::Retry {
-                            attempt: failed,
-                            wait,
-                            error: Some(text),
-                        });
-                    }
-                    drop(error);
-                    config.sleeper().sleep(wait).await;
-                }
+            let result = attempt().await;
+            let next = attempts.settle_with(
+                result,
+                |e| e as &dyn Any,
+                ToString::to_string,
+                &retry_result,
+            );
+            match next {
+                Next::Done(done) => return done,
+                Next::Wait(sleep) => sleep.await,
             }
         }
     }
 
-    /// Resilience4j's `onComplete`: the call ends with `value` after `failed` failed attempts.
-    fn complete<T, E>(
-        &self,
-        value: T,
-        failed: u32,
-        last_error: Option<String>,
-    ) -> Result<T, RetryError<E>> {
+    /// A new call's attempts, to be driven by hand: run an attempt, [`settle`](Attempts::settle)
+    /// its result, wait or stop as told. [`call`](Self::call) is this loop.
+    pub fn attempts(&self) -> Attempts<'_> {
+        Attempts {
+            retry: self,
+            failed: 0,
+            settled: 0,
+            last_error: None,
+        }
+    }
+
+    #[inline]
+    fn publish(&self, kind: impl FnOnce() -> RetryEventKind) {
         let inner = &*self.inner;
+        if inner.events.has_subscribers() {
+            inner.events.publish(&inner.name, kind());
+        }
+    }
+}
+
+/// What comes after an attempt, as [`Attempts::settle`] decides.
+pub enum Next<T, E> {
+    /// The call is over, with this result.
+    Done(Result<T, RetryError<E>>),
+    /// Wait (this future), then make the next attempt.
+    Wait(Sleep),
+}
+
+impl<T, E> fmt::Debug for Next<T, E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Next::Done(_) => f.write_str("Done"),
+            Next::Wait(_) => f.write_str("Wait"),
+        }
+    }
+}
+
+/// One call's attempts so far (Resilience4j's `AsyncContextImpl`): counts the failed attempts,
+/// publishes the events and updates the counters as each attempt is settled. Dropped before the
+/// call is done (cancelled), it counts and publishes nothing more.
+#[derive(Debug)]
+pub struct Attempts<'r> {
+    retry: &'r Retry,
+    /// Resilience4j's `numOfAttempts`: the failed attempts so far.
+    failed: u32,
+    /// The attempts settled so far.
+    settled: u32,
+    /// The last retried error, for SUCCESS events (kept only with subscribers).
+    last_error: Option<String>,
+}
+
+impl Attempts<'_> {
+    /// The number of the next attempt to settle (1 for the first).
+    #[inline]
+    pub fn attempt(&self) -> u32 {
+        self.failed + 1
+    }
+
+    /// The number of attempts settled so far.
+    #[inline]
+    pub fn made(&self) -> u32 {
+        self.settled
+    }
+
+    /// Settles an attempt's `result`. The predicates see the error through `cause` (for a
+    /// wrapped error, what the config's predicates are typed by), and events describe it with
+    /// `text` (called only when an event needs it).
+    ///
+    /// A first-attempt success without a result predicate is the inlined fast path: one
+    /// counter stripe written, nothing published.
+    #[inline]
+    pub fn settle<T: 'static, E>(
+        &mut self,
+        result: Result<T, E>,
+        cause: impl FnOnce(&E) -> &dyn Any,
+        text: impl FnOnce(&E) -> String,
+    ) -> Next<T, E> {
+        self.settle_with(result, cause, text, |_: &T| false)
+    }
+
+    /// [`settle`](Self::settle), also retrying the `Ok` results that `retry_result` matches.
+    #[inline]
+    pub(crate) fn settle_with<T: 'static, E>(
+        &mut self,
+        result: Result<T, E>,
+        cause: impl FnOnce(&E) -> &dyn Any,
+        text: impl FnOnce(&E) -> String,
+        retry_result: impl Fn(&T) -> bool,
+    ) -> Next<T, E> {
+        match result {
+            Ok(value)
+                if self.failed == 0
+                    && !self.retry.inner.config.predicates().has_result_predicate()
+                    && !retry_result(&value) =>
+            {
+                self.settled += 1;
+                self.retry
+                    .inner
+                    .counters
+                    .successful_without_retry
+                    .increment();
+                Next::Done(Ok(value))
+            }
+            result => self.settle_slow(result, cause, text, retry_result),
+        }
+    }
+
+    /// [`settle`](Self::settle) for everything but a first-attempt success.
+    #[inline(never)]
+    fn settle_slow<T: 'static, E>(
+        &mut self,
+        result: Result<T, E>,
+        cause: impl FnOnce(&E) -> &dyn Any,
+        text: impl FnOnce(&E) -> String,
+        retry_result: impl Fn(&T) -> bool,
+    ) -> Next<T, E> {
+        self.settled += 1;
+        let retry = self.retry;
+        let inner = &*retry.inner;
+        let config = &inner.config;
+        let predicates = config.predicates();
+        let max = config.max_attempts;
+        match result {
+            Ok(value) => {
+                if (predicates.has_result_predicate() && predicates.retries_result(&value))
+                    || retry_result(&value)
+                {
+                    self.failed += 1;
+                    let failed = self.failed;
+                    if failed < max {
+                        return match config.interval.wait(failed) {
+                            Some(wait) => {
+                                retry.publish(|| RetryEventKind::Retry {
+                                    attempt: failed,
+                                    wait,
+                                    error: None,
+                                });
+                                Next::Wait(config.sleeper().sleep(wait))
+                            }
+                            None => {
+                                // The interval function said stop: the result stands and, as
+                                // in Resilience4j (`onResult` returns the negative interval,
+                                // then `onComplete`), counts as a success after retries.
+                                // Resilience4j also publishes a RETRY event with the negative
+                                // interval first; fusebox does not (a RETRY event announces a
+                                // wait that happens).
+                                Next::Done(self.complete(value))
+                            }
+                        };
+                    }
+                }
+                Next::Done(self.complete(value))
+            }
+            Err(error) => {
+                if !predicates.retries_error(cause(&error)) {
+                    inner
+                        .counters
+                        .failed_without_retry
+                        .fetch_add(1, Ordering::Relaxed);
+                    retry.publish(|| RetryEventKind::IgnoredError {
+                        error: text(&error),
+                    });
+                    return Next::Done(Err(RetryError::Failed(error)));
+                }
+                self.failed += 1;
+                let failed = self.failed;
+                if failed >= max {
+                    inner
+                        .counters
+                        .failed_with_retry
+                        .fetch_add(1, Ordering::Relaxed);
+                    retry.publish(|| RetryEventKind::Error {
+                        attempt: failed,
+                        error: Some(text(&error)),
+                    });
+                    return Next::Done(Err(RetryError::Failed(error)));
+                }
+                let Some(wait) = config.interval.wait(failed) else {
+                    retry.publish(|| RetryEventKind::Error {
+                        attempt: failed,
+                        error: Some(text(&error)),
+                    });
+                    return Next::Done(Err(RetryError::Failed(error)));
+                };
+                if inner.events.has_subscribers() {
+                    let text = text(&error);
+                    self.last_error = Some(text.clone());
+                    retry.publish(|| RetryEventKind::Retry {
+                        attempt: failed,
+                        wait,
+                        error: Some(text),
+                    });
+                }
+                drop(error);
+                Next::Wait(config.sleeper().sleep(wait))
+            }
+        }
+    }
+
+    /// Resilience4j's `onComplete`: the call ends with `value` after the failed attempts so far.
+    fn complete<T, E>(&mut self, value: T) -> Result<T, RetryError<E>> {
+        let retry = self.retry;
+        let inner = &*retry.inner;
         let max = inner.config.max_attempts;
+        let failed = self.failed;
         if failed == 0 {
             inner.counters.successful_without_retry.increment();
             Ok(value)
@@ -148,7 +278,8 @@ impl Retry {
                 .counters
                 .successful_with_retry
                 .fetch_add(1, Ordering::Relaxed);
-            self.publish(|| RetryEventKind::Success {
+            let last_error = self.last_error.take();
+            retry.publish(|| RetryEventKind::Success {
                 attempt: failed,
                 error: last_error,
             });
@@ -161,7 +292,8 @@ impl Retry {
             // Resilience4j's ERROR event carries the last retried error, or its
             // `MaxRetriesExceeded` when there was none or `fail_after_max_attempts` is on.
             let fail = inner.config.fail_after_max_attempts;
-            self.publish(|| RetryEventKind::Error {
+            let last_error = self.last_error.take();
+            retry.publish(|| RetryEventKind::Error {
                 attempt: failed,
                 error: Some(match last_error {
                     Some(e) if !fail => e,
@@ -176,14 +308,6 @@ impl Retry {
             } else {
                 Ok(value)
             }
-        }
-    }
-
-    #[inline]
-    fn publish(&self, kind: impl FnOnce() -> RetryEventKind) {
-        let inner = &*self.inner;
-        if inner.events.has_subscribers() {
-            inner.events.publish(&inner.name, kind());
         }
     }
 }

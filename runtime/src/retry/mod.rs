@@ -48,7 +48,8 @@
 //!
 //! Files of this module: `config.rs` (builder, predicates), `properties.rs` (the property table, through
 //! `config`'s `property_table!`), `interval.rs` (interval functions), `sleep.rs` (waiting),
-//! `events.rs`, `metrics.rs`, `error.rs`, `call.rs` (the loop).
+//! `events.rs`, `metrics.rs`, `error.rs`, `call.rs` (the loop, and [`Attempts`], its steps, which
+//! `#[retry]` drives).
 
 mod call;
 mod config;
@@ -59,6 +60,7 @@ mod metrics;
 mod properties;
 mod sleep;
 
+pub use call::{Attempts, Next};
 pub use config::RetryConfigBuilder;
 pub use error::{MaxRetriesExceeded, RetryError};
 pub use events::{RESULT_PREDICATE_EXHAUSTED, RetryEvent, RetryEventKind, RetryEventReceiver};
