@@ -53,6 +53,8 @@ struct RegistryInner {
     retry_default: RwLock<RetryConfig>,
     retry_configs: RwLock<BTreeMap<String, RetryConfig>>,
     retries: RwLock<HashMap<Arc<str>, Retry>>,
+    /// Bulkheads: the default config, shared configs and instances.
+    bulkheads: crate::bulkhead::registry::Bulkheads,
 }
 
 impl fmt::Debug for Registry {
@@ -242,6 +244,11 @@ impl Registry {
         created
     }
 
+    /// The registry's bulkheads (their methods are in `bulkhead/registry.rs`).
+    pub(crate) fn bulkheads(&self) -> &crate::bulkhead::registry::Bulkheads {
+        &self.inner.bulkheads
+    }
+
     /// Registers `hook` to be told of every breaker created or replaced from now on.
     pub(crate) fn on_breaker_added(&self, hook: &Arc<BreakerAddedHook>) {
         let mut hooks = self.inner.added_hooks.write();
@@ -363,6 +370,7 @@ impl Registry {
             registry.circuit_breaker_with_config(&name, config);
         }
         registry.set_retries(resolved.retry);
+        registry.inner.bulkheads.set(resolved.bulkhead);
         registry
     }
 
@@ -373,14 +381,15 @@ impl Registry {
     /// cached by `#[circuit_breaker]` call sites) sees the new config, and its state and metrics
     /// start over, unless only how it is observed changed (`register_health_indicator`,
     /// `allow_health_indicator_to_fail`, `event_consumer_buffer_size`): those apply in place and
-    /// the breaker keeps its state and window. Retry configs are replaced and new retry
-    /// instances created (existing retries keep their config). Returns the names of the retries
-    /// created, then of the breakers that were created or whose config changed.
+    /// the breaker keeps its state and window. Retry and bulkhead configs are replaced and new
+    /// retry and bulkhead instances created (existing ones keep their config). Returns the names
+    /// of the retries created, then of the bulkheads created, then of the breakers that were created or whose config changed.
     pub fn reload_from_file(&self, path: impl AsRef<Path>) -> Result<Vec<String>, ConfigError> {
         let LoadedConfig { resolved, .. } = file::load_file(path.as_ref())?;
         *self.inner.default.write() = resolved.default;
         *self.inner.tags.write() = resolved.tags;
         let mut changed = self.set_retries(resolved.retry);
+        changed.extend(self.inner.bulkheads.set(resolved.bulkhead));
         {
             let mut configs = self.inner.configs.write();
             configs.clear();

@@ -225,6 +225,8 @@ mod spring_files {
                 format!("{p}.configs.default.ignoreExceptions"),
                 format!("{p}.configs.shared.ignoreExceptions"),
                 format!("{p}.instances.backendB.recordFailurePredicate"),
+                // Read and reported, not provided (runtime/tests/bulkhead_files.rs).
+                "resilience4j.thread-pool-bulkhead".to_owned(),
                 "resilience4j.timelimiter.configs.default.cancelRunningFuture".to_owned(),
             ]
         );
@@ -287,7 +289,8 @@ mod spring_files {
         assert_eq!(r.configs["shared"].wait_interval(), &constant(secs(10))); // PT10s
         assert_eq!(r.configs["shared"].timeout(), None);
         let keys = warning_keys(&loaded);
-        assert_eq!(keys.len(), 11, "{keys:#?}");
+        // The 11 breaker and time limiter keys, and the bulkhead's `writableStackTraceEnabled`.
+        assert_eq!(keys.len(), 12, "{keys:#?}");
         for java_only in [
             "configs.default.writableStackTraceEnabled",
             "configs.default.recordFailurePredicate",

@@ -84,12 +84,14 @@
 //! - percentages follow the builder's rule (0, 100] (Spring's property setters demand [1, 100]);
 //! - unknown properties in a breaker or time limiter section are errors (Spring ignores them).
 
+pub(crate) mod bulkhead;
 mod duration;
 mod enums;
 pub(crate) mod format;
 mod inherit;
 #[cfg(feature = "yaml")]
 mod java_keys;
+mod module;
 pub(crate) mod node;
 #[cfg(feature = "yaml")]
 mod profiles;
@@ -104,6 +106,7 @@ mod toml;
 #[cfg(feature = "yaml")]
 mod yaml;
 
+pub use bulkhead::{BulkheadFileConfig, ResolvedBulkheads};
 #[cfg(test)]
 pub(crate) use resolve::KeyStyle;
 pub use retry::{ResolvedRetries, RetryFileConfig};
@@ -131,6 +134,9 @@ pub struct ResolvedConfig {
     /// The retry configs (TOML `[retry.configs|instances.<name>]`, Spring's
     /// `resilience4j.retry`).
     pub retry: ResolvedRetries,
+    /// The bulkhead configs (TOML `[bulkhead.configs|instances.<name>]`, Spring's
+    /// `resilience4j.bulkhead`).
+    pub bulkhead: ResolvedBulkheads,
 }
 
 /// A loaded file: its configs and the warnings it produced.

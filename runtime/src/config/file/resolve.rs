@@ -86,6 +86,8 @@ pub(crate) struct Origins {
     pub(crate) tags: BTreeMap<String, FieldOrigin>,
     /// Where the retry sections were written.
     pub(crate) retry: super::retry::RetryOrigins,
+    /// Where the bulkhead sections were written.
+    pub(crate) bulkhead: super::bulkhead::BulkheadOrigins,
 }
 
 impl Origins {
@@ -163,6 +165,7 @@ pub(crate) fn resolve(
     let mut warnings = layer.warnings;
     let (retry, retry_warnings) = super::retry::resolve(&config.retry, &origins.retry)?;
     warnings.extend(retry_warnings);
+    let bulkhead = super::bulkhead::resolve(&config.bulkhead, &origins.bulkhead)?;
     for (name, value) in &config.tags {
         if let Some(rule) = tags::tag_name_problem(name) {
             let (path, location, written) = match origins.tags.get(name) {
@@ -186,6 +189,7 @@ pub(crate) fn resolve(
         instances,
         tags: config.tags.clone(),
         retry,
+        bulkhead,
     };
     Ok((resolved, warnings))
 }

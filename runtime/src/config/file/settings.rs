@@ -3,6 +3,7 @@
 //! [`BreakerSettings`], its key list [`FIELDS`] and its reading and applying follow from the
 //! property table in `config/properties.rs`.
 
+use super::bulkhead::BulkheadFileConfig;
 use super::retry::RetryFileConfig;
 pub use crate::config::properties::BreakerSettings;
 pub(crate) use crate::config::properties::FIELDS;
@@ -47,6 +48,10 @@ pub struct RegistryConfig {
     /// Retry configs and instances (`[retry.configs.<name>]`, `[retry.instances.<name>]`).
     #[serde(skip_serializing_if = "RetryFileConfig::is_empty")]
     pub retry: RetryFileConfig,
+    /// Bulkhead configs and instances (`[bulkhead.configs.<name>]`,
+    /// `[bulkhead.instances.<name>]`).
+    #[serde(skip_serializing_if = "BulkheadFileConfig::is_empty")]
+    pub bulkhead: BulkheadFileConfig,
 }
 
 #[cfg(test)]
