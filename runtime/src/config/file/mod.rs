@@ -62,8 +62,13 @@
 //! least 1 ms, and `"0s"` is an error that says so.
 //!
 //! `resilience4j.retry` (and TOML's `[retry.configs|instances.<name>]`) configures
-//! [`Retry`](crate::retry::Retry)s with Resilience4j's retry rules (see [`crate::retry`]).
-//! Other sections (bulkhead, rate limiter, management, server, ...) are ignored. Java-only
+//! [`Retry`](crate::retry::Retry)s with Resilience4j's retry rules (see [`crate::retry`]), and
+//! `resilience4j.bulkhead` (TOML's `[bulkhead.configs|instances.<name>]`)
+//! [`Bulkhead`](crate::bulkhead::Bulkhead)s (see `bulkhead.rs` here).
+//! `resilience4j.thread-pool-bulkhead` is read and reported with one [`ConfigWarning`]: its
+//! thread-pool bulkhead is not provided, because an async call holds no thread while it waits
+//! and the semaphore bulkhead bounds it. Other sections (rate limiter, management, server, ...)
+//! are ignored. Java-only
 //! properties (`recordExceptions`, `writableStackTraceEnabled`, ...) load with one
 //! [`ConfigWarning`] each, saying how to get the effect in Rust.
 //!
