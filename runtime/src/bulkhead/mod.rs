@@ -61,7 +61,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, SemaphorePermit};
 
 /// A named bulkhead: its slots, config and event subscribers. Cheap to clone (one `Arc`);
 /// clones share everything.
@@ -87,21 +87,28 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
-    /// Publishes `kind` if anyone listens.
-    #[inline]
+    /// Publishes `kind` if anyone listens (one atomic load when nobody does).
+    #[inline(always)]
     fn publish(&self, kind: BulkheadEventKind) {
         if self.events.has_subscribers() {
-            self.events.publish(BulkheadEvent {
-                bulkhead: self.name.clone(),
-                kind,
-                created_at: SystemTime::now(),
-            });
+            self.publish_to_subscribers(kind);
         }
     }
 
-    /// A slot was taken: CALL_PERMITTED and its permit.
+    #[cold]
+    #[inline(never)]
+    fn publish_to_subscribers(&self, kind: BulkheadEventKind) {
+        self.events.publish(BulkheadEvent {
+            bulkhead: self.name.clone(),
+            kind,
+            created_at: SystemTime::now(),
+        });
+    }
+
+    /// `slot` was taken: CALL_PERMITTED and its permit (which gives it back).
     #[inline]
-    fn permitted(&self) -> BulkheadPermit<'_> {
+    fn permitted<'a>(&'a self, slot: SemaphorePermit<'a>) -> BulkheadPermit<'a> {
+        slot.forget();
         self.publish(BulkheadEventKind::CallPermitted);
         BulkheadPermit::new(self)
     }
@@ -166,10 +173,7 @@ impl Bulkhead {
     pub fn try_acquire_permission(&self) -> Result<BulkheadPermit<'_>, BulkheadFull> {
         let shared = &*self.inner;
         match shared.semaphore.try_acquire() {
-            Ok(slot) => {
-                slot.forget();
-                Ok(shared.permitted())
-            }
+            Ok(slot) => Ok(shared.permitted(slot)),
             Err(_) => Err(shared.rejected()),
         }
     }
@@ -181,15 +185,13 @@ impl Bulkhead {
     pub async fn acquire_permission(&self) -> Result<BulkheadPermit<'_>, BulkheadFull> {
         let shared = &*self.inner;
         if let Ok(slot) = shared.semaphore.try_acquire() {
-            slot.forget();
-            return Ok(shared.permitted());
+            return Ok(shared.permitted(slot));
         }
         let wait = shared.max_wait();
         if !wait.is_zero()
             && let Ok(Ok(slot)) = tokio::time::timeout(wait, shared.semaphore.acquire()).await
         {
-            slot.forget();
-            return Ok(shared.permitted());
+            return Ok(shared.permitted(slot));
         }
         Err(shared.rejected())
     }

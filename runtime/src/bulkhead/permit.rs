@@ -39,6 +39,7 @@ impl std::fmt::Debug for BulkheadPermit<'_> {
 }
 
 impl Drop for BulkheadPermit<'_> {
+    #[inline]
     fn drop(&mut self) {
         self.shared.semaphore.add_permits(1);
         if self.finish {
