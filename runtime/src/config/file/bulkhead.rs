@@ -21,42 +21,20 @@
 
 use super::ConfigWarning;
 use super::inherit::{Group, Inheritance, Layer};
-use super::module::{ModuleOrigins, ModuleSettings, with_implicit_default};
+use super::module::{
+    ModuleOrigins, ModuleSections, ModuleSettings, ResolvedModule, with_implicit_default,
+};
 use super::node::{Node, Typing};
 use crate::bulkhead::{BULKHEAD_FIELDS, BulkheadConfig, BulkheadSettings};
 use crate::config::{ConfigError, Location};
-use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// The bulkhead part of a config file in fusebox's layout (`[bulkhead.configs.<name>]`,
-/// `[bulkhead.instances.<name>]`).
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct BulkheadFileConfig {
-    /// Shared bulkhead configs by name; `default` is the registry's default bulkhead config.
-    pub configs: BTreeMap<String, BulkheadSettings>,
-    /// Bulkhead instances by name.
-    pub instances: BTreeMap<String, BulkheadSettings>,
-}
-
-impl BulkheadFileConfig {
-    /// Whether the file has no bulkhead section.
-    pub fn is_empty(&self) -> bool {
-        self.configs.is_empty() && self.instances.is_empty()
-    }
-}
+/// `[bulkhead.instances.<name>]`); `configs.default` is the registry's default bulkhead config.
+pub type BulkheadFileConfig = ModuleSections<BulkheadSettings>;
 
 /// Every bulkhead config of a file, resolved and validated.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct ResolvedBulkheads {
-    /// The registry's default bulkhead config: `bulkhead.configs.default` if present, else
-    /// Resilience4j's defaults.
-    pub default: BulkheadConfig,
-    /// Every shared bulkhead config by name, `default` included.
-    pub configs: BTreeMap<String, BulkheadConfig>,
-    /// Every configured bulkhead by name.
-    pub instances: BTreeMap<String, BulkheadConfig>,
-}
+pub type ResolvedBulkheads = ResolvedModule<BulkheadConfig>;
 
 /// Where the bulkhead sections were written.
 pub(crate) type BulkheadOrigins = ModuleOrigins<BulkheadSettings>;

@@ -112,6 +112,7 @@ mod toml;
 mod yaml;
 
 pub use bulkhead::{BulkheadFileConfig, ResolvedBulkheads};
+pub use module::{ModuleSections, ResolvedModule};
 #[cfg(test)]
 pub(crate) use resolve::KeyStyle;
 pub use retry::{ResolvedRetries, RetryFileConfig};

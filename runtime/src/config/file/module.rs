@@ -11,9 +11,52 @@ use super::node::{Node, Pos, Typing, invalid};
 use super::resolve::{FieldOrigin, KeyStyle, SectionOrigin};
 use super::{ConfigWarning, suggest};
 use crate::config::{ConfigError, ConfigErrorKind, Location};
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
+
+/// One module's part of a config file in fusebox's layout (`[<module>.configs.<name>]`,
+/// `[<module>.instances.<name>]`), each section an `S` (for example
+/// [`RetrySettings`](crate::retry::RetrySettings)).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[serde(bound(serialize = "S: Serialize", deserialize = "S: Deserialize<'de>"))]
+pub struct ModuleSections<S> {
+    /// Shared configs by name; `default` is the registry's default config of the module.
+    pub configs: BTreeMap<String, S>,
+    /// Instances by name.
+    pub instances: BTreeMap<String, S>,
+}
+
+impl<S> Default for ModuleSections<S> {
+    fn default() -> Self {
+        Self {
+            configs: BTreeMap::new(),
+            instances: BTreeMap::new(),
+        }
+    }
+}
+
+impl<S> ModuleSections<S> {
+    /// Whether the file has no section of this module.
+    pub fn is_empty(&self) -> bool {
+        self.configs.is_empty() && self.instances.is_empty()
+    }
+}
+
+/// One module's configs of a file, resolved and validated; `C` is its config type (for
+/// example [`RetryConfig`](crate::retry::RetryConfig)).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ResolvedModule<C> {
+    /// The registry's default config of the module: its `configs.default` if present, else
+    /// Resilience4j's defaults.
+    pub default: C,
+    /// Every shared config by name, `default` included.
+    pub configs: BTreeMap<String, C>,
+    /// Every configured instance by name.
+    pub instances: BTreeMap<String, C>,
+}
 
 /// A module's settings type (one section), as its property table writes it.
 pub(crate) trait ModuleSettings: Clone + Default {

@@ -18,43 +18,21 @@
 
 use super::ConfigWarning;
 use super::inherit::{Group, Inheritance, Layer};
-use super::module::{ModuleOrigins, ModuleSettings, with_implicit_default};
+use super::module::{
+    ModuleOrigins, ModuleSections, ModuleSettings, ResolvedModule, with_implicit_default,
+};
 use super::node::{Node, Typing};
 use super::resolve::SectionOrigin;
 use crate::config::{ConfigError, Location};
 use crate::retry::{RETRY_FIELDS, RetryConfig, RetrySettings};
-use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// The retry part of a config file in fusebox's layout (`[retry.configs.<name>]`,
-/// `[retry.instances.<name>]`).
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct RetryFileConfig {
-    /// Shared retry configs by name; `default` is the registry's default retry config.
-    pub configs: BTreeMap<String, RetrySettings>,
-    /// Retry instances by name.
-    pub instances: BTreeMap<String, RetrySettings>,
-}
-
-impl RetryFileConfig {
-    /// Whether the file has no retry section.
-    pub fn is_empty(&self) -> bool {
-        self.configs.is_empty() && self.instances.is_empty()
-    }
-}
+/// `[retry.instances.<name>]`); `configs.default` is the registry's default retry config.
+pub type RetryFileConfig = ModuleSections<RetrySettings>;
 
 /// Every retry config of a file, resolved and validated.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct ResolvedRetries {
-    /// The registry's default retry config: `retry.configs.default` if present, else
-    /// Resilience4j's defaults.
-    pub default: RetryConfig,
-    /// Every shared retry config by name, `default` included.
-    pub configs: BTreeMap<String, RetryConfig>,
-    /// Every configured retry by name.
-    pub instances: BTreeMap<String, RetryConfig>,
-}
+pub type ResolvedRetries = ResolvedModule<RetryConfig>;
 
 /// Where the retry sections were written.
 pub(crate) type RetryOrigins = ModuleOrigins<RetrySettings>;
