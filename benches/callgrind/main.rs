@@ -53,6 +53,10 @@ const CASES: &[&str] = &[
     "failsafe_open",
     "tower_resilience_async",
     "tower_resilience_open",
+    "bulkhead_try",
+    "tokio_semaphore_try",
+    "bulkhead_async",
+    "tokio_semaphore_async",
 ];
 
 #[inline(never)]
@@ -184,6 +188,35 @@ fn main() {
             black_box(std::time::Instant::now());
             0
         }),
+        // Bulkhead acquire + release against tokio's semaphore (benches/bulkhead.rs times them).
+        "bulkhead_try" => {
+            let b = fusebox::bulkhead::Bulkhead::new("cg", Default::default());
+            sync_loop(n, |i| {
+                drop(black_box(b.try_acquire_permission()));
+                i
+            })
+        }
+        "tokio_semaphore_try" => {
+            let s = tokio::sync::Semaphore::new(25);
+            sync_loop(n, |i| {
+                drop(black_box(s.try_acquire()));
+                i
+            })
+        }
+        "bulkhead_async" => {
+            let b = fusebox::bulkhead::Bulkhead::new("cg", Default::default());
+            async_loop!(rt, n, |i| {
+                drop(black_box(b.acquire_permission().await));
+                i
+            })
+        }
+        "tokio_semaphore_async" => {
+            let s = tokio::sync::Semaphore::new(25);
+            async_loop!(rt, n, |i| {
+                drop(black_box(s.acquire().await));
+                i
+            })
+        }
         "fusebox_lowlevel" => {
             let b = fusebox_closed("cg");
             sync_loop(n, |i| fusebox_lowlevel_call(&b, i))

@@ -39,11 +39,13 @@
 //! each of them under the same name.
 
 mod breaker;
+pub mod bulkhead;
 mod call;
 mod clock;
 pub mod config;
 #[cfg(feature = "watch")]
 mod config_watch;
+mod event_bus;
 mod events;
 mod metrics;
 pub mod observe;
@@ -70,6 +72,7 @@ pub use config::{
 };
 #[cfg(feature = "watch")]
 pub use config_watch::{ConfigWatcher, ConfigWatcherBuilder, DEFAULT_DEBOUNCE, ReloadStats};
+pub use event_bus::EventSubscription;
 pub use events::{CircuitBreakerEvent, DEFAULT_EVENT_BUFFER, EventKind, EventReceiver, EventType};
 pub use metrics::Metrics;
 pub use registry::{Registry, global_config_path};

@@ -71,6 +71,8 @@ struct RegistryInner {
     rate_limiter_default: RwLock<RateLimiterConfig>,
     rate_limiter_configs: RwLock<BTreeMap<String, RateLimiterConfig>>,
     rate_limiters: RwLock<HashMap<Arc<str>, RateLimiter>>,
+    /// Bulkheads: the default config, shared configs and instances.
+    bulkheads: crate::bulkhead::registry::Bulkheads,
 }
 
 impl fmt::Debug for Registry {
@@ -413,6 +415,11 @@ impl Registry {
         }
     }
 
+    /// The registry's bulkheads (their methods are in `bulkhead/registry.rs`).
+    pub(crate) fn bulkheads(&self) -> &crate::bulkhead::registry::Bulkheads {
+        &self.inner.bulkheads
+    }
+
     /// Registers `hook` to be told of every breaker created or replaced from now on.
     pub(crate) fn on_breaker_added(&self, hook: &Arc<BreakerAddedHook>) {
         let mut hooks = self.inner.added_hooks.write();
@@ -536,6 +543,7 @@ impl Registry {
         registry.set_retries(resolved.retry);
         registry.set_time_limiters(resolved.time_limiter);
         registry.set_rate_limiters(resolved.rate_limiter);
+        registry.inner.bulkheads.set(resolved.bulkhead);
         registry
     }
 
@@ -546,10 +554,10 @@ impl Registry {
     /// cached by `#[circuit_breaker]` call sites) sees the new config, and its state and metrics
     /// start over, unless only how it is observed changed (`register_health_indicator`,
     /// `allow_health_indicator_to_fail`, `event_consumer_buffer_size`): those apply in place and
-    /// the breaker keeps its state and window. Retry configs are replaced and new retry
-    /// instances created (existing retries keep their config); time limiters and rate limiters
-    /// alike. Returns the names of the retries created, then of the time limiters created, then
-    /// of the rate limiters created, then of the breakers that were created or whose config
+    /// the breaker keeps its state and window. Retry, bulkhead, time limiter and rate limiter
+    /// configs are replaced and new instances of each created (existing ones keep their config
+    /// and state). Returns the names of the retries created, then of the time limiters, rate
+    /// limiters and bulkheads created, then of the breakers that were created or whose config
     /// changed.
     pub fn reload_from_file(&self, path: impl AsRef<Path>) -> Result<Vec<String>, ConfigError> {
         let LoadedConfig { resolved, .. } = file::load_file(path.as_ref())?;
@@ -558,6 +566,7 @@ impl Registry {
         let mut changed = self.set_retries(resolved.retry);
         changed.extend(self.set_time_limiters(resolved.time_limiter));
         changed.extend(self.set_rate_limiters(resolved.rate_limiter));
+        changed.extend(self.inner.bulkheads.set(resolved.bulkhead));
         {
             let mut configs = self.inner.configs.write();
             configs.clear();

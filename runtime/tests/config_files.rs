@@ -229,6 +229,8 @@ mod spring_files {
                 format!("{p}.configs.default.ignoreExceptions"),
                 format!("{p}.configs.shared.ignoreExceptions"),
                 format!("{p}.instances.backendB.recordFailurePredicate"),
+                // Read and reported, not provided (runtime/tests/bulkhead_files.rs).
+                "resilience4j.thread-pool-bulkhead".to_owned(),
             ]
         );
         // The time limiter block configures the registry's time limiters too.
@@ -295,7 +297,8 @@ mod spring_files {
         assert_eq!(r.configs["shared"].wait_interval(), &constant(secs(10))); // PT10s
         assert_eq!(r.configs["shared"].timeout(), None);
         let keys = warning_keys(&loaded);
-        assert_eq!(keys.len(), 7, "{keys:#?}");
+        // The breaker keys, and the bulkhead's `writableStackTraceEnabled`.
+        assert_eq!(keys.len(), 8, "{keys:#?}");
         for java_only in [
             "configs.default.writableStackTraceEnabled",
             "configs.default.recordFailurePredicate",

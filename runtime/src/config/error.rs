@@ -192,11 +192,17 @@ impl fmt::Display for ConfigError {
                 Ok(())
             }
             ConfigErrorKind::MissingBaseConfig { base } => {
-                // Retry sections live under `retry.` (TOML) or `resilience4j.retry.` (Spring).
-                let section = ["retry.", "resilience4j.retry."]
-                    .into_iter()
-                    .find(|prefix| key.starts_with(prefix))
-                    .unwrap_or("");
+                // Retry and bulkhead sections live under `retry.` / `bulkhead.` (TOML) or
+                // `resilience4j.retry.` / `resilience4j.bulkhead.` (Spring).
+                let section = [
+                    "retry.",
+                    "resilience4j.retry.",
+                    "bulkhead.",
+                    "resilience4j.bulkhead.",
+                ]
+                .into_iter()
+                .find(|prefix| key.starts_with(prefix))
+                .unwrap_or("");
                 write!(
                     f,
                     "{key}: base config `{base}` does not exist (define it under `{section}configs.{base}`)"

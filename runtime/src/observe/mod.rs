@@ -80,8 +80,8 @@ pub mod health;
 mod model;
 mod monitor;
 pub mod prometheus;
-mod retry;
 pub mod rate_limiter_health;
+mod retry;
 mod tap;
 mod time_limiter;
 

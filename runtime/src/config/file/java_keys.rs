@@ -18,7 +18,7 @@ const PRECEDENCE: &str =
     "not needed: ignore predicates always take precedence over record predicates in fusebox";
 const ASPECT_ORDER: &str = "not applicable: decorators apply in the order the attributes are written \
      on the function";
-const TAGS: &str = "not applied: the time limiter series carry the registry-wide tags \
+const TAGS: &str = "not applied: this module's series carry the registry-wide tags \
      (`management.metrics.tags`, `resilience4j.circuitbreaker.tags`)";
 const METRICS: &str = "not applicable: fusebox publishes metrics through the `metrics` feature";
 
@@ -44,7 +44,8 @@ pub(crate) fn section_key(canonical: &str) -> Option<&'static str> {
         "circuitbreakeraspectorder"
         | "timelimiteraspectorder"
         | "retryaspectorder"
-        | "ratelimiteraspectorder" => ASPECT_ORDER,
+        | "ratelimiteraspectorder"
+        | "bulkheadaspectorder" => ASPECT_ORDER,
         "tags" => TAGS,
         "metrics" => METRICS,
         _ => return None,
@@ -78,6 +79,21 @@ pub(crate) fn retry_property(canonical: &str) -> Option<&'static str> {
     })
 }
 
+const BULKHEAD_FAIR: &str = "not a Spring property (Resilience4j's Spring binding ignores it): set \
+     it with `BulkheadConfigBuilder::fair_call_handling` in code; waiting calls are served in \
+     arrival order either way";
+const BULKHEAD_STACK_TRACE: &str =
+    "not applicable: fusebox's `BulkheadFull` error carries no stack trace";
+
+/// The message for a Java-only property of a bulkhead section.
+pub(crate) fn bulkhead_property(canonical: &str) -> Option<&'static str> {
+    Some(match canonical {
+        "writablestacktraceenabled" => BULKHEAD_STACK_TRACE,
+        "faircallhandlingstrategyenabled" | "faircallhandlingenabled" => BULKHEAD_FAIR,
+        _ => return None,
+    })
+}
+
 /// Java-only breaker property names (camelCase), for "did you mean" suggestions.
 pub(crate) const BREAKER_NAMES: &[&str] = &[
     "recordExceptions",
@@ -97,6 +113,7 @@ pub(crate) const SECTION_NAMES: &[&str] = &[
     "circuitBreakerAspectOrder",
     "timeLimiterAspectOrder",
     "retryAspectOrder",
+    "bulkheadAspectOrder",
     "tags",
     "metrics",
 ];

@@ -72,8 +72,12 @@
 //! [`Retry`](crate::retry::Retry)s with Resilience4j's retry rules (see [`crate::retry`]).
 //! `resilience4j.ratelimiter` (and TOML's `[rate_limiter.configs|instances.<name>]`) configures
 //! [`RateLimiter`](crate::rate_limiter::RateLimiter)s with the same rules (a section without
-//! `base_config` starts from `configs.default`).
-//! Other sections (bulkhead, management, server, ...) are ignored. Java-only
+//! `base_config` starts from `configs.default`), and `resilience4j.bulkhead` (TOML's
+//! `[bulkhead.configs|instances.<name>]`) [`Bulkhead`](crate::bulkhead::Bulkhead)s (see
+//! `bulkhead.rs` here). `resilience4j.thread-pool-bulkhead` is read and reported with one
+//! [`ConfigWarning`]: its thread-pool bulkhead is not provided, because an async call holds no
+//! thread while it waits and the semaphore bulkhead bounds it. Other sections (management,
+//! server, ...) are ignored. Java-only
 //! properties (`recordExceptions`, `writableStackTraceEnabled`, ...) load with one
 //! [`ConfigWarning`] each, saying how to get the effect in Rust.
 //!
@@ -94,12 +98,14 @@
 //! - percentages follow the builder's rule (0, 100] (Spring's property setters demand [1, 100]);
 //! - unknown properties in a breaker or time limiter section are errors (Spring ignores them).
 
+pub(crate) mod bulkhead;
 mod duration;
 mod enums;
 pub(crate) mod format;
 mod inherit;
 #[cfg(feature = "yaml")]
 mod java_keys;
+mod module;
 pub(crate) mod node;
 #[cfg(feature = "yaml")]
 mod profiles;
@@ -116,6 +122,8 @@ mod toml;
 #[cfg(feature = "yaml")]
 mod yaml;
 
+pub use bulkhead::{BulkheadFileConfig, ResolvedBulkheads};
+pub use module::{ModuleSections, ResolvedModule};
 pub use rate_limiter::{RateLimiterFileConfig, ResolvedRateLimiters};
 #[cfg(test)]
 pub(crate) use resolve::KeyStyle;
@@ -152,6 +160,9 @@ pub struct ResolvedConfig {
     /// The rate limiter configs (TOML `[rate_limiter.configs|instances.<name>]`, Spring's
     /// `resilience4j.ratelimiter`).
     pub rate_limiter: ResolvedRateLimiters,
+    /// The bulkhead configs (TOML `[bulkhead.configs|instances.<name>]`, Spring's
+    /// `resilience4j.bulkhead`).
+    pub bulkhead: ResolvedBulkheads,
 }
 
 /// A loaded file: its configs and the warnings it produced.

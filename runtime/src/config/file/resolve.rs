@@ -88,6 +88,8 @@ pub(crate) struct Origins {
     pub(crate) retry: super::retry::RetryOrigins,
     /// Where the rate limiter sections were written.
     pub(crate) rate_limiter: super::rate_limiter::RateLimiterOrigins,
+    /// Where the bulkhead sections were written.
+    pub(crate) bulkhead: super::bulkhead::BulkheadOrigins,
 }
 
 impl Origins {
@@ -166,6 +168,7 @@ pub(crate) fn resolve(
     let (retry, retry_warnings) = super::retry::resolve(&config.retry, &origins.retry)?;
     warnings.extend(retry_warnings);
     let rate_limiter = super::rate_limiter::resolve(&config.rate_limiter, &origins.rate_limiter)?;
+    let bulkhead = super::bulkhead::resolve(&config.bulkhead, &origins.bulkhead)?;
     for (name, value) in &config.tags {
         if let Some(rule) = tags::tag_name_problem(name) {
             let (path, location, written) = match origins.tags.get(name) {
@@ -191,6 +194,7 @@ pub(crate) fn resolve(
         retry,
         time_limiter: config.time_limiter.resolve()?,
         rate_limiter,
+        bulkhead,
     };
     Ok((resolved, warnings))
 }

@@ -16,159 +16,51 @@
 //! `base_config` chains are resolved in order, so merged backoff keys reach every level
 //! (Resilience4j's result depends on hash-map order for chains of configs).
 
+use super::ConfigWarning;
 use super::inherit::{Group, Inheritance, Layer};
-use super::node::{Node, Pos, Typing, invalid};
-use super::resolve::{FieldOrigin, KeyStyle, SectionOrigin};
-use super::{ConfigWarning, suggest};
-use crate::config::{ConfigError, ConfigErrorKind, Location};
+use super::module::{
+    ModuleOrigins, ModuleSections, ModuleSettings, ResolvedModule, with_implicit_default,
+};
+use super::node::{Node, Typing};
+use super::resolve::SectionOrigin;
+use crate::config::{ConfigError, Location};
 use crate::retry::{RETRY_FIELDS, RetryConfig, RetrySettings};
-use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
 
 /// The retry part of a config file in fusebox's layout (`[retry.configs.<name>]`,
-/// `[retry.instances.<name>]`).
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct RetryFileConfig {
-    /// Shared retry configs by name; `default` is the registry's default retry config.
-    pub configs: BTreeMap<String, RetrySettings>,
-    /// Retry instances by name.
-    pub instances: BTreeMap<String, RetrySettings>,
-}
-
-impl RetryFileConfig {
-    /// Whether the file has no retry section.
-    pub fn is_empty(&self) -> bool {
-        self.configs.is_empty() && self.instances.is_empty()
-    }
-}
+/// `[retry.instances.<name>]`); `configs.default` is the registry's default retry config.
+pub type RetryFileConfig = ModuleSections<RetrySettings>;
 
 /// Every retry config of a file, resolved and validated.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct ResolvedRetries {
-    /// The registry's default retry config: `retry.configs.default` if present, else
-    /// Resilience4j's defaults.
-    pub default: RetryConfig,
-    /// Every shared retry config by name, `default` included.
-    pub configs: BTreeMap<String, RetryConfig>,
-    /// Every configured retry by name.
-    pub instances: BTreeMap<String, RetryConfig>,
-}
+pub type ResolvedRetries = ResolvedModule<RetryConfig>;
 
 /// Where the retry sections were written.
-#[derive(Clone, Debug)]
-pub(crate) struct RetryOrigins {
-    pub(crate) file: Option<PathBuf>,
-    /// `retry` (TOML) or `resilience4j.retry` (Spring).
-    pub(crate) prefix: String,
-    pub(crate) style: KeyStyle,
-    pub(crate) configs: BTreeMap<String, SectionOrigin>,
-    pub(crate) instances: BTreeMap<String, SectionOrigin>,
-}
+pub(crate) type RetryOrigins = ModuleOrigins<RetrySettings>;
 
-impl Default for RetryOrigins {
-    fn default() -> Self {
-        Self {
-            file: None,
-            prefix: "retry".to_owned(),
-            style: KeyStyle::Snake,
-            configs: BTreeMap::new(),
-            instances: BTreeMap::new(),
-        }
-    }
-}
+impl ModuleSettings for RetrySettings {
+    const TOML_PREFIX: &'static str = "retry";
+    const FIELDS: &'static [&'static str] = RETRY_FIELDS;
 
-impl RetryOrigins {
-    fn section(&self, group: Group, name: &str) -> SectionOrigin {
-        let known = match group {
-            Group::Configs => self.configs.get(name),
-            Group::Instances => self.instances.get(name),
-        };
-        known.cloned().unwrap_or_else(|| SectionOrigin {
-            path: format!("{}.{}.{name}", self.prefix, group.name()),
-            ..SectionOrigin::default()
-        })
+    fn set(&mut self, field: &str, node: &Node, typing: Typing) -> Result<(), String> {
+        RetrySettings::set(self, field, node, typing)
     }
 
-    fn field(&self, section: &SectionOrigin, field: &str) -> (String, Location, Option<String>) {
-        match section.fields.get(field) {
-            Some(f) => (
-                f.path.clone(),
-                f.pos.location(self.file.as_deref()),
-                Some(f.written.clone()),
-            ),
-            None => (
-                format!("{}.{}", section.path, self.style.spell(field)),
-                section.pos.location(self.file.as_deref()),
-                None,
-            ),
-        }
+    fn file_rule(&self, field: &str) -> Option<&'static str> {
+        // Spring's setter: [0, 1) (the core accepts 1).
+        (field == "randomized_wait_factor"
+            && self
+                .randomized_wait_factor
+                .is_some_and(|f| !(0.0..1.0).contains(&f)))
+        .then_some("must be in [0, 1)")
     }
-}
 
-/// Reads one retry section's entries (`(written key, canonical key, position, value)`), where a
-/// key is a [`RETRY_FIELDS`] name compared by `canonical`. Keys that `java_only` knows become
-/// warnings; others are errors naming the nearest key.
-#[allow(
-    clippy::too_many_arguments,
-    reason = "one call per layout; a struct would only rename them"
-)]
-pub(crate) fn read_section<'a>(
-    path: &str,
-    pos: Pos,
-    entries: impl IntoIterator<Item = (&'a str, Pos, &'a Node)>,
-    canonical: fn(&str) -> String,
-    java_only: fn(&str) -> Option<&'static str>,
-    typing: Typing,
-    file: Option<&Path>,
-    warnings: &mut Vec<ConfigWarning>,
-) -> Result<(RetrySettings, SectionOrigin), ConfigError> {
-    let mut settings = RetrySettings::default();
-    let mut fields = BTreeMap::new();
-    for (written, key_pos, node) in entries {
-        let key = format!("{path}.{written}");
-        let wanted = canonical(written);
-        if let Some(&field) = RETRY_FIELDS.iter().find(|f| canonical(f) == wanted) {
-            settings
-                .set(field, node, typing)
-                .map_err(|rule| invalid(&key, node, rule, file))?;
-            if field == "randomized_wait_factor"
-                && let Some(f) = settings.randomized_wait_factor
-                && !(0.0..1.0).contains(&f)
-            {
-                // Spring's setter: [0, 1) (the core accepts 1).
-                return Err(invalid(&key, node, "must be in [0, 1)".into(), file));
-            }
-            fields.insert(
-                field,
-                FieldOrigin {
-                    path: key,
-                    written: node.to_string(),
-                    pos: node.pos,
-                },
-            );
-        } else if let Some(message) = java_only(&wanted) {
-            warnings.push(ConfigWarning {
-                key,
-                location: key_pos.location(file),
-                message: message.to_owned(),
-            });
-        } else {
-            let suggestion = suggest::nearest(written, RETRY_FIELDS.iter().copied(), canonical)
-                .map(str::to_owned);
-            return Err(
-                ConfigError::new(key, ConfigErrorKind::UnknownKey { suggestion })
-                    .at(key_pos.location(file)),
-            );
-        }
+    fn base_config(&self) -> Option<&str> {
+        self.base_config.as_deref()
     }
-    let origin = SectionOrigin {
-        path: path.to_owned(),
-        pos,
-        fields,
-    };
-    Ok((settings, origin))
+
+    fn set_base_config(&mut self, base: String) {
+        self.base_config = Some(base);
+    }
 }
 
 /// Resolves every retry config and instance with Resilience4j's retry rules.
@@ -177,14 +69,8 @@ pub(crate) fn resolve(
     origins: &RetryOrigins,
 ) -> Result<(ResolvedRetries, Vec<ConfigWarning>), ConfigError> {
     let has_default = config.configs.contains_key("default");
-    // Resilience4j's retry: a section without a base starts from `configs.default`.
-    let with_default_base = |name: &str, s: &RetrySettings| {
-        let mut s = s.clone();
-        if s.base_config.is_none() && has_default && name != "default" {
-            s.base_config = Some("default".to_owned());
-        }
-        s
-    };
+    let with_default_base =
+        |name: &str, s: &RetrySettings| with_implicit_default(name, s, has_default);
     let configs: BTreeMap<String, RetrySettings> = config
         .configs
         .iter()
@@ -269,16 +155,10 @@ impl Layer for Retries<'_> {
         if s.wait_duration.is_none() {
             self.warn_ineffective(&origin, section);
         }
-        let config = s.apply_to(base.to_builder()).build().map_err(|e| {
-            let (path, location, written) = self.origins.field(&origin, e.key());
-            let kind = match (e.kind().clone(), written) {
-                (ConfigErrorKind::InvalidValue { rule, .. }, Some(value)) => {
-                    ConfigErrorKind::InvalidValue { value, rule }
-                }
-                (kind, _) => kind,
-            };
-            ConfigError::new(path, kind).at(location)
-        })?;
+        let config = s
+            .apply_to(base.to_builder())
+            .build()
+            .map_err(|e| self.origins.locate(&origin, e))?;
         Ok((config, s))
     }
 }

@@ -3,6 +3,7 @@
 //! [`BreakerSettings`], its key list [`FIELDS`] and its reading and applying follow from the
 //! property table in `config/properties.rs`.
 
+use super::bulkhead::BulkheadFileConfig;
 use super::rate_limiter::RateLimiterFileConfig;
 use super::retry::RetryFileConfig;
 use super::time_limiter::TimeLimiterFileConfig;
@@ -57,6 +58,10 @@ pub struct RegistryConfig {
     /// `[rate_limiter.instances.<name>]`).
     #[serde(skip_serializing_if = "RateLimiterFileConfig::is_empty")]
     pub rate_limiter: RateLimiterFileConfig,
+    /// Bulkhead configs and instances (`[bulkhead.configs.<name>]`,
+    /// `[bulkhead.instances.<name>]`).
+    #[serde(skip_serializing_if = "BulkheadFileConfig::is_empty")]
+    pub bulkhead: BulkheadFileConfig,
 }
 
 #[cfg(test)]

@@ -1,8 +1,11 @@
-//! Spring Boot's `application.yml` layout: `resilience4j.circuitbreaker` and
-//! `resilience4j.timelimiter`, with relaxed binding, dotted keys and profile documents.
+//! Spring Boot's `application.yml` layout: `resilience4j.circuitbreaker`,
+//! `resilience4j.timelimiter`, `resilience4j.retry` and `resilience4j.bulkhead` (and
+//! `resilience4j.thread-pool-bulkhead`, reported as not provided), with relaxed binding, dotted
+//! keys and profile documents.
 
 use super::enums::canonical;
 use super::inherit::{Group, Inheritance, Layer};
+use super::module::{self, ModuleOrigins, ModuleSettings};
 use super::node::{Node, Pos, Typing, Value, invalid};
 use super::resolve::{self, FieldOrigin, KeyStyle, Origins, SectionOrigin};
 use super::settings::{BreakerSettings, FIELDS, RegistryConfig};
@@ -10,8 +13,8 @@ use super::time_limiter::{
     CAMEL_KEYS, ResolvedTimeLimiters, TimeLimiterSection, TimeLimiterSections,
 };
 use super::{
-    ConfigWarning, LoadedConfig, ResolvedConfig, java_keys, profiles, rate_limiter, retry, suggest,
-    tags, yaml,
+    ConfigWarning, LoadedConfig, ResolvedConfig, java_keys, profiles, rate_limiter, suggest, tags,
+    yaml,
 };
 use crate::config::{ConfigError, ConfigErrorKind, Location};
 use std::collections::BTreeMap;
@@ -22,6 +25,8 @@ const BREAKER_PREFIX: &str = "resilience4j.circuitbreaker";
 const TIME_LIMITER_PREFIX: &str = "resilience4j.timelimiter";
 const RETRY_PREFIX: &str = "resilience4j.retry";
 const RATE_LIMITER_PREFIX: &str = "resilience4j.ratelimiter";
+const BULKHEAD_PREFIX: &str = "resilience4j.bulkhead";
+const THREAD_POOL_BULKHEAD_PREFIX: &str = "resilience4j.thread-pool-bulkhead";
 /// Resilience4j's time limiter default timeout.
 const TIME_LIMITER_DEFAULT: Duration = Duration::from_secs(1);
 
@@ -175,6 +180,8 @@ enum Module {
     TimeLimiter,
     Retry,
     RateLimiter,
+    Bulkhead,
+    ThreadPoolBulkhead,
 }
 
 impl Module {
@@ -184,6 +191,8 @@ impl Module {
             Module::TimeLimiter => TIME_LIMITER_PREFIX,
             Module::Retry => RETRY_PREFIX,
             Module::RateLimiter => RATE_LIMITER_PREFIX,
+            Module::Bulkhead => BULKHEAD_PREFIX,
+            Module::ThreadPoolBulkhead => THREAD_POOL_BULKHEAD_PREFIX,
         }
     }
 }
@@ -217,6 +226,9 @@ struct Layout<'a> {
     time_limiters: Sections<'a>,
     retries: Sections<'a>,
     rate_limiters: Sections<'a>,
+    bulkheads: Sections<'a>,
+    /// `resilience4j.thread-pool-bulkhead`: read to be reported, not applied.
+    thread_pool_bulkheads: Sections<'a>,
     /// Java-only keys directly under a module, first occurrence each.
     module_keys: BTreeMap<(Module, String), ConfigWarning>,
     /// `management.metrics.tags.<k>` (Spring Boot's common tags), last written each.
@@ -288,6 +300,10 @@ impl<'a> Layout<'a> {
                 "timelimiter" => (Module::TimeLimiter, &mut self.time_limiters),
                 "retry" => (Module::Retry, &mut self.retries),
                 "ratelimiter" => (Module::RateLimiter, &mut self.rate_limiters),
+                "bulkhead" => (Module::Bulkhead, &mut self.bulkheads),
+                "threadpoolbulkhead" => {
+                    (Module::ThreadPoolBulkhead, &mut self.thread_pool_bulkheads)
+                }
                 _ => continue,
             };
             let group = &path[2];
@@ -384,10 +400,12 @@ impl<'a> Layout<'a> {
             origins.tags.insert(name, tag.origin);
         }
         let limiters = TimeLimiters::read(&self.time_limiters, file)?;
-        retries(
+        let retry = (&mut registry.retry, &mut origins.retry);
+        module_sections(
             &self.retries,
-            &mut registry,
-            &mut origins,
+            [&mut retry.0.configs, &mut retry.0.instances],
+            retry.1,
+            java_keys::retry_property,
             file,
             &mut warnings,
         )?;
@@ -398,6 +416,36 @@ impl<'a> Layout<'a> {
             file,
             &mut warnings,
         )?;
+        let bulkhead = (&mut registry.bulkhead, &mut origins.bulkhead);
+        module_sections(
+            &self.bulkheads,
+            [&mut bulkhead.0.configs, &mut bulkhead.0.instances],
+            bulkhead.1,
+            java_keys::bulkhead_property,
+            file,
+            &mut warnings,
+        )?;
+        let thread_pool = &self.thread_pool_bulkheads;
+        let thread_pool_sections: Vec<(String, Pos)> = (thread_pool.configs.iter())
+            .map(|(name, s)| (format!("configs.{name}"), s.pos))
+            .chain(
+                (thread_pool.instances.iter())
+                    .map(|(name, s)| (format!("instances.{name}"), s.pos)),
+            )
+            .collect();
+        if let Some(first) =
+            (thread_pool_sections.iter().map(|(_, pos)| *pos)).min_by_key(|p| (p.line, p.column))
+        {
+            let names: Vec<&str> = thread_pool_sections
+                .iter()
+                .map(|(n, _)| n.as_str())
+                .collect();
+            warnings.push(super::bulkhead::thread_pool_warning(
+                THREAD_POOL_BULKHEAD_PREFIX,
+                &names,
+                first.location(file),
+            ));
+        }
         let (resolved, resolve_warnings) = resolve::resolve(&registry, &origins)?;
         warnings.extend(resolve_warnings);
         warnings.sort_by_key(|w| (w.location.line, w.location.column));
@@ -520,35 +568,32 @@ fn breakers(
     Ok((config, origins))
 }
 
-/// The `resilience4j.retry` sections as retry settings, with their origins.
-fn retries(
+/// One module's `resilience4j.<module>` sections (`retry`, `bulkhead`) as its settings, with
+/// their origins: `maps` are its configs and instances.
+fn module_sections<S: ModuleSettings>(
     sections: &Sections<'_>,
-    registry: &mut RegistryConfig,
-    origins: &mut Origins,
+    [configs, instances]: [&mut BTreeMap<String, S>; 2],
+    origins: &mut ModuleOrigins<S>,
+    java_only: fn(&str) -> Option<&'static str>,
     file: Option<&Path>,
     warnings: &mut Vec<ConfigWarning>,
 ) -> Result<(), ConfigError> {
-    origins.retry.file = file.map(Path::to_path_buf);
-    origins.retry.prefix = RETRY_PREFIX.to_owned();
-    origins.retry.style = KeyStyle::Camel;
+    let prefix = format!("resilience4j.{}", S::TOML_PREFIX);
+    origins.file = file.map(Path::to_path_buf);
+    origins.style = KeyStyle::Camel;
     let groups = [
-        (
-            "configs",
-            &sections.configs,
-            &mut registry.retry.configs,
-            &mut origins.retry.configs,
-        ),
+        ("configs", &sections.configs, configs, &mut origins.configs),
         (
             "instances",
             &sections.instances,
-            &mut registry.retry.instances,
-            &mut origins.retry.instances,
+            instances,
+            &mut origins.instances,
         ),
     ];
     for (group, sections, settings_map, origin_map) in groups {
         for (name, section) in sections {
-            let path = format!("{RETRY_PREFIX}.{group}.{name}");
-            let (settings, origin) = retry::read_section(
+            let path = format!("{prefix}.{group}.{name}");
+            let (settings, origin) = module::read_section::<S>(
                 &path,
                 section.pos,
                 section
@@ -556,7 +601,7 @@ fn retries(
                     .iter()
                     .map(|p| (p.written.as_str(), p.pos, p.node)),
                 canonical,
-                java_keys::retry_property,
+                java_only,
                 Typing::Lenient,
                 file,
                 warnings,
@@ -566,6 +611,7 @@ fn retries(
             origin_map.insert(name.clone(), origin);
         }
     }
+    origins.prefix = prefix;
     Ok(())
 }
 

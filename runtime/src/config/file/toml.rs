@@ -1,12 +1,13 @@
 //! fusebox's TOML layout: `[configs.<name>]` and `[instances.<name>]` with snake_case keys.
 
+use super::module::{self, ModuleOrigins, ModuleSettings};
 use super::node::{Key, Node, Pos, Typing, Value, invalid};
 use super::resolve::{self, FieldOrigin, Origins, SectionOrigin};
 use super::settings::{BreakerSettings, FIELDS, RegistryConfig};
 use super::suggest;
 use super::tags;
 use super::time_limiter::{SNAKE_KEYS, TimeLimiterSection, TimeLimiterSections};
-use super::{ConfigWarning, LoadedConfig, rate_limiter, retry};
+use super::{ConfigWarning, LoadedConfig, rate_limiter};
 use crate::config::{ConfigError, ConfigErrorKind};
 use ::toml::Spanned;
 use ::toml::de::{DeTable, DeValue};
@@ -19,6 +20,7 @@ const SECTIONS: &[&str] = &[
     "instances",
     "tags",
     "retry",
+    "bulkhead",
     "time_limiter",
     "rate_limiter",
 ];
@@ -110,13 +112,22 @@ fn read(
     };
     origins.retry.file = origins.file.clone();
     origins.rate_limiter.file = origins.file.clone();
+    origins.bulkhead.file = origins.file.clone();
     for (key, value) in root.entries().unwrap_or_default() {
         if key.name == "tags" {
             read_tags(value, &mut config, &mut origins, file)?;
             continue;
         }
         if key.name == "retry" {
-            read_retry(value, &mut config, &mut origins, file, warnings)?;
+            let (sections, origins) = (&mut config.retry, &mut origins.retry);
+            let maps = [&mut sections.configs, &mut sections.instances];
+            read_module(value, maps, origins, file, warnings)?;
+            continue;
+        }
+        if key.name == "bulkhead" {
+            let (sections, origins) = (&mut config.bulkhead, &mut origins.bulkhead);
+            let maps = [&mut sections.configs, &mut sections.instances];
+            read_module(value, maps, origins, file, warnings)?;
             continue;
         }
         if key.name == "time_limiter" {
@@ -259,17 +270,19 @@ fn read_time_limiters(
     Ok(sections)
 }
 
-/// `[retry.configs.<name>]` and `[retry.instances.<name>]`.
-fn read_retry(
+/// A module's `[<module>.configs.<name>]` and `[<module>.instances.<name>]` (`retry`,
+/// `bulkhead`): `maps` are its configs and instances.
+fn read_module<S: ModuleSettings>(
     body: &Node,
-    config: &mut RegistryConfig,
-    origins: &mut Origins,
+    [configs, instances]: [&mut BTreeMap<String, S>; 2],
+    origins: &mut ModuleOrigins<S>,
     file: Option<&Path>,
     warnings: &mut Vec<ConfigWarning>,
 ) -> Result<(), ConfigError> {
+    let module = S::TOML_PREFIX;
     let Some(groups) = body.entries() else {
         return Err(invalid(
-            "retry",
+            module,
             body,
             "expected a table with `configs` and `instances`".into(),
             file,
@@ -277,15 +290,15 @@ fn read_retry(
     };
     for (group, sections) in groups {
         let (settings, section_origins) = match group.name.as_str() {
-            "configs" => (&mut config.retry.configs, &mut origins.retry.configs),
-            "instances" => (&mut config.retry.instances, &mut origins.retry.instances),
+            "configs" => (&mut *configs, &mut origins.configs),
+            "instances" => (&mut *instances, &mut origins.instances),
             other => {
-                let path = format!("retry.{other}");
+                let path = format!("{module}.{other}");
                 let suggestion = suggest::nearest(other, ["configs", "instances"], str::to_owned);
                 return Err(unknown(&path, suggestion, group.pos, file));
             }
         };
-        let group_path = format!("retry.{}", group.name);
+        let group_path = format!("{module}.{}", group.name);
         let Some(sections) = sections.entries() else {
             return Err(invalid(
                 &group_path,
@@ -300,11 +313,11 @@ fn read_retry(
                 return Err(invalid(
                     &path,
                     body,
-                    "expected a table of retry properties".into(),
+                    format!("expected a table of {module} properties"),
                     file,
                 ));
             };
-            let (s, origin) = retry::read_section(
+            let (s, origin) = module::read_section::<S>(
                 &path,
                 name.pos,
                 entries.iter().map(|(k, v)| (k.name.as_str(), k.pos, v)),

@@ -1,0 +1,251 @@
+//! Bulkhead (Resilience4j's semaphore `Bulkhead`): at most `max_concurrent_calls` calls at once;
+//! a call that finds it full waits up to `max_wait_duration` for a slot, then is rejected.
+//!
+//! ```
+//! use fusebox_runtime::bulkhead::{Bulkhead, BulkheadConfig};
+//!
+//! # let rt = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
+//! # rt.block_on(async {
+//! let bulkhead = Bulkhead::new("inventory", BulkheadConfig::builder()
+//!     .max_concurrent_calls(1)
+//!     .build()?);
+//! let held = bulkhead.try_acquire_permission().expect("a free slot");
+//! // Full, and `max_wait_duration` is 0: rejected at once.
+//! assert!(bulkhead.call(async { 42 }).await.is_err());
+//! drop(held);
+//! assert_eq!(bulkhead.call(async { 42 }).await, Ok(42));
+//! # Ok::<(), fusebox_runtime::ConfigError>(())
+//! # })?;
+//! # Ok::<(), fusebox_runtime::ConfigError>(())
+//! ```
+//!
+//! Semantics are those of Resilience4j 2.4's `SemaphoreBulkhead`:
+//! - a call gets a slot ([`BulkheadPermit`]) and CALL_PERMITTED is published, or it is rejected
+//!   with [`BulkheadFull`] and CALL_REJECTED is published;
+//! - [`try_acquire_permission`](Bulkhead::try_acquire_permission) never waits;
+//!   [`acquire_permission`](Bulkhead::acquire_permission) and [`call`](Bulkhead::call) wait up
+//!   to `max_wait_duration` on tokio's timer (0, the default, rejects at once), in arrival
+//!   order;
+//! - dropping the permit gives the slot back and publishes CALL_FINISHED, however the call
+//!   ended: a cancelled call (its future dropped) or a panicking one cannot keep its slot;
+//!   dropping a call's future while it waits leaves the queue without taking a slot;
+//! - [`change_config`](Bulkhead::change_config) changes the config at run time, as Resilience4j's
+//!   `changeConfig`: more slots are free at once, fewer are taken back as running calls end.
+//!
+//! Waiting uses tokio's semaphore, which is fair (first come, first served): Resilience4j's
+//! default `fairCallHandlingStrategyEnabled = true`. Resilience4j's thread-pool bulkhead
+//! (`resilience4j.thread-pool-bulkhead`) is not provided: see [`crate::config::file`].
+//!
+//! Files of this module: `config.rs` (builder), `properties.rs` (the property table), `permit.rs`,
+//! `events.rs`, `metrics.rs`, `error.rs`, `registry.rs` (the registry's bulkheads).
+
+mod config;
+mod error;
+mod events;
+mod metrics;
+mod permit;
+mod properties;
+pub(crate) mod registry;
+
+pub use config::BulkheadConfigBuilder;
+pub use error::BulkheadFull;
+pub use events::{BulkheadEvent, BulkheadEventKind, BulkheadEventReceiver};
+pub use metrics::BulkheadMetrics;
+pub use permit::BulkheadPermit;
+pub(crate) use properties::BULKHEAD_FIELDS;
+pub use properties::{BulkheadConfig, BulkheadSettings};
+
+use crate::event_bus::EventBus;
+use std::fmt;
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::time::{Duration, SystemTime};
+use tokio::sync::{Semaphore, SemaphorePermit};
+
+/// A named bulkhead: its slots, config and event subscribers. Cheap to clone (one `Arc`);
+/// clones share everything.
+#[derive(Clone)]
+pub struct Bulkhead {
+    inner: Arc<Shared>,
+}
+
+/// What the handles of one bulkhead share.
+pub(crate) struct Shared {
+    name: Arc<str>,
+    /// The free slots; a taken slot is forgotten here and added back by its permit.
+    semaphore: Semaphore,
+    /// `max_concurrent_calls` and `max_wait_duration` of the current config, read per call
+    /// without a lock.
+    max_calls: AtomicU32,
+    max_wait_nanos: AtomicU64,
+    /// The current config, for [`Bulkhead::config`].
+    config: parking_lot::Mutex<BulkheadConfig>,
+    /// One config change at a time (Resilience4j's `configChangesLock`).
+    changing: tokio::sync::Mutex<()>,
+    events: EventBus<BulkheadEvent>,
+}
+
+impl Shared {
+    /// Publishes `kind` if anyone listens (one atomic load when nobody does).
+    #[inline(always)]
+    fn publish(&self, kind: BulkheadEventKind) {
+        if self.events.has_subscribers() {
+            self.publish_to_subscribers(kind);
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn publish_to_subscribers(&self, kind: BulkheadEventKind) {
+        self.events.publish(BulkheadEvent {
+            bulkhead: self.name.clone(),
+            kind,
+            created_at: SystemTime::now(),
+        });
+    }
+
+    /// `slot` was taken: CALL_PERMITTED and its permit (which gives it back).
+    #[inline]
+    fn permitted<'a>(&'a self, slot: SemaphorePermit<'a>) -> BulkheadPermit<'a> {
+        slot.forget();
+        self.publish(BulkheadEventKind::CallPermitted);
+        BulkheadPermit::new(self)
+    }
+
+    /// No slot: CALL_REJECTED and the error.
+    #[cold]
+    fn rejected(&self) -> BulkheadFull {
+        self.publish(BulkheadEventKind::CallRejected);
+        BulkheadFull {
+            bulkhead: self.name.clone(),
+        }
+    }
+
+    fn max_wait(&self) -> Duration {
+        Duration::from_nanos(self.max_wait_nanos.load(Ordering::Relaxed))
+    }
+}
+
+/// A duration in nanoseconds, saturated (584 years and more wait "forever").
+fn nanos(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
+}
+
+impl fmt::Debug for Bulkhead {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Bulkhead")
+            .field("name", &self.inner.name)
+            .field("metrics", &self.metrics())
+            .finish()
+    }
+}
+
+impl Bulkhead {
+    /// A bulkhead named `name` with `config`, outside any registry.
+    pub fn new(name: &str, config: BulkheadConfig) -> Self {
+        Self {
+            inner: Arc::new(Shared {
+                name: name.into(),
+                semaphore: Semaphore::new(config.max_concurrent_calls as usize),
+                max_calls: AtomicU32::new(config.max_concurrent_calls),
+                max_wait_nanos: AtomicU64::new(nanos(config.max_wait_duration)),
+                config: parking_lot::Mutex::new(config),
+                changing: tokio::sync::Mutex::new(()),
+                events: EventBus::default(),
+            }),
+        }
+    }
+
+    /// The bulkhead's name.
+    pub fn name(&self) -> &str {
+        &self.inner.name
+    }
+
+    /// The bulkhead's current config.
+    pub fn config(&self) -> BulkheadConfig {
+        self.inner.config.lock().clone()
+    }
+
+    /// A slot if one is free now, never waiting (whatever `max_wait_duration` says): CALL_PERMITTED
+    /// and the permit, or CALL_REJECTED and [`BulkheadFull`].
+    #[inline]
+    pub fn try_acquire_permission(&self) -> Result<BulkheadPermit<'_>, BulkheadFull> {
+        let shared = &*self.inner;
+        match shared.semaphore.try_acquire() {
+            Ok(slot) => Ok(shared.permitted(slot)),
+            Err(_) => Err(shared.rejected()),
+        }
+    }
+
+    /// A slot, waiting for one up to `max_wait_duration` (on tokio's timer; a runtime with time
+    /// enabled is needed when the wait is not 0). Waiting calls are served in arrival order.
+    /// Dropping the future while it waits leaves the queue; no slot is taken and nothing is
+    /// published.
+    pub async fn acquire_permission(&self) -> Result<BulkheadPermit<'_>, BulkheadFull> {
+        let shared = &*self.inner;
+        if let Ok(slot) = shared.semaphore.try_acquire() {
+            return Ok(shared.permitted(slot));
+        }
+        let wait = shared.max_wait();
+        if !wait.is_zero()
+            && let Ok(Ok(slot)) = tokio::time::timeout(wait, shared.semaphore.acquire()).await
+        {
+            return Ok(shared.permitted(slot));
+        }
+        Err(shared.rejected())
+    }
+
+    /// Runs `call` in a slot ([`acquire_permission`](Self::acquire_permission), then the call;
+    /// the slot is given back when it ends, is cancelled or panics). A rejected call is never
+    /// polled.
+    pub async fn call<F: Future>(&self, call: F) -> Result<F::Output, BulkheadFull> {
+        let _permit = self.acquire_permission().await?;
+        Ok(call.await)
+    }
+
+    /// Resilience4j's two gauges.
+    pub fn metrics(&self) -> BulkheadMetrics {
+        let shared = &*self.inner;
+        BulkheadMetrics {
+            available_concurrent_calls: u32::try_from(shared.semaphore.available_permits())
+                .unwrap_or(u32::MAX),
+            max_allowed_concurrent_calls: shared.max_calls.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Subscribes to this bulkhead's events; the queue holds `capacity` events (at least 1).
+    pub fn subscribe(&self, capacity: usize) -> BulkheadEventReceiver {
+        self.inner.events.subscribe(capacity)
+    }
+
+    /// Replaces the config at run time (Resilience4j's `changeConfig`): more slots are free at
+    /// once; fewer are taken back from the free ones, waiting (in the queue, ahead of later
+    /// calls) for running calls to end if needed, as Resilience4j's `acquireUninterruptibly`
+    /// does. The new `max_wait_duration` applies to calls that start waiting afterwards. One
+    /// change at a time; dropping the future before it completes changes nothing.
+    pub async fn change_config(&self, config: BulkheadConfig) {
+        let shared = &*self.inner;
+        let _one_at_a_time = shared.changing.lock().await;
+        let old = shared.max_calls.load(Ordering::Relaxed);
+        let new = config.max_concurrent_calls;
+        if new < old {
+            // A bulkhead's semaphore is never closed, so this always gets the slots.
+            if let Ok(slots) = shared.semaphore.acquire_many(old - new).await {
+                slots.forget();
+            }
+        } else if new > old {
+            shared.semaphore.add_permits((new - old) as usize);
+        }
+        shared.max_calls.store(new, Ordering::Relaxed);
+        shared
+            .max_wait_nanos
+            .store(nanos(config.max_wait_duration), Ordering::Relaxed);
+        *shared.config.lock() = config;
+    }
+
+    /// Whether two handles are the same bulkhead.
+    pub fn ptr_eq(&self, other: &Bulkhead) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
+    }
+}
