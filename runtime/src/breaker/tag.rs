@@ -3,9 +3,10 @@
 //! permitted), [`CLEAN`] (a fast success may be skipped) and [`COUNTED`] (a skipped success
 //! still counts in the call stats). Written only under the lock.
 
-use super::inner::Inner;
+use super::inner::{Core, Inner};
 use super::shards::Shards;
 use crate::state::State;
+use crate::window::Window;
 use std::sync::atomic::Ordering;
 
 /// `Inner::tag` bits 0–2: the state (`State as u8`).
@@ -56,6 +57,26 @@ impl Inner {
             CLOSED_CLEAN
         };
         self.tag.store(tag, Ordering::Release);
+    }
+
+    /// After batched successes were merged into the window (lock held, lines were open, so
+    /// CLOSED): marks the breaker clean if they left its count window full of fast successes,
+    /// as a success recorded under the lock would. Without this, a breaker whose window once
+    /// held a failure would batch its successes for good instead of skipping them, although
+    /// the failure is long evicted.
+    pub(super) fn mark_clean_after_merge(&self, core: &Core) {
+        let Window::Count(w) = &core.window else {
+            return;
+        };
+        let totals = w.totals();
+        if totals.calls as usize == w.size()
+            && totals.failed == 0
+            && totals.slow == 0
+            && core.state == State::Closed
+            && !self.events.wants_successes()
+        {
+            self.mark_clean(core.stats_enabled);
+        }
     }
 
     /// Clears [`CLEAN`] (and [`COUNTED`]) before the window takes an outcome that is not a fast

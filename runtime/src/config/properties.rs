@@ -199,8 +199,9 @@ breaker_properties! {
                 /// limiter).
             }
             set(enabled) {
-                /// Whether to keep [`CallStats`](crate::CallStats): off saves one uncontended
-                /// atomic add per permitted call in the healthy state.
+                /// Whether to keep [`CallStats`](crate::CallStats): off saves a plain load and
+                /// store on the caller's own cache line per permitted call in the healthy state
+                /// (about 1 ns).
             }
             file call_stats_enabled {
                 /// Whether the breaker keeps call stats (calls timers, not-permitted and
