@@ -169,7 +169,7 @@ impl TimerCore {
     fn snapshot(&mut self, now: u64, extra: CleanTotals) -> CallTimer {
         CallTimer {
             count: self.count.saturating_add(extra.calls),
-            total: duration(self.nanos + extra.nanos),
+            total: duration(self.nanos + u128::from(extra.nanos)),
             max: Duration::from_nanos(self.max.get(now)),
         }
     }

@@ -3,8 +3,8 @@
 //! [`CLEAN`](super::tag::CLEAN) breaker without any write (or, with call stats on, counts it
 //! for the calls timer with a plain load and store on the caller's own line, `shards.rs`), or
 //! batches it on the caller's own line (one `fetch_add`, `batch.rs`). Everything else leaves
-//! through two out-of-line calls: `acquire_not_closed` ([`acquire`](super::acquire)) and `record_contended`
-//! ([`record`](super::record)).
+//! through two out-of-line calls: `acquire_not_closed` ([`acquire`](super::acquire)) and
+//! `record_contended` ([`record`](super::record)).
 //!
 //! Callers: [`try_acquire`](CircuitBreaker::try_acquire) and the guard, then
 //! [`on_success`](CircuitBreaker::on_success) / [`on_error`](CircuitBreaker::on_error) /

@@ -92,7 +92,9 @@ impl CleanCounts {
         totals.calls = totals
             .calls
             .wrapping_add(self.calls.load(Ordering::Relaxed));
-        totals.nanos += u128::from(self.nanos.load(Ordering::Relaxed));
+        totals.nanos = totals
+            .nanos
+            .wrapping_add(self.nanos.load(Ordering::Relaxed));
         if self.max.load(Ordering::Relaxed) != 0 {
             self.max.swap(0, Ordering::Relaxed)
         } else {
@@ -101,11 +103,12 @@ impl CleanCounts {
     }
 }
 
-/// [`CleanCounts`] added up over a breaker's lines.
+/// [`CleanCounts`] added up over a breaker's lines, modulo 2^64 (differences of two readings,
+/// [`since`](Self::since), are exact below 2^64 calls and 2^64 ns, 584 years).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(super) struct CleanTotals {
     pub(super) calls: u64,
-    pub(super) nanos: u128,
+    pub(super) nanos: u64,
 }
 
 impl CleanTotals {
@@ -113,7 +116,7 @@ impl CleanTotals {
     pub(super) fn since(self, base: CleanTotals) -> CleanTotals {
         CleanTotals {
             calls: self.calls.wrapping_sub(base.calls),
-            nanos: self.nanos - base.nanos,
+            nanos: self.nanos.wrapping_sub(base.nanos),
         }
     }
 }
