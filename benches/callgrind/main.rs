@@ -26,6 +26,7 @@ const CASES: &[&str] = &[
     "fusebox_guard",
     "fusebox_lowlevel",
     "fusebox_guard_stats_off",
+    "fusebox_guard_recovered",
     "fusebox_guard_1pct_failing",
     "fusebox_guard_time_window",
     "fusebox_guard_time_window_1pct_failing",
@@ -34,6 +35,7 @@ const CASES: &[&str] = &[
     "fusebox_guard_storm",
     "fusebox_guard_2t",
     "fusebox_guard_stats_off_2t",
+    "fusebox_guard_recovered_2t",
     "fusebox_guard_1pct_failing_2t",
     "fusebox_guard_time_window_2t",
     "fusebox_guard_time_window_1pct_failing_2t",
@@ -135,6 +137,7 @@ fn main() {
         "fusebox_guard_stats_off" => {
             return shared!(fusebox_closed_stats_off("cg"), fusebox_guard_call);
         }
+        "fusebox_guard_recovered" => return shared!(fusebox_recovered("cg"), fusebox_guard_call),
         "fusebox_guard_1pct_failing" => {
             return shared!(fusebox_closed("cg"), fusebox_guard_call_1pct_failing);
         }

@@ -104,6 +104,20 @@ pub fn fusebox_closed_stats_off(name: &str) -> CircuitBreaker {
     )
 }
 
+/// CLOSED and healthy again (call stats on): its window held a failure, since evicted by
+/// fast successes, and a metrics read (as a scrape does) merged them.
+pub fn fusebox_recovered(name: &str) -> CircuitBreaker {
+    let b = fusebox_closed(name);
+    assert!(b.try_acquire_permission());
+    b.on_error(Duration::from_micros(20));
+    for _ in 0..250 {
+        assert!(b.try_acquire_permission());
+        b.on_success(Duration::from_micros(20));
+    }
+    assert_eq!(b.metrics().number_of_failed_calls(), 0);
+    b
+}
+
 /// A failure storm: half the calls fail, so the breaker (window of 10) trips, waits 1 ms in
 /// OPEN, half-opens with 4 probes, and trips again, over and over.
 pub fn fusebox_storm(name: &str) -> CircuitBreaker {

@@ -71,52 +71,129 @@ pub(crate) const STRAY_SPINS: u32 = 2;
 /// The most shards a breaker splits its per-thread counters into (see `breaker/shards.rs`).
 #[cfg_attr(fusebox_loom, allow(dead_code))]
 pub(crate) const MAX_SHARDS: usize = 16;
+// Owned shards are one bit each in a `u32` (and open lines in `breaker/batch.rs`).
+const _: () = assert!(MAX_SHARDS < 32);
+
+/// [`thread_slot`] of a thread that shares its shard: this bit plus the shard index.
+const SHARED: usize = 1 << (usize::BITS - 2);
+/// [`thread_slot`] of a thread that has not asked yet.
+const UNASSIGNED: usize = usize::MAX;
+
+/// This thread's shard index, below [`shard_count`]: the same for every breaker, for the
+/// thread's whole life. One thread-local load once assigned.
+#[inline(always)]
+pub(crate) fn shard_index() -> usize {
+    let slot = thread_slot();
+    let slot = if slot != UNASSIGNED { slot } else { assign() };
+    slot & !SHARED
+}
+
+/// This thread's shard index if the thread *owns* that shard (no other live thread of the
+/// process uses it, so counters in it have one writer and need no atomic read-modify-write);
+/// otherwise a value at or above [`MAX_SHARDS`] (the thread shares its shard, or has not been
+/// assigned one yet: [`shard_index`] assigns). One thread-local load.
+#[inline(always)]
+pub(crate) fn owned_shard() -> usize {
+    thread_slot()
+}
 
 #[cfg(not(fusebox_loom))]
-mod shard_index {
+mod slots {
+    use super::{SHARED, UNASSIGNED};
     use std::cell::Cell;
     use std::sync::OnceLock;
-    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 
-    /// The next index handed to a thread (round robin, so that the first threads of a process
-    /// get distinct shards).
+    /// The shards owned by live threads, one bit each.
+    static OWNED: AtomicU32 = AtomicU32::new(0);
+    /// The next shard handed to a thread that finds every shard owned (round robin).
     static NEXT: AtomicUsize = AtomicUsize::new(0);
     static COUNT: OnceLock<usize> = OnceLock::new();
 
     std::thread_local! {
-        /// This thread's shard, already reduced modulo the shard count; `usize::MAX` until
-        /// first used.
-        static INDEX: Cell<usize> = const { Cell::new(usize::MAX) };
+        /// This thread's slot: its shard index (owned), `SHARED | index` (shared), or
+        /// `UNASSIGNED`. No destructor, so it can be read while the thread exits.
+        static SLOT: Cell<usize> = const { Cell::new(UNASSIGNED) };
+        /// The shard this thread owns, given back when the thread exits.
+        static OWNER: Owner = const { Owner(Cell::new(UNASSIGNED)) };
+    }
+
+    struct Owner(Cell<usize>);
+
+    impl Drop for Owner {
+        fn drop(&mut self) {
+            let i = self.0.get();
+            if i == UNASSIGNED {
+                return;
+            }
+            // Whatever this thread still records while it exits (other thread-locals'
+            // destructors) shares the shard from now on.
+            SLOT.set(SHARED | i);
+            // Release: the next owner's claim (Acquire) sees every write this thread made to
+            // the shard's single-writer counters.
+            OWNED.fetch_and(!(1 << i), Ordering::Release);
+        }
     }
 
     /// How many shards every breaker of this process has: the number of CPUs rounded up to a
-    /// power of two, from 2 to [`MAX_SHARDS`](super::MAX_SHARDS).
+    /// power of two, from 4 to [`MAX_SHARDS`](super::MAX_SHARDS) (at least 4, so that the main
+    /// thread and a runtime's workers each own one on a small machine).
     pub(crate) fn shard_count() -> usize {
         *COUNT.get_or_init(|| {
             std::thread::available_parallelism()
-                .map_or(2, |n| n.get())
+                .map_or(4, |n| n.get())
                 .next_power_of_two()
-                .clamp(2, super::MAX_SHARDS)
+                .clamp(4, super::MAX_SHARDS)
         })
     }
 
-    /// This thread's shard index, below [`shard_count`]: one thread-local load once assigned.
     #[inline(always)]
-    pub(crate) fn shard_index() -> usize {
-        let i = INDEX.get();
-        if i != usize::MAX { i } else { assign() }
+    pub(super) fn thread_slot() -> usize {
+        SLOT.get()
     }
 
+    /// Claims the lowest shard no live thread owns, or shares one (round robin) when all are
+    /// owned or the thread is exiting.
     #[cold]
-    fn assign() -> usize {
-        let i = NEXT.fetch_add(1, Ordering::Relaxed) & (shard_count() - 1);
-        INDEX.set(i);
-        i
+    pub(super) fn assign() -> usize {
+        let count = shard_count();
+        let all = (1u32 << count) - 1;
+        let owned = OWNER
+            .try_with(|owner| {
+                let mut bits = OWNED.load(Ordering::Relaxed);
+                loop {
+                    let free = !bits & all;
+                    if free == 0 {
+                        return None;
+                    }
+                    let i = free.trailing_zeros() as usize;
+                    // Acquire: pairs with the previous owner's release of the shard.
+                    match OWNED.compare_exchange_weak(
+                        bits,
+                        bits | 1 << i,
+                        Ordering::Acquire,
+                        Ordering::Relaxed,
+                    ) {
+                        Ok(_) => {
+                            owner.0.set(i);
+                            return Some(i);
+                        }
+                        Err(now) => bits = now,
+                    }
+                }
+            })
+            .ok()
+            .flatten();
+        let slot =
+            owned.unwrap_or_else(|| SHARED | (NEXT.fetch_add(1, Ordering::Relaxed) & (count - 1)));
+        SLOT.set(slot);
+        slot
     }
 }
 
 #[cfg(fusebox_loom)]
-mod shard_index {
+mod slots {
+    use super::{SHARED, UNASSIGNED};
     use loom::sync::atomic::{AtomicUsize, Ordering};
     use std::cell::Cell;
 
@@ -125,26 +202,27 @@ mod shard_index {
         static ref NEXT: AtomicUsize = AtomicUsize::new(0);
     }
     loom::thread_local! {
-        static INDEX: Cell<usize> = Cell::new(usize::MAX);
+        static SLOT: Cell<usize> = Cell::new(UNASSIGNED);
     }
 
-    /// Two shards under loom: three threads share them, so both a shared and an own shard
-    /// are explored.
+    /// Two shards under loom: the first two threads that record own one each, a third shares
+    /// one, so that owned and shared shards are both explored. (A model's threads never give
+    /// their shard back.)
     pub(crate) fn shard_count() -> usize {
         2
     }
 
-    pub(crate) fn shard_index() -> usize {
-        INDEX.with(|index| {
-            let i = index.get();
-            if i != usize::MAX {
-                return i;
-            }
-            let i = NEXT.fetch_add(1, Ordering::Relaxed) & 1;
-            index.set(i);
-            i
-        })
+    pub(super) fn thread_slot() -> usize {
+        SLOT.with(Cell::get)
+    }
+
+    pub(super) fn assign() -> usize {
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let slot = if n < 2 { n } else { SHARED | (n & 1) };
+        SLOT.with(|s| s.set(slot));
+        slot
     }
 }
 
-pub(crate) use shard_index::{shard_count, shard_index};
+pub(crate) use slots::shard_count;
+use slots::{assign, thread_slot};

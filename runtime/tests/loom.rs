@@ -381,3 +381,54 @@ fn a_success_waiting_for_a_holder_is_counted_once() {
         assert_eq!(stats.failed.count, 2);
     });
 }
+
+/// A clean breaker with call stats on counts its skipped successes on per-thread lines: with
+/// a plain load and store on a line the thread owns (the first two threads under loom), with
+/// atomic adds for a thread that shares one (the third, whose line index is the first's). Three
+/// such successes run at once, the main thread's followed by a failure, which makes the window
+/// unclean: each success is counted exactly once, and the window ends as some order of the
+/// calls would leave it. Three threads with many atomic steps each: explored up to three
+/// preemptions (loom's advice; unbounded, it runs for many minutes).
+#[test]
+fn skipped_successes_counted_on_owned_and_shared_lines_and_a_failure() {
+    let mut model = loom::model::Builder::new();
+    model.preemption_bound = Some(3);
+    model.check(|| {
+        let b = Arc::new(
+            Registry::new().circuit_breaker_with_config(
+                "loom-clean-stats",
+                CircuitBreakerConfig::builder()
+                    .clock(ManualClock::new())
+                    .call_stats_enabled(true)
+                    .sliding_window_size(2)
+                    .failure_rate_threshold(100.0)
+                    .build()
+                    .unwrap(),
+            ),
+        );
+        // Two fast successes fill the window (under the lock): from now on it is clean.
+        for _ in 0..2 {
+            assert!(b.try_acquire_permission());
+            b.on_success(Duration::from_millis(1));
+        }
+        let first = successes(&b, 1);
+        let second = successes(&b, 1);
+        assert!(b.try_acquire_permission());
+        b.on_success(Duration::from_millis(1));
+        assert!(b.try_acquire_permission());
+        b.on_error(Duration::from_millis(1));
+        first.join().unwrap();
+        second.join().unwrap();
+        let stats = b.call_stats().unwrap();
+        assert_eq!(stats.successful.count, 5);
+        assert_eq!(stats.successful.total, Duration::from_millis(5));
+        assert_eq!(stats.successful.max, Duration::from_millis(1));
+        assert_eq!(stats.failed.count, 1);
+        // Window [S S] before; then S, S, S and F in some order (F after the main thread's
+        // S): one failure at most, two calls.
+        let m = b.metrics();
+        assert_eq!(m.state(), State::Closed);
+        assert_eq!(m.number_of_buffered_calls(), 2);
+        assert!(m.number_of_failed_calls() <= 1);
+    });
+}

@@ -128,6 +128,7 @@ impl Inner {
             Window::Time(w) => w.add_successes_to_newest(n),
             Window::Empty => {}
         }
+        self.mark_clean_after_merge(core);
         if core.stats_enabled {
             let now = self.now();
             let stats = core.stats();

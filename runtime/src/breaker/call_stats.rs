@@ -1,15 +1,18 @@
 //! [`CallStats`]: the cumulative figures behind Resilience4j's Micrometer meters
 //! (`resilience4j_circuitbreaker_calls_seconds_{count,sum,max}{kind}` and
 //! `resilience4j_circuitbreaker_not_permitted_calls_total`), plus fusebox's own transition
-//! counter. Kept by the breaker under its lock, with the fast successes batched in per-thread
-//! shards (see `batch.rs`) so that counting them costs one `fetch_add` on the caller's own
-//! cache line.
+//! counter. Kept by the breaker under its lock, with the fast successes counted on per-thread
+//! shards: batched ones (`batch.rs`: one `fetch_add` on the caller's own cache line, merged at
+//! the next lock) and those a clean breaker skips (`shards.rs`: `CleanCounts`, a plain load and
+//! store on the line the caller owns, added in when the stats are read).
 //!
 //! The counting follows Resilience4j's events, which feed its Micrometer meters: a success,
 //! failure or ignored error counts in CLOSED, OPEN (late results), HALF_OPEN and METRICS_ONLY,
 //! never in DISABLED or FORCED_OPEN; a rejection counts in OPEN and HALF_OPEN, not in
 //! FORCED_OPEN. Nothing here resets on transitions or `reset()`.
 
+use super::inner::{Core, Inner};
+use super::shards::{CleanTotals, Shards};
 use crate::state::State;
 use std::time::Duration;
 
@@ -162,10 +165,11 @@ impl TimerCore {
         self.nanos += u128::from(nanos);
     }
 
-    fn snapshot(&mut self, now: u64) -> CallTimer {
+    /// The timer as read now, with `extra` calls counted outside it.
+    fn snapshot(&mut self, now: u64, extra: CleanTotals) -> CallTimer {
         CallTimer {
-            count: self.count,
-            total: duration(self.nanos),
+            count: self.count.saturating_add(extra.calls),
+            total: duration(self.nanos + u128::from(extra.nanos)),
             max: Duration::from_nanos(self.max.get(now)),
         }
     }
@@ -206,13 +210,48 @@ impl StatsCore {
         self.successful.max.record(nanos, now);
     }
 
-    pub(super) fn snapshot(&mut self, now: u64, not_permitted: u64) -> CallStats {
+    /// The figures now, with `clean` successes (skipped by a clean breaker, counted on its
+    /// lines) added to the successful ones.
+    fn snapshot(&mut self, now: u64, not_permitted: u64, clean: CleanTotals) -> CallStats {
         CallStats {
-            successful: self.successful.snapshot(now),
-            failed: self.failed.snapshot(now),
-            ignored: self.ignored.snapshot(now),
+            successful: self.successful.snapshot(now, clean),
+            failed: self.failed.snapshot(now, CleanTotals::default()),
+            ignored: self.ignored.snapshot(now, CleanTotals::default()),
             not_permitted,
             transitions: self.transitions,
+        }
+    }
+}
+
+impl Inner {
+    /// The call stats now (lock held, stats on): what the lock holders kept, plus the skipped
+    /// successes counted on the lines since the stats were last turned on. Their longest
+    /// duration since the last read goes into the decaying max now, as a batched success's
+    /// does at its merge.
+    pub(super) fn stats_snapshot(
+        &self,
+        core: &mut Core,
+        now: u64,
+        not_permitted: u64,
+    ) -> CallStats {
+        let (clean, max) = self
+            .shards
+            .get()
+            .map(Shards::take_clean)
+            .unwrap_or_default();
+        let clean = clean.since(core.clean_base);
+        let stats = core.stats();
+        if max != 0 {
+            stats.successful_max(max, now);
+        }
+        stats.snapshot(now, not_permitted, clean)
+    }
+
+    /// Call stats were turned off: the skipped successes counted so far are not theirs, should
+    /// they be turned on again (lock held).
+    pub(super) fn forget_clean(&self, core: &mut Core) {
+        if let Some(shards) = self.shards.get() {
+            core.clean_base = shards.take_clean().0;
         }
     }
 }

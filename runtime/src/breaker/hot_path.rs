@@ -1,9 +1,10 @@
 //! The hot path, lock-free: acquiring in a state that permits every call (one load and one bit
 //! test of the [tag](super::tag)), and recording an outcome, which skips a fast success into a
-//! [`CLEAN`](super::tag::CLEAN) breaker without any write, or batches it on the caller's own
-//! line (one `fetch_add`, `batch.rs`). Everything else leaves through two
-//! out-of-line calls: `acquire_not_closed` ([`acquire`](super::acquire)) and `record_contended`
-//! ([`record`](super::record)).
+//! [`CLEAN`](super::tag::CLEAN) breaker without any write (or, with call stats on, counts it
+//! for the calls timer with a plain load and store on the caller's own line, `shards.rs`), or
+//! batches it on the caller's own line (one `fetch_add`, `batch.rs`). Everything else leaves
+//! through two out-of-line calls: `acquire_not_closed` ([`acquire`](super::acquire)) and
+//! `record_contended` ([`record`](super::record)).
 //!
 //! Callers: [`try_acquire`](CircuitBreaker::try_acquire) and the guard, then
 //! [`on_success`](CircuitBreaker::on_success) / [`on_error`](CircuitBreaker::on_error) /
@@ -12,7 +13,7 @@
 use super::CircuitBreaker;
 use super::inner::Inner;
 use super::shards::{CLOSED, FOLD_AT, Line, MAX_BATCHED_NANOS, ONE_CALL};
-use super::tag::{CLOSED_CLEAN, PERMITS, STATE_BITS};
+use super::tag::{CLOSED_CLEAN, CLOSED_CLEAN_COUNTED, PERMITS, STATE_BITS};
 use crate::state::State;
 use crate::sync::{STRAY_SPINS, spin_wait};
 use std::sync::Arc;
@@ -48,13 +49,19 @@ impl Inner {
     /// Records one outcome; the heart of the hot path.
     ///
     /// A fast success into a [`CLEAN`](super::tag::CLEAN) breaker is skipped with no write at
-    /// all; one that may be batched (`batch.rs`) is one `fetch_add` on the caller's own line.
-    /// Everything else goes to [`record_contended`](Self::record_contended).
+    /// all, or only counted for the call stats on the caller's own line
+    /// ([`COUNTED`](super::tag::COUNTED)); one that may be batched (`batch.rs`) is one
+    /// `fetch_add` on the caller's own line. Everything else goes to
+    /// [`record_contended`](Self::record_contended).
     #[inline(always)]
     pub(super) fn record(self: &Arc<Self>, elapsed_nanos: u64, failed: bool) {
         let slow = elapsed_nanos > self.slow_threshold_nanos.load(Ordering::Relaxed);
         if !(failed | slow) {
-            if self.tag.load(Ordering::Relaxed) == CLOSED_CLEAN {
+            let tag = self.tag.load(Ordering::Relaxed);
+            if tag == CLOSED_CLEAN {
+                return;
+            }
+            if tag == CLOSED_CLEAN_COUNTED && self.count_clean(elapsed_nanos) {
                 return;
             }
             let until = self.batch_until.load(Ordering::Acquire);
@@ -67,6 +74,26 @@ impl Inner {
             }
         }
         self.record_contended(elapsed_nanos, failed, slow);
+    }
+
+    /// Counts a skipped fast success in the call stats: on the caller's line, with a plain load
+    /// and store when the caller owns it. `false` if the lines do not exist (never, once the
+    /// tag says [`COUNTED`](super::tag::COUNTED): they are allocated before; the lock then
+    /// records it).
+    ///
+    /// A success counted here is ordered, as a skipped one, at its tag load: before whatever
+    /// clears the tag. Its counts become visible at the store right after; the reader sums
+    /// lines that only grow, so it never misses a success whose call it knows to have ended.
+    #[inline(always)]
+    fn count_clean(&self, elapsed_nanos: u64) -> bool {
+        let Some(shards) = self.shards.get() else {
+            return false;
+        };
+        match shards.owned() {
+            Some(line) => line.clean.add_owned(elapsed_nanos),
+            None => shards.add_clean_unowned(elapsed_nanos),
+        }
+        true
     }
 
     /// Counts a fast success on the caller's line if batching allows it (see `batch.rs` for

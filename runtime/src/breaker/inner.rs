@@ -5,7 +5,7 @@
 
 use super::CircuitBreaker;
 use super::call_stats::StatsCore;
-use super::shards::Shards;
+use super::shards::{CleanTotals, Shards};
 use super::tag::tag_of;
 use super::transition::OpenWait;
 use crate::clock::ClockSource;
@@ -62,6 +62,7 @@ pub(crate) struct Inner {
 /// The part of a breaker that changes only under its lock.
 /// A value alone on its cache lines (128 bytes: x86-64's adjacent-line prefetcher pairs them).
 #[repr(align(128))]
+#[derive(Debug)]
 pub(super) struct OwnLines<T>(pub(super) T);
 
 impl<T> std::ops::Deref for OwnLines<T> {
@@ -89,6 +90,9 @@ pub(super) struct Core {
     pub(super) stats_enabled: bool,
     /// The call stats, created on first use.
     pub(super) stats: Option<Box<StatsCore>>,
+    /// The skipped successes counted on the lines when call stats were last turned off
+    /// (`shards.rs`: `CleanCounts`), which the current stats leave out.
+    pub(super) clean_base: CleanTotals,
 }
 
 impl CircuitBreaker {
@@ -126,6 +130,7 @@ impl CircuitBreaker {
                 not_permitted_base: 0,
                 stats_enabled: false,
                 stats: None,
+                clean_base: CleanTotals::default(),
             })),
             events: EventBus::default(),
         });
@@ -168,6 +173,7 @@ impl Inner {
         core.stats_enabled = config.call_stats_enabled;
         if !core.stats_enabled {
             core.stats = None;
+            self.forget_clean(core);
         }
         core.config = config;
     }

@@ -248,7 +248,7 @@ impl CircuitBreaker {
             return None;
         }
         let (not_permitted, _) = self.inner.rejections();
-        Some(core.stats().snapshot(now, not_permitted))
+        Some(self.inner.stats_snapshot(&mut core, now, not_permitted))
     }
 
     /// Moves to CLOSED (fresh metrics).

@@ -5,7 +5,7 @@
 use super::batch::Locked;
 use super::call_stats::Kind;
 use super::inner::{Core, Inner};
-use super::tag::{CLOSED_CLEAN, tag_of};
+use super::tag::tag_of;
 use super::transition::OpenWait;
 use crate::config::CircuitBreakerConfig;
 use crate::events::{EventKind, Pending};
@@ -74,8 +74,8 @@ impl Inner {
                 Window::Count(w) => {
                     let packed = w.record_packed(failed, slow);
                     if window::quiet(packed) {
-                        if window::clean(packed, w.size()) && !core.stats_enabled {
-                            self.tag.store(CLOSED_CLEAN, Ordering::Release);
+                        if window::clean(packed, w.size()) {
+                            self.mark_clean(core.stats_enabled);
                         }
                         return;
                     }

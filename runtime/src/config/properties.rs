@@ -249,8 +249,9 @@ property_table! {
                 /// limiter).
             }
             set(enabled) {
-                /// Whether to keep [`CallStats`](crate::CallStats): off saves one uncontended
-                /// atomic add per permitted call in the healthy state.
+                /// Whether to keep [`CallStats`](crate::CallStats): off saves a plain load and
+                /// store on the caller's own cache line per permitted call in the healthy state
+                /// (about 1 ns).
             }
             file call_stats_enabled {
                 /// Whether the breaker keeps call stats (calls timers, not-permitted and
