@@ -2,12 +2,13 @@
 //! endpoint bodies, the health, and the last events of each breaker.
 
 use super::entries::Watch;
-use super::health::{BreakerHealth, Health, HealthComponent, HealthStatus};
+use super::health::{BreakerHealth, Health, HealthComponent, HealthStatus, InstanceHealth};
 use super::model::{
     CircuitBreakerDetails, CircuitBreakerEventDto, CircuitBreakerEventsResponse,
     CircuitBreakersResponse, UpdateState, UpdateStateResponse,
 };
 use super::prometheus::{self, BreakerSample};
+use super::rate_limiter::RateLimiters;
 use super::retry::Retries;
 use super::tap::Tap;
 use super::time_limiter::TimeLimiters;
@@ -213,6 +214,7 @@ impl MonitorBuilder {
         let inner = Arc::new(MonitorInner {
             retries: Watch::new(&self.registry, self.success_events, runtime.clone()),
             time_limiters: Watch::new(&self.registry, self.success_events, runtime.clone()),
+            rate_limiters: Watch::new(&self.registry, self.success_events, runtime.clone()),
             registry: self.registry,
             tags: self.tags,
             success_events: self.success_events,
@@ -300,6 +302,7 @@ pub(super) struct MonitorInner {
     /// more line in `entry_added` and in `families`.
     pub(super) retries: Watch<Retries>,
     pub(super) time_limiters: Watch<TimeLimiters>,
+    pub(super) rate_limiters: Watch<RateLimiters>,
     /// Keeps the registry's weak reference to the entry hook alive.
     entry_hook: OnceLock<Arc<EntryAddedHook>>,
 }
@@ -309,12 +312,14 @@ impl MonitorInner {
     fn entry_added(&self, entry: &dyn Any) {
         self.retries.added(entry);
         self.time_limiters.added(entry);
+        self.rate_limiters.added(entry);
     }
 
     /// Taps the entries that existed before the entry hook.
     fn start_watches(&self) {
         self.retries.start();
         self.time_limiters.start();
+        self.rate_limiters.start();
     }
 }
 
@@ -443,6 +448,7 @@ impl Monitor {
         let mut families = prometheus::collect(&self.inner.tags(), &samples);
         self.inner.retries.families(&mut families);
         self.inner.time_limiters.families(&mut families);
+        self.inner.rate_limiters.families(&mut families);
         families
     }
 
@@ -534,7 +540,7 @@ impl Monitor {
     /// [allows](crate::CircuitBreakerConfig::allow_health_indicator_to_fail) it, and their
     /// aggregate.
     pub fn circuit_breakers_health(&self) -> HealthComponent {
-        let details: BTreeMap<String, BreakerHealth> = self
+        let details: BTreeMap<String, InstanceHealth> = self
             .inner
             .registry
             .all()
@@ -544,7 +550,7 @@ impl Monitor {
                 config.register_health_indicator().then(|| {
                     (
                         b.name().to_owned(),
-                        BreakerHealth::of(b, config.allow_health_indicator_to_fail()),
+                        BreakerHealth::of(b, config.allow_health_indicator_to_fail()).into(),
                     )
                 })
             })
@@ -555,11 +561,21 @@ impl Monitor {
         }
     }
 
-    /// `GET /actuator/health`: the `circuitBreakers` component and Spring's `ping` (always
-    /// `UP`, as in a Spring Boot application), aggregated.
+    /// `GET /actuator/health`: the `circuitBreakers` component, the `rateLimiters` component
+    /// when the registry has rate limiters, and Spring's `ping` (always `UP`, as in a Spring
+    /// Boot application), aggregated: a `DOWN` component makes the whole health `DOWN` (HTTP
+    /// 503).
+    ///
+    /// **Deviation:** Spring shows `rateLimiters` only with
+    /// `management.health.ratelimiters.enabled: true` (off by default, as the breakers'
+    /// switch); fusebox has no switch and shows it whenever a rate limiter exists (`UNKNOWN`
+    /// while none registers a health indicator, which leaves the overall status as it was).
     pub fn health(&self) -> Health {
         let mut components = BTreeMap::new();
         components.insert("circuitBreakers".to_owned(), self.circuit_breakers_health());
+        if !self.inner.registry.all_rate_limiters().is_empty() {
+            components.insert("rateLimiters".to_owned(), self.rate_limiters_health());
+        }
         components.insert(
             "ping".to_owned(),
             HealthComponent {
