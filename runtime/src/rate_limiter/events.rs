@@ -188,3 +188,41 @@ impl RateLimiterEventBus {
             .store(subs.iter().any(|s| s.successes), Ordering::Release);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn successes_are_built_only_for_a_subscriber_that_takes_them() {
+        let bus = RateLimiterEventBus::default();
+        let name: Arc<str> = "orders".into();
+        assert!(!bus.wants(true) && !bus.wants(false));
+        let mut failures_only = bus.subscribe(8, false);
+        // A granted acquire reads one flag and builds nothing.
+        assert!(!bus.wants(true) && bus.wants(false));
+        let mut everything = bus.subscribe(8, true);
+        assert!(bus.wants(true));
+        bus.publish(
+            &name,
+            RateLimiterEventKind::SuccessfulAcquire { permits: 1 },
+        );
+        bus.publish(&name, RateLimiterEventKind::FailedAcquire { permits: 2 });
+        let kinds = |r: &mut RateLimiterEventReceiver| -> Vec<&'static str> {
+            r.drain().iter().map(|e| e.kind.as_str()).collect()
+        };
+        assert_eq!(kinds(&mut failures_only), ["FAILED_ACQUIRE"]);
+        assert_eq!(
+            kinds(&mut everything),
+            ["SUCCESSFUL_ACQUIRE", "FAILED_ACQUIRE"]
+        );
+        // The subscriber that took successes is gone: the next publication turns them off.
+        drop(everything);
+        bus.publish(&name, RateLimiterEventKind::Drained { permits: 0 });
+        assert!(!bus.wants(true) && bus.wants(false));
+        assert_eq!(kinds(&mut failures_only), ["DRAINED"]);
+        drop(failures_only);
+        bus.publish(&name, RateLimiterEventKind::Drained { permits: 0 });
+        assert!(!bus.wants(false));
+    }
+}
