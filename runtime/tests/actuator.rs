@@ -1108,6 +1108,50 @@ allow_health_indicator_to_fail = ALLOW
         }
     }
 
+    /// Spring's keys, verbatim: `registerHealthIndicator` from `configs.default`,
+    /// `allowHealthIndicatorToFail` on the instance.
+    #[cfg(feature = "yaml")]
+    #[tokio::test]
+    async fn spring_yaml_sets_the_rate_limiter_health_options() {
+        use fusebox_runtime::config::file::{Format, load_str};
+        let yaml = r#"
+resilience4j:
+  ratelimiter:
+    configs:
+      default:
+        registerHealthIndicator: true
+        limitForPeriod: 1
+        limitRefreshPeriod: 3600s
+        timeoutDuration: 5400s
+    instances:
+      api:
+        allowHealthIndicatorToFail: true
+      relaxed:
+        baseConfig: default
+"#;
+        let loaded = load_str(yaml, Format::SpringYaml, None).unwrap();
+        let registry = Registry::from_resolved(loaded.resolved);
+        let base = serve(Actuator::new(Monitor::new(&registry))).await;
+        let relaxed = registry.rate_limiter("relaxed");
+        let relaxed_waiter = rate_limit(&relaxed).await;
+        let answer = get(&base, "/actuator/health/rateLimiters").await;
+        // `relaxed` RATE_LIMITED (dropped), `api` UP: the component is UP.
+        assert_eq!(answer.status, 200, "{}", answer.text);
+        let body = answer.json();
+        assert_eq!(body["status"], "UP");
+        assert_eq!(body["details"]["relaxed"]["status"], "RATE_LIMITED");
+        assert_eq!(body["details"]["api"]["status"], "UP");
+        let api_waiter = rate_limit(&registry.rate_limiter("api")).await;
+        let answer = get(&base, "/actuator/health").await;
+        assert_eq!(answer.status, 503, "{}", answer.text);
+        assert_eq!(
+            answer.json()["components"]["rateLimiters"]["details"]["api"]["status"],
+            "DOWN"
+        );
+        relaxed_waiter.abort();
+        api_waiter.abort();
+    }
+
     #[tokio::test]
     async fn the_rate_limiters_component_appears_with_the_first_rate_limiter() {
         let registry = Registry::new();
