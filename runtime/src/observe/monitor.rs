@@ -182,7 +182,9 @@ impl MonitorBuilder {
     /// makes every success of a healthy breaker take the breaker's lock and queue an event
     /// (150–350 ns a call instead of a few), while without them the breaker keeps its lock-free
     /// fast path. The metrics never need them (they read the breakers' call stats). Turn it on
-    /// for Spring-exact event lists.
+    /// for Spring-exact event lists. The same switch lets the other event buffers take the
+    /// events of healthy calls: a time limiter's SUCCESS, a rate limiter's SUCCESSFUL_ACQUIRE
+    /// (without it, a granted acquire on a watched limiter costs what it costs unwatched).
     pub fn success_events(mut self, on: bool) -> Self {
         self.success_events = on;
         self
