@@ -6,6 +6,7 @@
 //! GET /admin/breakers    [{"name": "orders", "state": "CLOSED", "transitions": [...]}]
 //! GET /actuator/circuitbreakers, /actuator/circuitbreakerevents, /actuator/retries,
 //!     /actuator/retryevents, /actuator/timelimiters, /actuator/timelimiterevents,
+//!     /actuator/ratelimiters, /actuator/ratelimiterevents,
 //!     /actuator/health, /actuator/prometheus   resilience4j-spring-boot3's endpoints
 //!     (fusebox::observe::actuator)
 //! POST /actuator/circuitbreakers/orders  {"updateState":"FORCE_OPEN"}  (enabled in this demo)
@@ -332,7 +333,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     info!(
         "actuator: http://{addr}/actuator/circuitbreakers, /actuator/circuitbreakerevents, \
          /actuator/retries, /actuator/retryevents, /actuator/timelimiters, \
-         /actuator/timelimiterevents, /actuator/health, /actuator/prometheus"
+         /actuator/timelimiterevents, /actuator/ratelimiters, /actuator/ratelimiterevents, \
+         /actuator/health, /actuator/prometheus"
     );
 
     axum::serve(listener, router)

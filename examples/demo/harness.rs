@@ -459,6 +459,10 @@ pub(crate) fn endpoint_lines(user_url: &str) -> Vec<String> {
             "/actuator/timelimiters",
             "the time limiters' names (events: /actuator/timelimiterevents)",
         ),
+        (
+            "/actuator/ratelimiters",
+            "the rate limiters' names (events: /actuator/ratelimiterevents)",
+        ),
         ("/actuator/health", "the circuitBreakers health component"),
         (
             "/actuator/prometheus",

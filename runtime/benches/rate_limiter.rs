@@ -70,6 +70,19 @@ impl Case {
             "fusebox_acquire_precise" => Case::Acquire(fusebox(false)),
             "fusebox_acquire_tick" => Case::Acquire(fusebox(true)),
             "governor_check" => Case::Governor(Arc::new(governor())),
+            // Callgrind only: the acquire of a limiter the `observe` monitor watches (a
+            // subscription without SUCCESSFUL_ACQUIRE, its default), and of one whose
+            // subscriber takes every event (queue full after 16: each call still builds one).
+            "fusebox_acquire_tick_watched" => {
+                let l = fusebox(true);
+                std::mem::forget(l.subscribe_except_successes(16));
+                Case::Acquire(l)
+            }
+            "fusebox_acquire_tick_all_events" => {
+                let l = fusebox(true);
+                std::mem::forget(l.subscribe(16));
+                Case::Acquire(l)
+            }
             other => panic!("unknown case {other}"),
         }
     }

@@ -866,3 +866,314 @@ mod retries_and_time_limiters {
         assert_eq!(limiter.metrics().successful, 3);
     }
 }
+
+mod rate_limiters {
+    use super::*;
+    use fusebox_runtime::config::file::RegistryConfig;
+    use fusebox_runtime::rate_limiter::{RateLimiter, RateLimiterConfig};
+
+    const HOUR: Duration = Duration::from_secs(3600);
+
+    /// `limit` permits an hour (nothing refreshes during a test), refused at once when none is
+    /// left, events kept for the endpoint when `subscribe`.
+    fn limiter_config(limit: u32, subscribe: bool) -> RateLimiterConfig {
+        RateLimiterConfig::builder()
+            .limit_for_period(limit)
+            .limit_refresh_period(HOUR)
+            .timeout_duration(Duration::ZERO)
+            .subscribe_for_events(subscribe)
+            .build()
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn rate_limiters_and_their_events_answer_as_resilience4j() {
+        let registry = Registry::new();
+        let monitor = Monitor::builder(&registry)
+            .success_events(true)
+            .build()
+            .unwrap();
+        let base = serve(Actuator::new(monitor)).await;
+        // Created after the monitor: followed through the registry's entry hook.
+        let orders = registry.rate_limiter_with_config("orders", limiter_config(2, true));
+        let quiet = registry.rate_limiter_with_config("quiet", limiter_config(1, false));
+
+        let answer = get(&base, "/actuator/ratelimiters").await;
+        assert_eq!(answer.status, 200);
+        assert_eq!(answer.content_type, ACTUATOR_JSON);
+        assert_eq!(answer.json(), json!({"rateLimiters": ["orders", "quiet"]}));
+
+        // Two acquired, one refused, then drained.
+        orders.acquire_permission(1).await.unwrap();
+        orders.acquire_permission(1).await.unwrap();
+        assert!(orders.acquire_permission(1).await.is_err());
+        orders.drain_permissions();
+        // `quiet` does not subscribe for events (Spring's `subscribeForEvents`): none kept.
+        quiet.acquire_permission(1).await.unwrap();
+        assert!(quiet.acquire_permission(1).await.is_err());
+
+        let events = get(&base, "/actuator/ratelimiterevents/orders").await;
+        assert_eq!(events.status, 200);
+        let list = events.json()["rateLimiterEvents"]
+            .as_array()
+            .unwrap()
+            .clone();
+        let types: Vec<_> = list.iter().map(|e| e["type"].as_str().unwrap()).collect();
+        assert_eq!(
+            types,
+            [
+                "SUCCESSFUL_ACQUIRE",
+                "SUCCESSFUL_ACQUIRE",
+                "FAILED_ACQUIRE",
+                "DRAINED"
+            ]
+        );
+        for e in &list {
+            // Exactly Resilience4j's `RateLimiterEventDTO` fields.
+            let keys: Vec<_> = e.as_object().unwrap().keys().cloned().collect();
+            assert_eq!(keys, ["creationTime", "rateLimiterName", "type"]);
+            assert_eq!(e["rateLimiterName"], "orders");
+            assert!(e["creationTime"].as_str().unwrap().contains('T'));
+        }
+        // Filtered by type, any case.
+        let failed = get(&base, "/actuator/ratelimiterevents/orders/failed_acquire").await;
+        assert_eq!(
+            failed.json()["rateLimiterEvents"].as_array().unwrap().len(),
+            1
+        );
+        let drained = get(&base, "/actuator/ratelimiterevents/orders/DRAINED").await;
+        assert_eq!(
+            drained.json()["rateLimiterEvents"][0]["type"],
+            json!("DRAINED")
+        );
+        // All limiters' events, sorted by time: `quiet`'s are not kept.
+        let all = get(&base, "/actuator/ratelimiterevents").await.json();
+        assert_eq!(all["rateLimiterEvents"].as_array().unwrap().len(), 4);
+        let quiet_events = get(&base, "/actuator/ratelimiterevents/quiet").await;
+        assert_eq!(
+            (quiet_events.status, quiet_events.json()),
+            (200, json!({"rateLimiterEvents": []}))
+        );
+
+        // 4xx with a clear message.
+        assert_error(
+            &get(&base, "/actuator/ratelimiterevents/nope").await,
+            404,
+            "/actuator/ratelimiterevents/nope",
+            "no rate limiter is named 'nope'",
+        );
+        assert_error(
+            &get(&base, "/actuator/ratelimiterevents/nope/DRAINED").await,
+            404,
+            "/actuator/ratelimiterevents/nope/DRAINED",
+            "no rate limiter is named 'nope'",
+        );
+        assert_error(
+            &get(&base, "/actuator/ratelimiterevents/orders/SUCCESS").await,
+            400,
+            "/actuator/ratelimiterevents/orders/SUCCESS",
+            "'SUCCESS' is not a rate limiter event type; use one of SUCCESSFUL_ACQUIRE, \
+             FAILED_ACQUIRE, DRAINED (any case)",
+        );
+    }
+
+    #[tokio::test]
+    async fn by_default_successful_acquires_are_not_buffered_and_buffers_are_bounded() {
+        let registry = Registry::new();
+        let limiter = registry.rate_limiter_with_config(
+            "orders",
+            RateLimiterConfig::builder()
+                .limit_for_period(3)
+                .limit_refresh_period(HOUR)
+                .timeout_duration(Duration::ZERO)
+                .subscribe_for_events(true)
+                .event_consumer_buffer_size(2)
+                .build()
+                .unwrap(),
+        );
+        // Created before the monitor: tapped when it starts.
+        let monitor = Monitor::new(&registry);
+        for _ in 0..3 {
+            limiter.acquire_permission(1).await.unwrap();
+        }
+        assert!(limiter.acquire_permission(1).await.is_err());
+        let events = monitor.rate_limiter_events_of("orders", None).unwrap();
+        let types: Vec<_> = events
+            .rate_limiter_events
+            .iter()
+            .map(|e| e.event_type.as_str())
+            .collect();
+        assert_eq!(types, ["FAILED_ACQUIRE"]);
+        // The buffer keeps the last `event_consumer_buffer_size` events.
+        limiter.drain_permissions();
+        assert!(limiter.acquire_permission(2).await.is_err());
+        let events = monitor.rate_limiter_events_of("orders", None).unwrap();
+        let types: Vec<_> = events
+            .rate_limiter_events
+            .iter()
+            .map(|e| e.event_type.as_str())
+            .collect();
+        assert_eq!(types, ["DRAINED", "FAILED_ACQUIRE"]);
+        // The gauges never need the events.
+        assert_eq!(limiter.metrics().available_permissions, 0);
+    }
+
+    /// A registry from a TOML file's text: the health options are rate limiter properties.
+    fn registry_from(toml_text: &str) -> Registry {
+        Registry::from_config(&toml::from_str::<RegistryConfig>(toml_text).unwrap()).unwrap()
+    }
+
+    /// Makes `limiter` (1 permit an hour, a 90-minute timeout) RATE_LIMITED: its permit taken,
+    /// a caller waiting for the next cycle's, so that one more would wait two hours.
+    async fn rate_limit(limiter: &RateLimiter) -> tokio::task::JoinHandle<()> {
+        limiter.acquire_permission(1).await.unwrap();
+        let waiter = {
+            let limiter = limiter.clone();
+            tokio::spawn(async move {
+                let _ = limiter.acquire_permission(1).await;
+            })
+        };
+        while limiter.metrics().number_of_waiting_threads < 1 {
+            tokio::task::yield_now().await;
+        }
+        waiter
+    }
+
+    const LIMITERS: &str = r#"
+[rate_limiter.configs.default]
+limit_for_period = 1
+limit_refresh_period = "3600s"
+timeout_duration = "5400s"
+
+[rate_limiter.instances.api]
+register_health_indicator = true
+allow_health_indicator_to_fail = ALLOW
+
+[rate_limiter.instances.unwatched]
+"#;
+
+    #[tokio::test]
+    async fn rate_limiters_health_is_mounted_and_aggregates_with_the_breakers() {
+        for allow in [false, true] {
+            let registry = registry_from(&LIMITERS.replace("ALLOW", &allow.to_string()));
+            let clock = ManualClock::new();
+            breaker_in(&registry, &clock, "b", State::Closed, (true, false));
+            let base = serve(Actuator::new(Monitor::new(&registry))).await;
+
+            let answer = get(&base, "/actuator/health").await;
+            assert_eq!(answer.status, 200);
+            let body = answer.json();
+            assert_eq!(body["status"], "UP");
+            assert_eq!(
+                body["components"]["rateLimiters"],
+                json!({"status": "UP", "details": {"api": {"status": "UP", "details":
+                    {"availablePermissions": 1, "numberOfWaitingThreads": 0}}}})
+            );
+            let answer = get(&base, "/actuator/health/rateLimiters").await;
+            assert_eq!(
+                answer.text,
+                concat!(
+                    r#"{"status":"UP","details":{"api":{"status":"UP","details":"#,
+                    r#"{"availablePermissions":1,"numberOfWaitingThreads":0}}}}"#
+                )
+            );
+
+            let api = registry.rate_limiter("api");
+            let waiter = rate_limit(&api).await;
+            let answer = get(&base, "/actuator/health").await;
+            let body = answer.json();
+            let limiter = &body["components"]["rateLimiters"]["details"]["api"];
+            assert_eq!(
+                limiter["details"],
+                json!({"availablePermissions": -1, "numberOfWaitingThreads": 1})
+            );
+            if allow {
+                assert_eq!(limiter["status"], "DOWN");
+                // A DOWN rate limiter fails the whole health, next to an UP breaker.
+                assert_eq!(answer.status, 503, "{body}");
+                assert_eq!(body["status"], "DOWN");
+                assert_eq!(body["components"]["circuitBreakers"]["status"], "UP");
+                assert_eq!(body["components"]["rateLimiters"]["status"], "DOWN");
+                let component = get(&base, "/actuator/health/rateLimiters").await;
+                assert_eq!(component.status, 503);
+            } else {
+                // RATE_LIMITED is a custom status: dropped by the aggregation (UNKNOWN alone),
+                // so the overall status stays UP.
+                assert_eq!(limiter["status"], "RATE_LIMITED");
+                assert_eq!(answer.status, 200, "{body}");
+                assert_eq!(body["status"], "UP");
+                assert_eq!(body["components"]["rateLimiters"]["status"], "UNKNOWN");
+            }
+            waiter.abort();
+        }
+    }
+
+    /// Spring's keys, verbatim: `registerHealthIndicator` from `configs.default`,
+    /// `allowHealthIndicatorToFail` on the instance.
+    #[cfg(feature = "yaml")]
+    #[tokio::test]
+    async fn spring_yaml_sets_the_rate_limiter_health_options() {
+        use fusebox_runtime::config::file::{Format, load_str};
+        let yaml = r#"
+resilience4j:
+  ratelimiter:
+    configs:
+      default:
+        registerHealthIndicator: true
+        limitForPeriod: 1
+        limitRefreshPeriod: 3600s
+        timeoutDuration: 5400s
+    instances:
+      api:
+        allowHealthIndicatorToFail: true
+      relaxed:
+        baseConfig: default
+"#;
+        let loaded = load_str(yaml, Format::SpringYaml, None).unwrap();
+        let registry = Registry::from_resolved(loaded.resolved);
+        let base = serve(Actuator::new(Monitor::new(&registry))).await;
+        let relaxed = registry.rate_limiter("relaxed");
+        let relaxed_waiter = rate_limit(&relaxed).await;
+        let answer = get(&base, "/actuator/health/rateLimiters").await;
+        // `relaxed` RATE_LIMITED (dropped), `api` UP: the component is UP.
+        assert_eq!(answer.status, 200, "{}", answer.text);
+        let body = answer.json();
+        assert_eq!(body["status"], "UP");
+        assert_eq!(body["details"]["relaxed"]["status"], "RATE_LIMITED");
+        assert_eq!(body["details"]["api"]["status"], "UP");
+        let api_waiter = rate_limit(&registry.rate_limiter("api")).await;
+        let answer = get(&base, "/actuator/health").await;
+        assert_eq!(answer.status, 503, "{}", answer.text);
+        assert_eq!(
+            answer.json()["components"]["rateLimiters"]["details"]["api"]["status"],
+            "DOWN"
+        );
+        relaxed_waiter.abort();
+        api_waiter.abort();
+    }
+
+    #[tokio::test]
+    async fn the_rate_limiters_component_appears_with_the_first_rate_limiter() {
+        let registry = Registry::new();
+        let base = serve(Actuator::new(Monitor::new(&registry))).await;
+        assert_error(
+            &get(&base, "/actuator/health/rateLimiters").await,
+            404,
+            "/actuator/health/rateLimiters",
+            "no health component is named 'rateLimiters'; there are: circuitBreakers, ping",
+        );
+        // One limiter that registers no health indicator: the component is UNKNOWN without
+        // details, as Spring writes it; the overall status is unchanged.
+        registry.rate_limiter("orders");
+        let answer = get(&base, "/actuator/health").await;
+        assert_eq!(answer.status, 200);
+        assert_eq!(
+            answer.json(),
+            json!({"status": "UP", "components": {
+                "circuitBreakers": {"status": "UNKNOWN"},
+                "ping": {"status": "UP"},
+                "rateLimiters": {"status": "UNKNOWN"}
+            }})
+        );
+    }
+}

@@ -421,3 +421,65 @@ async fn retries_and_time_limiters_are_published_under_micrometers_names() {
     metrics::with_local_recorder(&recorder, || metrics_facade::publish(&monitor));
     assert_eq!(series(&handle.render()), expected);
 }
+
+#[tokio::test]
+async fn rate_limiters_are_published_under_micrometers_names() {
+    use fusebox_runtime::rate_limiter::RateLimiterConfig;
+    let registry = Registry::new();
+    let monitor = Monitor::builder(&registry)
+        .tag("application", "shop")
+        .build()
+        .unwrap();
+    let config = RateLimiterConfig::builder()
+        .limit_for_period(1)
+        .limit_refresh_period(Duration::from_secs(3600))
+        .timeout_duration(Duration::from_secs(7200))
+        .build()
+        .unwrap();
+    let limiter = registry.rate_limiter_with_config("payments", config);
+    limiter.acquire_permission(1).await.unwrap();
+    // A caller waiting for the next hour's permit (reserved: the count goes to -1).
+    let waiter = {
+        let limiter = limiter.clone();
+        tokio::spawn(async move { limiter.acquire_permission(1).await })
+    };
+    while limiter.metrics().number_of_waiting_threads < 1 {
+        tokio::task::yield_now().await;
+    }
+
+    let s = snapshot(&monitor);
+    let l = [("application", "shop"), ("name", "payments")];
+    assert_eq!(
+        gauge(&s, "resilience4j.ratelimiter.available.permissions", &l),
+        -1.0
+    );
+    assert_eq!(
+        gauge(&s, "resilience4j.ratelimiter.waiting.threads", &l),
+        1.0
+    );
+    assert_eq!(
+        counter(&s, "fusebox.ratelimiter.monitor.dropped.events.total", &l),
+        0
+    );
+
+    let expected = series(&monitor.prometheus());
+    assert!(expected.contains(
+        "resilience4j_ratelimiter_waiting_threads{application=\"shop\",name=\"payments\"}"
+    ));
+    for recommended in [false, true] {
+        let recorder = PrometheusBuilder::new()
+            .with_recommended_naming(recommended)
+            .build_recorder();
+        let handle = recorder.handle();
+        metrics::with_local_recorder(&recorder, || metrics_facade::publish(&monitor));
+        let rendered = handle.render();
+        assert_eq!(series(&rendered), expected, "{rendered}");
+        assert!(
+            rendered.contains(
+                "# HELP resilience4j_ratelimiter_available_permissions The number of available permissions\n"
+            ),
+            "{rendered}"
+        );
+    }
+    waiter.abort();
+}

@@ -1176,3 +1176,83 @@ mod retries_and_time_limiters {
         parse_prometheus(&text).expect("no duplicate series");
     }
 }
+
+mod rate_limiters {
+    use super::*;
+    use fusebox_runtime::rate_limiter::RateLimiterConfig;
+
+    const HOUR: Duration = Duration::from_secs(3600);
+
+    fn hourly(limit: u32, timeout: Duration) -> RateLimiterConfig {
+        RateLimiterConfig::builder()
+            .limit_for_period(limit)
+            .limit_refresh_period(HOUR)
+            .timeout_duration(timeout)
+            .build()
+            .unwrap()
+    }
+
+    #[test]
+    fn a_fresh_rate_limiter_is_exposed_exactly_as_micrometer_writes_it() {
+        let registry = Registry::new();
+        let monitor = Monitor::builder(&registry)
+            .tag("application", "demo")
+            .build()
+            .unwrap();
+        registry.rate_limiter("backendA");
+        let text = monitor.prometheus();
+        assert_same_as_micrometer(
+            &text,
+            include_str!("data/micrometer/rate_limiter/fresh.txt"),
+        );
+        assert!(text.contains(
+            "fusebox_ratelimiter_monitor_dropped_events_total{application=\"demo\",name=\"backendA\"} 0.0"
+        ));
+    }
+
+    /// The calls of `data/micrometer/rate_limiter/Main.java`, made on fusebox's rate limiters.
+    #[tokio::test]
+    async fn the_output_matches_micrometers_own_after_the_same_calls() {
+        let registry = Registry::new();
+        let monitor = Monitor::new(&registry);
+        // "orders": 3 of 5 taken, 3 more refused.
+        let orders = registry.rate_limiter_with_config("orders", hourly(5, Duration::ZERO));
+        for _ in 0..3 {
+            orders.acquire_permission(1).await.unwrap();
+        }
+        assert!(orders.acquire_permission(3).await.is_err());
+        // "queued": its permit taken, a caller waiting for the next cycle's.
+        let queued = registry.rate_limiter_with_config("queued", hourly(1, 2 * HOUR));
+        queued.acquire_permission(1).await.unwrap();
+        let waiter = {
+            let queued = queued.clone();
+            tokio::spawn(async move { queued.acquire_permission(1).await })
+        };
+        while queued.metrics().number_of_waiting_threads < 1 {
+            tokio::task::yield_now().await;
+        }
+        // "reserved": 3 reserved of 2 a cycle, nobody waiting.
+        let reserved = registry.rate_limiter_with_config("reserved", hourly(2, 2 * HOUR));
+        for _ in 0..3 {
+            reserved.reserve_permission(1).unwrap();
+        }
+        // "drained".
+        let drained = registry.rate_limiter_with_config("drained", hourly(4, Duration::ZERO));
+        drained.drain_permissions();
+
+        let text = monitor.prometheus();
+        assert_same_as_micrometer(
+            &text,
+            include_str!("data/micrometer/rate_limiter/scripted.txt"),
+        );
+        parse_prometheus(&text).expect("a valid exposition");
+        // Read at scrape time: the waiter gone, the gauge says so.
+        waiter.abort();
+        let _ = waiter.await;
+        assert!(
+            monitor
+                .prometheus()
+                .contains("resilience4j_ratelimiter_waiting_threads{name=\"queued\"} 0.0")
+        );
+    }
+}

@@ -14,7 +14,9 @@
 //! | `GET /actuator/retryevents[/{name}[/{eventType}]]` | retry events ([`RetryEventsResponse`](super::RetryEventsResponse)), as for breakers: all sorted by time; one retry's in buffer order (404 if unknown); by type, any case (400 for an unknown type) |
 //! | `GET /actuator/timelimiters` | every time limiter's name ([`TimeLimitersResponse`](super::TimeLimitersResponse)) |
 //! | `GET /actuator/timelimiterevents[/{name}[/{eventType}]]` | time limiter events ([`TimeLimiterEventsResponse`](super::TimeLimiterEventsResponse)), same rules |
-//! | `GET /actuator/health` | [`Health`](super::Health): `circuitBreakers` and `ping`; 503 when `DOWN` or `OUT_OF_SERVICE` |
+//! | `GET /actuator/ratelimiters` | every rate limiter's name ([`RateLimitersResponse`](super::RateLimitersResponse)) |
+//! | `GET /actuator/ratelimiterevents[/{name}[/{eventType}]]` | rate limiter events ([`RateLimiterEventsResponse`](super::RateLimiterEventsResponse)), same rules; only limiters with `subscribe_for_events` keep any, as in Spring |
+//! | `GET /actuator/health` | [`Health`](super::Health): `circuitBreakers`, `rateLimiters` (when the registry has rate limiters) and `ping`; 503 when `DOWN` or `OUT_OF_SERVICE` |
 //! | `GET /actuator/health/{component}` | one component; 404 if unknown |
 //! | `GET /actuator/prometheus` | [`Monitor::prometheus`] as `text/plain; version=0.0.4` |
 //!
@@ -40,6 +42,7 @@
 //! ```
 
 use super::entries::{EntryEventsError, Watched};
+use super::rate_limiter::RateLimiters;
 use super::retry::Retries;
 use super::time_limiter::TimeLimiters;
 use super::{
@@ -135,6 +138,7 @@ impl Actuator {
             .route("/actuator/health", get(health));
         let router = entry_routes::<Retries>(router);
         let router = entry_routes::<TimeLimiters>(router);
+        let router = entry_routes::<RateLimiters>(router);
         router
             .route("/actuator/health/{component}", get(health_component))
             .route("/actuator/prometheus", get(prometheus_text))

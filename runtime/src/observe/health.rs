@@ -1,6 +1,8 @@
-//! Spring Boot's health model for breakers: resilience4j-spring-boot3's
-//! `CircuitBreakersHealthIndicator` (the `circuitBreakers` component) and Spring's
-//! `SimpleStatusAggregator` and `SimpleHttpCodeStatusMapper`.
+//! Spring Boot's health model for breakers and rate limiters: resilience4j-spring-boot3's
+//! `CircuitBreakersHealthIndicator` (the `circuitBreakers` component) and
+//! `RateLimitersHealthIndicator` (the `rateLimiters` component, mapped in
+//! [`rate_limiter_health`](super::rate_limiter_health)), and Spring's `SimpleStatusAggregator`
+//! and `SimpleHttpCodeStatusMapper`.
 //!
 //! | breaker state | status |
 //! |---|---|
@@ -10,9 +12,12 @@
 //! | DISABLED, FORCED_OPEN, METRICS_ONLY | `UNKNOWN` |
 //!
 //! Aggregation keeps only `DOWN`, `OUT_OF_SERVICE`, `UP` and `UNKNOWN`, in that order of
-//! precedence, and drops the custom statuses: OPEN and HALF_OPEN breakers alone give `UNKNOWN`,
-//! and next to one CLOSED breaker they give `UP`. No registered breaker gives `UNKNOWN`.
-//! Only `DOWN` and `OUT_OF_SERVICE` answer HTTP 503.
+//! precedence, and drops the custom statuses (`CIRCUIT_OPEN`, `CIRCUIT_HALF_OPEN`,
+//! `RATE_LIMITED`): OPEN and HALF_OPEN breakers alone give `UNKNOWN`, and next to one CLOSED
+//! breaker they give `UP`. No registered breaker gives `UNKNOWN`. The same rule aggregates the
+//! components into the overall status: a `DOWN` `rateLimiters` component makes the whole
+//! health `DOWN` even when `circuitBreakers` is `UP`. Only `DOWN` and `OUT_OF_SERVICE` answer
+//! HTTP 503.
 //!
 //! **The readiness-probe trap.** With `allow_health_indicator_to_fail`, one OPEN breaker makes
 //! the whole health `DOWN` and the endpoint answer 503. Used as a Kubernetes readiness (or,
@@ -21,6 +26,7 @@
 //! Leave it off unless the breaker guards something without which the pod is truly useless.
 
 use super::format::percent;
+use super::rate_limiter_health::{RateLimiterHealth, RateLimiterHealthDetails};
 use crate::breaker::CircuitBreaker;
 use crate::state::State;
 use serde::{Serialize, Serializer};
@@ -42,6 +48,9 @@ pub enum HealthStatus {
     CircuitOpen,
     /// `CIRCUIT_HALF_OPEN`.
     CircuitHalfOpen,
+    /// `RATE_LIMITED`: a rate limiter whose next permit is further away than its timeout, that
+    /// may not fail the health check.
+    RateLimited,
 }
 
 impl HealthStatus {
@@ -54,6 +63,7 @@ impl HealthStatus {
             HealthStatus::Unknown => "UNKNOWN",
             HealthStatus::CircuitOpen => "CIRCUIT_OPEN",
             HealthStatus::CircuitHalfOpen => "CIRCUIT_HALF_OPEN",
+            HealthStatus::RateLimited => "RATE_LIMITED",
         }
     }
 
@@ -112,7 +122,8 @@ impl Serialize for HealthStatus {
 pub struct Health {
     /// The aggregate of the components.
     pub status: HealthStatus,
-    /// The components by name (`circuitBreakers`, `ping`); empty when details are hidden.
+    /// The components by name (`circuitBreakers`, `rateLimiters`, `ping`); empty when details
+    /// are hidden.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub components: BTreeMap<String, HealthComponent>,
 }
@@ -127,14 +138,52 @@ impl Health {
     }
 }
 
-/// One health component: a status and, for `circuitBreakers`, each registered breaker.
+/// One health component: a status and, for `circuitBreakers` and `rateLimiters`, each
+/// registered instance.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct HealthComponent {
     /// The component's status.
     pub status: HealthStatus,
-    /// The breakers by name (`circuitBreakers` only).
+    /// The instances by name (`circuitBreakers`, `rateLimiters`).
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    pub details: BTreeMap<String, BreakerHealth>,
+    pub details: BTreeMap<String, InstanceHealth>,
+}
+
+/// One instance (a breaker or a rate limiter) in a health component: `{"status", "details"}`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct InstanceHealth {
+    /// The instance's status.
+    pub status: HealthStatus,
+    /// Its figures.
+    pub details: InstanceHealthDetails,
+}
+
+/// The figures of an [`InstanceHealth`], written as the object itself (no wrapper key).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum InstanceHealthDetails {
+    /// A breaker's, in `circuitBreakers`.
+    CircuitBreaker(BreakerHealthDetails),
+    /// A rate limiter's, in `rateLimiters`.
+    RateLimiter(RateLimiterHealthDetails),
+}
+
+impl From<BreakerHealth> for InstanceHealth {
+    fn from(health: BreakerHealth) -> Self {
+        InstanceHealth {
+            status: health.status,
+            details: InstanceHealthDetails::CircuitBreaker(health.details),
+        }
+    }
+}
+
+impl From<RateLimiterHealth> for InstanceHealth {
+    fn from(health: RateLimiterHealth) -> Self {
+        InstanceHealth {
+            status: health.status,
+            details: InstanceHealthDetails::RateLimiter(health.details),
+        }
+    }
 }
 
 /// One breaker in the `circuitBreakers` component.
@@ -213,6 +262,9 @@ mod tests {
         assert_eq!(HealthStatus::aggregate([Up, Down, CircuitOpen]), Down);
         assert_eq!(HealthStatus::aggregate([OutOfService, Up]), OutOfService);
         assert_eq!(HealthStatus::aggregate([OutOfService, Down]), Down);
+        assert_eq!(HealthStatus::aggregate([RateLimited]), Unknown);
+        assert_eq!(HealthStatus::aggregate([RateLimited, Up]), Up);
+        assert_eq!(HealthStatus::aggregate([RateLimited, Down]), Down);
     }
 
     #[test]
@@ -231,7 +283,7 @@ mod tests {
         assert_eq!(HealthStatus::of_state(State::Open, true), Down);
         assert_eq!(Down.http_status(), 503);
         assert_eq!(OutOfService.http_status(), 503);
-        for s in [Up, Unknown, CircuitOpen, CircuitHalfOpen] {
+        for s in [Up, Unknown, CircuitOpen, CircuitHalfOpen, RateLimited] {
             assert_eq!(s.http_status(), 200);
         }
     }

@@ -24,8 +24,9 @@
 //! | `resilience4j.circuitbreaker.not.permitted.calls.total` (counter) | `..._not_permitted_calls_total{kind,name}` |
 //! | `resilience4j.timelimiter.calls.total` (counter) | `resilience4j_timelimiter_calls_total{kind,name}` |
 //! | `resilience4j.retry.calls.total` (counter) | `resilience4j_retry_calls_total{kind,name}` |
+//! | `resilience4j.ratelimiter.available.permissions`, `resilience4j.ratelimiter.waiting.threads` (gauges) | `resilience4j_ratelimiter_available_permissions{name}`, `resilience4j_ratelimiter_waiting_threads{name}` |
 //! | `fusebox.circuitbreaker.transitions.total`, `.rejected.calls.total`, `.monitor.dropped.events.total` (counters) | `fusebox_circuitbreaker_*_total` |
-//! | `fusebox.retry.monitor.dropped.events.total`, `fusebox.timelimiter.monitor.dropped.events.total` (counters) | `fusebox_retry_…_total`, `fusebox_timelimiter_…_total` |
+//! | `fusebox.retry.monitor.dropped.events.total`, `fusebox.timelimiter.monitor.dropped.events.total`, `fusebox.ratelimiter.monitor.dropped.events.total` (counters) | `fusebox_retry_…_total`, `fusebox_timelimiter_…_total`, `fusebox_ratelimiter_…_total` |
 //!
 //! Counters carry their `.total` in the name: the exporter appends `_total` only with
 //! `with_recommended_naming(true)`, and then only when the name lacks it, so the rendered

@@ -15,6 +15,9 @@
 //! | retry events | [`retry_events`](Monitor::retry_events), [`retry_events_of`](Monitor::retry_events_of) | `GET /actuator/retryevents[/{name}[/{eventType}]]` |
 //! | time limiter names | [`time_limiters`](Monitor::time_limiters) | `GET /actuator/timelimiters` |
 //! | time limiter events | [`time_limiter_events`](Monitor::time_limiter_events), [`time_limiter_events_of`](Monitor::time_limiter_events_of) | `GET /actuator/timelimiterevents[/{name}[/{eventType}]]` |
+//! | rate limiter names | [`rate_limiters`](Monitor::rate_limiters) | `GET /actuator/ratelimiters` |
+//! | rate limiter events | [`rate_limiter_events`](Monitor::rate_limiter_events), [`rate_limiter_events_of`](Monitor::rate_limiter_events_of) | `GET /actuator/ratelimiterevents[/{name}[/{eventType}]]` |
+//! | rate limiter health | [`rate_limiters_health`](Monitor::rate_limiters_health) | `GET /actuator/health/rateLimiters` |
 //!
 //! # Which exposition to pick
 //!
@@ -49,7 +52,11 @@
 //! limiter of one name adding into one series), and for the registry's
 //! [`Retry`](crate::retry::Retry)s `resilience4j_retry_calls_total{kind="successful_without_retry|
 //! successful_with_retry|failed_without_retry|failed_with_retry",name}`, read from their
-//! counters at render time (`observe/retry.rs`, `observe/time_limiter.rs`). The calls
+//! counters at render time (`observe/retry.rs`, `observe/time_limiter.rs`), and for the
+//! registry's [`RateLimiter`](crate::rate_limiter::RateLimiter)s the gauges
+//! `resilience4j_ratelimiter_available_permissions{name}` and
+//! `resilience4j_ratelimiter_waiting_threads{name}`, read from the limiter's state
+//! (`observe/rate_limiter.rs`). The calls
 //! timer, the not-permitted counter, the time limiter's counters and the transitions are read at
 //! render time from each breaker's [`CallStats`](crate::CallStats), which count what
 //! Resilience4j's events would (so nothing is counted while DISABLED or FORCED_OPEN), exactly
@@ -80,6 +87,7 @@ pub mod health;
 mod model;
 mod monitor;
 pub mod prometheus;
+mod rate_limiter;
 pub mod rate_limiter_health;
 mod retry;
 mod tap;
@@ -92,12 +100,18 @@ pub mod actuator;
 pub mod metrics_facade;
 
 pub use entries::EntryEventsError;
-pub use health::{BreakerHealth, BreakerHealthDetails, Health, HealthComponent, HealthStatus};
+pub use health::{
+    BreakerHealth, BreakerHealthDetails, Health, HealthComponent, HealthStatus, InstanceHealth,
+    InstanceHealthDetails,
+};
 pub use model::{
     CircuitBreakerDetails, CircuitBreakerEventDto, CircuitBreakerEventsResponse,
     CircuitBreakersResponse, UpdateState, UpdateStateRequest, UpdateStateResponse,
 };
 pub use monitor::{EVENT_TYPE_NAMES, EventsError, Monitor, MonitorBuilder, MonitorError};
+pub use rate_limiter::{
+    RATE_LIMITER_EVENT_TYPES, RateLimiterEventDto, RateLimiterEventsResponse, RateLimitersResponse,
+};
 pub use retry::{RETRY_EVENT_TYPES, RetriesResponse, RetryEventDto, RetryEventsResponse};
 pub use time_limiter::{
     TIME_LIMITER_EVENT_TYPES, TimeLimiterEventDto, TimeLimiterEventsResponse, TimeLimitersResponse,

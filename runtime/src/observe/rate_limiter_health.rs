@@ -1,6 +1,7 @@
 //! The rate limiter's health indicator (resilience4j-spring-boot3's
-//! `RateLimitersHealthIndicator`): one limiter's status and details. Not yet mounted on
-//! `/actuator/health` (the `rateLimiters` component): this is the mapping that component uses.
+//! `RateLimitersHealthIndicator`): one limiter's status and details, as the `rateLimiters`
+//! component of [`Monitor::health`](super::Monitor::health) shows them (the limiters whose
+//! config sets `register_health_indicator`).
 //!
 //! | condition | status |
 //! |---|---|
@@ -8,46 +9,16 @@
 //! | one more permit would wait longer than the timeout | `RATE_LIMITED`, or `DOWN` with `allow_health_indicator_to_fail` |
 //! | otherwise (callers wait, but within the timeout) | `UNKNOWN` |
 
+use super::health::HealthStatus;
 use crate::rate_limiter::RateLimiter;
 use serde::Serialize;
-
-/// A rate limiter's health status, with Spring's codes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum RateLimiterHealthStatus {
-    /// `UP`.
-    Up,
-    /// `RATE_LIMITED`: callers would wait longer than the timeout.
-    RateLimited,
-    /// `DOWN` (HTTP 503): `RATE_LIMITED` with `allow_health_indicator_to_fail`.
-    Down,
-    /// `UNKNOWN`.
-    Unknown,
-}
-
-impl RateLimiterHealthStatus {
-    /// Spring's code, e.g. `RATE_LIMITED`.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            RateLimiterHealthStatus::Up => "UP",
-            RateLimiterHealthStatus::RateLimited => "RATE_LIMITED",
-            RateLimiterHealthStatus::Down => "DOWN",
-            RateLimiterHealthStatus::Unknown => "UNKNOWN",
-        }
-    }
-}
-
-impl Serialize for RateLimiterHealthStatus {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
 
 /// One limiter's entry of the `rateLimiters` health component: `{"status", "details":
 /// {"availablePermissions", "numberOfWaitingThreads"}}`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct RateLimiterHealth {
     /// The status.
-    pub status: RateLimiterHealthStatus,
+    pub status: HealthStatus,
     /// The details.
     pub details: RateLimiterHealthDetails,
 }
@@ -70,15 +41,15 @@ impl RateLimiterHealth {
         let config = limiter.config();
         let timeout = i64::try_from(config.timeout_duration().as_nanos()).unwrap_or(i64::MAX);
         let status = if m.available_permissions > 0 || m.number_of_waiting_threads == 0 {
-            RateLimiterHealthStatus::Up
+            HealthStatus::Up
         } else if m.nanos_to_wait > timeout {
             if config.allow_health_indicator_to_fail() {
-                RateLimiterHealthStatus::Down
+                HealthStatus::Down
             } else {
-                RateLimiterHealthStatus::RateLimited
+                HealthStatus::RateLimited
             }
         } else {
-            RateLimiterHealthStatus::Unknown
+            HealthStatus::Unknown
         };
         Self {
             status,
@@ -116,14 +87,11 @@ mod tests {
         for allow_fail in [false, true] {
             let l = limiter(allow_fail);
             let health = RateLimiterHealth::of(&l);
-            assert_eq!(health.status, RateLimiterHealthStatus::Up);
+            assert_eq!(health.status, HealthStatus::Up);
             assert_eq!(health.details.available_permissions, 1);
             l.acquire_permission(1).await.unwrap();
             // Nothing left, nobody waiting: still UP.
-            assert_eq!(
-                RateLimiterHealth::of(&l).status,
-                RateLimiterHealthStatus::Up
-            );
+            assert_eq!(RateLimiterHealth::of(&l).status, HealthStatus::Up);
             // One waiter (reserved the next cycle, 1 s away): the next permit is 2 s away.
             let waiter = {
                 let l = l.clone();
@@ -139,17 +107,14 @@ mod tests {
                 }
             );
             let expected = if allow_fail {
-                RateLimiterHealthStatus::Down
+                HealthStatus::Down
             } else {
-                RateLimiterHealthStatus::RateLimited
+                HealthStatus::RateLimited
             };
             assert_eq!(health.status, expected);
             // 600 ms later the next permit is 1.4 s away: within the timeout, UNKNOWN.
             clock.advance(Duration::from_millis(600));
-            assert_eq!(
-                RateLimiterHealth::of(&l).status,
-                RateLimiterHealthStatus::Unknown
-            );
+            assert_eq!(RateLimiterHealth::of(&l).status, HealthStatus::Unknown);
             waiter.abort();
             clock.advance(Duration::from_secs(10));
         }

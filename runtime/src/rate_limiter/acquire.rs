@@ -187,7 +187,8 @@ impl RateLimiter {
     #[inline]
     pub(super) fn publish(&self, kind: RateLimiterEventKind) {
         let inner = &*self.inner;
-        if inner.events.has_subscribers() {
+        let success = matches!(kind, RateLimiterEventKind::SuccessfulAcquire { .. });
+        if inner.events.wants(success) {
             inner.events.publish(&inner.name, kind);
         }
     }

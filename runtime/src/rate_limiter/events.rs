@@ -6,12 +6,16 @@
 //! | FAILED_ACQUIRE | a caller was refused (its wait would exceed the timeout), or was cancelled while waiting | the permits asked for |
 //! | DRAINED | [`drain_permissions`](super::RateLimiter::drain_permissions) ran | `min(permissions before, 0)`, as Resilience4j reports it |
 //!
-//! Events are built only while someone subscribes. Subscribers get them through a bounded
-//! queue: publishing never waits; a full queue drops the event and counts it.
+//! Events are built only while someone subscribes to them: a subscription without
+//! SUCCESSFUL_ACQUIRE events ([`subscribe_except_successes`](super::RateLimiter::subscribe_except_successes),
+//! the `observe` monitor's default) leaves a granted acquire at one more atomic load.
+//! Subscribers get them through a bounded queue: publishing never waits; a full queue drops the
+//! event and counts it.
 
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::task::{Context, Poll};
 use std::time::SystemTime;
 use tokio::sync::mpsc;
 
@@ -97,6 +101,11 @@ impl RateLimiterEventReceiver {
         self.rx.try_recv().ok()
     }
 
+    /// Polls for the next event (for a hand-written future or stream).
+    pub fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<RateLimiterEvent>> {
+        self.rx.poll_recv(cx)
+    }
+
     /// Every queued event.
     pub fn drain(&mut self) -> Vec<RateLimiterEvent> {
         std::iter::from_fn(|| self.try_recv()).collect()
@@ -111,51 +120,109 @@ impl RateLimiterEventReceiver {
 struct Subscriber {
     tx: mpsc::Sender<RateLimiterEvent>,
     dropped: Arc<AtomicU64>,
+    /// Whether this subscriber takes SUCCESSFUL_ACQUIRE events.
+    successes: bool,
 }
 
 /// A rate limiter's subscribers.
 #[derive(Default)]
 pub(crate) struct RateLimiterEventBus {
+    /// Someone listens to FAILED_ACQUIRE and DRAINED events.
     subscribed: AtomicBool,
+    /// Someone listens to SUCCESSFUL_ACQUIRE events too (an acquire then builds and queues an
+    /// event; otherwise it reads this flag and nothing more).
+    successes: AtomicBool,
     subscribers: parking_lot::Mutex<Vec<Subscriber>>,
 }
 
 impl RateLimiterEventBus {
-    pub(crate) fn subscribe(&self, capacity: usize) -> RateLimiterEventReceiver {
+    pub(crate) fn subscribe(&self, capacity: usize, successes: bool) -> RateLimiterEventReceiver {
         let (tx, rx) = mpsc::channel(capacity.max(1));
         let dropped = Arc::new(AtomicU64::new(0));
         let mut subs = self.subscribers.lock();
         subs.push(Subscriber {
             tx,
             dropped: dropped.clone(),
+            successes,
         });
         self.subscribed.store(true, Ordering::Release);
+        if successes {
+            self.successes.store(true, Ordering::Release);
+        }
         RateLimiterEventReceiver { rx, dropped }
     }
 
-    /// Whether anyone listens (events are built only then).
+    /// Whether anyone listens to events of this kind (they are built only then).
     #[inline]
-    pub(crate) fn has_subscribers(&self) -> bool {
-        self.subscribed.load(Ordering::Acquire)
+    pub(crate) fn wants(&self, success: bool) -> bool {
+        if success {
+            self.successes.load(Ordering::Acquire)
+        } else {
+            self.subscribed.load(Ordering::Acquire)
+        }
     }
 
     pub(crate) fn publish(&self, name: &Arc<str>, kind: RateLimiterEventKind) {
+        let success = matches!(kind, RateLimiterEventKind::SuccessfulAcquire { .. });
         let event = RateLimiterEvent {
             rate_limiter: name.clone(),
             kind,
             created_at: SystemTime::now(),
         };
         let mut subs = self.subscribers.lock();
-        subs.retain(|s| match s.tx.try_send(event.clone()) {
-            Ok(()) => true,
-            Err(mpsc::error::TrySendError::Full(_)) => {
-                s.dropped.fetch_add(1, Ordering::Relaxed);
-                true
+        subs.retain(|s| {
+            if success && !s.successes {
+                return !s.tx.is_closed();
             }
-            Err(mpsc::error::TrySendError::Closed(_)) => false,
+            match s.tx.try_send(event.clone()) {
+                Ok(()) => true,
+                Err(mpsc::error::TrySendError::Full(_)) => {
+                    s.dropped.fetch_add(1, Ordering::Relaxed);
+                    true
+                }
+                Err(mpsc::error::TrySendError::Closed(_)) => false,
+            }
         });
-        if subs.is_empty() {
-            self.subscribed.store(false, Ordering::Release);
-        }
+        self.subscribed.store(!subs.is_empty(), Ordering::Release);
+        self.successes
+            .store(subs.iter().any(|s| s.successes), Ordering::Release);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn successes_are_built_only_for_a_subscriber_that_takes_them() {
+        let bus = RateLimiterEventBus::default();
+        let name: Arc<str> = "orders".into();
+        assert!(!bus.wants(true) && !bus.wants(false));
+        let mut failures_only = bus.subscribe(8, false);
+        // A granted acquire reads one flag and builds nothing.
+        assert!(!bus.wants(true) && bus.wants(false));
+        let mut everything = bus.subscribe(8, true);
+        assert!(bus.wants(true));
+        bus.publish(
+            &name,
+            RateLimiterEventKind::SuccessfulAcquire { permits: 1 },
+        );
+        bus.publish(&name, RateLimiterEventKind::FailedAcquire { permits: 2 });
+        let kinds = |r: &mut RateLimiterEventReceiver| -> Vec<&'static str> {
+            r.drain().iter().map(|e| e.kind.as_str()).collect()
+        };
+        assert_eq!(kinds(&mut failures_only), ["FAILED_ACQUIRE"]);
+        assert_eq!(
+            kinds(&mut everything),
+            ["SUCCESSFUL_ACQUIRE", "FAILED_ACQUIRE"]
+        );
+        // The subscriber that took successes is gone: the next publication turns them off.
+        drop(everything);
+        bus.publish(&name, RateLimiterEventKind::Drained { permits: 0 });
+        assert!(!bus.wants(true) && bus.wants(false));
+        assert_eq!(kinds(&mut failures_only), ["DRAINED"]);
+        drop(failures_only);
+        bus.publish(&name, RateLimiterEventKind::Drained { permits: 0 });
+        assert!(!bus.wants(false));
     }
 }

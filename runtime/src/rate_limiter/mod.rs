@@ -161,7 +161,15 @@ impl RateLimiter {
 
     /// Subscribes to this rate limiter's events; the queue holds `capacity` events (at least 1).
     pub fn subscribe(&self, capacity: usize) -> RateLimiterEventReceiver {
-        self.inner.events.subscribe(capacity)
+        self.inner.events.subscribe(capacity, true)
+    }
+
+    /// Subscribes to FAILED_ACQUIRE and DRAINED events only. While no subscriber takes
+    /// SUCCESSFUL_ACQUIRE events, a granted acquire builds no event (one atomic load more than
+    /// with no subscriber at all); the `observe` monitor subscribes this way unless asked for
+    /// success events.
+    pub fn subscribe_except_successes(&self, capacity: usize) -> RateLimiterEventReceiver {
+        self.inner.events.subscribe(capacity, false)
     }
 
     /// Whether two handles are the same rate limiter.
