@@ -6,7 +6,9 @@
 //! change here; one that cannot show its sample somewhere (a setter or file key that does not
 //! reach the config, a field `PartialEq` or `Debug` ignores) fails.
 
-use super::file::{BreakerSettings, Format as FileFormat, KeyStyle, RegistryConfig, load_str};
+#[cfg(feature = "yaml")]
+use super::file::KeyStyle;
+use super::file::{BreakerSettings, Format as FileFormat, RegistryConfig, load_str};
 use super::properties::{FIELDS, FILE_KEYS, samples};
 use super::{CircuitBreakerConfig, ConfigError};
 use crate::Registry;

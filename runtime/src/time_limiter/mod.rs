@@ -39,7 +39,7 @@
 //!
 //! The limit itself is the same mechanism as a circuit breaker's `timeout`
 //! (`CircuitBreaker::call` with [`CircuitBreakerConfig::timeout`](crate::CircuitBreakerConfig::timeout)):
-//! one function, [`within`], on tokio's timer. A time limiter therefore needs a tokio runtime
+//! one function, `within`, on tokio's timer. A time limiter therefore needs a tokio runtime
 //! with the time driver enabled.
 
 mod config;

@@ -132,6 +132,7 @@ impl Layer for Bulkheads<'_> {
 
 /// The warning for a `resilience4j.thread-pool-bulkhead` block (`key`) with `sections`
 /// (`configs.<name>`, `instances.<name>`), which fusebox reads but does not apply.
+#[cfg(feature = "yaml")]
 pub(crate) fn thread_pool_warning(
     key: &str,
     sections: &[&str],
