@@ -1038,3 +1038,70 @@ async fn the_four_layers_compose_in_resilience4j_s_order() {
     assert_eq!(retry.metrics().failed_calls_with_retry_attempt, 1);
     assert_eq!(time_limiter.metrics().successful, 1);
 }
+
+// ---------------------------------------------------------------------------------------------
+// The permitted path allocates nothing
+// ---------------------------------------------------------------------------------------------
+
+/// Counts the allocations of the current thread (the test's current-thread runtime runs its
+/// futures on it; other tests' threads do not count).
+struct CountingAllocator;
+
+thread_local! {
+    static ALLOCATIONS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+unsafe impl std::alloc::GlobalAlloc for CountingAllocator {
+    unsafe fn alloc(&self, layout: std::alloc::Layout) -> *mut u8 {
+        let _ = ALLOCATIONS.try_with(|n| n.set(n.get() + 1));
+        unsafe { std::alloc::System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: std::alloc::Layout) {
+        unsafe { std::alloc::System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: CountingAllocator = CountingAllocator;
+
+fn allocations() -> usize {
+    ALLOCATIONS.with(|n| n.get())
+}
+
+#[tokio::test]
+async fn a_permitted_call_through_the_rate_and_time_limiter_layers_allocates_nothing() {
+    let registry = Registry::new();
+    let permits = RateLimiterConfig::builder()
+        .limit_for_period(1_000_000)
+        .limit_refresh_period(Duration::from_secs(60))
+        .timeout_duration(Duration::ZERO)
+        .build()
+        .unwrap();
+    let limiter = registry.rate_limiter_with_config("no-alloc", permits);
+    let _events = limiter.subscribe(1); // a subscriber: events are built, and still no allocation
+    let mut limited = RateLimiterLayer::from_rate_limiter(limiter).layer(parity(Calls::default()));
+    let mut timed = TimeLimiterLayer::from_time_limiter(
+        registry.time_limiter_with_config("no-alloc", time_limit(1000)),
+    )
+    .layer(parity(Calls::default()));
+    // Warm up (thread-local stripes, the timer's first use).
+    limited.ready().await.unwrap().call(2).await.unwrap();
+    timed.ready().await.unwrap().call(2).await.unwrap();
+
+    let before = allocations();
+    for request in 0..100u32 {
+        let request = request * 2;
+        assert_eq!(
+            limited.ready().await.unwrap().call(request).await.unwrap(),
+            request
+        );
+        assert_eq!(
+            timed.ready().await.unwrap().call(request).await.unwrap(),
+            request
+        );
+    }
+    assert_eq!(allocations() - before, 0);
+    // The counter does count this thread's allocations.
+    drop(std::hint::black_box(Box::new(0u64)));
+    assert_eq!(allocations() - before, 1);
+}
