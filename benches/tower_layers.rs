@@ -1,6 +1,8 @@
-//! The tower layers' overhead (feature `tower`), against tower-resilience's circuit breaker
-//! layer in the same run: a trivial `service_fn` behind each layer, `ready().await` then
-//! `call(x).await` per iteration on a current-thread runtime.
+//! The tower layers' overhead (feature `tower`), against tower-resilience's circuit breaker,
+//! rate limiter and time limiter layers in the same run: a trivial `service_fn` behind each
+//! layer, `ready().await` then `call(x).await` per iteration on a current-thread runtime. The
+//! rate limiters are set so that every call gets a permit at once (the permitted path); the
+//! time limiters' limit is never hit.
 //!
 //! ```text
 //! cargo bench --features tower --bench tower_layers
@@ -16,8 +18,10 @@ use std::time::{Duration, Instant};
 
 use criterion::Criterion;
 use fusebox::Registry;
+use fusebox::rate_limiter::RateLimiterConfig;
 use fusebox::retry::RetryConfig;
-use fusebox::tower::{CircuitBreakerLayer, RetryLayer};
+use fusebox::time_limiter::TimeLimiterConfig;
+use fusebox::tower::{CircuitBreakerLayer, RateLimiterLayer, RetryLayer, TimeLimiterLayer};
 use tower::Layer;
 
 use common::*;
@@ -79,6 +83,49 @@ fn main() {
     let mut resilience_open = tower_open(&rt);
     g.bench_function("tower_resilience_circuit_breaker_layer_open", |b| {
         b.iter_custom(|n| async_loop!(rt, n, |i| tower_call(&mut resilience_open, i).await))
+    });
+
+    // Rate limiters with far more permits per cycle than a sample makes calls: every call is
+    // permitted at once.
+    let permits = RateLimiterConfig::builder()
+        .limit_for_period(1_000_000_000)
+        .limit_refresh_period(Duration::from_secs(1))
+        .timeout_duration(Duration::ZERO)
+        .build()
+        .expect("rate limiter config");
+    let mut fusebox_rl =
+        RateLimiterLayer::from_rate_limiter(registry.rate_limiter_with_config("rl", permits))
+            .layer(tower::service_fn(op_async));
+    g.bench_function("fusebox_rate_limiter_layer", |b| {
+        b.iter_custom(|n| async_loop!(rt, n, |i| tower_call(&mut fusebox_rl, i).await))
+    });
+    let mut resilience_rl = tower_resilience::ratelimiter::RateLimiterLayer::builder()
+        .limit_for_period(1_000_000_000)
+        .refresh_period(Duration::from_secs(1))
+        .timeout_duration(Duration::ZERO)
+        .build()
+        .expect("tower-resilience rate limiter config")
+        .layer(tower::service_fn(op_async));
+    g.bench_function("tower_resilience_rate_limiter_layer", |b| {
+        b.iter_custom(|n| async_loop!(rt, n, |i| tower_call(&mut resilience_rl, i).await))
+    });
+
+    let limit = TimeLimiterConfig::builder()
+        .timeout_duration(Duration::from_secs(1))
+        .build()
+        .expect("time limiter config");
+    let mut fusebox_tl =
+        TimeLimiterLayer::from_time_limiter(registry.time_limiter_with_config("tl", limit))
+            .layer(tower::service_fn(op_async));
+    g.bench_function("fusebox_time_limiter_layer", |b| {
+        b.iter_custom(|n| async_loop!(rt, n, |i| tower_call(&mut fusebox_tl, i).await))
+    });
+    let mut resilience_tl = tower_resilience::timelimiter::TimeLimiterLayer::builder()
+        .timeout_duration(Duration::from_secs(1))
+        .build()
+        .layer(tower::service_fn(op_async));
+    g.bench_function("tower_resilience_time_limiter_layer", |b| {
+        b.iter_custom(|n| async_loop!(rt, n, |i| tower_call(&mut resilience_tl, i).await))
     });
     g.finish();
     c.final_summary();

@@ -35,7 +35,7 @@
 //! | `reqwest-middleware` | no | `telemetry::client::TracingMiddleware` (implies `reqwest`) | 115 |
 //! | `watch` | no | `Registry::watch_file`: live reload of the config file | 41 |
 //! | `metrics` | no | `observe::metrics_facade`: the metrics through the `metrics` crate | 35 |
-//! | `tower` | no | `tower::CircuitBreakerLayer`, `tower::RetryLayer`: breakers and retries as tower layers | 37 |
+//! | `tower` | no | `tower::CircuitBreakerLayer`, `RetryLayer`, `RateLimiterLayer`, `TimeLimiterLayer`: the patterns as tower layers | 37 |
 //! | `testing` | no | `telemetry::ExporterKind::InMemory`, for tests: enable it in `[dev-dependencies]` | 68 |
 //!
 //! Without `yaml`, loading a `.yml` file is an error that names the feature.

@@ -1,9 +1,16 @@
-//! The tower layers (feature `tower`): the circuit breaker and the retry as `tower::Layer`s over
-//! a registry's breakers and retries. Plain `service_fn` services, tokio's paused time, no
-//! network.
+//! The tower layers (feature `tower`): the circuit breaker, the retry, the rate limiter and the
+//! time limiter as `tower::Layer`s over a registry's instances. Plain `service_fn` services,
+//! tokio's paused time, no network.
 
+use fusebox_runtime::rate_limiter::{
+    RateLimiter, RateLimiterConfig, RateLimiterEventKind, RequestNotPermitted,
+};
 use fusebox_runtime::retry::{MaxRetriesExceeded, RetryConfig};
-use fusebox_runtime::tower::{CircuitBreakerLayer, RetryLayer, ServerErrors};
+use fusebox_runtime::time_limiter::{TimeLimiterConfig, TimeLimiterEventKind};
+use fusebox_runtime::tower::{
+    CircuitBreakerLayer, RateLimiterLayer, RetryLayer, ServerErrors, TimeLimiterLayer,
+    TooManyRequests,
+};
 use fusebox_runtime::{
     CallNotPermitted, CircuitBreakerConfig, ManualClock, Outcome, Registry, State, TimeoutError,
 };
@@ -570,4 +577,531 @@ async fn retry_around_the_breaker_composes_as_box_errors() {
             .is::<CallNotPermitted>()
     );
     assert_eq!(calls.count(), 2);
+}
+
+// ---------------------------------------------------------------------------------------------
+// RateLimiterLayer
+// ---------------------------------------------------------------------------------------------
+
+/// `limit` permits per second counted on `clock` (which moves only when a test advances it);
+/// callers wait on tokio's (paused) timer.
+fn limits(clock: &ManualClock, limit: u32, timeout: Duration) -> RateLimiterConfig {
+    RateLimiterConfig::builder()
+        .limit_for_period(limit)
+        .limit_refresh_period(Duration::from_secs(1))
+        .timeout_duration(timeout)
+        .clock(clock.clone())
+        .build()
+        .unwrap()
+}
+
+fn limiter_events(
+    rx: &mut fusebox_runtime::rate_limiter::RateLimiterEventReceiver,
+) -> Vec<&'static str> {
+    rx.drain().into_iter().map(|e| e.kind.as_str()).collect()
+}
+
+fn available(limiter: &RateLimiter) -> i32 {
+    limiter.metrics().available_permissions
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_rate_limiter_layer_permits_refuses_and_refreshes_with_the_cycles() {
+    let registry = Registry::new();
+    let clock = ManualClock::new();
+    let limiter = registry.rate_limiter_with_config("rl", limits(&clock, 2, Duration::ZERO));
+    let mut events = limiter.subscribe(16);
+    let calls = Calls::default();
+    let mut service = RateLimiterLayer::with_registry(&registry, "rl").layer(parity(calls.clone()));
+    assert!(service.rate_limiter().ptr_eq(&limiter));
+
+    // Readiness takes no permit.
+    for _ in 0..5 {
+        service.ready().await.unwrap();
+    }
+    assert_eq!(available(&limiter), 2);
+
+    assert_eq!(service.ready().await.unwrap().call(2).await.unwrap(), 2);
+    // The inner error is passed through unwrapped.
+    let error = service.ready().await.unwrap().call(3).await.unwrap_err();
+    assert_eq!(error.downcast_ref::<Backend>(), Some(&Backend("odd")));
+    // The cycle is used up: refused at once (timeout 0), the inner service not called.
+    let error = service.ready().await.unwrap().call(4).await.unwrap_err();
+    let refused = error
+        .downcast_ref::<RequestNotPermitted>()
+        .expect("request not permitted");
+    assert_eq!(&*refused.rate_limiter, "rl");
+    assert_eq!(
+        error.to_string(),
+        "RateLimiter 'rl' does not permit further calls"
+    );
+    assert_eq!(calls.count(), 2);
+    assert_eq!(
+        limiter_events(&mut events),
+        ["SUCCESSFUL_ACQUIRE", "SUCCESSFUL_ACQUIRE", "FAILED_ACQUIRE"]
+    );
+
+    // The next cycle refreshes to the limit (unused permits never carry over).
+    clock.advance(Duration::from_secs(1));
+    assert_eq!(service.ready().await.unwrap().call(6).await.unwrap(), 6);
+    assert_eq!(available(&limiter), 1);
+    clock.advance(Duration::from_secs(5));
+    assert_eq!(available(&limiter), 2);
+    assert_eq!(calls.count(), 3);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_call_waits_for_its_reserved_permit_before_the_inner_call() {
+    let registry = Registry::new();
+    let clock = ManualClock::new();
+    let limiter =
+        registry.rate_limiter_with_config("wait", limits(&clock, 1, Duration::from_secs(5)));
+    let mut events = limiter.subscribe(16);
+    let calls = Calls::default();
+    // `service_fn` runs its closure in `call`: the count shows when the inner call is made.
+    let mut service =
+        RateLimiterLayer::from_rate_limiter(limiter.clone()).layer(parity(calls.clone()));
+    clock.advance(Duration::from_millis(300));
+    service.ready().await.unwrap().call(0).await.unwrap();
+
+    let started = tokio::time::Instant::now();
+    let future = service.ready().await.unwrap().call(2);
+    let mut future = pin!(future);
+    assert!(poll_once(future.as_mut()).is_pending());
+    assert_eq!(calls.count(), 1, "not called before the permit is there");
+    assert_eq!(limiter.metrics().number_of_waiting_threads, 1);
+    assert_eq!(
+        available(&limiter),
+        -1,
+        "the next cycle's permit is reserved"
+    );
+    assert_eq!(future.await.unwrap(), 2);
+    // Waited until the next cycle: 1 s - 300 ms.
+    assert_eq!(started.elapsed(), Duration::from_millis(700));
+    assert_eq!(calls.count(), 2);
+    assert_eq!(limiter.metrics().number_of_waiting_threads, 0);
+    assert_eq!(
+        limiter_events(&mut events),
+        ["SUCCESSFUL_ACQUIRE", "SUCCESSFUL_ACQUIRE"]
+    );
+    // The service left behind is made ready again and serves the next call.
+    clock.advance(Duration::from_secs(1));
+    assert_eq!(service.ready().await.unwrap().call(4).await.unwrap(), 4);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_wait_beyond_the_timeout_reserves_nothing_and_is_refused_after_the_timeout() {
+    let registry = Registry::new();
+    let clock = ManualClock::new();
+    let limiter =
+        registry.rate_limiter_with_config("slowly", limits(&clock, 1, Duration::from_millis(400)));
+    let mut events = limiter.subscribe(16);
+    let calls = Calls::default();
+    let mut service =
+        RateLimiterLayer::from_rate_limiter(limiter.clone()).layer(parity(calls.clone()));
+    service.ready().await.unwrap().call(0).await.unwrap();
+
+    let started = tokio::time::Instant::now();
+    let error = service.ready().await.unwrap().call(2).await.unwrap_err();
+    assert!(error.is::<RequestNotPermitted>(), "{error}");
+    // Resilience4j's caller waits out the timeout before it is refused.
+    assert_eq!(started.elapsed(), Duration::from_millis(400));
+    assert_eq!(calls.count(), 1);
+    assert_eq!(available(&limiter), 0, "nothing reserved");
+    assert_eq!(
+        limiter_events(&mut events),
+        ["SUCCESSFUL_ACQUIRE", "FAILED_ACQUIRE"]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_dropped_waiting_call_keeps_its_reservation_and_publishes_failed_acquire() {
+    let registry = Registry::new();
+    let clock = ManualClock::new();
+    let limiter =
+        registry.rate_limiter_with_config("dropped", limits(&clock, 1, Duration::from_secs(5)));
+    let mut events = limiter.subscribe(16);
+    let calls = Calls::default();
+    let mut service =
+        RateLimiterLayer::from_rate_limiter(limiter.clone()).layer(parity(calls.clone()));
+    service.ready().await.unwrap().call(0).await.unwrap();
+
+    let mut future = Box::pin(service.ready().await.unwrap().call(2));
+    assert!(poll_once(future.as_mut()).is_pending());
+    assert_eq!(limiter.metrics().number_of_waiting_threads, 1);
+    drop(future);
+    assert_eq!(limiter.metrics().number_of_waiting_threads, 0);
+    assert_eq!(available(&limiter), -1, "the reservation stays taken");
+    assert_eq!(calls.count(), 1, "the inner service was never called");
+    assert_eq!(
+        limiter_events(&mut events),
+        ["SUCCESSFUL_ACQUIRE", "FAILED_ACQUIRE"]
+    );
+
+    // Dropped even before its first poll: the same.
+    let future = service.ready().await.unwrap().call(4);
+    assert_eq!(limiter.metrics().number_of_waiting_threads, 1);
+    drop(future);
+    assert_eq!(limiter.metrics().number_of_waiting_threads, 0);
+    assert_eq!(available(&limiter), -2);
+    // A waiting caller's SUCCESSFUL_ACQUIRE comes after its wait, as Resilience4j's does.
+    assert_eq!(limiter_events(&mut events), ["FAILED_ACQUIRE"]);
+
+    // A running call dropped after its permit records nothing more.
+    clock.advance(Duration::from_secs(3));
+    let future = service.ready().await.unwrap().call(6);
+    drop(future);
+    assert_eq!(limiter_events(&mut events), ["SUCCESSFUL_ACQUIRE"]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_classified_response_drains_the_cycle() {
+    let registry = Registry::new();
+    let clock = ManualClock::new();
+    let limiter = registry.rate_limiter_with_config("drain", limits(&clock, 5, Duration::ZERO));
+    let mut events = limiter.subscribe(16);
+    let calls = Calls::default();
+    let backend = {
+        let calls = calls.clone();
+        service_fn(move |status: u16| {
+            calls.hit();
+            async move { Ok::<_, BoxError>(http_status(status)) }
+        })
+    };
+    let mut service = RateLimiterLayer::from_rate_limiter(limiter.clone())
+        .drain_on_response(TooManyRequests)
+        .layer(backend);
+
+    assert_eq!(
+        service
+            .ready()
+            .await
+            .unwrap()
+            .call(503)
+            .await
+            .unwrap()
+            .status(),
+        503
+    );
+    assert_eq!(available(&limiter), 4, "a 503 does not drain");
+    // The backend's own 429: returned as it is, and the rest of the cycle is drained.
+    assert_eq!(
+        service
+            .ready()
+            .await
+            .unwrap()
+            .call(429)
+            .await
+            .unwrap()
+            .status(),
+        429
+    );
+    assert_eq!(available(&limiter), 0);
+    assert!(
+        service
+            .ready()
+            .await
+            .unwrap()
+            .call(200)
+            .await
+            .unwrap_err()
+            .is::<RequestNotPermitted>()
+    );
+    assert_eq!(calls.count(), 2);
+    let kinds: Vec<_> = events.drain().into_iter().map(|e| e.kind).collect();
+    assert_eq!(
+        kinds,
+        [
+            RateLimiterEventKind::SuccessfulAcquire { permits: 1 },
+            RateLimiterEventKind::SuccessfulAcquire { permits: 1 },
+            RateLimiterEventKind::Drained { permits: 0 },
+            RateLimiterEventKind::FailedAcquire { permits: 1 },
+        ]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_config_drain_predicate_applies_to_the_inner_result() {
+    let registry = Registry::new();
+    let clock = ManualClock::new();
+    let config = limits(&clock, 5, Duration::ZERO)
+        .to_builder()
+        .drain_permissions_on_result(|result: &Result<u32, Backend>| result.is_err())
+        .build()
+        .unwrap();
+    let limiter = registry.rate_limiter_with_config("config-drain", config);
+    let mut service =
+        RateLimiterLayer::from_rate_limiter(limiter.clone()).layer(parity(Calls::default()));
+    service.ready().await.unwrap().call(2).await.unwrap();
+    assert_eq!(available(&limiter), 4);
+    service.ready().await.unwrap().call(3).await.unwrap_err();
+    assert_eq!(
+        available(&limiter),
+        0,
+        "the odd call's error drained the cycle"
+    );
+
+    // A closure over the whole result: here an `Ok` above 100.
+    clock.advance(Duration::from_secs(1));
+    let mut service = RateLimiterLayer::from_rate_limiter(limiter.clone())
+        .drain_with(|result: &Result<u32, Backend>| matches!(result, Ok(n) if *n > 100))
+        .layer(parity(Calls::default()));
+    service.ready().await.unwrap().call(4).await.unwrap();
+    assert_eq!(available(&limiter), 4);
+    service.ready().await.unwrap().call(200).await.unwrap();
+    assert_eq!(available(&limiter), 0);
+}
+
+// ---------------------------------------------------------------------------------------------
+// TimeLimiterLayer
+// ---------------------------------------------------------------------------------------------
+
+/// Answers after `ms` milliseconds (tokio's timer): `Err(Backend)` for odd `ms`.
+fn sleepy() -> impl Service<u64, Response = u64, Error = Backend, Future: Send> + Clone {
+    service_fn(|ms: u64| async move {
+        tokio::time::sleep(Duration::from_millis(ms)).await;
+        if ms.is_multiple_of(2) {
+            Ok(ms)
+        } else {
+            Err(Backend("odd"))
+        }
+    })
+}
+
+fn time_limit(ms: u64) -> TimeLimiterConfig {
+    TimeLimiterConfig::builder()
+        .timeout_duration(Duration::from_millis(ms))
+        .build()
+        .unwrap()
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_time_limiter_layer_counts_success_error_and_timeout() {
+    let registry = Registry::new();
+    let limiter = registry.time_limiter_with_config("tl", time_limit(100));
+    let mut events = limiter.subscribe(16);
+    let mut service = TimeLimiterLayer::with_registry(&registry, "tl").layer(sleepy());
+    assert!(service.time_limiter().ptr_eq(&limiter));
+
+    // In time.
+    assert_eq!(service.ready().await.unwrap().call(40).await.unwrap(), 40);
+    let error = service.ready().await.unwrap().call(99).await.unwrap_err();
+    assert_eq!(error.downcast_ref::<Backend>(), Some(&Backend("odd")));
+    // The limit hit: the inner call is dropped at 100 ms.
+    let started = tokio::time::Instant::now();
+    let error = service.ready().await.unwrap().call(500).await.unwrap_err();
+    assert_eq!(started.elapsed(), Duration::from_millis(100));
+    let timeout = error.downcast_ref::<TimeoutError>().expect("a timeout");
+    assert_eq!(timeout.name(), "tl");
+
+    let metrics = limiter.metrics();
+    assert_eq!(
+        (metrics.successful, metrics.failed, metrics.timeout),
+        (1, 1, 1)
+    );
+    let kinds: Vec<_> = events.drain().into_iter().map(|e| e.kind).collect();
+    assert_eq!(
+        kinds,
+        [
+            TimeLimiterEventKind::Success,
+            TimeLimiterEventKind::Error {
+                error: "backend: odd".to_owned()
+            },
+            TimeLimiterEventKind::Timeout,
+        ]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_time_limiter_layer_counts_as_time_limiter_call_does() {
+    let registry = Registry::new();
+    let direct = registry.time_limiter_with_config("direct", time_limit(100));
+    let layered = registry.time_limiter_with_config("layered", time_limit(100));
+    let mut service = TimeLimiterLayer::from_time_limiter(layered.clone()).layer(sleepy());
+    for ms in [0, 1, 98, 99, 100, 101, 250] {
+        let by_call = direct.call(sleepy().oneshot(ms)).await;
+        let by_layer = service.ready().await.unwrap().call(ms).await;
+        assert_eq!(by_call.is_ok(), by_layer.is_ok(), "{ms} ms");
+    }
+    assert_eq!(direct.metrics(), layered.metrics());
+    assert_eq!(layered.metrics().timeout, 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_dropped_time_limited_call_counts_nothing_and_a_panic_is_an_error() {
+    let registry = Registry::new();
+    let limiter = registry.time_limiter_with_config("cancel", time_limit(100));
+    let mut events = limiter.subscribe(16);
+    let mut service = TimeLimiterLayer::from_time_limiter(limiter.clone()).layer(sleepy());
+    let mut future = Box::pin(service.ready().await.unwrap().call(50));
+    assert!(poll_once(future.as_mut()).is_pending());
+    drop(future);
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(limiter.metrics(), Default::default());
+    assert!(events.try_recv().is_none());
+
+    let mut panicking = TimeLimiterLayer::from_time_limiter(limiter.clone()).layer(service_fn(
+        |explode: bool| async move {
+            assert!(!explode, "the backend panicked");
+            Ok::<_, Backend>(())
+        },
+    ));
+    let future = panicking.ready().await.unwrap().call(true);
+    assert!(tokio::spawn(future).await.unwrap_err().is_panic());
+    assert_eq!(limiter.metrics().failed, 1);
+    assert_eq!(
+        events.try_recv().map(|e| e.kind),
+        Some(TimeLimiterEventKind::Error {
+            error: "panicked".to_owned()
+        })
+    );
+}
+
+#[test]
+fn the_rate_and_time_limiter_layers_resolve_the_global_registry_once() {
+    let layer = RateLimiterLayer::new("tower-layers-global");
+    assert!(
+        layer
+            .rate_limiter()
+            .ptr_eq(&Registry::global().rate_limiter("tower-layers-global"))
+    );
+    let layer = TimeLimiterLayer::new("tower-layers-global");
+    assert!(
+        layer
+            .time_limiter()
+            .ptr_eq(&Registry::global().time_limiter("tower-layers-global"))
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// All four, in Resilience4j's order
+// ---------------------------------------------------------------------------------------------
+
+/// Retry(CircuitBreaker(RateLimiter(TimeLimiter(service)))) in one `ServiceBuilder`: a slow first
+/// attempt times out and is retried; once the rate limiter's cycle is used up, its refusals are
+/// failures for the breaker (as Resilience4j records `RequestNotPermitted`) and are retried.
+#[tokio::test(start_paused = true)]
+async fn the_four_layers_compose_in_resilience4j_s_order() {
+    let registry = Registry::new();
+    let clock = ManualClock::new();
+    let retry = registry.retry_with_config(
+        "all",
+        RetryConfig::builder()
+            .max_attempts(3)
+            .wait_duration(Duration::from_millis(10))
+            .build()
+            .unwrap(),
+    );
+    let breaker = registry.circuit_breaker("all");
+    let limiter = registry.rate_limiter_with_config("all", limits(&clock, 2, Duration::ZERO));
+    let time_limiter = registry.time_limiter_with_config("all", time_limit(1000));
+    let calls = Calls::default();
+    let backend = {
+        let calls = calls.clone();
+        service_fn(move |request: &'static str| {
+            let attempt = calls.hit();
+            async move {
+                if attempt == 1 {
+                    tokio::time::sleep(Duration::from_secs(5)).await;
+                }
+                Ok::<_, BoxError>((request, attempt))
+            }
+        })
+    };
+    let mut client = ServiceBuilder::new()
+        .layer(RetryLayer::with_registry(&registry, "all"))
+        .layer(CircuitBreakerLayer::with_registry(&registry, "all"))
+        .layer(RateLimiterLayer::with_registry(&registry, "all"))
+        .layer(TimeLimiterLayer::with_registry(&registry, "all"))
+        .service(backend);
+
+    let started = tokio::time::Instant::now();
+    let answer = client.ready().await.unwrap().call("get").await.unwrap();
+    assert_eq!(answer, ("get", 2));
+    // The first attempt's time limit, then the retry's wait.
+    assert_eq!(started.elapsed(), Duration::from_millis(1010));
+    let tl = time_limiter.metrics();
+    assert_eq!((tl.successful, tl.timeout), (1, 1));
+    let cb = breaker.metrics();
+    assert_eq!(
+        (cb.number_of_successful_calls(), cb.number_of_failed_calls()),
+        (1, 1)
+    );
+    assert_eq!(available(&limiter), 0, "one permit per attempt");
+    assert_eq!(retry.metrics().successful_calls_with_retry_attempt, 1);
+
+    // The cycle is used up: every attempt is refused before the time limiter and the backend.
+    let error = client.ready().await.unwrap().call("get").await.unwrap_err();
+    assert!(error.is::<RequestNotPermitted>(), "{error}");
+    assert_eq!(calls.count(), 2);
+    assert_eq!(breaker.metrics().number_of_failed_calls(), 1 + 3);
+    assert_eq!(retry.metrics().failed_calls_with_retry_attempt, 1);
+    assert_eq!(time_limiter.metrics().successful, 1);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The permitted path allocates nothing
+// ---------------------------------------------------------------------------------------------
+
+/// Counts the allocations of the current thread (the test's current-thread runtime runs its
+/// futures on it; other tests' threads do not count).
+struct CountingAllocator;
+
+thread_local! {
+    static ALLOCATIONS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+unsafe impl std::alloc::GlobalAlloc for CountingAllocator {
+    unsafe fn alloc(&self, layout: std::alloc::Layout) -> *mut u8 {
+        let _ = ALLOCATIONS.try_with(|n| n.set(n.get() + 1));
+        unsafe { std::alloc::System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: std::alloc::Layout) {
+        unsafe { std::alloc::System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: CountingAllocator = CountingAllocator;
+
+fn allocations() -> usize {
+    ALLOCATIONS.with(|n| n.get())
+}
+
+#[tokio::test]
+async fn a_permitted_call_through_the_rate_and_time_limiter_layers_allocates_nothing() {
+    let registry = Registry::new();
+    let permits = RateLimiterConfig::builder()
+        .limit_for_period(1_000_000)
+        .limit_refresh_period(Duration::from_secs(60))
+        .timeout_duration(Duration::ZERO)
+        .build()
+        .unwrap();
+    let limiter = registry.rate_limiter_with_config("no-alloc", permits);
+    let _events = limiter.subscribe(1); // a subscriber: events are built, and still no allocation
+    let mut limited = RateLimiterLayer::from_rate_limiter(limiter).layer(parity(Calls::default()));
+    let mut timed = TimeLimiterLayer::from_time_limiter(
+        registry.time_limiter_with_config("no-alloc", time_limit(1000)),
+    )
+    .layer(parity(Calls::default()));
+    // Warm up (thread-local stripes, the timer's first use).
+    limited.ready().await.unwrap().call(2).await.unwrap();
+    timed.ready().await.unwrap().call(2).await.unwrap();
+
+    let before = allocations();
+    for request in 0..100u32 {
+        let request = request * 2;
+        assert_eq!(
+            limited.ready().await.unwrap().call(request).await.unwrap(),
+            request
+        );
+        assert_eq!(
+            timed.ready().await.unwrap().call(request).await.unwrap(),
+            request
+        );
+    }
+    assert_eq!(allocations() - before, 0);
+    // The counter does count this thread's allocations.
+    drop(std::hint::black_box(Box::new(0u64)));
+    assert_eq!(allocations() - before, 1);
 }

@@ -41,7 +41,7 @@ impl RateLimiter {
     /// The part of [`acquire_permission`](Self::acquire_permission) before any wait: the state
     /// update, and the event when nothing is left to wait for.
     #[inline]
-    fn begin_acquire(&self, permits: u32) -> Begin {
+    pub(super) fn begin_acquire(&self, permits: u32) -> Begin {
         let Ok(permits) = i32::try_from(permits) else {
             return Begin::Refused(i32::MAX);
         };
@@ -177,7 +177,7 @@ impl RateLimiter {
         next
     }
 
-    fn refuse<T>(&self, permits: i32) -> Result<T, RequestNotPermitted> {
+    pub(super) fn refuse<T>(&self, permits: i32) -> Result<T, RequestNotPermitted> {
         self.publish(RateLimiterEventKind::FailedAcquire { permits });
         Err(RequestNotPermitted {
             rate_limiter: self.inner.name.clone(),
@@ -195,7 +195,7 @@ impl RateLimiter {
 }
 
 /// Where an acquire stands after its state update.
-enum Begin {
+pub(super) enum Begin {
     /// The permits are the caller's now.
     Acquired,
     /// Refused without a wait (more permits than an `i32`, or a zero timeout).

@@ -58,8 +58,8 @@
 //!
 //! Files of this module: `properties.rs` (the property table), `config.rs` (builder, drain
 //! predicate, clock), `state.rs` (the atomic state and cycle arithmetic), `acquire.rs`
-//! (acquire, reserve, drain, change), `call.rs` (guarding a call), `events.rs`, `metrics.rs`,
-//! `error.rs`.
+//! (acquire, reserve, drain, change), `call.rs` (guarding a call), `owned.rs` (an acquire owned
+//! by a `'static` future, for the tower layer), `events.rs`, `metrics.rs`, `error.rs`.
 
 mod acquire;
 mod call;
@@ -67,6 +67,8 @@ mod config;
 mod error;
 mod events;
 mod metrics;
+#[cfg(feature = "tower")]
+pub(crate) mod owned;
 mod properties;
 mod state;
 

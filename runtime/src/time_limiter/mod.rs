@@ -271,8 +271,9 @@ impl TimeLimiter {
         }
     }
 
-    /// Counts and publishes how a call ended, and gives the caller's result.
-    fn settle<T, E: fmt::Display>(
+    /// Counts and publishes how a call ended, and gives the caller's result (also the tower
+    /// layer's way to record, so both count alike).
+    pub(crate) fn settle<T, E: fmt::Display>(
         &self,
         done: Result<Result<T, E>, ()>,
     ) -> Result<T, TimeLimiterError<E>> {
@@ -307,7 +308,7 @@ impl TimeLimiter {
     }
 
     #[cold]
-    fn on_error(&self, error: impl FnOnce() -> String) {
+    pub(crate) fn on_error(&self, error: impl FnOnce() -> String) {
         let inner = &*self.inner;
         inner.failed.fetch_add(1, Ordering::Relaxed);
         if inner.events.wants(false) {

@@ -1,6 +1,7 @@
 //! How a layer judges a call's result: [`Classify`] for the circuit breaker (success, failure or
 //! ignored), [`ResponsePredicate`] for responses that count as failures (an HTTP 5xx,
-//! [`ServerErrors`]) or that the retry retries.
+//! [`ServerErrors`]), that the retry retries, or that drain the rate limiter (an HTTP 429,
+//! [`TooManyRequests`]).
 
 use crate::call::{Classifier, Outcome};
 use std::fmt;
@@ -73,6 +74,27 @@ impl<B> ResponsePredicate<http::Response<B>> for ServerErrors {
     #[inline]
     fn matches(&self, response: &http::Response<B>) -> bool {
         response.status().is_server_error()
+    }
+}
+
+/// Matches HTTP responses with status 429 Too Many Requests: the backend's own rate limit, the
+/// usual reason to drain a [`RateLimiterLayer`](super::RateLimiterLayer)'s cycle
+/// ([`drain_on_response`](super::RateLimiterLayer::drain_on_response)).
+///
+/// ```
+/// use fusebox_runtime::tower::{ResponsePredicate, TooManyRequests};
+///
+/// let response = |status: u16| http::Response::builder().status(status).body(()).unwrap();
+/// assert!(TooManyRequests.matches(&response(429)));
+/// assert!(!TooManyRequests.matches(&response(503)));
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TooManyRequests;
+
+impl<B> ResponsePredicate<http::Response<B>> for TooManyRequests {
+    #[inline]
+    fn matches(&self, response: &http::Response<B>) -> bool {
+        response.status() == http::StatusCode::TOO_MANY_REQUESTS
     }
 }
 
