@@ -19,6 +19,7 @@
 //! semaphore bulkhead bounds it. A file with that block loads with one warning per section
 //! naming the block and pointing at `resilience4j.bulkhead`; it is never silently ignored.
 
+#[cfg(feature = "yaml")]
 use super::ConfigWarning;
 use super::inherit::{Group, Inheritance, Layer};
 use super::module::{
