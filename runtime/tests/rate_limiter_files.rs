@@ -3,16 +3,9 @@
 //! and errors naming key, file and line.
 
 use fusebox_runtime::Registry;
-use fusebox_runtime::config::file::{Format, LoadedConfig, load_file, load_str};
+use fusebox_runtime::config::file::{Format, load_file, load_str};
 use fusebox_runtime::rate_limiter::RateLimiterConfig;
-use std::path::{Path, PathBuf};
 use std::time::Duration;
-
-fn data(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data")
-        .join(name)
-}
 
 fn secs(s: u64) -> Duration {
     Duration::from_secs(s)
@@ -170,6 +163,14 @@ fn toml_errors_name_key_file_and_line() {
 #[cfg(feature = "yaml")]
 mod spring {
     use super::*;
+    use fusebox_runtime::config::file::LoadedConfig;
+    use std::path::{Path, PathBuf};
+
+    fn data(name: &str) -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/data")
+            .join(name)
+    }
 
     fn load(name: &str) -> LoadedConfig {
         load_file(&data(name)).unwrap_or_else(|e| panic!("{name} should load: {e}"))
