@@ -276,6 +276,16 @@ impl TimeLimiter {
         &self,
         done: Result<Result<T, E>, ()>,
     ) -> Result<T, TimeLimiterError<E>> {
+        self.settle_with(done, E::to_string)
+    }
+
+    /// [`settle`](Self::settle) with the ERROR event's text given by `text` (`#[time_limiter]`'s
+    /// expansion: the error type need not be `Display`).
+    pub(crate) fn settle_with<T, E>(
+        &self,
+        done: Result<Result<T, E>, ()>,
+        text: impl FnOnce(&E) -> String,
+    ) -> Result<T, TimeLimiterError<E>> {
         let inner = &*self.inner;
         match done {
             Ok(Ok(value)) => {
@@ -288,7 +298,7 @@ impl TimeLimiter {
                 Ok(value)
             }
             Ok(Err(error)) => {
-                self.on_error(|| error.to_string());
+                self.on_error(|| text(&error));
                 Err(TimeLimiterError::Failed(error))
             }
             Err(()) => {
@@ -306,8 +316,9 @@ impl TimeLimiter {
         }
     }
 
+    /// Counts and publishes an ERROR (`pub(crate)`: `#[time_limiter]` counts a panic with it).
     #[cold]
-    fn on_error(&self, error: impl FnOnce() -> String) {
+    pub(crate) fn on_error(&self, error: impl FnOnce() -> String) {
         let inner = &*self.inner;
         inner.failed.fetch_add(1, Ordering::Relaxed);
         if inner.events.wants(false) {
