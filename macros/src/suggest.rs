@@ -78,7 +78,10 @@ mod tests {
     fn suggests_limiter_keys() {
         assert_eq!(nearest("permit", RATE_LIMITER_KEYS, &[]), Some("permits"));
         assert_eq!(nearest("fallbak", RATE_LIMITER_KEYS, &[]), Some("fallback"));
-        assert_eq!(nearest("regsitry", TIME_LIMITER_KEYS, &[]), Some("registry"));
+        assert_eq!(
+            nearest("regsitry", TIME_LIMITER_KEYS, &[]),
+            Some("registry")
+        );
         assert_eq!(nearest("permits", TIME_LIMITER_KEYS, &[]), None);
     }
 
