@@ -9,7 +9,8 @@ use syn::{Attribute, Expr, ItemFn, LitStr, Path, Type};
 use crate::args::{Fallback, Field};
 use crate::item::{Param, Shape};
 
-/// A function under `#[circuit_breaker]` and/or `#[retry]` (its resilience attributes).
+/// A function under `#[circuit_breaker]`, `#[retry]`, `#[rate_limiter]`, `#[time_limiter]` (its
+/// resilience attributes).
 pub(crate) struct GuardedFn {
     /// The function as written, without its resilience attributes; expansion rewrites its body
     /// only.
@@ -44,13 +45,17 @@ pub(crate) struct Layer {
     pub(crate) fallback: Option<Fallback>,
 }
 
-/// The resilience patterns a layer can apply. Bulkhead, rate limiter and time limiter each slot
-/// in as one more variant, with its default order in `validate::default_order`.
+/// The resilience patterns a layer can apply. The bulkhead slots in as one more variant, with
+/// its default order in `validate::LayerArgs::default_order`.
 pub(crate) enum LayerKind {
     /// `#[circuit_breaker]`.
     CircuitBreaker(Box<BreakerOptions>),
     /// `#[retry]`.
     Retry(RetryOptions),
+    /// `#[rate_limiter]`.
+    RateLimiter(RateLimiterOptions),
+    /// `#[time_limiter]`.
+    TimeLimiter(TimeLimiterOptions),
 }
 
 impl Layer {
@@ -59,8 +64,28 @@ impl Layer {
         match &self.kind {
             LayerKind::CircuitBreaker(b) => &b.name,
             LayerKind::Retry(r) => &r.name,
+            LayerKind::RateLimiter(r) => &r.name,
+            LayerKind::TimeLimiter(t) => &t.name,
         }
     }
+}
+
+/// Which rate limiter, and how many permits a call takes.
+pub(crate) struct RateLimiterOptions {
+    /// `name = "..."`, the rate limiter's name in the registry.
+    pub(crate) name: LitStr,
+    /// `registry = <expr>`; the global registry otherwise.
+    pub(crate) registry: Option<Expr>,
+    /// `permits = N`; 1 by default.
+    pub(crate) permits: u32,
+}
+
+/// Which time limiter.
+pub(crate) struct TimeLimiterOptions {
+    /// `name = "..."`, the time limiter's name in the registry.
+    pub(crate) name: LitStr,
+    /// `registry = <expr>`; the global registry otherwise.
+    pub(crate) registry: Option<Expr>,
 }
 
 /// Which retry.
@@ -149,12 +174,19 @@ pub(crate) struct SpanOptions {
     /// The retry's name, when `#[retry]` on the same function expanded first: the span declares
     /// the retry's fields, and it records on it.
     pub(crate) retry: Option<LitStr>,
+    /// The rate limiter's name, when it records on this span.
+    pub(crate) rate_limiter: Option<LitStr>,
+    /// The time limiter's name, when it records on this span.
+    pub(crate) time_limiter: Option<LitStr>,
 }
 
 impl SpanOptions {
     /// Whether a resilience layer records on this span (through `__fusebox_span_handle`).
     pub(crate) fn has_layers(&self) -> bool {
-        self.breaker.is_some() || self.retry.is_some()
+        self.breaker.is_some()
+            || self.retry.is_some()
+            || self.rate_limiter.is_some()
+            || self.time_limiter.is_some()
     }
 }
 

@@ -42,7 +42,9 @@ fn normalize(word: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::args::{BREAKER_ALIASES, BREAKER_KEYS, KINDS, RETRY_KEYS};
+    use crate::args::{
+        BREAKER_ALIASES, BREAKER_KEYS, KINDS, RATE_LIMITER_KEYS, RETRY_KEYS, TIME_LIMITER_KEYS,
+    };
 
     #[test]
     fn suggests_typos_within_a_third_of_the_length() {
@@ -70,6 +72,17 @@ mod tests {
         assert_eq!(nearest("ordr", RETRY_KEYS, &[]), Some("order"));
         assert_eq!(nearest("fallbak", RETRY_KEYS, &[]), Some("fallback"));
         assert_eq!(nearest("max_attempts", RETRY_KEYS, &[]), None);
+    }
+
+    #[test]
+    fn suggests_limiter_keys() {
+        assert_eq!(nearest("permit", RATE_LIMITER_KEYS, &[]), Some("permits"));
+        assert_eq!(nearest("fallbak", RATE_LIMITER_KEYS, &[]), Some("fallback"));
+        assert_eq!(
+            nearest("regsitry", TIME_LIMITER_KEYS, &[]),
+            Some("registry")
+        );
+        assert_eq!(nearest("permits", TIME_LIMITER_KEYS, &[]), None);
     }
 
     #[test]

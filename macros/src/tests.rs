@@ -7,7 +7,9 @@
 use proc_macro2::TokenStream;
 use quote::quote;
 
-use crate::{circuit_breaker_tokens, retry_tokens, traced_tokens};
+use crate::{
+    circuit_breaker_tokens, rate_limiter_tokens, retry_tokens, time_limiter_tokens, traced_tokens,
+};
 
 /// Expands every `#[circuit_breaker]` / `#[retry]` / `#[traced]` on `item`, outermost first, as
 /// rustc does.
@@ -19,7 +21,7 @@ fn expand_attrs(item: TokenStream) -> String {
             let last = a.path().segments.last().map(|s| s.ident.to_string());
             matches!(
                 last.as_deref(),
-                Some("circuit_breaker" | "retry" | "traced")
+                Some("circuit_breaker" | "retry" | "rate_limiter" | "time_limiter" | "traced")
             )
         }) else {
             break;
@@ -39,6 +41,8 @@ fn expand_attrs(item: TokenStream) -> String {
         tokens = match last.as_str() {
             "circuit_breaker" => circuit_breaker_tokens(args, item),
             "retry" => retry_tokens(args, item),
+            "rate_limiter" => rate_limiter_tokens(args, item),
+            "time_limiter" => time_limiter_tokens(args, item),
             _ => traced_tokens(args, item),
         };
     }
@@ -270,4 +274,70 @@ fn errors_keep_the_item() {
     assert!(out.starts_with("async fn f"), "{out}");
     assert!(out.contains("compile_error"), "{out}");
     assert!(out.contains("did you mean `name`"), "{out}");
+}
+
+#[test]
+fn rate_limiter_alone() {
+    let out = expand_attrs(quote! {
+        #[rate_limiter(name = "orders", fallback = "busy", permits = 2)]
+        async fn get_orders(client: &Client, user_id: &str) -> Result<Vec<Order>, ClientError> {
+            client.orders(user_id).await
+        }
+    });
+    insta::assert_snapshot!(out);
+}
+
+#[test]
+fn time_limiter_alone_without_fallback() {
+    let out = expand_attrs(quote! {
+        #[time_limiter(name = "orders")]
+        async fn get_orders(client: &Client, user_id: &str) -> Result<Vec<Order>, ClientError> {
+            client.orders(user_id).await
+        }
+    });
+    insta::assert_snapshot!(out);
+}
+
+#[test]
+fn traced_all_four_layers() {
+    let out = expand_attrs(quote! {
+        #[traced]
+        #[time_limiter(name = "tl", fallback = "late")]
+        #[rate_limiter(name = "rl")]
+        #[circuit_breaker(name = "cb")]
+        #[retry(name = "r", fallback = "cached")]
+        async fn get_orders(user_id: &str) -> Result<Vec<Order>, ClientError> {
+            fetch(user_id).await
+        }
+    });
+    insta::assert_snapshot!(out);
+}
+
+#[test]
+fn any_source_order_nests_the_four_in_resilience4j_order() {
+    let attrs = [
+        quote!(#[retry(name = "r")]),
+        quote!(#[circuit_breaker(name = "b")]),
+        quote!(#[rate_limiter(name = "rl")]),
+        quote!(#[time_limiter(name = "tl")]),
+    ];
+    let mut expanded = Vec::new();
+    // Every rotation and the reverse of each.
+    for start in 0..4 {
+        for reverse in [false, true] {
+            let mut order: Vec<_> = (0..4).map(|i| attrs[(start + i) % 4].clone()).collect();
+            if reverse {
+                order.reverse();
+            }
+            expanded.push(expand_attrs(quote! {
+                #(#order)*
+                async fn get(user_id: &str) -> Result<u32, E> { fetch(user_id).await }
+            }));
+        }
+    }
+    assert!(expanded.iter().all(|e| *e == expanded[0]));
+    let at = |site: &str| expanded[0].find(site).unwrap();
+    assert!(at("RetrySite::new") < at("BreakerSite::new"));
+    assert!(at("BreakerSite::new") < at("RateLimiterSite::new"));
+    assert!(at("RateLimiterSite::new") < at("TimeLimiterSite::new"));
 }

@@ -10,12 +10,15 @@ use syn::ext::IdentExt;
 use syn::spanned::Spanned;
 use syn::{Attribute, ItemFn, LitStr, Meta, Path, Type};
 
-use crate::args::{BreakerArgs, Fallback, FallbackArgs, Order, RetryArgs, TracedArgs};
+use crate::args::{
+    BreakerArgs, Fallback, FallbackArgs, Kind, NamedArgs, Order, RATE_LIMITER, RETRY, TIME_LIMITER,
+    TracedArgs,
+};
 use crate::errors::Errors;
 use crate::item::{self, Param, Shape};
 use crate::model::{
-    BreakerFirst, BreakerOptions, GuardedFn, Layer, LayerKind, ResultType, RetryOptions,
-    SpanAround, SpanOptions, Traced, TracedFn,
+    BreakerFirst, BreakerOptions, GuardedFn, Layer, LayerKind, RateLimiterOptions, ResultType,
+    RetryOptions, SpanAround, SpanOptions, TimeLimiterOptions, Traced, TracedFn,
 };
 
 /// The arguments of the resilience attribute being expanded (a short-lived value of the macro:
@@ -25,12 +28,17 @@ pub(crate) enum LayerArgs {
     /// `#[circuit_breaker(...)]`.
     CircuitBreaker(BreakerArgs),
     /// `#[retry(...)]`.
-    Retry(RetryArgs),
+    Retry(NamedArgs),
+    /// `#[rate_limiter(...)]`.
+    RateLimiter(NamedArgs),
+    /// `#[time_limiter(...)]`.
+    TimeLimiter(NamedArgs),
 }
 
 /// The resilience attributes, by the last segment of their path. The first of them to expand
 /// takes the others off the function and expands them all at once, in order.
-pub(crate) const LAYER_ATTRS: &[&str] = &["circuit_breaker", "retry"];
+pub(crate) const LAYER_ATTRS: &[&str] =
+    &["circuit_breaker", "retry", "rate_limiter", "time_limiter"];
 
 /// Spring's `Ordered.LOWEST_PRECEDENCE` (`Integer.MAX_VALUE`).
 const LOWEST_PRECEDENCE: i32 = i32::MAX;
@@ -38,8 +46,11 @@ const LOWEST_PRECEDENCE: i32 = i32::MAX;
 impl LayerArgs {
     /// Parses the arguments of the attribute `attr` (one of [`LAYER_ATTRS`]), as `written`.
     fn parse(attr: &str, tokens: TokenStream, written: &Attribute) -> syn::Result<Self> {
+        let named = |kind: &'static Kind| NamedArgs::parse_at(kind, tokens.clone(), Some(written));
         match attr {
-            "retry" => RetryArgs::parse_at(tokens, Some(written)).map(LayerArgs::Retry),
+            "retry" => named(&RETRY).map(LayerArgs::Retry),
+            "rate_limiter" => named(&RATE_LIMITER).map(LayerArgs::RateLimiter),
+            "time_limiter" => named(&TIME_LIMITER).map(LayerArgs::TimeLimiter),
             _ => BreakerArgs::parse_at(tokens, Some(written)).map(LayerArgs::CircuitBreaker),
         }
     }
@@ -49,16 +60,28 @@ impl LayerArgs {
         match self {
             LayerArgs::CircuitBreaker(_) => "circuit_breaker",
             LayerArgs::Retry(_) => "retry",
+            LayerArgs::RateLimiter(_) => "rate_limiter",
+            LayerArgs::TimeLimiter(_) => "time_limiter",
+        }
+    }
+
+    /// The arguments of a layer that names its entry only.
+    fn named(&self) -> Option<&NamedArgs> {
+        match self {
+            LayerArgs::CircuitBreaker(_) => None,
+            LayerArgs::Retry(a) | LayerArgs::RateLimiter(a) | LayerArgs::TimeLimiter(a) => Some(a),
         }
     }
 
     /// Resilience4j's default aspect order (Spring's `*AspectOrder` defaults, C.7): a lower value
-    /// is outer, giving Retry(CircuitBreaker(RateLimiter(TimeLimiter(Bulkhead(fn))))). The rate
-    /// limiter takes `- 3`, the time limiter `- 2` and the bulkhead `- 1` when they come.
+    /// is outer, giving Retry(CircuitBreaker(RateLimiter(TimeLimiter(Bulkhead(fn))))). The
+    /// bulkhead takes `- 1` when it comes.
     fn default_order(&self) -> i32 {
         match self {
             LayerArgs::Retry(_) => LOWEST_PRECEDENCE - 5,
             LayerArgs::CircuitBreaker(_) => LOWEST_PRECEDENCE - 4,
+            LayerArgs::RateLimiter(_) => LOWEST_PRECEDENCE - 3,
+            LayerArgs::TimeLimiter(_) => LOWEST_PRECEDENCE - 2,
         }
     }
 
@@ -66,21 +89,23 @@ impl LayerArgs {
     fn order(&self) -> Option<Order> {
         match self {
             LayerArgs::CircuitBreaker(a) => a.order,
-            LayerArgs::Retry(a) => a.order,
+            _ => self.named().and_then(|a| a.order),
         }
     }
 
     fn fallback(&self) -> Option<&Fallback> {
         match self {
             LayerArgs::CircuitBreaker(a) => a.fallback.as_ref(),
-            LayerArgs::Retry(a) => a.fallback.as_ref(),
+            _ => self.named().and_then(|a| a.fallback.as_ref()),
         }
     }
 
     fn krate(&mut self) -> Option<Path> {
         match self {
             LayerArgs::CircuitBreaker(a) => a.krate.take(),
-            LayerArgs::Retry(a) => a.krate.take(),
+            LayerArgs::Retry(a) | LayerArgs::RateLimiter(a) | LayerArgs::TimeLimiter(a) => {
+                a.krate.take()
+            }
         }
     }
 
@@ -109,19 +134,43 @@ impl LayerArgs {
                     fallback,
                 }
             }
-            LayerArgs::Retry(args) => {
-                let RetryArgs {
+            LayerArgs::Retry(NamedArgs {
+                name,
+                fallback,
+                registry,
+                permits: _,
+                order: _,
+                krate: _,
+            }) => Layer {
+                kind: LayerKind::Retry(RetryOptions { name, registry }),
+                fallback,
+            },
+            LayerArgs::RateLimiter(NamedArgs {
+                name,
+                fallback,
+                registry,
+                permits,
+                order: _,
+                krate: _,
+            }) => Layer {
+                kind: LayerKind::RateLimiter(RateLimiterOptions {
                     name,
-                    fallback,
                     registry,
-                    order: _,
-                    krate: _,
-                } = args;
-                Layer {
-                    kind: LayerKind::Retry(RetryOptions { name, registry }),
-                    fallback,
-                }
-            }
+                    permits: permits.unwrap_or(1),
+                }),
+                fallback,
+            },
+            LayerArgs::TimeLimiter(NamedArgs {
+                name,
+                fallback,
+                registry,
+                permits: _,
+                order: _,
+                krate: _,
+            }) => Layer {
+                kind: LayerKind::TimeLimiter(TimeLimiterOptions { name, registry }),
+                fallback,
+            },
         }
     }
 }
@@ -136,6 +185,12 @@ pub(crate) fn guarded_fn(first: LayerArgs, mut item: ItemFn) -> syn::Result<Guar
         }
         LayerArgs::Retry(_) => {
             " (each attempt runs the body's future anew; the waits between attempts are on tokio's timer)"
+        }
+        LayerArgs::RateLimiter(_) => {
+            " (for synchronous code, use `RateLimiter::reserve_permission`)"
+        }
+        LayerArgs::TimeLimiter(_) => {
+            " (a time limit needs a future to drop when it expires, as Resilience4j's `@TimeLimiter` needs a `CompletionStage`)"
         }
     };
     let mut errors = Errors::default();
@@ -183,14 +238,23 @@ pub(crate) fn guarded_fn(first: LayerArgs, mut item: ItemFn) -> syn::Result<Guar
         Ok(shaped) => shaped,
         Err(error) => return Err(errors.finish_with(error)),
     };
-    if all.iter().any(|(a, _)| matches!(a, LayerArgs::Retry(_)))
+    // The retry's predicates and the rate limiter's drain predicate are typed by `T` and `E`.
+    let typed_predicates = all.iter().find_map(|(a, _)| match a {
+        LayerArgs::Retry(_) => Some(("retry", "the retry's predicates are")),
+        LayerArgs::RateLimiter(_) => Some((
+            "rate_limiter",
+            "the rate limiter's `drain_permissions_on_result` predicate is",
+        )),
+        _ => None,
+    });
+    if let Some((attr, predicates)) = typed_predicates
         && let Some(borrowed) = borrowed_part(&ret.ty)
     {
         errors.push_spanned(
             &borrowed,
             format!(
-                "`#[retry]` needs a result and an error type that own their data (`'static`): \
-                 `{}` borrows, but the retry's predicates are typed by these types; return an \
+                "`#[{attr}]` needs a result and an error type that own their data (`'static`): \
+                 `{}` borrows, but {predicates} typed by these types; return an \
                  owned value (`String`, `Arc<T>`, a clone...)",
                 borrowed.to_string().replace("& ", "&")
             ),
@@ -297,6 +361,8 @@ fn span_options(args: TracedArgs, item: &ItemFn, ret: Option<&Type>) -> SpanOpti
         target,
         breaker,
         retry,
+        rate_limiter,
+        time_limiter,
         krate: _,
         skip: _,
         skip_all: _,
@@ -306,6 +372,8 @@ fn span_options(args: TracedArgs, item: &ItemFn, ret: Option<&Type>) -> SpanOpti
     let describe_errors = !err
         && breaker.is_none()
         && retry.is_none()
+        && rate_limiter.is_none()
+        && time_limiter.is_none()
         && ret.is_some_and(|ty| item::certainly_not_result(ty).is_none());
     let ident = &item.sig.ident;
     SpanOptions {
@@ -319,6 +387,8 @@ fn span_options(args: TracedArgs, item: &ItemFn, ret: Option<&Type>) -> SpanOpti
         target,
         breaker,
         retry,
+        rate_limiter,
+        time_limiter,
     }
 }
 

@@ -2,6 +2,7 @@
 //! and what a caller gets back when the breaker steps in ([`Failure`], [`BreakerError`]).
 
 use crate::breaker::{CallNotPermitted, CircuitBreaker};
+use crate::rate_limiter::RequestNotPermitted;
 use crate::retry::MaxRetriesExceeded;
 use crate::state::State;
 use std::fmt;
@@ -259,12 +260,14 @@ impl std::error::Error for TimeoutError {}
 /// Each attribute's fallback sees the cause at its own layer: `#[circuit_breaker]`'s sees
 /// `NotPermitted`, `Failed` or `Timeout`; `#[retry]`'s sees the last attempt's cause (`Failed`,
 /// or `NotPermitted` / `Timeout` from a breaker inside it without a fallback) or
-/// `MaxRetriesExceeded`. The enum is `#[non_exhaustive]`: the bulkhead and the rate limiter add
-/// their rejections as variants.
+/// `MaxRetriesExceeded`; `#[rate_limiter]`'s sees `RequestNotPermitted` or the call's own
+/// cause; `#[time_limiter]`'s sees `Timeout` or the call's own cause. The enum is
+/// `#[non_exhaustive]`: the bulkhead adds its rejection as a variant.
 ///
-/// **Migration (issue 14):** `MaxRetriesExceeded` is new, and `Failure` (like [`BreakerError`])
-/// is now `#[non_exhaustive]`: a `match` over it outside fusebox needs a `_` arm (or use
-/// [`split`](Self::split), [`into_error`](Self::into_error), [`outcome`](Self::outcome)).
+/// **Migration (issue 14):** `MaxRetriesExceeded` and `RequestNotPermitted` are new, and
+/// `Failure` (like [`BreakerError`]) is now `#[non_exhaustive]`: a `match` over it outside
+/// fusebox needs a `_` arm (or use [`split`](Self::split), [`into_error`](Self::into_error),
+/// [`outcome`](Self::outcome)).
 ///
 /// ```
 /// use fusebox_runtime::{BreakerError, Failure, Registry};
@@ -290,6 +293,9 @@ pub enum Failure<E> {
     /// `#[retry]`: the result predicate still rejected the last attempt's result and the retry's
     /// `fail_after_max_attempts` is on (Resilience4j's `MaxRetriesExceededException`).
     MaxRetriesExceeded(MaxRetriesExceeded),
+    /// `#[rate_limiter]`: the rate limiter refused the call (no permit within its
+    /// `timeout_duration`); the call never ran (Resilience4j's `RequestNotPermitted`).
+    RequestNotPermitted(RequestNotPermitted),
 }
 
 impl<E> Failure<E> {
@@ -308,6 +314,7 @@ impl<E> Failure<E> {
             Failure::NotPermitted(n) => Ok(BreakerError::NotPermitted(n)),
             Failure::Timeout(t) => Ok(BreakerError::Timeout(t)),
             Failure::MaxRetriesExceeded(m) => Ok(BreakerError::MaxRetriesExceeded(m)),
+            Failure::RequestNotPermitted(r) => Ok(BreakerError::RequestNotPermitted(r)),
         }
     }
 
@@ -320,6 +327,8 @@ impl<E> Failure<E> {
             Failure::Timeout(_) => Outcome::Timeout,
             // The retry's last attempt, whose result the retry rejected.
             Failure::MaxRetriesExceeded(_) => Outcome::Failure,
+            // A rate limiter's rejection, seen by a layer around it.
+            Failure::RequestNotPermitted(_) => Outcome::NotPermitted,
         }
     }
 
@@ -338,6 +347,11 @@ impl<E> Failure<E> {
         matches!(self, Failure::MaxRetriesExceeded(_))
     }
 
+    /// Whether a rate limiter refused the call.
+    pub fn is_request_not_permitted(&self) -> bool {
+        matches!(self, Failure::RequestNotPermitted(_))
+    }
+
     /// What the retry and ignore predicates of a retry config see: the call's own error, or
     /// the rejection, the timeout, the exhausted retry (a predicate typed by
     /// [`CallNotPermitted`] can ignore rejections, as RobWin advises for Retry around a
@@ -351,6 +365,7 @@ impl<E> Failure<E> {
             Failure::NotPermitted(n) => n,
             Failure::Timeout(t) => t,
             Failure::MaxRetriesExceeded(m) => m,
+            Failure::RequestNotPermitted(r) => r,
         }
     }
 }
@@ -362,6 +377,7 @@ impl<E: fmt::Display> fmt::Display for Failure<E> {
             Failure::Failed(e) => e.fmt(f),
             Failure::Timeout(t) => t.fmt(f),
             Failure::MaxRetriesExceeded(m) => m.fmt(f),
+            Failure::RequestNotPermitted(r) => r.fmt(f),
         }
     }
 }
@@ -373,6 +389,7 @@ impl<E: std::error::Error + 'static> std::error::Error for Failure<E> {
             Failure::Failed(e) => Some(e),
             Failure::Timeout(t) => Some(t),
             Failure::MaxRetriesExceeded(m) => Some(m),
+            Failure::RequestNotPermitted(r) => Some(r),
         }
     }
 }
@@ -406,6 +423,8 @@ pub enum BreakerError {
     Timeout(TimeoutError),
     /// A `#[retry]` gave up on a result its predicate rejected (`fail_after_max_attempts`).
     MaxRetriesExceeded(MaxRetriesExceeded),
+    /// A `#[rate_limiter]` refused the call.
+    RequestNotPermitted(RequestNotPermitted),
 }
 
 impl fmt::Display for BreakerError {
@@ -414,6 +433,7 @@ impl fmt::Display for BreakerError {
             BreakerError::NotPermitted(n) => n.fmt(f),
             BreakerError::Timeout(t) => t.fmt(f),
             BreakerError::MaxRetriesExceeded(m) => m.fmt(f),
+            BreakerError::RequestNotPermitted(r) => r.fmt(f),
         }
     }
 }

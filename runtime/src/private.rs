@@ -21,6 +21,10 @@
 //! * [`RetrySite`], [`attempts`], [`lift`], [`retry_settle`], [`retried`] and their traced
 //!   forms: the steps of `#[retry]`'s loop, written out in the function's body like the
 //!   breaker's; [`settle_layered`] / [`settle_layered_traced`]: a breaker around another layer.
+//! * [`RateLimiterSite`], [`rate_limit`], [`rate_limited`], [`rate_rejected`] and their traced
+//!   forms: `#[rate_limiter]`'s steps (acquire, run, drain on the result).
+//! * [`TimeLimiterSite`], [`time_limited`], [`time_limit_settle`] and their layered and traced
+//!   forms: `#[time_limiter]`'s steps (the limit, then Resilience4j's SUCCESS / ERROR / TIMEOUT).
 
 #![allow(missing_debug_implementations, unreachable_pub)]
 
@@ -29,7 +33,9 @@ use std::future::{Future, Ready};
 use std::sync::OnceLock;
 use std::time::Duration;
 
+pub use crate::rate_limiter::{RateLimiter, RequestNotPermitted};
 pub use crate::retry::{Attempts, Next, Retry, RetryError};
+pub use crate::time_limiter::TimeLimiter;
 pub use crate::{
     BreakerError, CallNotPermitted, CircuitBreaker, Classifier, Failure, Outcome, Permit, Registry,
     State, TimeoutError,
@@ -117,6 +123,65 @@ impl fmt::Debug for RetrySite {
     }
 }
 
+/// Declares a call-site cache of a registry entry (see [`BreakerSite`]).
+macro_rules! site {
+    ($(#[$doc:meta])* $site:ident, $entry:ty, $lookup:ident) => {
+        $(#[$doc])*
+        pub struct $site {
+            name: &'static str,
+            entry: OnceLock<$entry>,
+        }
+
+        impl $site {
+            /// A site for the entry `name`.
+            pub const fn new(name: &'static str) -> Self {
+                Self {
+                    name,
+                    entry: OnceLock::new(),
+                }
+            }
+
+            /// The entry, from the global registry.
+            #[inline]
+            pub fn get(&'static self) -> &'static $entry {
+                self.entry
+                    .get_or_init(|| Registry::global().$lookup(self.name))
+            }
+
+            /// The entry, from the registry `registry` returns (called on first use only).
+            #[inline]
+            pub fn get_in<'r>(
+                &'static self,
+                registry: impl FnOnce() -> &'r Registry,
+            ) -> &'static $entry {
+                self.entry.get_or_init(|| registry().$lookup(self.name))
+            }
+        }
+
+        impl fmt::Debug for $site {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.debug_struct(stringify!($site))
+                    .field("name", &self.name)
+                    .finish()
+            }
+        }
+    };
+}
+
+site!(
+    /// The rate limiter of one `#[rate_limiter]` call site, resolved on first use.
+    RateLimiterSite,
+    RateLimiter,
+    rate_limiter
+);
+
+site!(
+    /// The time limiter of one `#[time_limiter]` call site, resolved on first use.
+    TimeLimiterSite,
+    TimeLimiter,
+    time_limiter
+);
+
 /// The return type of a `#[circuit_breaker]` function must be a `Result`.
 #[diagnostic::on_unimplemented(
     message = "`#[circuit_breaker]` needs a function that returns `Result<T, E>`, not `{Self}`",
@@ -145,6 +210,34 @@ impl<T, E> RetryReturn for Result<T, E> {}
 /// [`returns_result`] for `#[retry]`.
 #[inline(always)]
 pub fn retry_returns_result<R: RetryReturn>() {}
+
+/// [`returns_result`] for `#[rate_limiter]`.
+#[diagnostic::on_unimplemented(
+    message = "`#[rate_limiter]` needs a function that returns `Result<T, E>`, not `{Self}`",
+    label = "not a `Result`",
+    note = "a refused call needs an `Err` to become; return a `Result` (an alias of it is fine)"
+)]
+pub trait RateLimiterReturn {}
+
+impl<T, E> RateLimiterReturn for Result<T, E> {}
+
+/// [`returns_result`] for `#[rate_limiter]`.
+#[inline(always)]
+pub fn rate_limiter_returns_result<R: RateLimiterReturn>() {}
+
+/// [`returns_result`] for `#[time_limiter]`.
+#[diagnostic::on_unimplemented(
+    message = "`#[time_limiter]` needs a function that returns `Result<T, E>`, not `{Self}`",
+    label = "not a `Result`",
+    note = "a timed-out call needs an `Err` to become; return a `Result` (an alias of it is fine)"
+)]
+pub trait TimeLimiterReturn {}
+
+impl<T, E> TimeLimiterReturn for Result<T, E> {}
+
+/// [`returns_result`] for `#[time_limiter]`.
+#[inline(always)]
+pub fn time_limiter_returns_result<R: TimeLimiterReturn>() {}
 
 /// Asks `breaker` for a permit.
 #[inline(always)]
@@ -318,6 +411,9 @@ fn mark_failure<E>(span: &tracing::Span, failure: &Failure<E>, describe: impl De
         Failure::MaxRetriesExceeded(exceeded) => {
             span.record("otel.status_description", tracing::field::display(exceeded));
         }
+        Failure::RequestNotPermitted(rejected) => {
+            span.record("otel.status_description", tracing::field::display(rejected));
+        }
     }
 }
 
@@ -466,6 +562,185 @@ pub fn retried_traced<T, E>(
     result
 }
 
+/// Acquires `permits` permits of `limiter` for one `#[rate_limiter]` call (waiting up to its
+/// `timeout_duration`, cancellation-safe: see [`RateLimiter::acquire_permission`]).
+#[inline(always)]
+pub fn rate_limit(
+    limiter: &RateLimiter,
+    permits: u32,
+) -> impl Future<Output = Result<(), RequestNotPermitted>> + use<'_> {
+    limiter.acquire_permission(permits)
+}
+
+/// [`rate_limit`], recording the rate limiter's verdict on `span`
+/// (`rate_limiter.outcome`: `permitted` or `not_permitted`).
+#[inline]
+pub async fn rate_limit_traced(
+    limiter: &RateLimiter,
+    permits: u32,
+    span: &tracing::Span,
+) -> Result<(), RequestNotPermitted> {
+    let acquired = limiter.acquire_permission(permits).await;
+    if !span.is_disabled() {
+        let outcome = match acquired {
+            Ok(()) => "permitted",
+            Err(_) => Outcome::NotPermitted.as_str(),
+        };
+        span.record("rate_limiter.outcome", outcome);
+    }
+    acquired
+}
+
+/// The result of a permitted `#[rate_limiter]` call around the body: drains the limiter if its
+/// `drain_permissions_on_result` predicate (typed by `Result<T, E>`) matches.
+#[inline(always)]
+pub fn rate_limited<T: 'static, E: 'static>(
+    limiter: &RateLimiter,
+    done: Result<T, E>,
+) -> Result<T, Failure<E>> {
+    limiter.drain_if(&done);
+    done.map_err(Failure::Failed)
+}
+
+/// [`rate_limited`] around another layer: the predicate sees the call's value or own error as a
+/// `Result<T, E>`, and an inner layer's reason (a timeout...) as a `Result<T, Failure<E>>`.
+#[inline]
+pub fn rate_limited_layered<T: 'static, E: 'static>(
+    limiter: &RateLimiter,
+    done: Result<T, Failure<E>>,
+) -> Result<T, Failure<E>> {
+    match done {
+        Ok(value) => rate_limited(limiter, Ok(value)),
+        Err(Failure::Failed(error)) => rate_limited(limiter, Err(error)),
+        reason => {
+            limiter.drain_if(&reason);
+            reason
+        }
+    }
+}
+
+/// [`rate_limited`] / [`rate_limited_layered`]'s result under `#[traced]`: a failed call marks
+/// `span` as an error, described as [`settle_traced`] describes it.
+#[inline]
+pub fn rate_limited_traced<T, E>(
+    result: Result<T, Failure<E>>,
+    describe: impl DescribeError<E>,
+    span: &tracing::Span,
+) -> Result<T, Failure<E>> {
+    mark_result(span, &result, describe);
+    result
+}
+
+/// The result of a call the rate limiter refused.
+#[cold]
+pub fn rate_rejected<T, E>(rejected: RequestNotPermitted) -> Result<T, Failure<E>> {
+    Err(Failure::RequestNotPermitted(rejected))
+}
+
+/// [`rate_rejected`], marking `span` as an error described by the rejection.
+#[cold]
+pub fn rate_rejected_traced<T, E>(
+    rejected: RequestNotPermitted,
+    span: &tracing::Span,
+) -> Result<T, Failure<E>> {
+    let result = Err(Failure::RequestNotPermitted(rejected));
+    mark_result(span, &result, OpaqueError);
+    result
+}
+
+/// Marks `span` (if enabled) as an error described by `result`'s failure, if it is one.
+fn mark_result<T, E>(
+    span: &tracing::Span,
+    result: &Result<T, Failure<E>>,
+    describe: impl DescribeError<E>,
+) {
+    if let Err(failure) = result
+        && !span.is_disabled()
+    {
+        span.record("otel.status_code", "error");
+        mark_failure(span, failure, describe);
+    }
+}
+
+/// A `#[time_limiter]` call whose limit expired (its future was dropped).
+#[derive(Clone, Copy, Debug)]
+pub struct Elapsed;
+
+/// Counts a panic of a `#[time_limiter]` call as an ERROR while it unwinds (as
+/// [`TimeLimiter::call`] does); a cancelled call counts nothing.
+struct TimeLimitPanic<'a>(&'a TimeLimiter);
+
+impl Drop for TimeLimitPanic<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.0.on_error(|| "panicked".to_owned());
+        }
+    }
+}
+
+/// Awaits `call` for at most `limiter`'s `timeout_duration` (the one time-limit mechanism, see
+/// [`crate::time_limiter`]): [`Elapsed`] when the limit expired first and `call` was dropped.
+#[inline]
+pub async fn time_limited<T, X, F>(limiter: &TimeLimiter, call: F) -> Result<Result<T, X>, Elapsed>
+where
+    F: Future<Output = Result<T, X>>,
+{
+    let guard = TimeLimitPanic(limiter);
+    let done = crate::time_limiter::within(limiter.config().timeout_duration(), call).await;
+    std::mem::forget(guard);
+    done.map_err(|_| Elapsed)
+}
+
+/// Counts and publishes how a `#[time_limiter]` call around the body ended (SUCCESS, ERROR with
+/// the error described by `describe`, TIMEOUT), and gives the layer's result: a timeout is
+/// [`Failure::Timeout`].
+#[inline]
+pub fn time_limit_settle<T, E>(
+    limiter: &TimeLimiter,
+    done: Result<Result<T, E>, Elapsed>,
+    describe: impl DescribeError<E>,
+) -> Result<T, Failure<E>> {
+    limiter
+        .settle_with(done.map_err(|_| ()), |e| describe.error_text(e))
+        .map_err(Failure::from)
+}
+
+/// [`time_limit_settle`] around another layer: an inner layer's reason is an ERROR too.
+#[inline]
+pub fn time_limit_settle_layered<T, E>(
+    limiter: &TimeLimiter,
+    done: Result<Result<T, Failure<E>>, Elapsed>,
+    describe: impl DescribeError<E>,
+) -> Result<T, Failure<E>> {
+    match limiter.settle_with(done.map_err(|_| ()), |f| describe.text(f)) {
+        Ok(value) => Ok(value),
+        Err(crate::time_limiter::TimeLimiterError::Failed(failure)) => Err(failure),
+        Err(crate::time_limiter::TimeLimiterError::Timeout(timeout)) => {
+            Err(Failure::Timeout(timeout))
+        }
+    }
+}
+
+/// A `#[time_limiter]` result under `#[traced]`: records `time_limiter.outcome` (`success`,
+/// `failure`, `timeout`) on `span`, and marks it as an error described by the failure.
+#[inline]
+pub fn time_limited_traced<T, E>(
+    result: Result<T, Failure<E>>,
+    describe: impl DescribeError<E>,
+    span: &tracing::Span,
+) -> Result<T, Failure<E>> {
+    if !span.is_disabled() {
+        let outcome = match &result {
+            Ok(_) => Outcome::Success,
+            Err(Failure::Timeout(_)) => Outcome::Timeout,
+            Err(_) => Outcome::Failure,
+        };
+        span.record("time_limiter.outcome", outcome.as_str());
+    }
+    mark_result(span, &result, describe);
+    result
+}
+
 /// How a function guarded without a fallback turns a rejection or a timeout into its own error.
 ///
 /// Implemented for every error type `E: From<BreakerError>`; implement that `From` (or add a
@@ -529,6 +804,68 @@ pub fn no_retry_fallback<T, E: FromRetryError>(result: Result<T, Failure<E>>) ->
             Err(error) => error,
         }),
     }
+}
+
+/// How a function under `#[rate_limiter]` (outermost) without a fallback turns a refused call
+/// (or an inner layer's reason) into its own error: [`FromBreakerError`], with
+/// `#[rate_limiter]`'s message.
+#[diagnostic::on_unimplemented(
+    message = "`#[rate_limiter]` without a `fallback` needs `{Self}: From<fusebox::BreakerError>`",
+    label = "`{Self}` cannot represent a call the rate limiter refused",
+    note = "implement `From<fusebox::BreakerError>` for `{Self}` (it carries `RequestNotPermitted`), or add `fallback = \"...\"` to the attribute"
+)]
+pub trait FromRateLimiterError: Sized {
+    /// Converts the reason.
+    fn from_rate_limiter_error(error: BreakerError) -> Self;
+}
+
+impl<E: From<BreakerError>> FromRateLimiterError for E {
+    #[inline]
+    fn from_rate_limiter_error(error: BreakerError) -> Self {
+        E::from(error)
+    }
+}
+
+/// [`no_fallback`] for `#[rate_limiter]` (outermost).
+#[inline]
+pub fn no_rate_limiter_fallback<T, E: FromRateLimiterError>(
+    result: Result<T, Failure<E>>,
+) -> Result<T, E> {
+    result.map_err(|failure| match failure.split() {
+        Ok(reason) => E::from_rate_limiter_error(reason),
+        Err(error) => error,
+    })
+}
+
+/// How a function under `#[time_limiter]` (outermost) without a fallback turns a timeout (or an
+/// inner layer's reason) into its own error: [`FromBreakerError`], with `#[time_limiter]`'s
+/// message.
+#[diagnostic::on_unimplemented(
+    message = "`#[time_limiter]` without a `fallback` needs `{Self}: From<fusebox::BreakerError>`",
+    label = "`{Self}` cannot represent a timed-out call",
+    note = "implement `From<fusebox::BreakerError>` for `{Self}` (it carries `Timeout`), or add `fallback = \"...\"` to the attribute"
+)]
+pub trait FromTimeLimiterError: Sized {
+    /// Converts the reason.
+    fn from_time_limiter_error(error: BreakerError) -> Self;
+}
+
+impl<E: From<BreakerError>> FromTimeLimiterError for E {
+    #[inline]
+    fn from_time_limiter_error(error: BreakerError) -> Self {
+        E::from(error)
+    }
+}
+
+/// [`no_fallback`] for `#[time_limiter]` (outermost).
+#[inline]
+pub fn no_time_limiter_fallback<T, E: FromTimeLimiterError>(
+    result: Result<T, Failure<E>>,
+) -> Result<T, E> {
+    result.map_err(|failure| match failure.split() {
+        Ok(reason) => E::from_time_limiter_error(reason),
+        Err(error) => error,
+    })
 }
 
 /// Tag: the fallback returned a future, await it.
@@ -610,6 +947,10 @@ impl<T, E: fmt::Display> DisplayErrorTag for Result<T, Failure<E>> {}
 
 /// The same choice on a `#[retry]` loop's result.
 impl<T, E: fmt::Display> DisplayErrorTag for Result<T, RetryError<Failure<E>>> {}
+
+/// The same choice on a `#[time_limiter]` call's result (`E` may be a `Failure` of an inner
+/// layer, `Display` when its error is).
+impl<T, E: fmt::Display> DisplayErrorTag for Result<Result<T, E>, Elapsed> {}
 // (A breaker-around-a-layer's `done` value, `Result<Result<T, Failure<E>>, TimeoutError>`, is
 // covered by the first impl: `Failure<E>` is `Display` when `E` is.)
 
@@ -632,6 +973,9 @@ pub trait DescribeError<E>: Copy {
 
     /// The text of a failed attempt in a retry's events.
     fn text(self, failure: &Failure<E>) -> String;
+
+    /// The text of the call's own error in an event (a time limiter's ERROR).
+    fn error_text(self, error: &E) -> String;
 }
 
 impl<E: fmt::Display> DescribeError<E> for DisplayedError {
@@ -642,6 +986,10 @@ impl<E: fmt::Display> DescribeError<E> for DisplayedError {
 
     fn text(self, failure: &Failure<E>) -> String {
         failure.to_string()
+    }
+
+    fn error_text(self, error: &E) -> String {
+        error.to_string()
     }
 }
 
@@ -656,7 +1004,13 @@ impl<E> DescribeError<E> for OpaqueError {
             Failure::NotPermitted(rejected) => rejected.to_string(),
             Failure::Timeout(timeout) => timeout.to_string(),
             Failure::MaxRetriesExceeded(exceeded) => exceeded.to_string(),
+            Failure::RequestNotPermitted(rejected) => rejected.to_string(),
         }
+    }
+
+    /// The error type's name (it has no `Display`).
+    fn error_text(self, _: &E) -> String {
+        std::any::type_name::<E>().to_owned()
     }
 }
 

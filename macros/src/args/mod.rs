@@ -3,20 +3,29 @@
 //! Hand-written `Parse` code over an explicit key table (no darling): every key is known, an
 //! unknown key is an error naming the nearest valid key, a duplicate key is an error on its second
 //! occurrence, and parsing goes on after an error (up to the next top-level comma) so that the user
-//! sees every mistake of one attribute at once. This module holds what both attributes share; the
-//! keys of each are in `breaker.rs` and `traced.rs`.
+//! sees every mistake of one attribute at once. This module holds what the attributes share; the
+//! keys of each are in `breaker.rs`, `traced.rs`, and `named.rs` with its kinds `retry.rs`,
+//! `rate_limiter.rs`, `time_limiter.rs`.
 
 mod breaker;
+mod named;
+mod rate_limiter;
 mod retry;
+mod time_limiter;
 mod traced;
 
 pub(crate) use breaker::{BreakerArgs, Fallback, FallbackArgs};
-pub(crate) use retry::RetryArgs;
+pub(crate) use named::{Kind, NamedArgs};
+pub(crate) use rate_limiter::RATE_LIMITER;
+pub(crate) use retry::RETRY;
+pub(crate) use time_limiter::TIME_LIMITER;
 pub(crate) use traced::{Field, LEVELS, TracedArgs};
 #[cfg(test)]
 pub(crate) use {
     breaker::{BREAKER_ALIASES, BREAKER_KEYS},
+    rate_limiter::RATE_LIMITER_KEYS,
     retry::RETRY_KEYS,
+    time_limiter::TIME_LIMITER_KEYS,
     traced::KINDS,
 };
 

@@ -38,6 +38,20 @@ pub(crate) const BREAKER_MARKER: &str = "__breaker";
 /// The hidden key `#[retry]` adds to a `#[traced]` on the same function.
 pub(crate) const RETRY_MARKER: &str = "__retry";
 
+/// The hidden key `#[rate_limiter]` adds to a `#[traced]` on the same function.
+pub(crate) const RATE_LIMITER_MARKER: &str = "__rate_limiter";
+
+/// The hidden key `#[time_limiter]` adds to a `#[traced]` on the same function.
+pub(crate) const TIME_LIMITER_MARKER: &str = "__time_limiter";
+
+/// The hidden keys, which users never write.
+const MARKERS: &[&str] = &[
+    BREAKER_MARKER,
+    RETRY_MARKER,
+    RATE_LIMITER_MARKER,
+    TIME_LIMITER_MARKER,
+];
+
 /// One `fields(...)` entry, passed through to `tracing::span!` as written:
 /// `key`, `%key`, `?key`, `key = expr`, `key = %expr`, `key = ?expr`, with dotted or string keys.
 pub(crate) struct Field {
@@ -63,6 +77,10 @@ pub(crate) struct TracedArgs {
     /// Hidden: set by `#[retry]` when it finds `#[traced]` on the same function, so that the span
     /// declares the retry's fields.
     pub(crate) retry: Option<LitStr>,
+    /// Hidden: set by `#[rate_limiter]` when it records on the span.
+    pub(crate) rate_limiter: Option<LitStr>,
+    /// Hidden: set by `#[time_limiter]` when it records on the span.
+    pub(crate) time_limiter: Option<LitStr>,
 }
 
 impl TracedArgs {
@@ -72,10 +90,8 @@ impl TracedArgs {
         let mut seen = Seen::default();
         let mut args = TracedArgs::default();
         parse_args(tokens, &mut errors, |input, key, errors| {
-            let key_name = if key.unraw() == BREAKER_MARKER {
-                BREAKER_MARKER.to_owned()
-            } else if key.unraw() == RETRY_MARKER {
-                RETRY_MARKER.to_owned()
+            let key_name = if let Some(marker) = MARKERS.iter().find(|m| key.unraw() == **m) {
+                (*marker).to_owned()
             } else {
                 known_key(&key, TRACED_KEYS, &[], "`#[traced]`")?
             };
@@ -111,11 +127,14 @@ impl TracedArgs {
                 one_of(&lit, valid, key_name, errors);
                 keep_first(slot, lit, fresh);
             }
-            "remote_service" | "target" | BREAKER_MARKER | RETRY_MARKER => {
+            "remote_service" | "target" | BREAKER_MARKER | RETRY_MARKER | RATE_LIMITER_MARKER
+            | TIME_LIMITER_MARKER => {
                 let (example, slot) = match key_name {
                     "remote_service" => ("\"order-service\"", &mut self.remote_service),
                     "target" => ("\"my_app::orders\"", &mut self.target),
                     RETRY_MARKER => ("\"orders\"", &mut self.retry),
+                    RATE_LIMITER_MARKER => ("\"orders\"", &mut self.rate_limiter),
+                    TIME_LIMITER_MARKER => ("\"orders\"", &mut self.time_limiter),
                     _ => ("\"order-service\"", &mut self.breaker),
                 };
                 let message = format!("`{key_name}` must not be empty");

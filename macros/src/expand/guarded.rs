@@ -1,5 +1,6 @@
 //! The resilience attributes together: the layers around the body, outermost first, each
-//! written out as it would be by hand (`circuit_breaker.rs`, `retry.rs`), and what they share:
+//! written out as it would be by hand (`circuit_breaker.rs`, `retry.rs`, `rate_limiter.rs`,
+//! `time_limiter.rs`), and what they share:
 //! the fallback call, a layer's result, the `#[traced]` markers.
 //!
 //! Every layer is a block. The innermost wraps the body's statements (a non-`move` `async`
@@ -96,6 +97,12 @@ fn stack(f: &GuardedFn, body: TokenStream) -> TokenStream {
                 super::circuit_breaker::layer(f, index, breaker, inner, &place)
             }
             LayerKind::Retry(retry) => super::retry::layer(f, index, retry, inner, &place),
+            LayerKind::RateLimiter(limiter) => {
+                super::rate_limiter::layer(f, index, limiter, inner, &place)
+            }
+            LayerKind::TimeLimiter(limiter) => {
+                super::time_limiter::layer(f, index, limiter, inner, &place)
+            }
         };
         inner = Inner::Layer(block);
     }
@@ -105,8 +112,9 @@ fn stack(f: &GuardedFn, body: TokenStream) -> TokenStream {
 }
 
 /// The hidden arguments for `#[traced]`: the fields its span declares for the layers that
-/// record on it. A breaker records on it unless a retry is outside the breaker (then it records
-/// on each attempt's span); a retry always does.
+/// record on it. A breaker, a rate limiter or a time limiter records on it unless a retry is
+/// outside it (then it records on each attempt's span, see `retry::attempt`); a retry always
+/// does.
 fn traced_markers(f: &GuardedFn) -> Vec<TokenStream> {
     let retry_at = f
         .layers
@@ -115,19 +123,21 @@ fn traced_markers(f: &GuardedFn) -> Vec<TokenStream> {
     let mut markers = Vec::new();
     for (index, layer) in f.layers.iter().enumerate() {
         let name = layer.name();
-        match &layer.kind {
-            LayerKind::CircuitBreaker(_) if retry_at.is_none_or(|r| index < r) => {
-                markers.push(quote!(__breaker = #name));
-            }
-            LayerKind::CircuitBreaker(_) => {}
-            LayerKind::Retry(_) => markers.push(quote!(__retry = #name)),
-        }
+        let in_attempt = retry_at.is_some_and(|r| index > r);
+        let marker = match &layer.kind {
+            LayerKind::Retry(_) => quote!(__retry),
+            _ if in_attempt => continue,
+            LayerKind::CircuitBreaker(_) => quote!(__breaker),
+            LayerKind::RateLimiter(_) => quote!(__rate_limiter),
+            LayerKind::TimeLimiter(_) => quote!(__time_limiter),
+        };
+        markers.push(quote!(#marker = #name));
     }
     markers
 }
 
-/// Adds the hidden `__breaker = "<name>"` / `__retry = "<name>"` arguments to a `#[traced]`
-/// attribute, so that its span declares the layers' fields.
+/// Adds the hidden `__breaker = "<name>"` / `__retry = "<name>"` (and the limiters') arguments
+/// to a `#[traced]` attribute, so that its span declares the layers' fields.
 fn mark_traced(attr: &mut Attribute, markers: &[TokenStream]) {
     if markers.is_empty() {
         return;
@@ -170,6 +180,8 @@ pub(super) fn check_ret(f: &GuardedFn, place: &Place, private: &TokenStream) -> 
         let check = match f.layers[0].kind {
             LayerKind::CircuitBreaker(_) => "returns_result",
             LayerKind::Retry(_) => "retry_returns_result",
+            LayerKind::RateLimiter(_) => "rate_limiter_returns_result",
+            LayerKind::TimeLimiter(_) => "time_limiter_returns_result",
         };
         let check = Ident::new(check, ret.span());
         quote_spanned!(ret.span()=> #private::#check::<#ret>();)
@@ -193,6 +205,8 @@ pub(super) fn result(
         let convert = match layer.kind {
             LayerKind::CircuitBreaker(_) => "no_fallback",
             LayerKind::Retry(_) => "no_retry_fallback",
+            LayerKind::RateLimiter(_) => "no_rate_limiter_fallback",
+            LayerKind::TimeLimiter(_) => "no_time_limiter_fallback",
         };
         let convert = Ident::new(convert, f.ret.ty.span());
         return quote_spanned! {f.ret.ty.span()=>
@@ -239,6 +253,8 @@ fn run_fallback(
             let field = match layer.kind {
                 LayerKind::CircuitBreaker(_) => quote!(circuit_breaker.name),
                 LayerKind::Retry(_) => quote!(retry.name),
+                LayerKind::RateLimiter(_) => quote!(rate_limiter.name),
+                LayerKind::TimeLimiter(_) => quote!(time_limiter.name),
             };
             quote_spanned! {span=>
                 let __fusebox_fallback_span = #tracing::span!(#target #level, "fallback", #field = #name);
@@ -298,6 +314,32 @@ fn respan(tokens: TokenStream, span: Span) -> TokenStream {
             tt
         })
         .collect()
+}
+
+/// Under `#[traced]`, a guard that marks the span the layer records on if the call panics or is
+/// cancelled inside the layer, and its disarming; nothing otherwise.
+pub(super) fn span_guard(f: &GuardedFn, private: &TokenStream) -> (TokenStream, TokenStream) {
+    if f.span.is_some() {
+        (
+            quote!(let __fusebox_layer_guard = #private::SpanGuard::new(&__fusebox_span_handle);),
+            quote!(__fusebox_layer_guard.settled();),
+        )
+    } else {
+        (TokenStream::new(), TokenStream::new())
+    }
+}
+
+/// How a layer's result `value` (a local) describes a failure: by the error's `Display` when its
+/// type has one (autoref specialization, see `__private::DisplayErrorTag`; the traits are
+/// imported in a block of their own, out of the user's code's scope).
+pub(super) fn error_tag(value: &Ident, private: &TokenStream) -> TokenStream {
+    quote! {
+        {
+            #[allow(unused_imports)]
+            use #private::{DisplayErrorTag as _, OpaqueErrorTag as _};
+            (&#value).__fusebox_error_tag()
+        }
+    }
 }
 
 /// The registry lookup of a layer's call-site cache `site` (a `static`), in the global registry

@@ -1,4 +1,5 @@
-//! Code generation for `#[circuit_breaker]`, `#[retry]` and `#[traced]`, from a validated model.
+//! Code generation for `#[circuit_breaker]`, `#[retry]`, `#[rate_limiter]`, `#[time_limiter]` and
+//! `#[traced]`, from a validated model.
 //!
 //! Both macros keep the user's signature and rewrite the body only, so that rustdoc, IDEs and
 //! callers see the function as written. Generated plumbing uses call-site spans and absolute paths
@@ -7,7 +8,9 @@
 
 mod circuit_breaker;
 mod guarded;
+mod rate_limiter;
 mod retry;
+mod time_limiter;
 mod traced;
 
 pub(crate) use guarded::expand as guarded;

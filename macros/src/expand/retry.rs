@@ -126,15 +126,26 @@ fn attempt(f: &GuardedFn, index: usize, inner: &Inner, private: &TokenStream) ->
         quote!(retry.name = #name),
         quote!(retry.attempt = __fusebox_attempts.attempt()),
     ];
-    // A breaker inside the retry records on the attempt's span.
-    if let Some(breaker) = f.layers[index + 1..]
-        .iter()
-        .find(|l| matches!(l.kind, LayerKind::CircuitBreaker(_)))
-    {
-        let breaker = breaker.name();
-        fields.push(quote!(circuit_breaker.name = #breaker));
-        fields.push(quote!(circuit_breaker.state = #empty));
-        fields.push(quote!(circuit_breaker.outcome = #empty));
+    // The layers inside the retry record on the attempt's span.
+    for inside in &f.layers[index + 1..] {
+        let name = inside.name();
+        match inside.kind {
+            LayerKind::CircuitBreaker(_) => {
+                fields.push(quote!(circuit_breaker.name = #name));
+                fields.push(quote!(circuit_breaker.state = #empty));
+                fields.push(quote!(circuit_breaker.outcome = #empty));
+            }
+            LayerKind::RateLimiter(_) => {
+                fields.push(quote!(rate_limiter.name = #name));
+                fields.push(quote!(rate_limiter.outcome = #empty));
+            }
+            LayerKind::TimeLimiter(_) => {
+                fields.push(quote!(time_limiter.name = #name));
+                fields.push(quote!(time_limiter.outcome = #empty));
+            }
+            // One `#[retry]` per function.
+            LayerKind::Retry(_) => {}
+        }
     }
     fields.push(quote!(otel.status_code = #empty));
     fields.push(quote!(otel.status_description = #empty));

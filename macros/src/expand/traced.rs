@@ -127,6 +127,14 @@ fn span(options: &SpanOptions, private: &TokenStream) -> TokenStream {
         fields.push(quote!(retry.name = #retry));
         fields.push(quote!(retry.attempts = #empty));
     }
+    if let Some(limiter) = &options.rate_limiter {
+        fields.push(quote!(rate_limiter.name = #limiter));
+        fields.push(quote!(rate_limiter.outcome = #empty));
+    }
+    if let Some(limiter) = &options.time_limiter {
+        fields.push(quote!(time_limiter.name = #limiter));
+        fields.push(quote!(time_limiter.outcome = #empty));
+    }
     if options.err || options.has_layers() || options.describe_errors {
         fields.push(quote!(otel.status_code = #empty));
         fields.push(quote!(otel.status_description = #empty));

@@ -3,6 +3,7 @@
 
 use super::RateLimiter;
 use super::error::RateLimiterError;
+use std::any::Any;
 use std::future::Future;
 
 impl RateLimiter {
@@ -43,5 +44,16 @@ impl RateLimiter {
             self.drain_permissions();
         }
         result.map_err(RateLimiterError::Failed)
+    }
+
+    /// Drains the limiter if the config's `drain_permissions_on_result` predicate matches
+    /// `result` (a `&Result<T, E>`; a predicate of other types does not match). What
+    /// `#[rate_limiter]`'s expansion calls after the call, as [`call`](Self::call) does.
+    #[inline]
+    pub(crate) fn drain_if(&self, result: &dyn Any) {
+        let drain = self.inner.config.drain();
+        if drain.is_set() && drain.drains(result) {
+            self.drain_permissions();
+        }
     }
 }

@@ -277,6 +277,16 @@ impl TimeLimiter {
         &self,
         done: Result<Result<T, E>, ()>,
     ) -> Result<T, TimeLimiterError<E>> {
+        self.settle_with(done, E::to_string)
+    }
+
+    /// [`settle`](Self::settle) with the ERROR event's text given by `text` (`#[time_limiter]`'s
+    /// expansion: the error type need not be `Display`).
+    pub(crate) fn settle_with<T, E>(
+        &self,
+        done: Result<Result<T, E>, ()>,
+        text: impl FnOnce(&E) -> String,
+    ) -> Result<T, TimeLimiterError<E>> {
         let inner = &*self.inner;
         match done {
             Ok(Ok(value)) => {
@@ -289,7 +299,7 @@ impl TimeLimiter {
                 Ok(value)
             }
             Ok(Err(error)) => {
-                self.on_error(|| error.to_string());
+                self.on_error(|| text(&error));
                 Err(TimeLimiterError::Failed(error))
             }
             Err(()) => {
@@ -307,6 +317,7 @@ impl TimeLimiter {
         }
     }
 
+    /// Counts and publishes an ERROR (`pub(crate)`: `#[time_limiter]` counts a panic with it).
     #[cold]
     pub(crate) fn on_error(&self, error: impl FnOnce() -> String) {
         let inner = &*self.inner;
