@@ -252,6 +252,34 @@ async fn events_are_only_built_for_subscribers() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_subscriber_except_successes_gets_the_rejections_only() {
+    let b = bulkhead(1, Duration::ZERO);
+    assert!(CallPermitted.is_routine() && CallFinished.is_routine());
+    assert!(!CallRejected.is_routine());
+    let mut lean = b.subscribe_except_successes(8);
+    let mut all = b.subscribe(8);
+    let p = b.try_acquire_permission().unwrap();
+    assert!(b.try_acquire_permission().is_err());
+    drop(p);
+    assert_eq!(kinds(&lean.drain()), [CallRejected]);
+    assert_eq!(
+        kinds(&all.drain()),
+        [CallPermitted, CallRejected, CallFinished]
+    );
+    // The subscriber of every event gone: the lean one still gets its rejections, and the
+    // permitted calls in between publish nothing (nor fill its queue).
+    drop(all);
+    for _ in 0..20 {
+        assert_eq!(b.call(async { 1 }).await, Ok(1));
+    }
+    let p = b.try_acquire_permission().unwrap();
+    assert!(b.try_acquire_permission().is_err());
+    drop(p);
+    assert_eq!(kinds(&lean.drain()), [CallRejected]);
+    assert_eq!(lean.dropped(), 0);
+}
+
+#[tokio::test(start_paused = true)]
 async fn change_config_grows_at_once_and_shrinks_as_calls_end() {
     let b = bulkhead(2, Duration::ZERO);
     let a1 = b.try_acquire_permission().unwrap();

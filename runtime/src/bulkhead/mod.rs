@@ -87,10 +87,10 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
-    /// Publishes `kind` if anyone listens (one atomic load when nobody does).
+    /// Publishes `kind` if anyone listens to it (one atomic load when nobody does).
     #[inline(always)]
     fn publish(&self, kind: BulkheadEventKind) {
-        if self.events.has_subscribers() {
+        if self.events.wants(kind.is_routine()) {
             self.publish_to_subscribers(kind);
         }
     }
@@ -98,11 +98,14 @@ impl Shared {
     #[cold]
     #[inline(never)]
     fn publish_to_subscribers(&self, kind: BulkheadEventKind) {
-        self.events.publish(BulkheadEvent {
-            bulkhead: self.name.clone(),
-            kind,
-            created_at: SystemTime::now(),
-        });
+        self.events.publish(
+            BulkheadEvent {
+                bulkhead: self.name.clone(),
+                kind,
+                created_at: SystemTime::now(),
+            },
+            kind.is_routine(),
+        );
     }
 
     /// `slot` was taken: CALL_PERMITTED and its permit (which gives it back).
@@ -216,7 +219,16 @@ impl Bulkhead {
 
     /// Subscribes to this bulkhead's events; the queue holds `capacity` events (at least 1).
     pub fn subscribe(&self, capacity: usize) -> BulkheadEventReceiver {
-        self.inner.events.subscribe(capacity)
+        self.inner.events.subscribe(capacity, true)
+    }
+
+    /// Subscribes to CALL_REJECTED events only, leaving out the CALL_PERMITTED and
+    /// CALL_FINISHED of every call that got a slot. While no subscriber takes those, a
+    /// permitted call builds no event (one atomic load on acquire and on release, as with no
+    /// subscriber at all); the `observe` monitor subscribes this way unless asked for success
+    /// events.
+    pub fn subscribe_except_successes(&self, capacity: usize) -> BulkheadEventReceiver {
+        self.inner.events.subscribe(capacity, false)
     }
 
     /// Replaces the config at run time (Resilience4j's `changeConfig`): more slots are free at
@@ -247,5 +259,30 @@ impl Bulkhead {
     /// Whether two handles are the same bulkhead.
     pub fn ptr_eq(&self, other: &Bulkhead) -> bool {
         Arc::ptr_eq(&self.inner, &other.inner)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_permitted_call_builds_no_event_unless_a_subscriber_takes_it() {
+        let b = Bulkhead::new("b", BulkheadConfig::default());
+        let bus = &b.inner.events;
+        // Unwatched: nothing is wanted, a permitted call reads one flag on acquire and on
+        // release.
+        assert!(!bus.wants(true) && !bus.wants(false));
+        // Watched as the monitor watches by default: rejections only.
+        let lean = b.subscribe_except_successes(4);
+        assert!(bus.wants(false) && !bus.wants(true));
+        drop(b.try_acquire_permission().unwrap());
+        let all = b.subscribe(4);
+        assert!(bus.wants(true));
+        drop(all);
+        // The next event published notices the subscriber is gone.
+        drop(b.try_acquire_permission().unwrap());
+        assert!(bus.wants(false) && !bus.wants(true));
+        drop(lean);
     }
 }
