@@ -6,7 +6,8 @@
 //! GET /admin/breakers    [{"name": "orders", "state": "CLOSED", "transitions": [...]}]
 //! GET /actuator/circuitbreakers, /actuator/circuitbreakerevents, /actuator/retries,
 //!     /actuator/retryevents, /actuator/timelimiters, /actuator/timelimiterevents,
-//!     /actuator/ratelimiters, /actuator/ratelimiterevents,
+//!     /actuator/ratelimiters, /actuator/ratelimiterevents, /actuator/bulkheads,
+//!     /actuator/bulkheadevents,
 //!     /actuator/health, /actuator/prometheus   resilience4j-spring-boot3's endpoints
 //!     (fusebox::observe::actuator)
 //! POST /actuator/circuitbreakers/orders  {"updateState":"FORCE_OPEN"}  (enabled in this demo)
@@ -334,7 +335,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         "actuator: http://{addr}/actuator/circuitbreakers, /actuator/circuitbreakerevents, \
          /actuator/retries, /actuator/retryevents, /actuator/timelimiters, \
          /actuator/timelimiterevents, /actuator/ratelimiters, /actuator/ratelimiterevents, \
-         /actuator/health, /actuator/prometheus"
+         /actuator/bulkheads, /actuator/bulkheadevents, /actuator/health, /actuator/prometheus"
     );
 
     axum::serve(listener, router)

@@ -463,6 +463,10 @@ pub(crate) fn endpoint_lines(user_url: &str) -> Vec<String> {
             "/actuator/ratelimiters",
             "the rate limiters' names (events: /actuator/ratelimiterevents)",
         ),
+        (
+            "/actuator/bulkheads",
+            "the bulkheads' names (events: /actuator/bulkheadevents)",
+        ),
         ("/actuator/health", "the circuitBreakers health component"),
         (
             "/actuator/prometheus",

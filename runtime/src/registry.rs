@@ -407,7 +407,7 @@ impl Registry {
     }
 
     /// Runs the entry hooks; called with the lock of the entry's map held.
-    fn notify_entry_added(&self, entry: &dyn Any) {
+    pub(crate) fn notify_entry_added(&self, entry: &dyn Any) {
         for hook in self.inner.entry_hooks.read().iter() {
             if let Some(hook) = hook.upgrade() {
                 hook(entry);
@@ -543,7 +543,7 @@ impl Registry {
         registry.set_retries(resolved.retry);
         registry.set_time_limiters(resolved.time_limiter);
         registry.set_rate_limiters(resolved.rate_limiter);
-        registry.inner.bulkheads.set(resolved.bulkhead);
+        registry.inner.bulkheads.set(&registry, resolved.bulkhead);
         registry
     }
 
@@ -566,7 +566,7 @@ impl Registry {
         let mut changed = self.set_retries(resolved.retry);
         changed.extend(self.set_time_limiters(resolved.time_limiter));
         changed.extend(self.set_rate_limiters(resolved.rate_limiter));
-        changed.extend(self.inner.bulkheads.set(resolved.bulkhead));
+        changed.extend(self.inner.bulkheads.set(self, resolved.bulkhead));
         {
             let mut configs = self.inner.configs.write();
             configs.clear();

@@ -1177,3 +1177,163 @@ resilience4j:
         );
     }
 }
+
+mod bulkheads {
+    use super::*;
+    use fusebox_runtime::bulkhead::BulkheadConfig;
+
+    fn bulkhead_config(max: u32, buffer: u32) -> BulkheadConfig {
+        BulkheadConfig::builder()
+            .max_concurrent_calls(max)
+            .event_consumer_buffer_size(buffer)
+            .build()
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn bulkheads_and_their_events_answer_as_resilience4j() {
+        let registry = Registry::new();
+        // Created before the monitor: tapped when it starts.
+        let early = registry.bulkhead_with_config("early", bulkhead_config(1, 100));
+        let monitor = Monitor::builder(&registry)
+            .success_events(true)
+            .build()
+            .unwrap();
+        let base = serve(Actuator::new(monitor)).await;
+        // Created after the monitor: followed through the registry's entry hook.
+        let orders = registry.bulkhead_with_config("orders", bulkhead_config(1, 100));
+
+        let answer = get(&base, "/actuator/bulkheads").await;
+        assert_eq!(answer.status, 200);
+        assert_eq!(answer.content_type, ACTUATOR_JSON);
+        assert_eq!(answer.json(), json!({"bulkheads": ["early", "orders"]}));
+
+        // One call permitted, one rejected while it runs, then the first one finishes.
+        let held = orders.try_acquire_permission().unwrap();
+        assert!(orders.call(async {}).await.is_err());
+        drop(held);
+        // A call that ends by panicking gives its slot back and finishes too.
+        let panicking = {
+            let early = early.clone();
+            tokio::spawn(async move {
+                let _ = early
+                    .call(async { panic!("the call panics while holding its slot") })
+                    .await;
+            })
+        };
+        assert!(panicking.await.is_err());
+        assert_eq!(early.metrics().available_concurrent_calls, 1);
+
+        let events = get(&base, "/actuator/bulkheadevents/orders").await;
+        assert_eq!(events.status, 200);
+        assert_eq!(events.content_type, ACTUATOR_JSON);
+        let list = events.json()["bulkheadEvents"].as_array().unwrap().clone();
+        let types: Vec<_> = list.iter().map(|e| e["type"].as_str().unwrap()).collect();
+        assert_eq!(types, ["CALL_PERMITTED", "CALL_REJECTED", "CALL_FINISHED"]);
+        for e in &list {
+            // Exactly Resilience4j's `BulkheadEventDTO` fields.
+            let keys: Vec<_> = e.as_object().unwrap().keys().cloned().collect();
+            assert_eq!(keys, ["bulkheadName", "creationTime", "type"]);
+            assert_eq!(e["bulkheadName"], "orders");
+            assert!(e["creationTime"].as_str().unwrap().contains('T'));
+        }
+        // Filtered by type, any case.
+        let rejected = get(&base, "/actuator/bulkheadevents/orders/call_rejected").await;
+        assert_eq!(
+            rejected.json(),
+            json!({"bulkheadEvents": [list[1].clone()]})
+        );
+        let finished = get(&base, "/actuator/bulkheadevents/early/CALL_FINISHED").await;
+        assert_eq!(
+            finished.json()["bulkheadEvents"][0]["bulkheadName"],
+            json!("early")
+        );
+        // Every bulkhead's events, sorted by creation time.
+        let all = get(&base, "/actuator/bulkheadevents").await.json();
+        let all = all["bulkheadEvents"].as_array().unwrap();
+        assert_eq!(all.len(), 5);
+        let names: Vec<_> = all
+            .iter()
+            .map(|e| e["bulkheadName"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, ["orders", "orders", "orders", "early", "early"]);
+
+        // 4xx with a clear message.
+        assert_error(
+            &get(&base, "/actuator/bulkheadevents/nope").await,
+            404,
+            "/actuator/bulkheadevents/nope",
+            "no bulkhead is named 'nope'",
+        );
+        assert_error(
+            &get(&base, "/actuator/bulkheadevents/nope/CALL_REJECTED").await,
+            404,
+            "/actuator/bulkheadevents/nope/CALL_REJECTED",
+            "no bulkhead is named 'nope'",
+        );
+        assert_error(
+            &get(&base, "/actuator/bulkheadevents/orders/REJECTED").await,
+            400,
+            "/actuator/bulkheadevents/orders/REJECTED",
+            "'REJECTED' is not a bulkhead event type; use one of CALL_PERMITTED, \
+             CALL_REJECTED, CALL_FINISHED (any case)",
+        );
+        // No health indicator for bulkheads, as in Spring.
+        let health = get(&base, "/actuator/health").await.json();
+        assert!(health["components"].get("bulkheads").is_none(), "{health}");
+        assert_eq!(get(&base, "/actuator/health/bulkheads").await.status, 404);
+    }
+
+    #[tokio::test]
+    async fn by_default_only_rejections_are_buffered_and_buffers_are_bounded() {
+        let registry = Registry::new();
+        let monitor = Monitor::new(&registry);
+        let base = serve(Actuator::new(monitor.clone())).await;
+        let bulkhead = registry.bulkhead_with_config("orders", bulkhead_config(1, 2));
+        let held = bulkhead.try_acquire_permission().unwrap();
+        for _ in 0..3 {
+            assert!(bulkhead.try_acquire_permission().is_err());
+        }
+        drop(held);
+        assert_eq!(bulkhead.call(async { 7 }).await, Ok(7));
+        // CALL_PERMITTED and CALL_FINISHED are left out (healthy calls); of the 3 rejections
+        // the last `event_consumer_buffer_size` are kept.
+        let answer = get(&base, "/actuator/bulkheadevents/orders").await.json();
+        let types: Vec<_> = answer["bulkheadEvents"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["type"].as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(types, ["CALL_REJECTED", "CALL_REJECTED"]);
+        let none = get(&base, "/actuator/bulkheadevents/orders/CALL_PERMITTED").await;
+        assert_eq!(
+            (none.status, none.json()),
+            (200, json!({"bulkheadEvents": []}))
+        );
+        // The same through the monitor's API.
+        let events = monitor.bulkhead_events_of("orders", None).unwrap();
+        assert_eq!(events.bulkhead_events.len(), 2);
+        assert_eq!(
+            monitor.bulkhead_events().bulkhead_events,
+            events.bulkhead_events
+        );
+    }
+
+    #[tokio::test]
+    async fn the_gauges_are_served_by_the_prometheus_endpoint() {
+        let registry = Registry::new();
+        let base = serve(Actuator::new(Monitor::new(&registry))).await;
+        let bulkhead = registry.bulkhead_with_config("orders", bulkhead_config(3, 100));
+        let _held = bulkhead.try_acquire_permission().unwrap();
+        let text = get(&base, "/actuator/prometheus").await.text;
+        assert!(
+            text.contains("resilience4j_bulkhead_available_concurrent_calls{name=\"orders\"} 2.0")
+        );
+        assert!(
+            text.contains(
+                "resilience4j_bulkhead_max_allowed_concurrent_calls{name=\"orders\"} 3.0"
+            )
+        );
+    }
+}

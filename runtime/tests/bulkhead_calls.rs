@@ -252,6 +252,34 @@ async fn events_are_only_built_for_subscribers() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_subscriber_except_successes_gets_the_rejections_only() {
+    let b = bulkhead(1, Duration::ZERO);
+    assert!(CallPermitted.is_routine() && CallFinished.is_routine());
+    assert!(!CallRejected.is_routine());
+    let mut lean = b.subscribe_except_successes(8);
+    let mut all = b.subscribe(8);
+    let p = b.try_acquire_permission().unwrap();
+    assert!(b.try_acquire_permission().is_err());
+    drop(p);
+    assert_eq!(kinds(&lean.drain()), [CallRejected]);
+    assert_eq!(
+        kinds(&all.drain()),
+        [CallPermitted, CallRejected, CallFinished]
+    );
+    // The subscriber of every event gone: the lean one still gets its rejections, and the
+    // permitted calls in between publish nothing (nor fill its queue).
+    drop(all);
+    for _ in 0..20 {
+        assert_eq!(b.call(async { 1 }).await, Ok(1));
+    }
+    let p = b.try_acquire_permission().unwrap();
+    assert!(b.try_acquire_permission().is_err());
+    drop(p);
+    assert_eq!(kinds(&lean.drain()), [CallRejected]);
+    assert_eq!(lean.dropped(), 0);
+}
+
+#[tokio::test(start_paused = true)]
 async fn change_config_grows_at_once_and_shrinks_as_calls_end() {
     let b = bulkhead(2, Duration::ZERO);
     let a1 = b.try_acquire_permission().unwrap();
@@ -371,4 +399,111 @@ fn the_registry_creates_each_bulkhead_once_from_its_config() {
         Some(BulkheadConfig::default())
     );
     assert_eq!(registry.bulkhead_configuration("missing"), None);
+}
+
+mod owned_permits {
+    use super::*;
+    use fusebox_runtime::bulkhead::OwnedBulkheadPermit;
+
+    fn is_static_send<T: Send + Sync + 'static>(_: &T) {}
+
+    #[tokio::test(start_paused = true)]
+    async fn an_owned_permit_travels_with_a_spawned_task_and_comes_back_when_it_ends() {
+        let b = bulkhead(2, Duration::ZERO);
+        let mut events = b.subscribe(16);
+        let permit = b.try_acquire_owned().unwrap();
+        is_static_send(&permit);
+        assert_eq!(permit.bulkhead_name(), "b");
+        assert_eq!(gauges(&b), (1, 2));
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let _slot: OwnedBulkheadPermit = permit;
+            rx.await.unwrap();
+        });
+        settle().await;
+        // Still held by the task (the handle that took it is free to go on).
+        assert_eq!(gauges(&b), (1, 2));
+        tx.send(()).unwrap();
+        task.await.unwrap();
+        assert_eq!(gauges(&b), (2, 2));
+        assert_eq!(kinds(&events.drain()), [CallPermitted, CallFinished]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_aborted_or_panicking_task_cannot_keep_its_owned_slot() {
+        let b = bulkhead(1, Duration::ZERO);
+        let mut events = b.subscribe(16);
+        let permit = b.try_acquire_owned().unwrap();
+        let aborted = tokio::spawn(async move {
+            let _slot = permit;
+            std::future::pending::<()>().await;
+        });
+        settle().await;
+        assert_eq!(gauges(&b), (0, 1));
+        assert!(b.try_acquire_owned().is_err());
+        aborted.abort();
+        assert!(aborted.await.unwrap_err().is_cancelled());
+        assert_eq!(gauges(&b), (1, 1));
+
+        let permit = b.try_acquire_owned().unwrap();
+        let panicked = tokio::spawn(async move {
+            let _slot = permit;
+            panic!("the task panics while holding its slot");
+        });
+        assert!(panicked.await.unwrap_err().is_panic());
+        assert_eq!(gauges(&b), (1, 1));
+        assert_eq!(
+            kinds(&events.drain()),
+            [
+                CallPermitted,
+                CallRejected,
+                CallFinished,
+                CallPermitted,
+                CallFinished
+            ]
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn acquire_owned_waits_up_to_max_wait_duration() {
+        let b = bulkhead(1, ms(100));
+        let held = b.try_acquire_owned().unwrap();
+        let start = Instant::now();
+        let rejected = b.acquire_owned().await.unwrap_err();
+        assert_eq!(start.elapsed(), ms(100));
+        assert!(rejected.to_string().contains("'b'"), "{rejected}");
+        // A slot freed while a caller waits goes to it.
+        let waiter = {
+            let b = b.clone();
+            tokio::spawn(async move { b.acquire_owned().await })
+        };
+        settle().await;
+        tokio::time::advance(ms(40)).await;
+        drop(held);
+        let permit = waiter.await.unwrap().unwrap();
+        assert_eq!(gauges(&b), (0, 1));
+        drop(permit);
+        assert_eq!(gauges(&b), (1, 1));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_unused_owned_permit_goes_back_without_call_finished() {
+        let b = bulkhead(1, Duration::ZERO);
+        let mut events = b.subscribe(16);
+        b.try_acquire_owned().unwrap().release_unused();
+        assert_eq!(gauges(&b), (1, 1));
+        assert_eq!(kinds(&events.drain()), [CallPermitted]);
+        // An owned permit outlives the handle it came from.
+        let permit = {
+            let other = b.clone();
+            other.try_acquire_owned().unwrap()
+        };
+        drop(b.clone());
+        assert_eq!(
+            format!("{permit:?}"),
+            "OwnedBulkheadPermit { bulkhead: \"b\" }"
+        );
+        drop(permit);
+        assert_eq!(kinds(&events.drain()), [CallPermitted, CallFinished]);
+    }
 }

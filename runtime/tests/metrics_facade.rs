@@ -483,3 +483,64 @@ async fn rate_limiters_are_published_under_micrometers_names() {
     }
     waiter.abort();
 }
+
+#[tokio::test]
+async fn bulkheads_are_published_under_micrometers_names() {
+    use fusebox_runtime::bulkhead::BulkheadConfig;
+    let registry = Registry::new();
+    let monitor = Monitor::builder(&registry)
+        .tag("application", "shop")
+        .build()
+        .unwrap();
+    let config = BulkheadConfig::builder()
+        .max_concurrent_calls(4)
+        .build()
+        .unwrap();
+    let bulkhead = registry.bulkhead_with_config("inventory", config);
+    let _running = (
+        bulkhead.try_acquire_permission().unwrap(),
+        bulkhead.try_acquire_permission().unwrap(),
+        bulkhead.try_acquire_permission().unwrap(),
+    );
+
+    let s = snapshot(&monitor);
+    let l = [("application", "shop"), ("name", "inventory")];
+    assert_eq!(
+        gauge(&s, "resilience4j.bulkhead.available.concurrent.calls", &l),
+        1.0
+    );
+    assert_eq!(
+        gauge(&s, "resilience4j.bulkhead.max.allowed.concurrent.calls", &l),
+        4.0
+    );
+    assert_eq!(
+        counter(&s, "fusebox.bulkhead.monitor.dropped.events.total", &l),
+        0
+    );
+
+    let expected = series(&monitor.prometheus());
+    assert!(expected.contains(
+        "resilience4j_bulkhead_max_allowed_concurrent_calls{application=\"shop\",name=\"inventory\"}"
+    ));
+    for recommended in [false, true] {
+        let recorder = PrometheusBuilder::new()
+            .with_recommended_naming(recommended)
+            .build_recorder();
+        let handle = recorder.handle();
+        metrics::with_local_recorder(&recorder, || metrics_facade::publish(&monitor));
+        let rendered = handle.render();
+        assert_eq!(series(&rendered), expected, "{rendered}");
+        assert!(
+            rendered.contains(
+                "# HELP resilience4j_bulkhead_available_concurrent_calls The number of available permissions\n"
+            ),
+            "{rendered}"
+        );
+        assert!(
+            rendered.contains(
+                "# HELP resilience4j_bulkhead_max_allowed_concurrent_calls The maximum number of available permissions\n"
+            ),
+            "{rendered}"
+        );
+    }
+}

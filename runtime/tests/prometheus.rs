@@ -1256,3 +1256,87 @@ mod rate_limiters {
         );
     }
 }
+
+mod bulkheads {
+    use super::*;
+    use fusebox_runtime::bulkhead::BulkheadConfig;
+
+    fn slots(max: u32) -> BulkheadConfig {
+        BulkheadConfig::builder()
+            .max_concurrent_calls(max)
+            .build()
+            .unwrap()
+    }
+
+    #[test]
+    fn a_fresh_bulkhead_is_exposed_exactly_as_micrometer_writes_it() {
+        let registry = Registry::new();
+        let monitor = Monitor::builder(&registry)
+            .tag("application", "demo")
+            .build()
+            .unwrap();
+        // Created after the monitor: followed through the registry's entry hook.
+        registry.bulkhead("backendA");
+        let text = monitor.prometheus();
+        assert_same_as_micrometer(&text, include_str!("data/micrometer/bulkhead/fresh.txt"));
+        assert!(text.contains(
+            "fusebox_bulkhead_monitor_dropped_events_total{application=\"demo\",name=\"backendA\"} 0.0"
+        ));
+        parse_prometheus(&text).expect("a valid exposition");
+    }
+
+    /// The calls of `data/micrometer/bulkhead/Main.java`, made on fusebox's bulkheads.
+    #[tokio::test]
+    async fn the_output_matches_micrometers_own_after_the_same_calls() {
+        let registry = Registry::new();
+        let monitor = Monitor::new(&registry);
+        // "orders": 5 slots, 3 calls running.
+        let orders = registry.bulkhead_with_config("orders", slots(5));
+        let running: Vec<_> = (0..3)
+            .map(|_| orders.try_acquire_permission().unwrap())
+            .collect();
+        // "full": 2 slots, both taken, a third call rejected.
+        let full = registry.bulkhead_with_config("full", slots(2));
+        let both = (
+            full.try_acquire_permission().unwrap(),
+            full.try_acquire_permission().unwrap(),
+        );
+        assert!(full.try_acquire_permission().is_err());
+        // "finished": 4 slots, 3 calls, 2 of them finished.
+        let finished = registry.bulkhead_with_config("finished", slots(4));
+        let mut three: Vec<_> = (0..3)
+            .map(|_| finished.try_acquire_permission().unwrap())
+            .collect();
+        three.truncate(1);
+        // "grown": 3 slots, 1 call running, then 6 slots.
+        let grown = registry.bulkhead_with_config("grown", slots(3));
+        let grown_call = grown.try_acquire_permission().unwrap();
+        grown.change_config(slots(6)).await;
+        // "shrunk": 6 slots, 1 call running, then 2 slots.
+        let shrunk = registry.bulkhead_with_config("shrunk", slots(6));
+        let shrunk_call = shrunk.try_acquire_permission().unwrap();
+        shrunk.change_config(slots(2)).await;
+        // "closed": 0 slots, every call rejected.
+        let closed = registry.bulkhead_with_config("closed", slots(0));
+        assert!(closed.try_acquire_permission().is_err());
+
+        let text = monitor.prometheus();
+        assert_same_as_micrometer(&text, include_str!("data/micrometer/bulkhead/scripted.txt"));
+        parse_prometheus(&text).expect("a valid exposition");
+        // Read at scrape time: the calls ended, every slot is free again.
+        drop((running, both, three, grown_call, shrunk_call));
+        let text = monitor.prometheus();
+        for (name, free) in [("orders", 5), ("full", 2), ("finished", 4), ("grown", 6)] {
+            assert!(
+                text.contains(&format!(
+                    "resilience4j_bulkhead_available_concurrent_calls{{name=\"{name}\"}} {free}.0"
+                )),
+                "{name}: {text}"
+            );
+        }
+        // "shrunk" took its slot back from the call that ended: 2 free of 2.
+        assert!(
+            text.contains("resilience4j_bulkhead_available_concurrent_calls{name=\"shrunk\"} 2.0")
+        );
+    }
+}

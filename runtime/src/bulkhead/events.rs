@@ -8,7 +8,9 @@
 //!
 //! A permit given back unused ([`BulkheadPermit::release_unused`](super::BulkheadPermit::release_unused),
 //! Resilience4j's `releasePermission`) publishes nothing. Events are built only when someone
-//! subscribed ([`Bulkhead::subscribe`](super::Bulkhead::subscribe)).
+//! subscribed to them ([`Bulkhead::subscribe`](super::Bulkhead::subscribe); a subscriber of
+//! [`Bulkhead::subscribe_except_successes`](super::Bulkhead::subscribe_except_successes) makes
+//! only rejections build one).
 
 use std::fmt;
 use std::sync::Arc;
@@ -33,6 +35,13 @@ impl BulkheadEventKind {
             BulkheadEventKind::CallRejected => "CALL_REJECTED",
             BulkheadEventKind::CallFinished => "CALL_FINISHED",
         }
+    }
+
+    /// Whether every call that gets a slot publishes it (CALL_PERMITTED, CALL_FINISHED), as
+    /// opposed to CALL_REJECTED: a subscriber may leave these out
+    /// ([`Bulkhead::subscribe_except_successes`](super::Bulkhead::subscribe_except_successes)).
+    pub fn is_routine(self) -> bool {
+        !matches!(self, BulkheadEventKind::CallRejected)
     }
 }
 

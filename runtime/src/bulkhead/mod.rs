@@ -29,6 +29,10 @@
 //! - dropping the permit gives the slot back and publishes CALL_FINISHED, however the call
 //!   ended: a cancelled call (its future dropped) or a panicking one cannot keep its slot;
 //!   dropping a call's future while it waits leaves the queue without taking a slot;
+//! - [`try_acquire_owned`](Bulkhead::try_acquire_owned) and
+//!   [`acquire_owned`](Bulkhead::acquire_owned) give an [`OwnedBulkheadPermit`] (`'static`) for
+//!   a slot held by a spawned task or a tower layer's response future, with the same events and
+//!   the same release on drop;
 //! - [`change_config`](Bulkhead::change_config) changes the config at run time, as Resilience4j's
 //!   `changeConfig`: more slots are free at once, fewer are taken back as running calls end.
 //!
@@ -51,7 +55,7 @@ pub use config::BulkheadConfigBuilder;
 pub use error::BulkheadFull;
 pub use events::{BulkheadEvent, BulkheadEventKind, BulkheadEventReceiver};
 pub use metrics::BulkheadMetrics;
-pub use permit::BulkheadPermit;
+pub use permit::{BulkheadPermit, OwnedBulkheadPermit};
 pub(crate) use properties::BULKHEAD_FIELDS;
 pub use properties::{BulkheadConfig, BulkheadSettings};
 
@@ -87,10 +91,10 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
-    /// Publishes `kind` if anyone listens (one atomic load when nobody does).
+    /// Publishes `kind` if anyone listens to it (one atomic load when nobody does).
     #[inline(always)]
     fn publish(&self, kind: BulkheadEventKind) {
-        if self.events.has_subscribers() {
+        if self.events.wants(kind.is_routine()) {
             self.publish_to_subscribers(kind);
         }
     }
@@ -98,11 +102,14 @@ impl Shared {
     #[cold]
     #[inline(never)]
     fn publish_to_subscribers(&self, kind: BulkheadEventKind) {
-        self.events.publish(BulkheadEvent {
-            bulkhead: self.name.clone(),
-            kind,
-            created_at: SystemTime::now(),
-        });
+        self.events.publish(
+            BulkheadEvent {
+                bulkhead: self.name.clone(),
+                kind,
+                created_at: SystemTime::now(),
+            },
+            kind.is_routine(),
+        );
     }
 
     /// `slot` was taken: CALL_PERMITTED and its permit (which gives it back).
@@ -111,6 +118,15 @@ impl Shared {
         slot.forget();
         self.publish(BulkheadEventKind::CallPermitted);
         BulkheadPermit::new(self)
+    }
+
+    /// A permit's slot comes back: CALL_FINISHED unless the permit was `release_unused`.
+    #[inline]
+    fn release(&self, finish: bool) {
+        self.semaphore.add_permits(1);
+        if finish {
+            self.publish(BulkheadEventKind::CallFinished);
+        }
     }
 
     /// No slot: CALL_REJECTED and the error.
@@ -196,6 +212,47 @@ impl Bulkhead {
         Err(shared.rejected())
     }
 
+    /// [`try_acquire_permission`](Self::try_acquire_permission) with a permit that owns a handle
+    /// of the bulkhead (`'static`): for a slot held by a spawned task, or taken in a tower
+    /// layer's `call` and given back by the response future. Same events, same release on drop.
+    #[inline]
+    pub fn try_acquire_owned(&self) -> Result<OwnedBulkheadPermit, BulkheadFull> {
+        let permit = self.try_acquire_permission()?;
+        Ok(permit.into_owned(self.inner.clone()))
+    }
+
+    /// [`acquire_permission`](Self::acquire_permission) (waiting up to `max_wait_duration`) with a
+    /// permit that owns a handle of the bulkhead (`'static`), as
+    /// [`try_acquire_owned`](Self::try_acquire_owned). Dropping the future while it waits
+    /// takes no slot.
+    ///
+    /// ```
+    /// use fusebox_runtime::bulkhead::{Bulkhead, BulkheadConfig};
+    ///
+    /// # let rt = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
+    /// # rt.block_on(async {
+    /// let bulkhead = Bulkhead::new("reports", BulkheadConfig::builder()
+    ///     .max_concurrent_calls(1)
+    ///     .build()?);
+    /// let permit = bulkhead.acquire_owned().await.expect("a free slot");
+    /// // The slot travels with the task and comes back when the task ends.
+    /// let task = tokio::spawn(async move {
+    ///     let _slot = permit;
+    ///     "report"
+    /// });
+    /// // (A current-thread runtime: the task has not run yet.)
+    /// assert!(bulkhead.try_acquire_permission().is_err());
+    /// assert_eq!(task.await.unwrap(), "report");
+    /// assert_eq!(bulkhead.metrics().available_concurrent_calls, 1);
+    /// # Ok::<(), fusebox_runtime::ConfigError>(())
+    /// # })?;
+    /// # Ok::<(), fusebox_runtime::ConfigError>(())
+    /// ```
+    pub async fn acquire_owned(&self) -> Result<OwnedBulkheadPermit, BulkheadFull> {
+        let permit = self.acquire_permission().await?;
+        Ok(permit.into_owned(self.inner.clone()))
+    }
+
     /// Runs `call` in a slot ([`acquire_permission`](Self::acquire_permission), then the call;
     /// the slot is given back when it ends, is cancelled or panics). A rejected call is never
     /// polled.
@@ -216,7 +273,16 @@ impl Bulkhead {
 
     /// Subscribes to this bulkhead's events; the queue holds `capacity` events (at least 1).
     pub fn subscribe(&self, capacity: usize) -> BulkheadEventReceiver {
-        self.inner.events.subscribe(capacity)
+        self.inner.events.subscribe(capacity, true)
+    }
+
+    /// Subscribes to CALL_REJECTED events only, leaving out the CALL_PERMITTED and
+    /// CALL_FINISHED of every call that got a slot. While no subscriber takes those, a
+    /// permitted call builds no event (one atomic load on acquire and on release, as with no
+    /// subscriber at all); the `observe` monitor subscribes this way unless asked for success
+    /// events.
+    pub fn subscribe_except_successes(&self, capacity: usize) -> BulkheadEventReceiver {
+        self.inner.events.subscribe(capacity, false)
     }
 
     /// Replaces the config at run time (Resilience4j's `changeConfig`): more slots are free at
@@ -247,5 +313,30 @@ impl Bulkhead {
     /// Whether two handles are the same bulkhead.
     pub fn ptr_eq(&self, other: &Bulkhead) -> bool {
         Arc::ptr_eq(&self.inner, &other.inner)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_permitted_call_builds_no_event_unless_a_subscriber_takes_it() {
+        let b = Bulkhead::new("b", BulkheadConfig::default());
+        let bus = &b.inner.events;
+        // Unwatched: nothing is wanted, a permitted call reads one flag on acquire and on
+        // release.
+        assert!(!bus.wants(true) && !bus.wants(false));
+        // Watched as the monitor watches by default: rejections only.
+        let lean = b.subscribe_except_successes(4);
+        assert!(bus.wants(false) && !bus.wants(true));
+        drop(b.try_acquire_permission().unwrap());
+        let all = b.subscribe(4);
+        assert!(bus.wants(true));
+        drop(all);
+        // The next event published notices the subscriber is gone.
+        drop(b.try_acquire_permission().unwrap());
+        assert!(bus.wants(false) && !bus.wants(true));
+        drop(lean);
     }
 }

@@ -19,7 +19,7 @@ pub(crate) struct Bulkheads {
 impl Bulkheads {
     /// Replaces the configs with a file's: default, shared configs, and instances not created
     /// yet (existing bulkheads keep their config). Returns the names of the bulkheads created.
-    pub(crate) fn set(&self, resolved: ResolvedBulkheads) -> Vec<String> {
+    pub(crate) fn set(&self, registry: &Registry, resolved: ResolvedBulkheads) -> Vec<String> {
         *self.default.write() = resolved.default;
         {
             let mut configs = self.configs.write();
@@ -29,20 +29,24 @@ impl Bulkheads {
         let mut created = Vec::new();
         for (name, config) in resolved.instances {
             if !self.instances.read().contains_key(name.as_str()) {
-                self.get_or_create(&name, config);
+                self.get_or_create(registry, &name, config);
                 created.push(name);
             }
         }
         created
     }
 
-    fn get_or_create(&self, name: &str, config: BulkheadConfig) -> Bulkhead {
+    /// The bulkhead named `name`, created with `config` if absent; a new one is announced to
+    /// `registry`'s entry hooks (under the lock of the map, as the registry's other kinds do, so
+    /// that a monitor started meanwhile sees it exactly once).
+    fn get_or_create(&self, registry: &Registry, name: &str, config: BulkheadConfig) -> Bulkhead {
         let mut instances = self.instances.write();
         if let Some(b) = instances.get(name) {
             return b.clone();
         }
         let bulkhead = Bulkhead::new(name, config);
         instances.insert(name.into(), bulkhead.clone());
+        registry.notify_entry_added(&bulkhead);
         bulkhead
     }
 }
@@ -62,13 +66,13 @@ impl Registry {
             .get(name)
             .cloned()
             .unwrap_or_else(|| bulkheads.default.read().clone());
-        bulkheads.get_or_create(name, config)
+        bulkheads.get_or_create(self, name, config)
     }
 
     /// The bulkhead named `name`, created with `config` if it does not exist yet (an existing
     /// bulkhead keeps its own config, as in Resilience4j).
     pub fn bulkhead_with_config(&self, name: &str, config: BulkheadConfig) -> Bulkhead {
-        self.bulkheads().get_or_create(name, config)
+        self.bulkheads().get_or_create(self, name, config)
     }
 
     /// The shared bulkhead config named `name` (`default` is the registry's default bulkhead

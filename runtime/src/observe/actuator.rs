@@ -16,6 +16,8 @@
 //! | `GET /actuator/timelimiterevents[/{name}[/{eventType}]]` | time limiter events ([`TimeLimiterEventsResponse`](super::TimeLimiterEventsResponse)), same rules |
 //! | `GET /actuator/ratelimiters` | every rate limiter's name ([`RateLimitersResponse`](super::RateLimitersResponse)) |
 //! | `GET /actuator/ratelimiterevents[/{name}[/{eventType}]]` | rate limiter events ([`RateLimiterEventsResponse`](super::RateLimiterEventsResponse)), same rules; only limiters with `subscribe_for_events` keep any, as in Spring |
+//! | `GET /actuator/bulkheads` | every bulkhead's name ([`BulkheadsResponse`](super::BulkheadsResponse)) |
+//! | `GET /actuator/bulkheadevents[/{name}[/{eventType}]]` | bulkhead events ([`BulkheadEventsResponse`](super::BulkheadEventsResponse)), same rules; CALL_PERMITTED and CALL_FINISHED only with [`MonitorBuilder::success_events`](super::MonitorBuilder::success_events) |
 //! | `GET /actuator/health` | [`Health`](super::Health): `circuitBreakers`, `rateLimiters` (when the registry has rate limiters) and `ping`; 503 when `DOWN` or `OUT_OF_SERVICE` |
 //! | `GET /actuator/health/{component}` | one component; 404 if unknown |
 //! | `GET /actuator/prometheus` | [`Monitor::prometheus`] as `text/plain; version=0.0.4` |
@@ -41,6 +43,7 @@
 //! # let _ = app;
 //! ```
 
+use super::bulkhead::Bulkheads;
 use super::entries::{EntryEventsError, Watched};
 use super::rate_limiter::RateLimiters;
 use super::retry::Retries;
@@ -139,6 +142,7 @@ impl Actuator {
         let router = entry_routes::<Retries>(router);
         let router = entry_routes::<TimeLimiters>(router);
         let router = entry_routes::<RateLimiters>(router);
+        let router = entry_routes::<Bulkheads>(router);
         router
             .route("/actuator/health/{component}", get(health_component))
             .route("/actuator/prometheus", get(prometheus_text))

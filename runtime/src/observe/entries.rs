@@ -1,7 +1,7 @@
 //! How the [`Monitor`](super::Monitor) watches registry entries other than breakers (retries,
-//! time limiters, rate limiters; bulkheads plug in the same way): one [`Watched`] impl per
+//! time limiters, rate limiters, bulkheads): one [`Watched`] impl per
 //! kind, in a file of its own (`observe/retry.rs`, `observe/time_limiter.rs`,
-//! `observe/rate_limiter.rs`), says how to list
+//! `observe/rate_limiter.rs`, `observe/bulkhead.rs`), says how to list
 //! the registry's entries, subscribe to an entry's events, turn an event into the actuator's
 //! JSON and write the entry's Micrometer series. Everything else is shared and written once
 //! here: the bounded per-entry event buffers (`eventConsumerBufferSize`), following entries

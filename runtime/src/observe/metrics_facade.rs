@@ -25,8 +25,9 @@
 //! | `resilience4j.timelimiter.calls.total` (counter) | `resilience4j_timelimiter_calls_total{kind,name}` |
 //! | `resilience4j.retry.calls.total` (counter) | `resilience4j_retry_calls_total{kind,name}` |
 //! | `resilience4j.ratelimiter.available.permissions`, `resilience4j.ratelimiter.waiting.threads` (gauges) | `resilience4j_ratelimiter_available_permissions{name}`, `resilience4j_ratelimiter_waiting_threads{name}` |
+//! | `resilience4j.bulkhead.available.concurrent.calls`, `resilience4j.bulkhead.max.allowed.concurrent.calls` (gauges) | `resilience4j_bulkhead_available_concurrent_calls{name}`, `resilience4j_bulkhead_max_allowed_concurrent_calls{name}` |
 //! | `fusebox.circuitbreaker.transitions.total`, `.rejected.calls.total`, `.monitor.dropped.events.total` (counters) | `fusebox_circuitbreaker_*_total` |
-//! | `fusebox.retry.monitor.dropped.events.total`, `fusebox.timelimiter.monitor.dropped.events.total`, `fusebox.ratelimiter.monitor.dropped.events.total` (counters) | `fusebox_retry_…_total`, `fusebox_timelimiter_…_total`, `fusebox_ratelimiter_…_total` |
+//! | `fusebox.retry.monitor.dropped.events.total`, `fusebox.timelimiter.monitor.dropped.events.total`, `fusebox.ratelimiter.monitor.dropped.events.total`, `fusebox.bulkhead.monitor.dropped.events.total` (counters) | `fusebox_retry_…_total`, `fusebox_timelimiter_…_total`, `fusebox_ratelimiter_…_total`, `fusebox_bulkhead_…_total` |
 //!
 //! Counters carry their `.total` in the name: the exporter appends `_total` only with
 //! `with_recommended_naming(true)`, and then only when the name lacks it, so the rendered

@@ -18,6 +18,8 @@
 //! | rate limiter names | [`rate_limiters`](Monitor::rate_limiters) | `GET /actuator/ratelimiters` |
 //! | rate limiter events | [`rate_limiter_events`](Monitor::rate_limiter_events), [`rate_limiter_events_of`](Monitor::rate_limiter_events_of) | `GET /actuator/ratelimiterevents[/{name}[/{eventType}]]` |
 //! | rate limiter health | [`rate_limiters_health`](Monitor::rate_limiters_health) | `GET /actuator/health/rateLimiters` |
+//! | bulkhead names | [`bulkheads`](Monitor::bulkheads) | `GET /actuator/bulkheads` |
+//! | bulkhead events | [`bulkhead_events`](Monitor::bulkhead_events), [`bulkhead_events_of`](Monitor::bulkhead_events_of) | `GET /actuator/bulkheadevents[/{name}[/{eventType}]]` |
 //!
 //! # Which exposition to pick
 //!
@@ -56,7 +58,9 @@
 //! registry's [`RateLimiter`](crate::rate_limiter::RateLimiter)s the gauges
 //! `resilience4j_ratelimiter_available_permissions{name}` and
 //! `resilience4j_ratelimiter_waiting_threads{name}`, read from the limiter's state
-//! (`observe/rate_limiter.rs`). The calls
+//! (`observe/rate_limiter.rs`), and for the registry's [`Bulkhead`](crate::bulkhead::Bulkhead)s
+//! the gauges `resilience4j_bulkhead_available_concurrent_calls{name}` and
+//! `resilience4j_bulkhead_max_allowed_concurrent_calls{name}` (`observe/bulkhead.rs`). The calls
 //! timer, the not-permitted counter, the time limiter's counters and the transitions are read at
 //! render time from each breaker's [`CallStats`](crate::CallStats), which count what
 //! Resilience4j's events would (so nothing is counted while DISABLED or FORCED_OPEN), exactly
@@ -81,6 +85,7 @@
 //! (Spring-exact lists, at the price of every success taking the breaker's lock and queueing an
 //! event).
 
+mod bulkhead;
 mod entries;
 mod format;
 pub mod health;
@@ -99,6 +104,9 @@ pub mod actuator;
 #[cfg(feature = "metrics")]
 pub mod metrics_facade;
 
+pub use bulkhead::{
+    BULKHEAD_EVENT_TYPES, BulkheadEventDto, BulkheadEventsResponse, BulkheadsResponse,
+};
 pub use entries::EntryEventsError;
 pub use health::{
     BreakerHealth, BreakerHealthDetails, Health, HealthComponent, HealthStatus, InstanceHealth,

@@ -1,6 +1,7 @@
 //! [`Monitor`]: a registry's breakers as operators see them — the Prometheus exposition, the
 //! endpoint bodies, the health, and the last events of each breaker.
 
+use super::bulkhead::Bulkheads;
 use super::entries::Watch;
 use super::health::{BreakerHealth, Health, HealthComponent, HealthStatus, InstanceHealth};
 use super::model::{
@@ -184,7 +185,9 @@ impl MonitorBuilder {
     /// fast path. The metrics never need them (they read the breakers' call stats). Turn it on
     /// for Spring-exact event lists. The same switch lets the other event buffers take the
     /// events of healthy calls: a time limiter's SUCCESS, a rate limiter's SUCCESSFUL_ACQUIRE
-    /// (without it, a granted acquire on a watched limiter costs what it costs unwatched).
+    /// (without it, a granted acquire on a watched limiter costs what it costs unwatched), a
+    /// bulkhead's CALL_PERMITTED and CALL_FINISHED (without it, a permitted call on a watched
+    /// bulkhead costs what it costs unwatched).
     pub fn success_events(mut self, on: bool) -> Self {
         self.success_events = on;
         self
@@ -217,6 +220,7 @@ impl MonitorBuilder {
             retries: Watch::new(&self.registry, self.success_events, runtime.clone()),
             time_limiters: Watch::new(&self.registry, self.success_events, runtime.clone()),
             rate_limiters: Watch::new(&self.registry, self.success_events, runtime.clone()),
+            bulkheads: Watch::new(&self.registry, self.success_events, runtime.clone()),
             registry: self.registry,
             tags: self.tags,
             success_events: self.success_events,
@@ -305,6 +309,7 @@ pub(super) struct MonitorInner {
     pub(super) retries: Watch<Retries>,
     pub(super) time_limiters: Watch<TimeLimiters>,
     pub(super) rate_limiters: Watch<RateLimiters>,
+    pub(super) bulkheads: Watch<Bulkheads>,
     /// Keeps the registry's weak reference to the entry hook alive.
     entry_hook: OnceLock<Arc<EntryAddedHook>>,
 }
@@ -315,6 +320,7 @@ impl MonitorInner {
         self.retries.added(entry);
         self.time_limiters.added(entry);
         self.rate_limiters.added(entry);
+        self.bulkheads.added(entry);
     }
 
     /// Taps the entries that existed before the entry hook.
@@ -322,6 +328,7 @@ impl MonitorInner {
         self.retries.start();
         self.time_limiters.start();
         self.rate_limiters.start();
+        self.bulkheads.start();
     }
 }
 
@@ -451,6 +458,7 @@ impl Monitor {
         self.inner.retries.families(&mut families);
         self.inner.time_limiters.families(&mut families);
         self.inner.rate_limiters.families(&mut families);
+        self.inner.bulkheads.families(&mut families);
         families
     }
 
