@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use tokio::sync::mpsc;
 
 /// A subscription to a module's events (for example a
-/// [`Bulkhead`](crate::bulkhead::Bulkhead)'s).
+/// [`Bulkhead`](crate::bulkhead::Bulkhead)'s or a [`Retry`](crate::retry::Retry)'s).
 pub struct EventSubscription<E> {
     rx: mpsc::Receiver<E>,
     dropped: Arc<AtomicU64>,
@@ -32,6 +32,11 @@ impl<E> EventSubscription<E> {
     /// The next event if one is queued.
     pub fn try_recv(&mut self) -> Option<E> {
         self.rx.try_recv().ok()
+    }
+
+    /// Polls for the next event (for a hand-written future or stream).
+    pub fn poll_recv(&mut self, cx: &mut std::task::Context<'_>) -> std::task::Poll<Option<E>> {
+        self.rx.poll_recv(cx)
     }
 
     /// Every queued event.

@@ -7,7 +7,7 @@
 
 use super::Retry;
 use super::error::{MaxRetriesExceeded, RetryError};
-use super::events::{RESULT_PREDICATE_EXHAUSTED, RetryEventKind};
+use super::events::{RESULT_PREDICATE_EXHAUSTED, RetryEvent, RetryEventKind};
 use super::sleep::Sleep;
 use std::any::Any;
 use std::fmt;
@@ -80,7 +80,7 @@ impl Retry {
     fn publish(&self, kind: impl FnOnce() -> RetryEventKind) {
         let inner = &*self.inner;
         if inner.events.has_subscribers() {
-            inner.events.publish(&inner.name, kind());
+            inner.events.publish(RetryEvent::now(&inner.name, kind()));
         }
     }
 }
