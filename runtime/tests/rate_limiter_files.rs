@@ -3,13 +3,13 @@
 //! and errors naming key, file and line.
 
 use fusebox_runtime::Registry;
-use fusebox_runtime::config::file::{Format, LoadedConfig, load_file, load_str};
+use fusebox_runtime::config::file::{Format, load_file, load_str};
 use fusebox_runtime::rate_limiter::RateLimiterConfig;
-use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-fn data(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+#[cfg(feature = "yaml")]
+fn data(name: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/data")
         .join(name)
 }
@@ -171,7 +171,7 @@ fn toml_errors_name_key_file_and_line() {
 mod spring {
     use super::*;
 
-    fn load(name: &str) -> LoadedConfig {
+    fn load(name: &str) -> fusebox_runtime::config::file::LoadedConfig {
         load_file(&data(name)).unwrap_or_else(|e| panic!("{name} should load: {e}"))
     }
 
