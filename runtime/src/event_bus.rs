@@ -11,7 +11,7 @@ use std::task::{Context, Poll};
 use tokio::sync::mpsc;
 
 /// A subscription to a module's events (for example a
-/// [`Bulkhead`](crate::bulkhead::Bulkhead)'s).
+/// [`Bulkhead`](crate::bulkhead::Bulkhead)'s or a [`Retry`](crate::retry::Retry)'s).
 pub struct EventSubscription<E> {
     rx: mpsc::Receiver<E>,
     dropped: Arc<AtomicU64>,

@@ -163,7 +163,6 @@ fn toml_errors_name_key_file_and_line() {
 #[cfg(feature = "yaml")]
 mod spring {
     use super::*;
-    use fusebox_runtime::config::file::LoadedConfig;
     use std::path::{Path, PathBuf};
 
     fn data(name: &str) -> PathBuf {
@@ -172,7 +171,7 @@ mod spring {
             .join(name)
     }
 
-    fn load(name: &str) -> LoadedConfig {
+    fn load(name: &str) -> fusebox_runtime::config::file::LoadedConfig {
         load_file(&data(name)).unwrap_or_else(|e| panic!("{name} should load: {e}"))
     }
 

@@ -7,7 +7,7 @@
 
 use super::Retry;
 use super::error::{MaxRetriesExceeded, RetryError};
-use super::events::{RESULT_PREDICATE_EXHAUSTED, RetryEventKind};
+use super::events::{RESULT_PREDICATE_EXHAUSTED, RetryEvent, RetryEventKind};
 use super::sleep::Sleep;
 use std::any::Any;
 use std::fmt;
@@ -79,8 +79,8 @@ impl Retry {
     #[inline]
     fn publish(&self, kind: impl FnOnce() -> RetryEventKind) {
         let inner = &*self.inner;
-        if inner.events.has_subscribers() {
-            inner.events.publish(&inner.name, kind());
+        if inner.events.wants(false) {
+            inner.events.publish(RetryEvent::now(&inner.name, kind()), false);
         }
     }
 }
@@ -249,7 +249,7 @@ impl Attempts<'_> {
                     });
                     return Next::Done(Err(RetryError::Failed(error)));
                 };
-                if inner.events.has_subscribers() {
+                if inner.events.wants(false) {
                     let text = text(&error);
                     self.last_error = Some(text.clone());
                     retry.publish(|| RetryEventKind::Retry {

@@ -7,14 +7,13 @@
 //! | SUCCESS | an attempt succeeded after at least one retry (`n` = the retries), or the interval function said stop after a rejected result (the result stands) |
 //! | IGNORED_ERROR | an error the predicates do not retry |
 //!
-//! A first-attempt success publishes nothing. Subscribers get events through a bounded queue:
-//! publishing never waits; a full queue drops the event and counts it.
+//! A first-attempt success publishes nothing. Subscribers get events through a bounded queue
+//! ([`crate::event_bus`]): publishing never waits; a full queue drops the event and counts it.
 
+use crate::event_bus::{EventBus, EventSubscription};
 use std::fmt;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
-use tokio::sync::mpsc;
 
 /// The error an ERROR event carries when the result predicate rejected the last attempt's
 /// result: the message of Resilience4j's `MaxRetriesExceeded`, which its ERROR event carries.
@@ -93,91 +92,19 @@ impl fmt::Display for RetryEvent {
     }
 }
 
-/// A subscription to a retry's events.
-#[derive(Debug)]
-pub struct RetryEventReceiver {
-    rx: mpsc::Receiver<RetryEvent>,
-    dropped: Arc<AtomicU64>,
-}
-
-impl RetryEventReceiver {
-    /// The next event; `None` once the retry is gone.
-    pub async fn recv(&mut self) -> Option<RetryEvent> {
-        self.rx.recv().await
-    }
-
-    /// The next event if one is queued.
-    pub fn try_recv(&mut self) -> Option<RetryEvent> {
-        self.rx.try_recv().ok()
-    }
-
-    /// Polls for the next event (for a hand-written future or stream).
-    pub fn poll_recv(
-        &mut self,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Option<RetryEvent>> {
-        self.rx.poll_recv(cx)
-    }
-
-    /// Every queued event.
-    pub fn drain(&mut self) -> Vec<RetryEvent> {
-        std::iter::from_fn(|| self.try_recv()).collect()
-    }
-
-    /// Events dropped because this subscriber's queue was full.
-    pub fn dropped(&self) -> u64 {
-        self.dropped.load(Ordering::Relaxed)
-    }
-}
-
-struct Subscriber {
-    tx: mpsc::Sender<RetryEvent>,
-    dropped: Arc<AtomicU64>,
-}
-
-/// A retry's subscribers.
-#[derive(Default)]
-pub(crate) struct RetryEventBus {
-    subscribed: AtomicBool,
-    subscribers: parking_lot::Mutex<Vec<Subscriber>>,
-}
-
-impl RetryEventBus {
-    pub(crate) fn subscribe(&self, capacity: usize) -> RetryEventReceiver {
-        let (tx, rx) = mpsc::channel(capacity.max(1));
-        let dropped = Arc::new(AtomicU64::new(0));
-        let mut subs = self.subscribers.lock();
-        subs.push(Subscriber {
-            tx,
-            dropped: dropped.clone(),
-        });
-        self.subscribed.store(true, Ordering::Release);
-        RetryEventReceiver { rx, dropped }
-    }
-
-    /// Whether anyone listens (events are built only then).
-    #[inline]
-    pub(crate) fn has_subscribers(&self) -> bool {
-        self.subscribed.load(Ordering::Acquire)
-    }
-
-    pub(crate) fn publish(&self, retry: &Arc<str>, kind: RetryEventKind) {
-        let event = RetryEvent {
+impl RetryEvent {
+    /// An event of retry `retry`, published now.
+    pub(crate) fn now(retry: &Arc<str>, kind: RetryEventKind) -> Self {
+        Self {
             retry: retry.clone(),
             kind,
             created_at: SystemTime::now(),
-        };
-        let mut subs = self.subscribers.lock();
-        subs.retain(|s| match s.tx.try_send(event.clone()) {
-            Ok(()) => true,
-            Err(mpsc::error::TrySendError::Full(_)) => {
-                s.dropped.fetch_add(1, Ordering::Relaxed);
-                true
-            }
-            Err(mpsc::error::TrySendError::Closed(_)) => false,
-        });
-        if subs.is_empty() {
-            self.subscribed.store(false, Ordering::Release);
         }
     }
 }
+
+/// A subscription to a retry's events.
+pub type RetryEventReceiver = EventSubscription<RetryEvent>;
+
+/// A retry's subscribers.
+pub(crate) type RetryEventBus = EventBus<RetryEvent>;

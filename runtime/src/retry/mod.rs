@@ -132,7 +132,7 @@ impl Retry {
 
     /// Subscribes to this retry's events; the queue holds `capacity` events (at least 1).
     pub fn subscribe(&self, capacity: usize) -> RetryEventReceiver {
-        self.inner.events.subscribe(capacity)
+        self.inner.events.subscribe(capacity, true)
     }
 
     /// Whether two handles are the same retry.

@@ -21,14 +21,12 @@
 
 #[cfg(feature = "yaml")]
 use super::ConfigWarning;
-use super::inherit::{Group, Inheritance, Layer};
-use super::module::{
-    ModuleOrigins, ModuleSections, ModuleSettings, ResolvedModule, with_implicit_default,
-};
+use super::module::{ModuleOrigins, ModuleSections, ModuleSettings, ResolvedModule};
 use super::node::{Node, Typing};
 use crate::bulkhead::{BULKHEAD_FIELDS, BulkheadConfig, BulkheadSettings};
-use crate::config::{ConfigError, Location};
-use std::collections::BTreeMap;
+use crate::config::ConfigError;
+#[cfg(feature = "yaml")]
+use crate::config::Location;
 
 /// The bulkhead part of a config file in fusebox's layout (`[bulkhead.configs.<name>]`,
 /// `[bulkhead.instances.<name>]`); `configs.default` is the registry's default bulkhead config.
@@ -42,6 +40,8 @@ pub(crate) type BulkheadOrigins = ModuleOrigins<BulkheadSettings>;
 
 impl ModuleSettings for BulkheadSettings {
     const TOML_PREFIX: &'static str = "bulkhead";
+    #[cfg(feature = "yaml")]
+    const SPRING_PREFIX: &'static str = "resilience4j.bulkhead";
     const FIELDS: &'static [&'static str] = BULKHEAD_FIELDS;
 
     fn set(&mut self, field: &str, node: &Node, typing: Typing) -> Result<(), String> {
@@ -62,6 +62,12 @@ impl ModuleSettings for BulkheadSettings {
     fn set_base_config(&mut self, base: String) {
         self.base_config = Some(base);
     }
+
+    type Config = BulkheadConfig;
+
+    fn build_on(&self, base: &BulkheadConfig) -> Result<BulkheadConfig, ConfigError> {
+        self.apply_to(base.to_builder()).build()
+    }
 }
 
 /// Resolves every bulkhead config and instance with Resilience4j's bulkhead rules.
@@ -69,66 +75,7 @@ pub(crate) fn resolve(
     config: &BulkheadFileConfig,
     origins: &BulkheadOrigins,
 ) -> Result<ResolvedBulkheads, ConfigError> {
-    let has_default = config.configs.contains_key("default");
-    let configs: BTreeMap<String, BulkheadSettings> = config
-        .configs
-        .iter()
-        .map(|(n, s)| (n.clone(), with_implicit_default(n, s, has_default)))
-        .collect();
-    let mut inheritance = Inheritance::new(&configs, Bulkheads { origins });
-    for name in configs.keys() {
-        inheritance.config(name)?;
-    }
-    let mut instances = BTreeMap::new();
-    for (name, settings) in &config.instances {
-        let settings = with_implicit_default(name, settings, has_default);
-        instances.insert(name.clone(), inheritance.instance(name, &settings)?);
-    }
-    let (configs, _) = inheritance.finish();
-    let default = configs.get("default").cloned().unwrap_or_default();
-    Ok(ResolvedBulkheads {
-        default,
-        configs,
-        instances,
-    })
-}
-
-/// Bulkhead sections as an inheritance [`Layer`]: settings applied through the builder.
-struct Bulkheads<'a> {
-    origins: &'a BulkheadOrigins,
-}
-
-impl Layer for Bulkheads<'_> {
-    type Section = BulkheadSettings;
-    type Built = BulkheadConfig;
-    const OWN_NAME_ADVICE: &'static str = "";
-
-    fn base_of(section: &BulkheadSettings) -> Option<&str> {
-        section.base_config.as_deref()
-    }
-
-    fn root(&self) -> BulkheadConfig {
-        BulkheadConfig::default()
-    }
-
-    fn base_key(&self, group: Group, name: &str) -> (String, Location) {
-        let section = self.origins.section(group, name);
-        let (path, location, _) = self.origins.field(&section, "base_config");
-        (path, location)
-    }
-
-    fn apply(
-        &mut self,
-        group: Group,
-        name: &str,
-        base: &BulkheadConfig,
-        section: &BulkheadSettings,
-    ) -> Result<BulkheadConfig, ConfigError> {
-        section
-            .apply_to(base.to_builder())
-            .build()
-            .map_err(|e| self.origins.locate(&self.origins.section(group, name), e))
-    }
+    super::module::resolve(config, origins)
 }
 
 /// The warning for a `resilience4j.thread-pool-bulkhead` block (`key`) with `sections`

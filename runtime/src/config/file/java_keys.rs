@@ -94,6 +94,14 @@ pub(crate) fn bulkhead_property(canonical: &str) -> Option<&'static str> {
     })
 }
 
+const RATE_LIMITER_STACK_TRACE: &str = "not applied: Rust errors carry no stack trace to trim; \
+     `RequestNotPermitted` is a small value either way";
+
+/// The message for a Java-only property of a rate limiter section.
+pub(crate) fn rate_limiter_property(canonical: &str) -> Option<&'static str> {
+    (canonical == "writablestacktraceenabled").then_some(RATE_LIMITER_STACK_TRACE)
+}
+
 /// Java-only breaker property names (camelCase), for "did you mean" suggestions.
 pub(crate) const BREAKER_NAMES: &[&str] = &[
     "recordExceptions",

@@ -1,12 +1,14 @@
-//! What the file sections of the modules besides the breaker (retry, bulkhead, ...) share:
-//! where a module's sections were written ([`ModuleOrigins`]), reading one section's keys
+//! What the file sections of the modules besides the breaker (retry, rate limiter, bulkhead)
+//! share: where a module's sections were written ([`ModuleOrigins`]), reading one section's keys
 //! ([`read_section`]), putting a builder's error on the key that caused it
-//! ([`ModuleOrigins::locate`]), and Resilience4j's rule that a section without `baseConfig`
-//! starts from `configs.default` ([`with_implicit_default`]), which the retry and the bulkhead
-//! share (`CommonRetryConfigurationProperties.createRetryConfig`,
-//! `CommonBulkheadConfigurationProperties.createBulkheadConfig`).
+//! ([`ModuleOrigins::locate`]), Resilience4j's rule that a section without `baseConfig` starts
+//! from `configs.default` ([`with_implicit_default`]), which the retry, the rate limiter and the
+//! bulkhead share (`CommonRetryConfigurationProperties.createRetryConfig`,
+//! `CommonRateLimiterConfigurationProperties.createRateLimiterConfig`,
+//! `CommonBulkheadConfigurationProperties.createBulkheadConfig`), and resolving a module's
+//! sections with it ([`resolve`], [`resolve_with`]).
 
-use super::inherit::Group;
+use super::inherit::{Group, Inheritance, Layer};
 use super::node::{Node, Pos, Typing, invalid};
 use super::resolve::{FieldOrigin, KeyStyle, SectionOrigin};
 use super::{ConfigWarning, suggest};
@@ -60,8 +62,11 @@ pub struct ResolvedModule<C> {
 
 /// A module's settings type (one section), as its property table writes it.
 pub(crate) trait ModuleSettings: Clone + Default {
-    /// The module's key in TOML (`retry`); Spring's block is `resilience4j.<its name>`.
+    /// The module's key in TOML (`retry`, `rate_limiter`).
     const TOML_PREFIX: &'static str;
+    /// The module's block in Spring (`resilience4j.retry`, `resilience4j.ratelimiter`).
+    #[cfg(feature = "yaml")]
+    const SPRING_PREFIX: &'static str;
     /// Every key of a section, `base_config` first.
     const FIELDS: &'static [&'static str];
 
@@ -80,6 +85,13 @@ pub(crate) trait ModuleSettings: Clone + Default {
 
     /// Names `base` as the section's base.
     fn set_base_config(&mut self, base: String);
+
+    /// The module's validated config.
+    type Config: Clone + Default;
+
+    /// The section's keys on top of `base`, through the module's builder (its errors keyed by
+    /// the bare property name, as [`ModuleOrigins::locate`] expects).
+    fn build_on(&self, base: &Self::Config) -> Result<Self::Config, ConfigError>;
 }
 
 /// Where one module's sections were written.
@@ -139,6 +151,14 @@ impl<S> ModuleOrigins<S> {
                 None,
             ),
         }
+    }
+
+    /// The path and location of `base_config` in section `name` of `group`, for inheritance
+    /// errors.
+    pub(crate) fn base_key(&self, group: Group, name: &str) -> (String, Location) {
+        let section = self.section(group, name);
+        let (path, location, _) = self.field(&section, "base_config");
+        (path, location)
     }
 
     /// Re-homes a builder error (keyed by a bare property name) onto the key of `section` it
@@ -228,4 +248,93 @@ pub(crate) fn with_implicit_default<S: ModuleSettings>(
         section.set_base_config("default".to_owned());
     }
     section
+}
+
+/// Resolves every config and instance of a module whose sections apply through its builder
+/// ([`ModuleSettings::build_on`]), with the implicit `configs.default` base.
+pub(crate) fn resolve<S: ModuleSettings>(
+    config: &ModuleSections<S>,
+    origins: &ModuleOrigins<S>,
+) -> Result<ResolvedModule<S::Config>, ConfigError> {
+    let (resolved, _) = resolve_with(config, Sections { origins }, Clone::clone)?;
+    Ok(resolved)
+}
+
+/// Resolves every config and instance of `config` through `layer`, each section without a base
+/// starting from `configs.default` ([`with_implicit_default`]); `config_of` picks the config out
+/// of a resolved section. Gives the layer back (with whatever it collected).
+pub(crate) fn resolve_with<S, L, C>(
+    config: &ModuleSections<S>,
+    layer: L,
+    config_of: fn(&L::Built) -> C,
+) -> Result<(ResolvedModule<C>, L), ConfigError>
+where
+    S: ModuleSettings,
+    L: Layer<Section = S>,
+    C: Clone + Default,
+{
+    let has_default = config.configs.contains_key("default");
+    let configs: BTreeMap<String, S> = config
+        .configs
+        .iter()
+        .map(|(n, s)| (n.clone(), with_implicit_default(n, s, has_default)))
+        .collect();
+    let mut inheritance = Inheritance::new(&configs, layer);
+    for name in configs.keys() {
+        inheritance.config(name)?;
+    }
+    let mut instances = BTreeMap::new();
+    for (name, settings) in &config.instances {
+        let settings = with_implicit_default(name, settings, has_default);
+        let built = inheritance.instance(name, &settings)?;
+        instances.insert(name.clone(), config_of(&built));
+    }
+    let (built, layer) = inheritance.finish();
+    let configs: BTreeMap<String, C> = built
+        .iter()
+        .map(|(n, b)| (n.clone(), config_of(b)))
+        .collect();
+    let default = configs.get("default").cloned().unwrap_or_default();
+    let resolved = ResolvedModule {
+        default,
+        configs,
+        instances,
+    };
+    Ok((resolved, layer))
+}
+
+/// A module's sections as an inheritance [`Layer`]: a resolved section is its config, built on
+/// its base's.
+struct Sections<'a, S> {
+    origins: &'a ModuleOrigins<S>,
+}
+
+impl<S: ModuleSettings> Layer for Sections<'_, S> {
+    type Section = S;
+    type Built = S::Config;
+    const OWN_NAME_ADVICE: &'static str = "";
+
+    fn base_of(section: &S) -> Option<&str> {
+        section.base_config()
+    }
+
+    fn root(&self) -> S::Config {
+        S::Config::default()
+    }
+
+    fn base_key(&self, group: Group, name: &str) -> (String, Location) {
+        self.origins.base_key(group, name)
+    }
+
+    fn apply(
+        &mut self,
+        group: Group,
+        name: &str,
+        base: &S::Config,
+        section: &S,
+    ) -> Result<S::Config, ConfigError> {
+        section
+            .build_on(base)
+            .map_err(|e| self.origins.locate(&self.origins.section(group, name), e))
+    }
 }

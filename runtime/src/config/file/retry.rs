@@ -17,15 +17,12 @@
 //! (Resilience4j's result depends on hash-map order for chains of configs).
 
 use super::ConfigWarning;
-use super::inherit::{Group, Inheritance, Layer};
-use super::module::{
-    ModuleOrigins, ModuleSections, ModuleSettings, ResolvedModule, with_implicit_default,
-};
+use super::inherit::{Group, Layer};
+use super::module::{self, ModuleOrigins, ModuleSections, ModuleSettings, ResolvedModule};
 use super::node::{Node, Typing};
 use super::resolve::SectionOrigin;
 use crate::config::{ConfigError, Location};
 use crate::retry::{RETRY_FIELDS, RetryConfig, RetrySettings};
-use std::collections::BTreeMap;
 
 /// The retry part of a config file in fusebox's layout (`[retry.configs.<name>]`,
 /// `[retry.instances.<name>]`); `configs.default` is the registry's default retry config.
@@ -39,6 +36,8 @@ pub(crate) type RetryOrigins = ModuleOrigins<RetrySettings>;
 
 impl ModuleSettings for RetrySettings {
     const TOML_PREFIX: &'static str = "retry";
+    #[cfg(feature = "yaml")]
+    const SPRING_PREFIX: &'static str = "resilience4j.retry";
     const FIELDS: &'static [&'static str] = RETRY_FIELDS;
 
     fn set(&mut self, field: &str, node: &Node, typing: Typing) -> Result<(), String> {
@@ -61,6 +60,12 @@ impl ModuleSettings for RetrySettings {
     fn set_base_config(&mut self, base: String) {
         self.base_config = Some(base);
     }
+
+    type Config = RetryConfig;
+
+    fn build_on(&self, base: &RetryConfig) -> Result<RetryConfig, ConfigError> {
+        self.apply_to(base.to_builder()).build()
+    }
 }
 
 /// Resolves every retry config and instance with Resilience4j's retry rules.
@@ -68,40 +73,12 @@ pub(crate) fn resolve(
     config: &RetryFileConfig,
     origins: &RetryOrigins,
 ) -> Result<(ResolvedRetries, Vec<ConfigWarning>), ConfigError> {
-    let has_default = config.configs.contains_key("default");
-    let with_default_base =
-        |name: &str, s: &RetrySettings| with_implicit_default(name, s, has_default);
-    let configs: BTreeMap<String, RetrySettings> = config
-        .configs
-        .iter()
-        .map(|(n, s)| (n.clone(), with_default_base(n, s)))
-        .collect();
     let layer = Retries {
         origins,
         warnings: Vec::new(),
     };
-    let mut inheritance = Inheritance::new(&configs, layer);
-    for name in configs.keys() {
-        inheritance.config(name)?;
-    }
-    let mut instances = BTreeMap::new();
-    for (name, settings) in &config.instances {
-        let settings = with_default_base(name, settings);
-        let (built, _) = inheritance.instance(name, &settings)?;
-        instances.insert(name.clone(), built);
-    }
-    let (built, layer) = inheritance.finish();
-    let configs: BTreeMap<String, RetryConfig> =
-        built.into_iter().map(|(n, (c, _))| (n, c)).collect();
-    let default = configs.get("default").cloned().unwrap_or_default();
-    Ok((
-        ResolvedRetries {
-            default,
-            configs,
-            instances,
-        },
-        layer.warnings,
-    ))
+    let (resolved, layer) = module::resolve_with(config, layer, |(c, _)| c.clone())?;
+    Ok((resolved, layer.warnings))
 }
 
 /// Retry sections as an inheritance [`Layer`]: a resolved section is its config and its
@@ -125,9 +102,7 @@ impl Layer for Retries<'_> {
     }
 
     fn base_key(&self, group: Group, name: &str) -> (String, Location) {
-        let section = self.origins.section(group, name);
-        let (path, location, _) = self.origins.field(&section, "base_config");
-        (path, location)
+        self.origins.base_key(group, name)
     }
 
     fn apply(
@@ -156,8 +131,7 @@ impl Layer for Retries<'_> {
             self.warn_ineffective(&origin, section);
         }
         let config = s
-            .apply_to(base.to_builder())
-            .build()
+            .build_on(base)
             .map_err(|e| self.origins.locate(&origin, e))?;
         Ok((config, s))
     }

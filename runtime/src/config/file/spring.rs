@@ -13,19 +13,18 @@ use super::time_limiter::{
     CAMEL_KEYS, ResolvedTimeLimiters, TimeLimiterSection, TimeLimiterSections,
 };
 use super::{
-    ConfigWarning, LoadedConfig, ResolvedConfig, java_keys, profiles, rate_limiter, suggest, tags,
-    yaml,
+    ConfigWarning, LoadedConfig, ResolvedConfig, java_keys, profiles, suggest, tags, yaml,
 };
+use crate::bulkhead::BulkheadSettings;
 use crate::config::{ConfigError, ConfigErrorKind, Location};
+use crate::rate_limiter::RateLimiterSettings;
+use crate::retry::RetrySettings;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
 const BREAKER_PREFIX: &str = "resilience4j.circuitbreaker";
 const TIME_LIMITER_PREFIX: &str = "resilience4j.timelimiter";
-const RETRY_PREFIX: &str = "resilience4j.retry";
-const RATE_LIMITER_PREFIX: &str = "resilience4j.ratelimiter";
-const BULKHEAD_PREFIX: &str = "resilience4j.bulkhead";
 const THREAD_POOL_BULKHEAD_PREFIX: &str = "resilience4j.thread-pool-bulkhead";
 /// Resilience4j's time limiter default timeout.
 const TIME_LIMITER_DEFAULT: Duration = Duration::from_secs(1);
@@ -189,9 +188,9 @@ impl Module {
         match self {
             Module::Breaker => BREAKER_PREFIX,
             Module::TimeLimiter => TIME_LIMITER_PREFIX,
-            Module::Retry => RETRY_PREFIX,
-            Module::RateLimiter => RATE_LIMITER_PREFIX,
-            Module::Bulkhead => BULKHEAD_PREFIX,
+            Module::Retry => RetrySettings::SPRING_PREFIX,
+            Module::RateLimiter => RateLimiterSettings::SPRING_PREFIX,
+            Module::Bulkhead => BulkheadSettings::SPRING_PREFIX,
             Module::ThreadPoolBulkhead => THREAD_POOL_BULKHEAD_PREFIX,
         }
     }
@@ -409,10 +408,12 @@ impl<'a> Layout<'a> {
             file,
             &mut warnings,
         )?;
-        rate_limiters(
+        let rate_limiter = (&mut registry.rate_limiter, &mut origins.rate_limiter);
+        module_sections(
             &self.rate_limiters,
-            &mut registry,
-            &mut origins,
+            [&mut rate_limiter.0.configs, &mut rate_limiter.0.instances],
+            rate_limiter.1,
+            java_keys::rate_limiter_property,
             file,
             &mut warnings,
         )?;
@@ -568,8 +569,8 @@ fn breakers(
     Ok((config, origins))
 }
 
-/// One module's `resilience4j.<module>` sections (`retry`, `bulkhead`) as its settings, with
-/// their origins: `maps` are its configs and instances.
+/// One module's `resilience4j.<module>` sections (`retry`, `ratelimiter`, `bulkhead`) as its
+/// settings, with their origins: `maps` are its configs and instances.
 fn module_sections<S: ModuleSettings>(
     sections: &Sections<'_>,
     [configs, instances]: [&mut BTreeMap<String, S>; 2],
@@ -578,7 +579,7 @@ fn module_sections<S: ModuleSettings>(
     file: Option<&Path>,
     warnings: &mut Vec<ConfigWarning>,
 ) -> Result<(), ConfigError> {
-    let prefix = format!("resilience4j.{}", S::TOML_PREFIX);
+    let prefix = S::SPRING_PREFIX;
     origins.file = file.map(Path::to_path_buf);
     origins.style = KeyStyle::Camel;
     let groups = [
@@ -611,56 +612,7 @@ fn module_sections<S: ModuleSettings>(
             origin_map.insert(name.clone(), origin);
         }
     }
-    origins.prefix = prefix;
-    Ok(())
-}
-
-/// The `resilience4j.ratelimiter` sections as rate limiter settings, with their origins.
-fn rate_limiters(
-    sections: &Sections<'_>,
-    registry: &mut RegistryConfig,
-    origins: &mut Origins,
-    file: Option<&Path>,
-    warnings: &mut Vec<ConfigWarning>,
-) -> Result<(), ConfigError> {
-    origins.rate_limiter.file = file.map(Path::to_path_buf);
-    origins.rate_limiter.prefix = RATE_LIMITER_PREFIX.to_owned();
-    origins.rate_limiter.style = KeyStyle::Camel;
-    let groups = [
-        (
-            "configs",
-            &sections.configs,
-            &mut registry.rate_limiter.configs,
-            &mut origins.rate_limiter.configs,
-        ),
-        (
-            "instances",
-            &sections.instances,
-            &mut registry.rate_limiter.instances,
-            &mut origins.rate_limiter.instances,
-        ),
-    ];
-    for (group, sections, settings_map, origin_map) in groups {
-        for (name, section) in sections {
-            let path = format!("{RATE_LIMITER_PREFIX}.{group}.{name}");
-            let (settings, origin) = rate_limiter::read_section(
-                &path,
-                section.pos,
-                section
-                    .properties
-                    .iter()
-                    .map(|p| (p.written.as_str(), p.pos, p.node)),
-                canonical,
-                rate_limiter::java_only,
-                Typing::Lenient,
-                file,
-                warnings,
-            )
-            .map_err(|e| restyle_suggestion(e, section))?;
-            settings_map.insert(name.clone(), settings);
-            origin_map.insert(name.clone(), origin);
-        }
-    }
+    origins.prefix = prefix.to_owned();
     Ok(())
 }
 

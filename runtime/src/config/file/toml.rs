@@ -7,7 +7,7 @@ use super::settings::{BreakerSettings, FIELDS, RegistryConfig};
 use super::suggest;
 use super::tags;
 use super::time_limiter::{SNAKE_KEYS, TimeLimiterSection, TimeLimiterSections};
-use super::{ConfigWarning, LoadedConfig, rate_limiter};
+use super::{ConfigWarning, LoadedConfig};
 use crate::config::{ConfigError, ConfigErrorKind};
 use ::toml::Spanned;
 use ::toml::de::{DeTable, DeValue};
@@ -135,7 +135,9 @@ fn read(
             continue;
         }
         if key.name == "rate_limiter" {
-            read_rate_limiter(value, &mut config, &mut origins, file, warnings)?;
+            let (sections, origins) = (&mut config.rate_limiter, &mut origins.rate_limiter);
+            let maps = [&mut sections.configs, &mut sections.instances];
+            read_module(value, maps, origins, file, warnings)?;
             continue;
         }
         let (settings, section_origins) = match key.name.as_str() {
@@ -271,7 +273,7 @@ fn read_time_limiters(
 }
 
 /// A module's `[<module>.configs.<name>]` and `[<module>.instances.<name>]` (`retry`,
-/// `bulkhead`): `maps` are its configs and instances.
+/// `rate_limiter`, `bulkhead`): `maps` are its configs and instances.
 fn read_module<S: ModuleSettings>(
     body: &Node,
     [configs, instances]: [&mut BTreeMap<String, S>; 2],
@@ -313,79 +315,14 @@ fn read_module<S: ModuleSettings>(
                 return Err(invalid(
                     &path,
                     body,
-                    format!("expected a table of {module} properties"),
+                    format!(
+                        "expected a table of {} properties",
+                        module.replace('_', " ")
+                    ),
                     file,
                 ));
             };
             let (s, origin) = module::read_section::<S>(
-                &path,
-                name.pos,
-                entries.iter().map(|(k, v)| (k.name.as_str(), k.pos, v)),
-                str::to_owned,
-                |_| None,
-                Typing::Strict,
-                file,
-                warnings,
-            )?;
-            settings.insert(name.name.clone(), s);
-            section_origins.insert(name.name.clone(), origin);
-        }
-    }
-    Ok(())
-}
-
-/// `[rate_limiter.configs.<name>]` and `[rate_limiter.instances.<name>]`.
-fn read_rate_limiter(
-    body: &Node,
-    config: &mut RegistryConfig,
-    origins: &mut Origins,
-    file: Option<&Path>,
-    warnings: &mut Vec<ConfigWarning>,
-) -> Result<(), ConfigError> {
-    let Some(groups) = body.entries() else {
-        return Err(invalid(
-            "rate_limiter",
-            body,
-            "expected a table with `configs` and `instances`".into(),
-            file,
-        ));
-    };
-    for (group, sections) in groups {
-        let (settings, section_origins) = match group.name.as_str() {
-            "configs" => (
-                &mut config.rate_limiter.configs,
-                &mut origins.rate_limiter.configs,
-            ),
-            "instances" => (
-                &mut config.rate_limiter.instances,
-                &mut origins.rate_limiter.instances,
-            ),
-            other => {
-                let path = format!("rate_limiter.{other}");
-                let suggestion = suggest::nearest(other, ["configs", "instances"], str::to_owned);
-                return Err(unknown(&path, suggestion, group.pos, file));
-            }
-        };
-        let group_path = format!("rate_limiter.{}", group.name);
-        let Some(sections) = sections.entries() else {
-            return Err(invalid(
-                &group_path,
-                sections,
-                "expected a table of named sections".into(),
-                file,
-            ));
-        };
-        for (name, body) in sections {
-            let path = format!("{group_path}.{}", name.name);
-            let Some(entries) = body.entries() else {
-                return Err(invalid(
-                    &path,
-                    body,
-                    "expected a table of rate limiter properties".into(),
-                    file,
-                ));
-            };
-            let (s, origin) = rate_limiter::read_section(
                 &path,
                 name.pos,
                 entries.iter().map(|(k, v)| (k.name.as_str(), k.pos, v)),
