@@ -2,8 +2,11 @@
 //! files in `tests/data/spring-yaml`), Resilience4j's retry resolution rules and quirks, errors.
 
 use fusebox_runtime::Registry;
-use fusebox_runtime::config::file::{Format, LoadedConfig, load_file, load_str};
+use fusebox_runtime::config::file::{Format, load_str};
+#[cfg(feature = "yaml")]
+use fusebox_runtime::config::file::{LoadedConfig, load_file};
 use fusebox_runtime::retry::RetryInterval;
+#[cfg(feature = "yaml")]
 use std::path::Path;
 use std::time::Duration;
 
@@ -11,6 +14,7 @@ fn ms(v: u64) -> Duration {
     Duration::from_millis(v)
 }
 
+#[cfg(feature = "yaml")]
 fn spring(name: &str) -> LoadedConfig {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/data/spring-yaml")
@@ -18,10 +22,12 @@ fn spring(name: &str) -> LoadedConfig {
     load_file(&path).unwrap_or_else(|e| panic!("{name}: {e}"))
 }
 
+#[cfg(feature = "yaml")]
 fn yaml(text: &str) -> LoadedConfig {
     load_str(text, Format::SpringYaml, None).unwrap_or_else(|e| panic!("{e}"))
 }
 
+#[cfg(feature = "yaml")] // Spring YAML
 #[test]
 fn real_spring_files_resolve_as_resilience4j() {
     // baeldung: default 3 attempts, bare 100 = 100 ms; the instance names it.
@@ -95,6 +101,7 @@ fn real_spring_files_resolve_as_resilience4j() {
     );
 }
 
+#[cfg(feature = "yaml")] // Spring YAML
 #[test]
 fn merged_backoff_keys_shape_the_wait_where_it_is_set() {
     let r = yaml(
@@ -179,6 +186,7 @@ fn toml_layout_and_registry() {
     );
 }
 
+#[cfg(feature = "yaml")] // Spring YAML
 #[test]
 fn bad_retry_keys_and_values_are_located() {
     let err = |text: &str, format| load_str(text, format, None).unwrap_err().to_string();

@@ -80,7 +80,9 @@ impl Retry {
     fn publish(&self, kind: impl FnOnce() -> RetryEventKind) {
         let inner = &*self.inner;
         if inner.events.wants(false) {
-            inner.events.publish(RetryEvent::now(&inner.name, kind()), false);
+            inner
+                .events
+                .publish(RetryEvent::now(&inner.name, kind()), false);
         }
     }
 }
