@@ -9,8 +9,8 @@ use syn::{Attribute, Expr, ItemFn, LitStr, Path, Type};
 use crate::args::{Fallback, Field};
 use crate::item::{Param, Shape};
 
-/// A function under `#[circuit_breaker]`, `#[retry]`, `#[rate_limiter]`, `#[time_limiter]` (its
-/// resilience attributes).
+/// A function under `#[circuit_breaker]`, `#[retry]`, `#[rate_limiter]`, `#[time_limiter]`,
+/// `#[bulkhead]` (its resilience attributes).
 pub(crate) struct GuardedFn {
     /// The function as written, without its resilience attributes; expansion rewrites its body
     /// only.
@@ -45,8 +45,8 @@ pub(crate) struct Layer {
     pub(crate) fallback: Option<Fallback>,
 }
 
-/// The resilience patterns a layer can apply. The bulkhead slots in as one more variant, with
-/// its default order in `validate::LayerArgs::default_order`.
+/// The resilience patterns a layer can apply (each with its default order in
+/// `validate::LayerArgs::default_order`).
 pub(crate) enum LayerKind {
     /// `#[circuit_breaker]`.
     CircuitBreaker(Box<BreakerOptions>),
@@ -56,6 +56,8 @@ pub(crate) enum LayerKind {
     RateLimiter(RateLimiterOptions),
     /// `#[time_limiter]`.
     TimeLimiter(TimeLimiterOptions),
+    /// `#[bulkhead]`.
+    Bulkhead(BulkheadOptions),
 }
 
 impl Layer {
@@ -66,6 +68,7 @@ impl Layer {
             LayerKind::Retry(r) => &r.name,
             LayerKind::RateLimiter(r) => &r.name,
             LayerKind::TimeLimiter(t) => &t.name,
+            LayerKind::Bulkhead(b) => &b.name,
         }
     }
 }
@@ -78,6 +81,14 @@ pub(crate) struct RateLimiterOptions {
     pub(crate) registry: Option<Expr>,
     /// `permits = N`; 1 by default.
     pub(crate) permits: u32,
+}
+
+/// Which bulkhead.
+pub(crate) struct BulkheadOptions {
+    /// `name = "..."`, the bulkhead's name in the registry.
+    pub(crate) name: LitStr,
+    /// `registry = <expr>`; the global registry otherwise.
+    pub(crate) registry: Option<Expr>,
 }
 
 /// Which time limiter.
@@ -178,6 +189,8 @@ pub(crate) struct SpanOptions {
     pub(crate) rate_limiter: Option<LitStr>,
     /// The time limiter's name, when it records on this span.
     pub(crate) time_limiter: Option<LitStr>,
+    /// The bulkhead's name, when it records on this span.
+    pub(crate) bulkhead: Option<LitStr>,
 }
 
 impl SpanOptions {
@@ -187,6 +200,7 @@ impl SpanOptions {
             || self.retry.is_some()
             || self.rate_limiter.is_some()
             || self.time_limiter.is_some()
+            || self.bulkhead.is_some()
     }
 }
 

@@ -1,6 +1,6 @@
 //! The resilience attributes together: the layers around the body, outermost first, each
 //! written out as it would be by hand (`circuit_breaker.rs`, `retry.rs`, `rate_limiter.rs`,
-//! `time_limiter.rs`), and what they share:
+//! `time_limiter.rs`, `bulkhead.rs`), and what they share:
 //! the fallback call, a layer's result, the `#[traced]` markers.
 //!
 //! Every layer is a block. The innermost wraps the body's statements (a non-`move` `async`
@@ -103,6 +103,9 @@ fn stack(f: &GuardedFn, body: TokenStream) -> TokenStream {
             LayerKind::TimeLimiter(limiter) => {
                 super::time_limiter::layer(f, index, limiter, inner, &place)
             }
+            LayerKind::Bulkhead(bulkhead) => {
+                super::bulkhead::layer(f, index, bulkhead, inner, &place)
+            }
         };
         inner = Inner::Layer(block);
     }
@@ -130,6 +133,7 @@ fn traced_markers(f: &GuardedFn) -> Vec<TokenStream> {
             LayerKind::CircuitBreaker(_) => quote!(__breaker),
             LayerKind::RateLimiter(_) => quote!(__rate_limiter),
             LayerKind::TimeLimiter(_) => quote!(__time_limiter),
+            LayerKind::Bulkhead(_) => quote!(__bulkhead),
         };
         markers.push(quote!(#marker = #name));
     }
@@ -182,6 +186,7 @@ pub(super) fn check_ret(f: &GuardedFn, place: &Place, private: &TokenStream) -> 
             LayerKind::Retry(_) => "retry_returns_result",
             LayerKind::RateLimiter(_) => "rate_limiter_returns_result",
             LayerKind::TimeLimiter(_) => "time_limiter_returns_result",
+            LayerKind::Bulkhead(_) => "bulkhead_returns_result",
         };
         let check = Ident::new(check, ret.span());
         quote_spanned!(ret.span()=> #private::#check::<#ret>();)
@@ -207,6 +212,7 @@ pub(super) fn result(
             LayerKind::Retry(_) => "no_retry_fallback",
             LayerKind::RateLimiter(_) => "no_rate_limiter_fallback",
             LayerKind::TimeLimiter(_) => "no_time_limiter_fallback",
+            LayerKind::Bulkhead(_) => "no_bulkhead_fallback",
         };
         let convert = Ident::new(convert, f.ret.ty.span());
         return quote_spanned! {f.ret.ty.span()=>
@@ -255,6 +261,7 @@ fn run_fallback(
                 LayerKind::Retry(_) => quote!(retry.name),
                 LayerKind::RateLimiter(_) => quote!(rate_limiter.name),
                 LayerKind::TimeLimiter(_) => quote!(time_limiter.name),
+                LayerKind::Bulkhead(_) => quote!(bulkhead.name),
             };
             quote_spanned! {span=>
                 let __fusebox_fallback_span = #tracing::span!(#target #level, "fallback", #field = #name);
