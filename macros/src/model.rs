@@ -28,6 +28,10 @@ pub(crate) struct GuardedFn {
     pub(crate) span: Option<SpanAround>,
     /// `crate = "..."`: where the generated code finds fusebox.
     pub(crate) krate: Option<Path>,
+    /// The paths of the resilience attributes taken off the function (all but the one being
+    /// expanded), as written: the expansion refers to each, so that rustc resolves them (an
+    /// unimported attribute is an error) and counts the user's imports of them as used.
+    pub(crate) taken: Vec<Path>,
 }
 
 impl GuardedFn {

@@ -261,7 +261,10 @@ fn any_source_order_nests_retry_outside_the_breaker() {
             async fn get(user_id: &str) -> Result<u32, E> { fetch(user_id).await }
         },
     ];
-    let expanded: Vec<String> = stacks.into_iter().map(expand_attrs).collect();
+    let expanded: Vec<String> = stacks
+        .into_iter()
+        .map(|stack| without_taken_uses(&expand_attrs(stack)))
+        .collect();
     assert_eq!(expanded[0], expanded[1]);
     assert_eq!(expanded[0], expanded[2]);
     let retry_at = expanded[0].find("RetrySite::new").unwrap();
@@ -338,10 +341,10 @@ fn any_source_order_nests_the_four_in_resilience4j_order() {
             if reverse {
                 order.reverse();
             }
-            expanded.push(expand_attrs(quote! {
+            expanded.push(without_taken_uses(&expand_attrs(quote! {
                 #(#order)*
                 async fn get(user_id: &str) -> Result<u32, E> { fetch(user_id).await }
-            }));
+            })));
         }
     }
     assert!(expanded.iter().all(|e| *e == expanded[0]));
@@ -392,10 +395,10 @@ fn any_source_order_nests_the_five_in_resilience4j_order() {
             if reverse {
                 order.reverse();
             }
-            expanded.push(expand_attrs(quote! {
+            expanded.push(without_taken_uses(&expand_attrs(quote! {
                 #(#order)*
                 async fn get(user_id: &str) -> Result<u32, E> { fetch(user_id).await }
-            }));
+            })));
         }
     }
     assert!(expanded.iter().all(|e| *e == expanded[0]));
@@ -404,4 +407,42 @@ fn any_source_order_nests_the_five_in_resilience4j_order() {
     assert!(at("BreakerSite::new") < at("RateLimiterSite::new"));
     assert!(at("RateLimiterSite::new") < at("TimeLimiterSite::new"));
     assert!(at("TimeLimiterSite::new") < at("BulkheadSite::new"));
+}
+
+/// `out` without the `use <attribute path> as _;` of the attributes the first one took off the
+/// function (which ones those are depends on the source order; the rest does not).
+fn without_taken_uses(out: &str) -> String {
+    let lines: Vec<&str> = out.lines().collect();
+    let mut kept = Vec::new();
+    let mut index = 0;
+    while index < lines.len() {
+        let line = lines[index].trim();
+        if line == "#[allow(unused_imports)]"
+            && let Some(next) = lines.get(index + 1).map(|l| l.trim())
+            && next.starts_with("use ")
+            && next.ends_with(" as _;")
+            && !next.contains("__private")
+        {
+            index += 2;
+            continue;
+        }
+        kept.push(lines[index]);
+        index += 1;
+    }
+    kept.join("\n")
+}
+
+#[test]
+fn attributes_taken_off_the_function_are_used_by_path() {
+    let out = expand_attrs(quote! {
+        #[bulkhead(name = "bh")]
+        #[fusebox::retry(name = "r")]
+        #[circuit_breaker(name = "b")]
+        async fn get(user_id: &str) -> Result<u32, E> { fetch(user_id).await }
+    });
+    assert!(out.contains("use fusebox::retry as _;"), "{out}");
+    assert!(out.contains("use circuit_breaker as _;"), "{out}");
+    // The attribute being expanded is resolved by rustc already.
+    assert!(!out.contains("use bulkhead as _;"), "{out}");
+    assert_ne!(without_taken_uses(&out), out);
 }

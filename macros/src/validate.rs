@@ -221,6 +221,7 @@ pub(crate) fn guarded_fn(first: LayerArgs, mut item: ItemFn) -> syn::Result<Guar
     };
     let mut errors = Errors::default();
     let mut all = vec![(first, None::<Attribute>)];
+    let mut taken = Vec::new();
     let mut index = 0;
     while index < item.attrs.len() {
         let Some(name) = LAYER_ATTRS
@@ -231,6 +232,7 @@ pub(crate) fn guarded_fn(first: LayerArgs, mut item: ItemFn) -> syn::Result<Guar
             continue;
         };
         let other = item.attrs.remove(index);
+        taken.push(other.path().clone());
         let tokens = match &other.meta {
             Meta::List(list) => Ok(list.tokens.clone()),
             Meta::Path(_) => Ok(TokenStream::new()),
@@ -331,6 +333,7 @@ pub(crate) fn guarded_fn(first: LayerArgs, mut item: ItemFn) -> syn::Result<Guar
             .collect(),
         span,
         krate,
+        taken,
     })
 }
 

@@ -65,7 +65,7 @@ pub(crate) fn expand(mut f: GuardedFn) -> syn::Result<TokenStream> {
     }
     match f.shape {
         Shape::Async => {
-            let guarded = stack(&f, stmts(&f.item.block));
+            let guarded = with_taken(&f, stack(&f, stmts(&f.item.block)));
             *f.item.block = syn::parse2(guarded)?;
         }
         Shape::AsyncTrait => {
@@ -76,13 +76,30 @@ pub(crate) fn expand(mut f: GuardedFn) -> syn::Result<TokenStream> {
                 Some(other) => other.to_token_stream(),
                 None => return Err(unsupported_async_trait()),
             };
-            let guarded = stack(&f, body);
+            let guarded = with_taken(&f, stack(&f, body));
             let init =
                 item::async_trait_ret_mut(&mut f.item.block).ok_or_else(unsupported_async_trait)?;
             *init = syn::parse2(guarded)?;
         }
     }
     Ok(f.item.into_token_stream())
+}
+
+/// `guarded` preceded by a `use` of each resilience attribute taken off the function, written
+/// with its path as the user wrote it (and its spans): the attribute never reaches rustc, which
+/// would otherwise report the user's `use fusebox::retry;` as unused. The `use` resolves through
+/// that import (uniform paths), so it also checks that the attribute is in scope.
+fn with_taken(f: &GuardedFn, guarded: TokenStream) -> TokenStream {
+    if f.taken.is_empty() {
+        return guarded;
+    }
+    let uses = f.taken.iter().map(|path| {
+        quote! {
+            #[allow(unused_imports)]
+            use #path as _;
+        }
+    });
+    quote!({ #(#uses)* #guarded })
 }
 
 /// The layers around `body`, innermost first; the outermost starts with the return-type check.
