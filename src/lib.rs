@@ -40,7 +40,7 @@
 //!
 //! Without `yaml`, loading a `.yml` file is an error that names the feature.
 
-pub use fusebox_macros::{circuit_breaker, rate_limiter, retry, time_limiter, traced};
+pub use fusebox_macros::{bulkhead, circuit_breaker, rate_limiter, retry, time_limiter, traced};
 pub use fusebox_runtime::*;
 
 #[doc(hidden)]

@@ -10,7 +10,8 @@ use fusebox::rate_limiter::RateLimiterConfig;
 use fusebox::retry::RetryConfig;
 use fusebox::time_limiter::TimeLimiterConfig;
 use fusebox::{
-    BreakerError, CircuitBreakerConfig, Failure, ManualClock, Registry, rate_limiter, time_limiter,
+    BreakerError, CircuitBreakerConfig, Failure, ManualClock, Registry, circuit_breaker,
+    rate_limiter, retry, time_limiter,
 };
 use std::future::Future;
 use std::pin::pin;
@@ -286,8 +287,8 @@ static ALL_CALLS: AtomicU32 = AtomicU32::new(0);
 // Retry(CircuitBreaker(RateLimiter(TimeLimiter(fn)))).
 #[time_limiter(name = "all-tl", fallback = "tl_fallback")]
 #[rate_limiter(name = "all-rl", fallback = "rl_fallback")]
-#[fusebox::circuit_breaker(name = "all-cb")]
-#[fusebox::retry(name = "all-retry", fallback = "retry_fallback")]
+#[circuit_breaker(name = "all-cb")]
+#[retry(name = "all-retry", fallback = "retry_fallback")]
 async fn all_four(delay_ms: u64) -> Result<u64, ClientError> {
     ALL_CALLS.fetch_add(1, Ordering::SeqCst);
     tokio::time::sleep(Duration::from_millis(delay_ms)).await;

@@ -1,5 +1,6 @@
 //! Attribute macros of [fusebox](https://docs.rs/fusebox): [`macro@circuit_breaker`],
-//! [`macro@retry`], [`macro@rate_limiter`], [`macro@time_limiter`] and [`macro@traced`].
+//! [`macro@retry`], [`macro@rate_limiter`], [`macro@time_limiter`], [`macro@bulkhead`] and
+//! [`macro@traced`].
 //!
 //! Use them through the `fusebox` crate (`fusebox::circuit_breaker`, `fusebox::traced`): the code
 //! they generate calls `::fusebox::__private`, a hidden module of the facade.
@@ -184,8 +185,8 @@ use quote::quote;
 /// described by the rejection, the timeout or the body's error (its `Display`, when its type has
 /// one: Zipkin's `error` tag shows the error's message, as with Spring's observations; the
 /// arguments are not recorded), and a fallback runs in a child span named `fallback`. (The attributes recognise each other
-/// by their last path segment, `circuit_breaker`, `retry`, `rate_limiter`, `time_limiter` and
-/// `traced`; do not rename them on import.)
+/// by their last path segment, `circuit_breaker`, `retry`, `rate_limiter`, `time_limiter`,
+/// `bulkhead` and `traced`; do not rename them on import.)
 #[proc_macro_attribute]
 pub fn circuit_breaker(args: TokenStream, item: TokenStream) -> TokenStream {
     circuit_breaker_tokens(args.into(), item.into()).into()
@@ -242,9 +243,8 @@ pub fn circuit_breaker(args: TokenStream, item: TokenStream) -> TokenStream {
 ///
 /// # Several attributes on one function
 ///
-/// `#[retry]`, `#[circuit_breaker]`, `#[rate_limiter]`, `#[time_limiter]` (and `#[traced]`) may be
-/// stacked in any source order; they
-/// nest in Resilience4j's default aspect order,
+/// `#[retry]`, `#[circuit_breaker]`, `#[rate_limiter]`, `#[time_limiter]`, `#[bulkhead]` (and
+/// `#[traced]`) may be stacked in any source order; they nest in Resilience4j's default aspect order,
 /// `Retry(CircuitBreaker(RateLimiter(TimeLimiter(Bulkhead(fn)))))`, and each applies its own
 /// fallback at its own layer, as Spring does: a breaker's fallback answers each attempt, so the
 /// retry sees its result (a breaker fallback that returns `Ok` ends the retry). `order = N` on an
@@ -315,6 +315,57 @@ pub fn retry(args: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn rate_limiter(args: TokenStream, item: TokenStream) -> TokenStream {
     rate_limiter_tokens(args.into(), item.into()).into()
+}
+
+/// Bounds the concurrent calls of an `async fn` with a named bulkhead, like Resilience4j's
+/// `@Bulkhead`.
+///
+/// ```ignore
+/// use fusebox::{bulkhead, Failure};
+///
+/// #[bulkhead(name = "inventory", fallback = "busy")]
+/// async fn stock(client: &InventoryClient, sku: &str) -> Result<u32, ClientError> {
+///     client.stock(sku).await
+/// }
+///
+/// fn busy(client: &InventoryClient, sku: &str, cause: Failure<ClientError>)
+///     -> Result<u32, ClientError>
+/// {
+///     Ok(0)
+/// }
+/// ```
+///
+/// Each call takes a slot of the bulkhead (Resilience4j's semaphore `Bulkhead`: at most
+/// `max_concurrent_calls` at once), waiting for one up to its `max_wait_duration` (0 by default:
+/// a full bulkhead refuses at once), and holds it across the body's await. A refused call never
+/// runs: the fallback gets `Failure::BulkheadFull` (without a fallback the function returns
+/// `E::from(BreakerError::BulkheadFull(..))`). The slot is given back, and CALL_FINISHED
+/// published, however the call ends: it completes, the caller drops its future (cancellation),
+/// or the body panics. A call dropped while it waits for a slot takes none. The bulkhead is
+/// configured by name (`[bulkhead.instances]` in `fusebox.toml`, `resilience4j.bulkhead` in
+/// `application.yml`, or `Registry::bulkhead_with_config`); its properties on the attribute are
+/// an error saying so.
+///
+/// # Options
+///
+/// `name = "..."` (required), `fallback = "..."`, `fallback_args = "all" | "cause"`,
+/// `registry = <expr>`, `order = <integer>` (default `i32::MAX - 1`, Spring's
+/// `bulkheadAspectOrder`: the innermost of the five) and `crate = "..."` are those of
+/// [`macro@circuit_breaker`]; the handle is resolved once per call site.
+///
+/// `type = "SEMAPHORE"` (Resilience4j's `Bulkhead.Type`, and its default) may be written;
+/// `type = "THREADPOOL"` is a compile error: Resilience4j's thread-pool bulkhead runs blocking
+/// calls on a bounded pool of threads, while an async call holds no thread as it waits, so it is
+/// not provided (see `fusebox::bulkhead`).
+///
+/// # With `#[traced]`
+///
+/// The span (or, inside `#[retry]`, the attempt's span) carries `bulkhead.name` and
+/// `bulkhead.outcome` (`permitted` or `not_permitted`); a refused call marks it as an error
+/// described by the rejection; a fallback runs in a child span `fallback`.
+#[proc_macro_attribute]
+pub fn bulkhead(args: TokenStream, item: TokenStream) -> TokenStream {
+    bulkhead_tokens(args.into(), item.into()).into()
 }
 
 /// Limits the duration of an `async fn` with a named time limiter, like Resilience4j's
@@ -462,6 +513,14 @@ pub fn traced(args: TokenStream, item: TokenStream) -> TokenStream {
 pub(crate) fn circuit_breaker_tokens(args: TokenStream2, item: TokenStream2) -> TokenStream2 {
     let args = args::BreakerArgs::parse(args).map(validate::LayerArgs::CircuitBreaker);
     guarded_tokens(args, item, "circuit_breaker")
+}
+
+/// `#[bulkhead(args)] item`: parse, validate, expand (with the function's other resilience
+/// attributes).
+pub(crate) fn bulkhead_tokens(args: TokenStream2, item: TokenStream2) -> TokenStream2 {
+    let args =
+        args::NamedArgs::parse_at(&args::BULKHEAD, args, None).map(validate::LayerArgs::Bulkhead);
+    guarded_tokens(args, item, "bulkhead")
 }
 
 /// `#[rate_limiter(args)] item`: parse, validate, expand (with the function's other resilience

@@ -9,8 +9,8 @@ use syn::{Attribute, Expr, ItemFn, LitStr, Path, Type};
 use crate::args::{Fallback, Field};
 use crate::item::{Param, Shape};
 
-/// A function under `#[circuit_breaker]`, `#[retry]`, `#[rate_limiter]`, `#[time_limiter]` (its
-/// resilience attributes).
+/// A function under `#[circuit_breaker]`, `#[retry]`, `#[rate_limiter]`, `#[time_limiter]`,
+/// `#[bulkhead]` (its resilience attributes).
 pub(crate) struct GuardedFn {
     /// The function as written, without its resilience attributes; expansion rewrites its body
     /// only.
@@ -28,6 +28,10 @@ pub(crate) struct GuardedFn {
     pub(crate) span: Option<SpanAround>,
     /// `crate = "..."`: where the generated code finds fusebox.
     pub(crate) krate: Option<Path>,
+    /// The paths of the resilience attributes taken off the function (all but the one being
+    /// expanded), as written: the expansion refers to each, so that rustc resolves them (an
+    /// unimported attribute is an error) and counts the user's imports of them as used.
+    pub(crate) taken: Vec<Path>,
 }
 
 impl GuardedFn {
@@ -45,8 +49,8 @@ pub(crate) struct Layer {
     pub(crate) fallback: Option<Fallback>,
 }
 
-/// The resilience patterns a layer can apply. The bulkhead slots in as one more variant, with
-/// its default order in `validate::LayerArgs::default_order`.
+/// The resilience patterns a layer can apply (each with its default order in
+/// `validate::LayerArgs::default_order`).
 pub(crate) enum LayerKind {
     /// `#[circuit_breaker]`.
     CircuitBreaker(Box<BreakerOptions>),
@@ -56,6 +60,8 @@ pub(crate) enum LayerKind {
     RateLimiter(RateLimiterOptions),
     /// `#[time_limiter]`.
     TimeLimiter(TimeLimiterOptions),
+    /// `#[bulkhead]`.
+    Bulkhead(BulkheadOptions),
 }
 
 impl Layer {
@@ -66,6 +72,7 @@ impl Layer {
             LayerKind::Retry(r) => &r.name,
             LayerKind::RateLimiter(r) => &r.name,
             LayerKind::TimeLimiter(t) => &t.name,
+            LayerKind::Bulkhead(b) => &b.name,
         }
     }
 }
@@ -78,6 +85,14 @@ pub(crate) struct RateLimiterOptions {
     pub(crate) registry: Option<Expr>,
     /// `permits = N`; 1 by default.
     pub(crate) permits: u32,
+}
+
+/// Which bulkhead.
+pub(crate) struct BulkheadOptions {
+    /// `name = "..."`, the bulkhead's name in the registry.
+    pub(crate) name: LitStr,
+    /// `registry = <expr>`; the global registry otherwise.
+    pub(crate) registry: Option<Expr>,
 }
 
 /// Which time limiter.
@@ -178,6 +193,8 @@ pub(crate) struct SpanOptions {
     pub(crate) rate_limiter: Option<LitStr>,
     /// The time limiter's name, when it records on this span.
     pub(crate) time_limiter: Option<LitStr>,
+    /// The bulkhead's name, when it records on this span.
+    pub(crate) bulkhead: Option<LitStr>,
 }
 
 impl SpanOptions {
@@ -187,6 +204,7 @@ impl SpanOptions {
             || self.retry.is_some()
             || self.rate_limiter.is_some()
             || self.time_limiter.is_some()
+            || self.bulkhead.is_some()
     }
 }
 

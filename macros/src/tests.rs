@@ -8,7 +8,8 @@ use proc_macro2::TokenStream;
 use quote::quote;
 
 use crate::{
-    circuit_breaker_tokens, rate_limiter_tokens, retry_tokens, time_limiter_tokens, traced_tokens,
+    bulkhead_tokens, circuit_breaker_tokens, rate_limiter_tokens, retry_tokens,
+    time_limiter_tokens, traced_tokens,
 };
 
 /// Expands every `#[circuit_breaker]` / `#[retry]` / `#[traced]` on `item`, outermost first, as
@@ -21,7 +22,14 @@ fn expand_attrs(item: TokenStream) -> String {
             let last = a.path().segments.last().map(|s| s.ident.to_string());
             matches!(
                 last.as_deref(),
-                Some("circuit_breaker" | "retry" | "rate_limiter" | "time_limiter" | "traced")
+                Some(
+                    "circuit_breaker"
+                        | "retry"
+                        | "rate_limiter"
+                        | "time_limiter"
+                        | "bulkhead"
+                        | "traced"
+                )
             )
         }) else {
             break;
@@ -43,6 +51,7 @@ fn expand_attrs(item: TokenStream) -> String {
             "retry" => retry_tokens(args, item),
             "rate_limiter" => rate_limiter_tokens(args, item),
             "time_limiter" => time_limiter_tokens(args, item),
+            "bulkhead" => bulkhead_tokens(args, item),
             _ => traced_tokens(args, item),
         };
     }
@@ -252,7 +261,10 @@ fn any_source_order_nests_retry_outside_the_breaker() {
             async fn get(user_id: &str) -> Result<u32, E> { fetch(user_id).await }
         },
     ];
-    let expanded: Vec<String> = stacks.into_iter().map(expand_attrs).collect();
+    let expanded: Vec<String> = stacks
+        .into_iter()
+        .map(|stack| without_taken_uses(&expand_attrs(stack)))
+        .collect();
     assert_eq!(expanded[0], expanded[1]);
     assert_eq!(expanded[0], expanded[2]);
     let retry_at = expanded[0].find("RetrySite::new").unwrap();
@@ -329,10 +341,10 @@ fn any_source_order_nests_the_four_in_resilience4j_order() {
             if reverse {
                 order.reverse();
             }
-            expanded.push(expand_attrs(quote! {
+            expanded.push(without_taken_uses(&expand_attrs(quote! {
                 #(#order)*
                 async fn get(user_id: &str) -> Result<u32, E> { fetch(user_id).await }
-            }));
+            })));
         }
     }
     assert!(expanded.iter().all(|e| *e == expanded[0]));
@@ -340,4 +352,97 @@ fn any_source_order_nests_the_four_in_resilience4j_order() {
     assert!(at("RetrySite::new") < at("BreakerSite::new"));
     assert!(at("BreakerSite::new") < at("RateLimiterSite::new"));
     assert!(at("RateLimiterSite::new") < at("TimeLimiterSite::new"));
+}
+
+#[test]
+fn bulkhead_alone() {
+    let out = expand_attrs(quote! {
+        #[bulkhead(name = "inventory", fallback = "busy", type = "SEMAPHORE")]
+        async fn stock(client: &Client, sku: &str) -> Result<u32, ClientError> {
+            client.stock(sku).await
+        }
+    });
+    insta::assert_snapshot!(out);
+}
+
+#[test]
+fn traced_bulkhead_inside_a_retry() {
+    let out = expand_attrs(quote! {
+        #[traced]
+        #[bulkhead(name = "bh")]
+        #[retry(name = "r", fallback = "cached")]
+        async fn stock(sku: &str) -> Result<u32, ClientError> {
+            fetch(sku).await
+        }
+    });
+    insta::assert_snapshot!(out);
+}
+
+#[test]
+fn any_source_order_nests_the_five_in_resilience4j_order() {
+    let attrs = [
+        quote!(#[retry(name = "r")]),
+        quote!(#[circuit_breaker(name = "b")]),
+        quote!(#[rate_limiter(name = "rl")]),
+        quote!(#[time_limiter(name = "tl")]),
+        quote!(#[bulkhead(name = "bh")]),
+    ];
+    let mut expanded = Vec::new();
+    // Every rotation and the reverse of each.
+    for start in 0..5 {
+        for reverse in [false, true] {
+            let mut order: Vec<_> = (0..5).map(|i| attrs[(start + i) % 5].clone()).collect();
+            if reverse {
+                order.reverse();
+            }
+            expanded.push(without_taken_uses(&expand_attrs(quote! {
+                #(#order)*
+                async fn get(user_id: &str) -> Result<u32, E> { fetch(user_id).await }
+            })));
+        }
+    }
+    assert!(expanded.iter().all(|e| *e == expanded[0]));
+    let at = |site: &str| expanded[0].find(site).unwrap();
+    assert!(at("RetrySite::new") < at("BreakerSite::new"));
+    assert!(at("BreakerSite::new") < at("RateLimiterSite::new"));
+    assert!(at("RateLimiterSite::new") < at("TimeLimiterSite::new"));
+    assert!(at("TimeLimiterSite::new") < at("BulkheadSite::new"));
+}
+
+/// `out` without the `use <attribute path> as _;` of the attributes the first one took off the
+/// function (which ones those are depends on the source order; the rest does not).
+fn without_taken_uses(out: &str) -> String {
+    let lines: Vec<&str> = out.lines().collect();
+    let mut kept = Vec::new();
+    let mut index = 0;
+    while index < lines.len() {
+        let line = lines[index].trim();
+        if line == "#[allow(unused_imports)]"
+            && let Some(next) = lines.get(index + 1).map(|l| l.trim())
+            && next.starts_with("use ")
+            && next.ends_with(" as _;")
+            && !next.contains("__private")
+        {
+            index += 2;
+            continue;
+        }
+        kept.push(lines[index]);
+        index += 1;
+    }
+    kept.join("\n")
+}
+
+#[test]
+fn attributes_taken_off_the_function_are_used_by_path() {
+    let out = expand_attrs(quote! {
+        #[bulkhead(name = "bh")]
+        #[fusebox::retry(name = "r")]
+        #[circuit_breaker(name = "b")]
+        async fn get(user_id: &str) -> Result<u32, E> { fetch(user_id).await }
+    });
+    assert!(out.contains("use fusebox::retry as _;"), "{out}");
+    assert!(out.contains("use circuit_breaker as _;"), "{out}");
+    // The attribute being expanded is resolved by rustc already.
+    assert!(!out.contains("use bulkhead as _;"), "{out}");
+    assert_ne!(without_taken_uses(&out), out);
 }

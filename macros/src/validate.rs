@@ -11,14 +11,14 @@ use syn::spanned::Spanned;
 use syn::{Attribute, ItemFn, LitStr, Meta, Path, Type};
 
 use crate::args::{
-    BreakerArgs, Fallback, FallbackArgs, Kind, NamedArgs, Order, RATE_LIMITER, RETRY, TIME_LIMITER,
-    TracedArgs,
+    BULKHEAD, BreakerArgs, Fallback, FallbackArgs, Kind, NamedArgs, Order, RATE_LIMITER, RETRY,
+    TIME_LIMITER, TracedArgs,
 };
 use crate::errors::Errors;
 use crate::item::{self, Param, Shape};
 use crate::model::{
-    BreakerFirst, BreakerOptions, GuardedFn, Layer, LayerKind, RateLimiterOptions, ResultType,
-    RetryOptions, SpanAround, SpanOptions, TimeLimiterOptions, Traced, TracedFn,
+    BreakerFirst, BreakerOptions, BulkheadOptions, GuardedFn, Layer, LayerKind, RateLimiterOptions,
+    ResultType, RetryOptions, SpanAround, SpanOptions, TimeLimiterOptions, Traced, TracedFn,
 };
 
 /// The arguments of the resilience attribute being expanded (a short-lived value of the macro:
@@ -33,12 +33,19 @@ pub(crate) enum LayerArgs {
     RateLimiter(NamedArgs),
     /// `#[time_limiter(...)]`.
     TimeLimiter(NamedArgs),
+    /// `#[bulkhead(...)]`.
+    Bulkhead(NamedArgs),
 }
 
 /// The resilience attributes, by the last segment of their path. The first of them to expand
 /// takes the others off the function and expands them all at once, in order.
-pub(crate) const LAYER_ATTRS: &[&str] =
-    &["circuit_breaker", "retry", "rate_limiter", "time_limiter"];
+pub(crate) const LAYER_ATTRS: &[&str] = &[
+    "circuit_breaker",
+    "retry",
+    "rate_limiter",
+    "time_limiter",
+    "bulkhead",
+];
 
 /// Spring's `Ordered.LOWEST_PRECEDENCE` (`Integer.MAX_VALUE`).
 const LOWEST_PRECEDENCE: i32 = i32::MAX;
@@ -51,6 +58,7 @@ impl LayerArgs {
             "retry" => named(&RETRY).map(LayerArgs::Retry),
             "rate_limiter" => named(&RATE_LIMITER).map(LayerArgs::RateLimiter),
             "time_limiter" => named(&TIME_LIMITER).map(LayerArgs::TimeLimiter),
+            "bulkhead" => named(&BULKHEAD).map(LayerArgs::Bulkhead),
             _ => BreakerArgs::parse_at(tokens, Some(written)).map(LayerArgs::CircuitBreaker),
         }
     }
@@ -62,6 +70,7 @@ impl LayerArgs {
             LayerArgs::Retry(_) => "retry",
             LayerArgs::RateLimiter(_) => "rate_limiter",
             LayerArgs::TimeLimiter(_) => "time_limiter",
+            LayerArgs::Bulkhead(_) => "bulkhead",
         }
     }
 
@@ -69,7 +78,10 @@ impl LayerArgs {
     fn named(&self) -> Option<&NamedArgs> {
         match self {
             LayerArgs::CircuitBreaker(_) => None,
-            LayerArgs::Retry(a) | LayerArgs::RateLimiter(a) | LayerArgs::TimeLimiter(a) => Some(a),
+            LayerArgs::Retry(a)
+            | LayerArgs::RateLimiter(a)
+            | LayerArgs::TimeLimiter(a)
+            | LayerArgs::Bulkhead(a) => Some(a),
         }
     }
 
@@ -82,6 +94,7 @@ impl LayerArgs {
             LayerArgs::CircuitBreaker(_) => LOWEST_PRECEDENCE - 4,
             LayerArgs::RateLimiter(_) => LOWEST_PRECEDENCE - 3,
             LayerArgs::TimeLimiter(_) => LOWEST_PRECEDENCE - 2,
+            LayerArgs::Bulkhead(_) => LOWEST_PRECEDENCE - 1,
         }
     }
 
@@ -103,9 +116,10 @@ impl LayerArgs {
     fn krate(&mut self) -> Option<Path> {
         match self {
             LayerArgs::CircuitBreaker(a) => a.krate.take(),
-            LayerArgs::Retry(a) | LayerArgs::RateLimiter(a) | LayerArgs::TimeLimiter(a) => {
-                a.krate.take()
-            }
+            LayerArgs::Retry(a)
+            | LayerArgs::RateLimiter(a)
+            | LayerArgs::TimeLimiter(a)
+            | LayerArgs::Bulkhead(a) => a.krate.take(),
         }
     }
 
@@ -171,6 +185,17 @@ impl LayerArgs {
                 kind: LayerKind::TimeLimiter(TimeLimiterOptions { name, registry }),
                 fallback,
             },
+            LayerArgs::Bulkhead(NamedArgs {
+                name,
+                fallback,
+                registry,
+                permits: _,
+                order: _,
+                krate: _,
+            }) => Layer {
+                kind: LayerKind::Bulkhead(BulkheadOptions { name, registry }),
+                fallback,
+            },
         }
     }
 }
@@ -192,9 +217,11 @@ pub(crate) fn guarded_fn(first: LayerArgs, mut item: ItemFn) -> syn::Result<Guar
         LayerArgs::TimeLimiter(_) => {
             " (a time limit needs a future to drop when it expires, as Resilience4j's `@TimeLimiter` needs a `CompletionStage`)"
         }
+        LayerArgs::Bulkhead(_) => " (for synchronous code, use `Bulkhead::try_acquire_permission`)",
     };
     let mut errors = Errors::default();
     let mut all = vec![(first, None::<Attribute>)];
+    let mut taken = Vec::new();
     let mut index = 0;
     while index < item.attrs.len() {
         let Some(name) = LAYER_ATTRS
@@ -205,6 +232,7 @@ pub(crate) fn guarded_fn(first: LayerArgs, mut item: ItemFn) -> syn::Result<Guar
             continue;
         };
         let other = item.attrs.remove(index);
+        taken.push(other.path().clone());
         let tokens = match &other.meta {
             Meta::List(list) => Ok(list.tokens.clone()),
             Meta::Path(_) => Ok(TokenStream::new()),
@@ -305,6 +333,7 @@ pub(crate) fn guarded_fn(first: LayerArgs, mut item: ItemFn) -> syn::Result<Guar
             .collect(),
         span,
         krate,
+        taken,
     })
 }
 
@@ -363,6 +392,7 @@ fn span_options(args: TracedArgs, item: &ItemFn, ret: Option<&Type>) -> SpanOpti
         retry,
         rate_limiter,
         time_limiter,
+        bulkhead,
         krate: _,
         skip: _,
         skip_all: _,
@@ -374,6 +404,7 @@ fn span_options(args: TracedArgs, item: &ItemFn, ret: Option<&Type>) -> SpanOpti
         && retry.is_none()
         && rate_limiter.is_none()
         && time_limiter.is_none()
+        && bulkhead.is_none()
         && ret.is_some_and(|ty| item::certainly_not_result(ty).is_none());
     let ident = &item.sig.ident;
     SpanOptions {
@@ -389,6 +420,7 @@ fn span_options(args: TracedArgs, item: &ItemFn, ret: Option<&Type>) -> SpanOpti
         retry,
         rate_limiter,
         time_limiter,
+        bulkhead,
     }
 }
 

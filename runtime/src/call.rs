@@ -2,6 +2,7 @@
 //! and what a caller gets back when the breaker steps in ([`Failure`], [`BreakerError`]).
 
 use crate::breaker::{CallNotPermitted, CircuitBreaker};
+use crate::bulkhead::BulkheadFull;
 use crate::rate_limiter::RequestNotPermitted;
 use crate::retry::MaxRetriesExceeded;
 use crate::state::State;
@@ -261,10 +262,11 @@ impl std::error::Error for TimeoutError {}
 /// `NotPermitted`, `Failed` or `Timeout`; `#[retry]`'s sees the last attempt's cause (`Failed`,
 /// or `NotPermitted` / `Timeout` from a breaker inside it without a fallback) or
 /// `MaxRetriesExceeded`; `#[rate_limiter]`'s sees `RequestNotPermitted` or the call's own
-/// cause; `#[time_limiter]`'s sees `Timeout` or the call's own cause. The enum is
-/// `#[non_exhaustive]`: the bulkhead adds its rejection as a variant.
+/// cause; `#[time_limiter]`'s sees `Timeout` or the call's own cause; `#[bulkhead]`'s sees
+/// `BulkheadFull` or the call's own cause. The enum is `#[non_exhaustive]`.
 ///
-/// **Migration (issue 14):** `MaxRetriesExceeded` and `RequestNotPermitted` are new, and
+/// **Migration (issue 14):** `MaxRetriesExceeded`, `RequestNotPermitted` and `BulkheadFull`
+/// are new, and
 /// `Failure` (like [`BreakerError`]) is now `#[non_exhaustive]`: a `match` over it outside
 /// fusebox needs a `_` arm (or use [`split`](Self::split), [`into_error`](Self::into_error),
 /// [`outcome`](Self::outcome)).
@@ -296,6 +298,9 @@ pub enum Failure<E> {
     /// `#[rate_limiter]`: the rate limiter refused the call (no permit within its
     /// `timeout_duration`); the call never ran (Resilience4j's `RequestNotPermitted`).
     RequestNotPermitted(RequestNotPermitted),
+    /// `#[bulkhead]`: the bulkhead was full and stayed full for its `max_wait_duration`; the
+    /// call never ran (Resilience4j's `BulkheadFullException`).
+    BulkheadFull(BulkheadFull),
 }
 
 impl<E> Failure<E> {
@@ -315,6 +320,7 @@ impl<E> Failure<E> {
             Failure::Timeout(t) => Ok(BreakerError::Timeout(t)),
             Failure::MaxRetriesExceeded(m) => Ok(BreakerError::MaxRetriesExceeded(m)),
             Failure::RequestNotPermitted(r) => Ok(BreakerError::RequestNotPermitted(r)),
+            Failure::BulkheadFull(b) => Ok(BreakerError::BulkheadFull(b)),
         }
     }
 
@@ -329,6 +335,8 @@ impl<E> Failure<E> {
             Failure::MaxRetriesExceeded(_) => Outcome::Failure,
             // A rate limiter's rejection, seen by a layer around it.
             Failure::RequestNotPermitted(_) => Outcome::NotPermitted,
+            // A bulkhead's rejection, seen by a layer around it.
+            Failure::BulkheadFull(_) => Outcome::NotPermitted,
         }
     }
 
@@ -352,6 +360,11 @@ impl<E> Failure<E> {
         matches!(self, Failure::RequestNotPermitted(_))
     }
 
+    /// Whether a bulkhead refused the call.
+    pub fn is_bulkhead_full(&self) -> bool {
+        matches!(self, Failure::BulkheadFull(_))
+    }
+
     /// What the retry and ignore predicates of a retry config see: the call's own error, or
     /// the rejection, the timeout, the exhausted retry (a predicate typed by
     /// [`CallNotPermitted`] can ignore rejections, as RobWin advises for Retry around a
@@ -366,6 +379,7 @@ impl<E> Failure<E> {
             Failure::Timeout(t) => t,
             Failure::MaxRetriesExceeded(m) => m,
             Failure::RequestNotPermitted(r) => r,
+            Failure::BulkheadFull(b) => b,
         }
     }
 }
@@ -378,6 +392,7 @@ impl<E: fmt::Display> fmt::Display for Failure<E> {
             Failure::Timeout(t) => t.fmt(f),
             Failure::MaxRetriesExceeded(m) => m.fmt(f),
             Failure::RequestNotPermitted(r) => r.fmt(f),
+            Failure::BulkheadFull(b) => b.fmt(f),
         }
     }
 }
@@ -390,6 +405,7 @@ impl<E: std::error::Error + 'static> std::error::Error for Failure<E> {
             Failure::Timeout(t) => Some(t),
             Failure::MaxRetriesExceeded(m) => Some(m),
             Failure::RequestNotPermitted(r) => Some(r),
+            Failure::BulkheadFull(b) => Some(b),
         }
     }
 }
@@ -425,6 +441,8 @@ pub enum BreakerError {
     MaxRetriesExceeded(MaxRetriesExceeded),
     /// A `#[rate_limiter]` refused the call.
     RequestNotPermitted(RequestNotPermitted),
+    /// A `#[bulkhead]` refused the call (full for its `max_wait_duration`).
+    BulkheadFull(BulkheadFull),
 }
 
 impl fmt::Display for BreakerError {
@@ -434,6 +452,7 @@ impl fmt::Display for BreakerError {
             BreakerError::Timeout(t) => t.fmt(f),
             BreakerError::MaxRetriesExceeded(m) => m.fmt(f),
             BreakerError::RequestNotPermitted(r) => r.fmt(f),
+            BreakerError::BulkheadFull(b) => b.fmt(f),
         }
     }
 }

@@ -25,6 +25,8 @@
 //!   forms: `#[rate_limiter]`'s steps (acquire, run, drain on the result).
 //! * [`TimeLimiterSite`], [`time_limited`], [`time_limit_settle`] and their layered and traced
 //!   forms: `#[time_limiter]`'s steps (the limit, then Resilience4j's SUCCESS / ERROR / TIMEOUT).
+//! * [`BulkheadSite`], [`bulkhead_enter`], [`bulkheaded`], [`bulkhead_rejected`] and their traced
+//!   forms: `#[bulkhead]`'s steps (a slot held across the call, given back when it ends).
 
 #![allow(missing_debug_implementations, unreachable_pub)]
 
@@ -33,6 +35,7 @@ use std::future::{Future, Ready};
 use std::sync::OnceLock;
 use std::time::Duration;
 
+pub use crate::bulkhead::{Bulkhead, BulkheadFull, BulkheadPermit};
 pub use crate::rate_limiter::{RateLimiter, RequestNotPermitted};
 pub use crate::retry::{Attempts, Next, Retry, RetryError};
 pub use crate::time_limiter::TimeLimiter;
@@ -182,6 +185,13 @@ site!(
     time_limiter
 );
 
+site!(
+    /// The bulkhead of one `#[bulkhead]` call site, resolved on first use.
+    BulkheadSite,
+    Bulkhead,
+    bulkhead
+);
+
 /// The return type of a `#[circuit_breaker]` function must be a `Result`.
 #[diagnostic::on_unimplemented(
     message = "`#[circuit_breaker]` needs a function that returns `Result<T, E>`, not `{Self}`",
@@ -224,6 +234,20 @@ impl<T, E> RateLimiterReturn for Result<T, E> {}
 /// [`returns_result`] for `#[rate_limiter]`.
 #[inline(always)]
 pub fn rate_limiter_returns_result<R: RateLimiterReturn>() {}
+
+/// [`returns_result`] for `#[bulkhead]`.
+#[diagnostic::on_unimplemented(
+    message = "`#[bulkhead]` needs a function that returns `Result<T, E>`, not `{Self}`",
+    label = "not a `Result`",
+    note = "a call the full bulkhead refused needs an `Err` to become; return a `Result` (an alias of it is fine)"
+)]
+pub trait BulkheadReturn {}
+
+impl<T, E> BulkheadReturn for Result<T, E> {}
+
+/// [`returns_result`] for `#[bulkhead]`.
+#[inline(always)]
+pub fn bulkhead_returns_result<R: BulkheadReturn>() {}
 
 /// [`returns_result`] for `#[time_limiter]`.
 #[diagnostic::on_unimplemented(
@@ -412,6 +436,9 @@ fn mark_failure<E>(span: &tracing::Span, failure: &Failure<E>, describe: impl De
             span.record("otel.status_description", tracing::field::display(exceeded));
         }
         Failure::RequestNotPermitted(rejected) => {
+            span.record("otel.status_description", tracing::field::display(rejected));
+        }
+        Failure::BulkheadFull(rejected) => {
             span.record("otel.status_description", tracing::field::display(rejected));
         }
     }
@@ -662,6 +689,80 @@ fn mark_result<T, E>(
     }
 }
 
+/// Takes a slot of `bulkhead` for one `#[bulkhead]` call (waiting up to its
+/// `max_wait_duration`; dropping the future while it waits takes no slot). The permit is held
+/// across the call and gives the slot back when dropped: on completion, cancellation or panic.
+#[inline(always)]
+pub fn bulkhead_enter(
+    bulkhead: &Bulkhead,
+) -> impl Future<Output = Result<BulkheadPermit<'_>, BulkheadFull>> + use<'_> {
+    bulkhead.acquire_permission()
+}
+
+/// [`bulkhead_enter`], recording the bulkhead's verdict on `span` (`bulkhead.outcome`:
+/// `permitted` or `not_permitted`).
+#[inline]
+pub async fn bulkhead_enter_traced<'b>(
+    bulkhead: &'b Bulkhead,
+    span: &tracing::Span,
+) -> Result<BulkheadPermit<'b>, BulkheadFull> {
+    let entered = bulkhead.acquire_permission().await;
+    if !span.is_disabled() {
+        let outcome = match entered {
+            Ok(_) => "permitted",
+            Err(_) => Outcome::NotPermitted.as_str(),
+        };
+        span.record("bulkhead.outcome", outcome);
+    }
+    entered
+}
+
+/// The result of a `#[bulkhead]` call around the body, once its permit is given back.
+#[inline(always)]
+pub fn bulkheaded<T, E>(permit: BulkheadPermit<'_>, done: Result<T, E>) -> Result<T, Failure<E>> {
+    drop(permit);
+    done.map_err(Failure::Failed)
+}
+
+/// [`bulkheaded`] around another layer, whose result carries its reasons already.
+#[inline(always)]
+pub fn bulkheaded_layered<T, E>(
+    permit: BulkheadPermit<'_>,
+    done: Result<T, Failure<E>>,
+) -> Result<T, Failure<E>> {
+    drop(permit);
+    done
+}
+
+/// [`bulkheaded`] / [`bulkheaded_layered`]'s result under `#[traced]`: a failed call marks
+/// `span` as an error, described as [`settle_traced`] describes it.
+#[inline]
+pub fn bulkheaded_traced<T, E>(
+    result: Result<T, Failure<E>>,
+    describe: impl DescribeError<E>,
+    span: &tracing::Span,
+) -> Result<T, Failure<E>> {
+    mark_result(span, &result, describe);
+    result
+}
+
+/// The result of a call the full bulkhead refused.
+#[cold]
+pub fn bulkhead_rejected<T, E>(rejected: BulkheadFull) -> Result<T, Failure<E>> {
+    Err(Failure::BulkheadFull(rejected))
+}
+
+/// [`bulkhead_rejected`], marking `span` as an error described by the rejection.
+#[cold]
+pub fn bulkhead_rejected_traced<T, E>(
+    rejected: BulkheadFull,
+    span: &tracing::Span,
+) -> Result<T, Failure<E>> {
+    let result = Err(Failure::BulkheadFull(rejected));
+    mark_result(span, &result, OpaqueError);
+    result
+}
+
 /// A `#[time_limiter]` call whose limit expired (its future was dropped).
 #[derive(Clone, Copy, Debug)]
 pub struct Elapsed;
@@ -857,6 +958,37 @@ impl<E: From<BreakerError>> FromTimeLimiterError for E {
     }
 }
 
+/// How a function under `#[bulkhead]` (outermost) without a fallback turns a refused call (or
+/// an inner layer's reason) into its own error: [`FromBreakerError`], with `#[bulkhead]`'s
+/// message.
+#[diagnostic::on_unimplemented(
+    message = "`#[bulkhead]` without a `fallback` needs `{Self}: From<fusebox::BreakerError>`",
+    label = "`{Self}` cannot represent a call the full bulkhead refused",
+    note = "implement `From<fusebox::BreakerError>` for `{Self}` (it carries `BulkheadFull`), or add `fallback = \"...\"` to the attribute"
+)]
+pub trait FromBulkheadError: Sized {
+    /// Converts the reason.
+    fn from_bulkhead_error(error: BreakerError) -> Self;
+}
+
+impl<E: From<BreakerError>> FromBulkheadError for E {
+    #[inline]
+    fn from_bulkhead_error(error: BreakerError) -> Self {
+        E::from(error)
+    }
+}
+
+/// [`no_fallback`] for `#[bulkhead]` (outermost).
+#[inline]
+pub fn no_bulkhead_fallback<T, E: FromBulkheadError>(
+    result: Result<T, Failure<E>>,
+) -> Result<T, E> {
+    result.map_err(|failure| match failure.split() {
+        Ok(reason) => E::from_bulkhead_error(reason),
+        Err(error) => error,
+    })
+}
+
 /// [`no_fallback`] for `#[time_limiter]` (outermost).
 #[inline]
 pub fn no_time_limiter_fallback<T, E: FromTimeLimiterError>(
@@ -1005,6 +1137,7 @@ impl<E> DescribeError<E> for OpaqueError {
             Failure::Timeout(timeout) => timeout.to_string(),
             Failure::MaxRetriesExceeded(exceeded) => exceeded.to_string(),
             Failure::RequestNotPermitted(rejected) => rejected.to_string(),
+            Failure::BulkheadFull(rejected) => rejected.to_string(),
         }
     }
 

@@ -5,9 +5,10 @@
 //! occurrence, and parsing goes on after an error (up to the next top-level comma) so that the user
 //! sees every mistake of one attribute at once. This module holds what the attributes share; the
 //! keys of each are in `breaker.rs`, `traced.rs`, and `named.rs` with its kinds `retry.rs`,
-//! `rate_limiter.rs`, `time_limiter.rs`.
+//! `rate_limiter.rs`, `time_limiter.rs`, `bulkhead.rs`.
 
 mod breaker;
+mod bulkhead;
 mod named;
 mod rate_limiter;
 mod retry;
@@ -15,6 +16,7 @@ mod time_limiter;
 mod traced;
 
 pub(crate) use breaker::{BreakerArgs, Fallback, FallbackArgs};
+pub(crate) use bulkhead::BULKHEAD;
 pub(crate) use named::{Kind, NamedArgs};
 pub(crate) use rate_limiter::RATE_LIMITER;
 pub(crate) use retry::RETRY;

@@ -1,5 +1,6 @@
 //! The arguments of the resilience attributes that only name a registry entry: `#[retry(...)]`,
-//! `#[rate_limiter(...)]`, `#[time_limiter(...)]` (each one a [`Kind`] in its own file).
+//! `#[rate_limiter(...)]`, `#[time_limiter(...)]`, `#[bulkhead(...)]` (each one a [`Kind`] in its
+//! own file).
 
 use proc_macro2::{Span, TokenStream};
 use syn::parse::ParseStream;
@@ -132,6 +133,10 @@ impl Read {
             ),
             "order" => keep_first(&mut self.order, order_value(input, key)?, fresh),
             "permits" => keep_first(&mut self.permits, permits_value(input, key)?, fresh),
+            // `#[bulkhead]` only: "SEMAPHORE", the one bulkhead there is, changes nothing.
+            "type" => {
+                super::bulkhead::type_value(input, key)?;
+            }
             _ => {
                 // "crate", the last of every kind's keys.
                 keep_first(&mut self.krate, crate_value(input, key)?, fresh);

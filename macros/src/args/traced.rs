@@ -44,12 +44,16 @@ pub(crate) const RATE_LIMITER_MARKER: &str = "__rate_limiter";
 /// The hidden key `#[time_limiter]` adds to a `#[traced]` on the same function.
 pub(crate) const TIME_LIMITER_MARKER: &str = "__time_limiter";
 
+/// The hidden key `#[bulkhead]` adds to a `#[traced]` on the same function.
+pub(crate) const BULKHEAD_MARKER: &str = "__bulkhead";
+
 /// The hidden keys, which users never write.
 const MARKERS: &[&str] = &[
     BREAKER_MARKER,
     RETRY_MARKER,
     RATE_LIMITER_MARKER,
     TIME_LIMITER_MARKER,
+    BULKHEAD_MARKER,
 ];
 
 /// One `fields(...)` entry, passed through to `tracing::span!` as written:
@@ -81,6 +85,8 @@ pub(crate) struct TracedArgs {
     pub(crate) rate_limiter: Option<LitStr>,
     /// Hidden: set by `#[time_limiter]` when it records on the span.
     pub(crate) time_limiter: Option<LitStr>,
+    /// Hidden: set by `#[bulkhead]` when it records on the span.
+    pub(crate) bulkhead: Option<LitStr>,
 }
 
 impl TracedArgs {
@@ -128,13 +134,14 @@ impl TracedArgs {
                 keep_first(slot, lit, fresh);
             }
             "remote_service" | "target" | BREAKER_MARKER | RETRY_MARKER | RATE_LIMITER_MARKER
-            | TIME_LIMITER_MARKER => {
+            | TIME_LIMITER_MARKER | BULKHEAD_MARKER => {
                 let (example, slot) = match key_name {
                     "remote_service" => ("\"order-service\"", &mut self.remote_service),
                     "target" => ("\"my_app::orders\"", &mut self.target),
                     RETRY_MARKER => ("\"orders\"", &mut self.retry),
                     RATE_LIMITER_MARKER => ("\"orders\"", &mut self.rate_limiter),
                     TIME_LIMITER_MARKER => ("\"orders\"", &mut self.time_limiter),
+                    BULKHEAD_MARKER => ("\"orders\"", &mut self.bulkhead),
                     _ => ("\"order-service\"", &mut self.breaker),
                 };
                 let message = format!("`{key_name}` must not be empty");

@@ -1,6 +1,6 @@
 //! The resilience attributes together: the layers around the body, outermost first, each
 //! written out as it would be by hand (`circuit_breaker.rs`, `retry.rs`, `rate_limiter.rs`,
-//! `time_limiter.rs`), and what they share:
+//! `time_limiter.rs`, `bulkhead.rs`), and what they share:
 //! the fallback call, a layer's result, the `#[traced]` markers.
 //!
 //! Every layer is a block. The innermost wraps the body's statements (a non-`move` `async`
@@ -65,7 +65,7 @@ pub(crate) fn expand(mut f: GuardedFn) -> syn::Result<TokenStream> {
     }
     match f.shape {
         Shape::Async => {
-            let guarded = stack(&f, stmts(&f.item.block));
+            let guarded = with_taken(&f, stack(&f, stmts(&f.item.block)));
             *f.item.block = syn::parse2(guarded)?;
         }
         Shape::AsyncTrait => {
@@ -76,13 +76,30 @@ pub(crate) fn expand(mut f: GuardedFn) -> syn::Result<TokenStream> {
                 Some(other) => other.to_token_stream(),
                 None => return Err(unsupported_async_trait()),
             };
-            let guarded = stack(&f, body);
+            let guarded = with_taken(&f, stack(&f, body));
             let init =
                 item::async_trait_ret_mut(&mut f.item.block).ok_or_else(unsupported_async_trait)?;
             *init = syn::parse2(guarded)?;
         }
     }
     Ok(f.item.into_token_stream())
+}
+
+/// `guarded` preceded by a `use` of each resilience attribute taken off the function, written
+/// with its path as the user wrote it (and its spans): the attribute never reaches rustc, which
+/// would otherwise report the user's `use fusebox::retry;` as unused. The `use` resolves through
+/// that import (uniform paths), so it also checks that the attribute is in scope.
+fn with_taken(f: &GuardedFn, guarded: TokenStream) -> TokenStream {
+    if f.taken.is_empty() {
+        return guarded;
+    }
+    let uses = f.taken.iter().map(|path| {
+        quote! {
+            #[allow(unused_imports)]
+            use #path as _;
+        }
+    });
+    quote!({ #(#uses)* #guarded })
 }
 
 /// The layers around `body`, innermost first; the outermost starts with the return-type check.
@@ -102,6 +119,9 @@ fn stack(f: &GuardedFn, body: TokenStream) -> TokenStream {
             }
             LayerKind::TimeLimiter(limiter) => {
                 super::time_limiter::layer(f, index, limiter, inner, &place)
+            }
+            LayerKind::Bulkhead(bulkhead) => {
+                super::bulkhead::layer(f, index, bulkhead, inner, &place)
             }
         };
         inner = Inner::Layer(block);
@@ -130,6 +150,7 @@ fn traced_markers(f: &GuardedFn) -> Vec<TokenStream> {
             LayerKind::CircuitBreaker(_) => quote!(__breaker),
             LayerKind::RateLimiter(_) => quote!(__rate_limiter),
             LayerKind::TimeLimiter(_) => quote!(__time_limiter),
+            LayerKind::Bulkhead(_) => quote!(__bulkhead),
         };
         markers.push(quote!(#marker = #name));
     }
@@ -182,6 +203,7 @@ pub(super) fn check_ret(f: &GuardedFn, place: &Place, private: &TokenStream) -> 
             LayerKind::Retry(_) => "retry_returns_result",
             LayerKind::RateLimiter(_) => "rate_limiter_returns_result",
             LayerKind::TimeLimiter(_) => "time_limiter_returns_result",
+            LayerKind::Bulkhead(_) => "bulkhead_returns_result",
         };
         let check = Ident::new(check, ret.span());
         quote_spanned!(ret.span()=> #private::#check::<#ret>();)
@@ -207,6 +229,7 @@ pub(super) fn result(
             LayerKind::Retry(_) => "no_retry_fallback",
             LayerKind::RateLimiter(_) => "no_rate_limiter_fallback",
             LayerKind::TimeLimiter(_) => "no_time_limiter_fallback",
+            LayerKind::Bulkhead(_) => "no_bulkhead_fallback",
         };
         let convert = Ident::new(convert, f.ret.ty.span());
         return quote_spanned! {f.ret.ty.span()=>
@@ -255,6 +278,7 @@ fn run_fallback(
                 LayerKind::Retry(_) => quote!(retry.name),
                 LayerKind::RateLimiter(_) => quote!(rate_limiter.name),
                 LayerKind::TimeLimiter(_) => quote!(time_limiter.name),
+                LayerKind::Bulkhead(_) => quote!(bulkhead.name),
             };
             quote_spanned! {span=>
                 let __fusebox_fallback_span = #tracing::span!(#target #level, "fallback", #field = #name);

@@ -1,11 +1,12 @@
-//! Code generation for `#[circuit_breaker]`, `#[retry]`, `#[rate_limiter]`, `#[time_limiter]` and
-//! `#[traced]`, from a validated model.
+//! Code generation for `#[circuit_breaker]`, `#[retry]`, `#[rate_limiter]`, `#[time_limiter]`,
+//! `#[bulkhead]` and `#[traced]`, from a validated model.
 //!
 //! Both macros keep the user's signature and rewrite the body only, so that rustdoc, IDEs and
 //! callers see the function as written. Generated plumbing uses call-site spans and absolute paths
 //! through `::fusebox::__private` (or `crate = "..."`); the user's tokens keep their spans, so that
 //! errors land on the user's code: the body, the return type, and the `fallback = "..."` literal.
 
+mod bulkhead;
 mod circuit_breaker;
 mod guarded;
 mod rate_limiter;

@@ -143,6 +143,10 @@ fn attempt(f: &GuardedFn, index: usize, inner: &Inner, private: &TokenStream) ->
                 fields.push(quote!(time_limiter.name = #name));
                 fields.push(quote!(time_limiter.outcome = #empty));
             }
+            LayerKind::Bulkhead(_) => {
+                fields.push(quote!(bulkhead.name = #name));
+                fields.push(quote!(bulkhead.outcome = #empty));
+            }
             // One `#[retry]` per function.
             LayerKind::Retry(_) => {}
         }

@@ -135,6 +135,10 @@ fn span(options: &SpanOptions, private: &TokenStream) -> TokenStream {
         fields.push(quote!(time_limiter.name = #limiter));
         fields.push(quote!(time_limiter.outcome = #empty));
     }
+    if let Some(bulkhead) = &options.bulkhead {
+        fields.push(quote!(bulkhead.name = #bulkhead));
+        fields.push(quote!(bulkhead.outcome = #empty));
+    }
     if options.err || options.has_layers() || options.describe_errors {
         fields.push(quote!(otel.status_code = #empty));
         fields.push(quote!(otel.status_description = #empty));
