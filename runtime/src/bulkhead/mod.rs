@@ -29,6 +29,11 @@
 //! - dropping the permit gives the slot back and publishes CALL_FINISHED, however the call
 //!   ended: a cancelled call (its future dropped) or a panicking one cannot keep its slot;
 //!   dropping a call's future while it waits leaves the queue without taking a slot;
+//! - [`try_acquire_owned`](Bulkhead::try_acquire_owned) and
+//!   [`acquire_owned`](Bulkhead::acquire_owned) are the same two acquires with an
+//!   [`OwnedBulkheadPermit`], which owns a handle to the bulkhead (for `'static` futures and
+//!   spawned tasks: the tower layer's response future holds one); same events, same release
+//!   rules;
 //! - [`change_config`](Bulkhead::change_config) changes the config at run time, as Resilience4j's
 //!   `changeConfig`: more slots are free at once, fewer are taken back as running calls end.
 //!
@@ -37,12 +42,14 @@
 //! (`resilience4j.thread-pool-bulkhead`) is not provided: see [`crate::config::file`].
 //!
 //! Files of this module: `config.rs` (builder), `properties.rs` (the property table), `permit.rs`,
+//! `owned.rs` (the owned permit and its acquires),
 //! `events.rs`, `metrics.rs`, `error.rs`, `registry.rs` (the registry's bulkheads).
 
 mod config;
 mod error;
 mod events;
 mod metrics;
+pub(crate) mod owned;
 mod permit;
 mod properties;
 pub(crate) mod registry;
@@ -51,6 +58,7 @@ pub use config::BulkheadConfigBuilder;
 pub use error::BulkheadFull;
 pub use events::{BulkheadEvent, BulkheadEventKind, BulkheadEventReceiver};
 pub use metrics::BulkheadMetrics;
+pub use owned::OwnedBulkheadPermit;
 pub use permit::BulkheadPermit;
 pub(crate) use properties::BULKHEAD_FIELDS;
 pub use properties::{BulkheadConfig, BulkheadSettings};
