@@ -1,8 +1,8 @@
 //! The tower layers' overhead (feature `tower`), against tower-resilience's circuit breaker,
-//! rate limiter and time limiter layers in the same run: a trivial `service_fn` behind each
-//! layer, `ready().await` then `call(x).await` per iteration on a current-thread runtime. The
-//! rate limiters are set so that every call gets a permit at once (the permitted path); the
-//! time limiters' limit is never hit.
+//! rate limiter, time limiter and bulkhead layers in the same run: a trivial `service_fn` behind
+//! each layer, `ready().await` then `call(x).await` per iteration on a current-thread runtime.
+//! The rate limiters are set so that every call gets a permit at once (the permitted path); the
+//! time limiters' limit is never hit; the bulkheads (25 slots, no wait) always have a free slot.
 //!
 //! ```text
 //! cargo bench --features tower --bench tower_layers
@@ -18,10 +18,13 @@ use std::time::{Duration, Instant};
 
 use criterion::Criterion;
 use fusebox::Registry;
+use fusebox::bulkhead::BulkheadConfig;
 use fusebox::rate_limiter::RateLimiterConfig;
 use fusebox::retry::RetryConfig;
 use fusebox::time_limiter::TimeLimiterConfig;
-use fusebox::tower::{CircuitBreakerLayer, RateLimiterLayer, RetryLayer, TimeLimiterLayer};
+use fusebox::tower::{
+    BulkheadLayer, CircuitBreakerLayer, RateLimiterLayer, RetryLayer, TimeLimiterLayer,
+};
 use tower::Layer;
 
 use common::*;
@@ -126,6 +129,27 @@ fn main() {
         .layer(tower::service_fn(op_async));
     g.bench_function("tower_resilience_time_limiter_layer", |b| {
         b.iter_custom(|n| async_loop!(rt, n, |i| tower_call(&mut resilience_tl, i).await))
+    });
+
+    // Bulkheads with a free slot for every call (each call ends before the next starts).
+    let slots = BulkheadConfig::builder()
+        .max_concurrent_calls(25)
+        .max_wait_duration(Duration::ZERO)
+        .build()
+        .expect("bulkhead config");
+    let mut fusebox_bh = BulkheadLayer::from_bulkhead(registry.bulkhead_with_config("bh", slots))
+        .layer(tower::service_fn(op_async));
+    g.bench_function("fusebox_bulkhead_layer", |b| {
+        b.iter_custom(|n| async_loop!(rt, n, |i| tower_call(&mut fusebox_bh, i).await))
+    });
+    let mut resilience_bh = tower_resilience::bulkhead::BulkheadLayer::builder()
+        .max_concurrent_calls(25)
+        .reject_when_full()
+        .build()
+        .expect("tower-resilience bulkhead config")
+        .layer(tower::service_fn(op_async));
+    g.bench_function("tower_resilience_bulkhead_layer", |b| {
+        b.iter_custom(|n| async_loop!(rt, n, |i| tower_call(&mut resilience_bh, i).await))
     });
     g.finish();
     c.final_summary();

@@ -1,15 +1,16 @@
-//! The tower layers (feature `tower`): the circuit breaker, the retry, the rate limiter and the
-//! time limiter as `tower::Layer`s over a registry's instances. Plain `service_fn` services,
-//! tokio's paused time, no network.
+//! The tower layers (feature `tower`): the circuit breaker, the retry, the rate limiter, the
+//! time limiter and the bulkhead as `tower::Layer`s over a registry's instances. Plain
+//! `service_fn` services, tokio's paused time, no network.
 
+use fusebox_runtime::bulkhead::{Bulkhead, BulkheadConfig, BulkheadEventKind, BulkheadFull};
 use fusebox_runtime::rate_limiter::{
     RateLimiter, RateLimiterConfig, RateLimiterEventKind, RequestNotPermitted,
 };
 use fusebox_runtime::retry::{MaxRetriesExceeded, RetryConfig};
 use fusebox_runtime::time_limiter::{TimeLimiterConfig, TimeLimiterEventKind};
 use fusebox_runtime::tower::{
-    CircuitBreakerLayer, RateLimiterLayer, RetryLayer, ServerErrors, TimeLimiterLayer,
-    TooManyRequests,
+    BulkheadLayer, CircuitBreakerLayer, RateLimiterLayer, RetryLayer, ServerErrors,
+    TimeLimiterLayer, TooManyRequests,
 };
 use fusebox_runtime::{
     CallNotPermitted, CircuitBreakerConfig, ManualClock, Outcome, Registry, State, TimeoutError,
@@ -974,7 +975,189 @@ fn the_rate_and_time_limiter_layers_resolve_the_global_registry_once() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// All four, in Resilience4j's order
+// BulkheadLayer
+// ---------------------------------------------------------------------------------------------
+
+fn slots(max: u32, wait: Duration) -> BulkheadConfig {
+    BulkheadConfig::builder()
+        .max_concurrent_calls(max)
+        .max_wait_duration(wait)
+        .build()
+        .unwrap()
+}
+
+fn free(bulkhead: &Bulkhead) -> u32 {
+    bulkhead.metrics().available_concurrent_calls
+}
+
+fn bulkhead_events(
+    rx: &mut fusebox_runtime::bulkhead::BulkheadEventReceiver,
+) -> Vec<BulkheadEventKind> {
+    rx.drain().into_iter().map(|e| e.kind).collect()
+}
+
+use BulkheadEventKind::{CallFinished, CallPermitted, CallRejected};
+
+#[tokio::test(start_paused = true)]
+async fn the_bulkhead_layer_permits_and_rejects_a_full_bulkhead_without_the_inner_call() {
+    let registry = Registry::new();
+    let bulkhead = registry.bulkhead_with_config("bh", slots(1, Duration::ZERO));
+    let mut events = bulkhead.subscribe(16);
+    let calls = Calls::default();
+    let mut service = BulkheadLayer::with_registry(&registry, "bh").layer(parity(calls.clone()));
+    assert!(service.bulkhead().ptr_eq(&bulkhead));
+
+    // Readiness takes no slot: clones made ready and dropped hold nothing.
+    for _ in 0..5 {
+        service.clone().ready().await.unwrap();
+    }
+    assert_eq!(free(&bulkhead), 1);
+
+    assert_eq!(service.ready().await.unwrap().call(2).await.unwrap(), 2);
+    // The inner error is passed through unwrapped, and the slot is back.
+    let error = service.ready().await.unwrap().call(3).await.unwrap_err();
+    assert_eq!(error.downcast_ref::<Backend>(), Some(&Backend("odd")));
+    assert_eq!(free(&bulkhead), 1);
+    assert_eq!(
+        bulkhead_events(&mut events),
+        [CallPermitted, CallFinished, CallPermitted, CallFinished]
+    );
+
+    // Full, max_wait_duration 0: rejected at once, the inner service not called.
+    let held = bulkhead.try_acquire_permission().unwrap();
+    let started = tokio::time::Instant::now();
+    let error = service.ready().await.unwrap().call(4).await.unwrap_err();
+    assert_eq!(started.elapsed(), Duration::ZERO);
+    let full = error.downcast_ref::<BulkheadFull>().expect("bulkhead full");
+    assert_eq!(&*full.bulkhead, "bh");
+    assert_eq!(
+        error.to_string(),
+        "Bulkhead 'bh' is full and does not permit further calls"
+    );
+    assert_eq!(calls.count(), 2);
+    drop(held);
+    assert_eq!(
+        bulkhead_events(&mut events),
+        [CallPermitted, CallRejected, CallFinished]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_call_waits_for_a_slot_then_is_permitted_or_rejected_after_max_wait_duration() {
+    let registry = Registry::new();
+    let bulkhead = registry.bulkhead_with_config("wait", slots(1, Duration::from_millis(100)));
+    let mut events = bulkhead.subscribe(16);
+    let calls = Calls::default();
+    let mut service = BulkheadLayer::from_bulkhead(bulkhead.clone()).layer(parity(calls.clone()));
+
+    // A slot given back within the wait: the call gets it, then calls the inner service.
+    let held = bulkhead.try_acquire_permission().unwrap();
+    let started = tokio::time::Instant::now();
+    let mut waiting = Box::pin(service.ready().await.unwrap().call(2));
+    assert!(poll_once(waiting.as_mut()).is_pending());
+    tokio::time::sleep(Duration::from_millis(40)).await;
+    assert!(poll_once(waiting.as_mut()).is_pending());
+    assert_eq!(
+        calls.count(),
+        0,
+        "the inner service is called once a slot is there"
+    );
+    drop(held);
+    assert_eq!(waiting.await.unwrap(), 2);
+    assert_eq!(started.elapsed(), Duration::from_millis(40));
+    assert_eq!(calls.count(), 1);
+    assert_eq!(free(&bulkhead), 1);
+
+    // Still full after max_wait_duration: rejected then, the inner service not called.
+    let held = bulkhead.try_acquire_permission().unwrap();
+    let started = tokio::time::Instant::now();
+    let error = service.ready().await.unwrap().call(4).await.unwrap_err();
+    assert!(error.is::<BulkheadFull>(), "{error}");
+    assert_eq!(started.elapsed(), Duration::from_millis(100));
+    assert_eq!(calls.count(), 1);
+    drop(held);
+    assert_eq!(
+        bulkhead_events(&mut events),
+        [
+            CallPermitted,
+            CallFinished,
+            CallPermitted,
+            CallFinished,
+            CallPermitted,
+            CallRejected,
+            CallFinished
+        ]
+    );
+
+    // The service made ready moved into the waiting future; the one left behind still works.
+    assert_eq!(service.ready().await.unwrap().call(6).await.unwrap(), 6);
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_slot_is_held_until_the_response_completes_and_a_dropped_future_gives_it_back() {
+    let registry = Registry::new();
+    let bulkhead = registry.bulkhead_with_config("held", slots(1, Duration::from_secs(1)));
+    let mut events = bulkhead.subscribe(16);
+    let mut service = BulkheadLayer::from_bulkhead(bulkhead.clone()).layer(sleepy());
+
+    // Held while the inner response future runs, given back when it completes.
+    let mut running = Box::pin(service.ready().await.unwrap().call(200));
+    assert!(poll_once(running.as_mut()).is_pending());
+    assert_eq!(free(&bulkhead), 0);
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    assert_eq!(free(&bulkhead), 0);
+    assert_eq!(bulkhead_events(&mut events), [CallPermitted]);
+    assert_eq!(running.await.unwrap(), 200);
+    assert_eq!(free(&bulkhead), 1);
+    assert_eq!(bulkhead_events(&mut events), [CallFinished]);
+
+    // A response future dropped while the inner call runs (a cancelled call) gives it back.
+    let mut running = Box::pin(service.ready().await.unwrap().call(200));
+    assert!(poll_once(running.as_mut()).is_pending());
+    // One dropped while it waits leaves the queue: no slot, nothing published.
+    let mut waiting = Box::pin(service.ready().await.unwrap().call(2));
+    assert!(poll_once(waiting.as_mut()).is_pending());
+    drop(waiting);
+    assert_eq!(free(&bulkhead), 0);
+    drop(running);
+    assert_eq!(free(&bulkhead), 1);
+    assert_eq!(bulkhead_events(&mut events), [CallPermitted, CallFinished]);
+    // The dropped waiter is out of the queue: the next call is permitted at once.
+    let started = tokio::time::Instant::now();
+    assert_eq!(service.ready().await.unwrap().call(0).await.unwrap(), 0);
+    assert_eq!(started.elapsed(), Duration::ZERO);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_panicking_call_gives_its_slot_back() {
+    let registry = Registry::new();
+    let bulkhead = registry.bulkhead_with_config("panic", slots(1, Duration::ZERO));
+    let mut events = bulkhead.subscribe(16);
+    let mut service = BulkheadLayer::from_bulkhead(bulkhead.clone()).layer(service_fn(
+        |explode: bool| async move {
+            assert!(!explode, "the backend panicked");
+            Ok::<_, Backend>(())
+        },
+    ));
+    let future = service.ready().await.unwrap().call(true);
+    assert!(tokio::spawn(future).await.unwrap_err().is_panic());
+    assert_eq!(free(&bulkhead), 1);
+    assert_eq!(bulkhead_events(&mut events), [CallPermitted, CallFinished]);
+    service.ready().await.unwrap().call(false).await.unwrap();
+}
+
+#[test]
+fn the_bulkhead_layer_resolves_the_global_registry_once() {
+    let layer = BulkheadLayer::new("tower-layers-global");
+    assert!(
+        layer
+            .bulkhead()
+            .ptr_eq(&Registry::global().bulkhead("tower-layers-global"))
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// All four and all five, in Resilience4j's order
 // ---------------------------------------------------------------------------------------------
 
 /// Retry(CircuitBreaker(RateLimiter(TimeLimiter(service)))) in one `ServiceBuilder`: a slow first
@@ -1039,6 +1222,77 @@ async fn the_four_layers_compose_in_resilience4j_s_order() {
     assert_eq!(time_limiter.metrics().successful, 1);
 }
 
+/// Retry(CircuitBreaker(RateLimiter(TimeLimiter(Bulkhead(service))))) in one `ServiceBuilder`:
+/// the slot is held during the inner call only; while the bulkhead is full, its rejections are
+/// errors for the time limiter, failures for the breaker and are retried, each attempt taking a
+/// rate-limiter permit.
+#[tokio::test(start_paused = true)]
+async fn the_five_layers_compose_in_resilience4j_s_order() {
+    let registry = Registry::new();
+    let clock = ManualClock::new();
+    let retry = registry.retry_with_config(
+        "five",
+        RetryConfig::builder()
+            .max_attempts(3)
+            .wait_duration(Duration::from_millis(10))
+            .build()
+            .unwrap(),
+    );
+    let breaker = registry.circuit_breaker("five");
+    let limiter = registry.rate_limiter_with_config("five", limits(&clock, 10, Duration::ZERO));
+    let time_limiter = registry.time_limiter_with_config("five", time_limit(1000));
+    let bulkhead = registry.bulkhead_with_config("five", slots(1, Duration::ZERO));
+    let calls = Calls::default();
+    let backend = {
+        let calls = calls.clone();
+        let bulkhead = bulkhead.clone();
+        service_fn(move |request: &'static str| {
+            calls.hit();
+            // The slot is taken for the inner call.
+            let free_during_call = free(&bulkhead);
+            async move { Ok::<_, BoxError>((request, free_during_call)) }
+        })
+    };
+    let mut client = ServiceBuilder::new()
+        .layer(RetryLayer::with_registry(&registry, "five"))
+        .layer(CircuitBreakerLayer::with_registry(&registry, "five"))
+        .layer(RateLimiterLayer::with_registry(&registry, "five"))
+        .layer(TimeLimiterLayer::with_registry(&registry, "five"))
+        .layer(BulkheadLayer::with_registry(&registry, "five"))
+        .service(backend);
+
+    assert_eq!(
+        client.ready().await.unwrap().call("get").await.unwrap(),
+        ("get", 0)
+    );
+    assert_eq!(free(&bulkhead), 1);
+
+    // The bulkhead is full: every attempt is rejected before the backend.
+    let held = bulkhead.try_acquire_permission().unwrap();
+    let started = tokio::time::Instant::now();
+    let error = client.ready().await.unwrap().call("get").await.unwrap_err();
+    assert!(error.is::<BulkheadFull>(), "{error}");
+    assert_eq!(
+        started.elapsed(),
+        Duration::from_millis(20),
+        "two retry waits"
+    );
+    assert_eq!(calls.count(), 1);
+    assert_eq!(time_limiter.metrics().failed, 3);
+    let cb = breaker.metrics();
+    assert_eq!(
+        (cb.number_of_successful_calls(), cb.number_of_failed_calls()),
+        (1, 3)
+    );
+    assert_eq!(available(&limiter), 10 - 4, "one permit per attempt");
+    assert_eq!(retry.metrics().failed_calls_with_retry_attempt, 1);
+    drop(held);
+    assert_eq!(
+        client.ready().await.unwrap().call("again").await.unwrap(),
+        ("again", 0)
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // The permitted path allocates nothing
 // ---------------------------------------------------------------------------------------------
@@ -1101,6 +1355,30 @@ async fn a_permitted_call_through_the_rate_and_time_limiter_layers_allocates_not
         );
     }
     assert_eq!(allocations() - before, 0);
+    // The counter does count this thread's allocations.
+    drop(std::hint::black_box(Box::new(0u64)));
+    assert_eq!(allocations() - before, 1);
+}
+
+#[tokio::test]
+async fn a_permitted_call_through_the_bulkhead_layer_allocates_nothing() {
+    let registry = Registry::new();
+    let bulkhead = registry.bulkhead_with_config("no-alloc", slots(4, Duration::from_secs(1)));
+    let _events = bulkhead.subscribe(1); // a subscriber: events are built, and still no allocation
+    let mut bounded =
+        BulkheadLayer::from_bulkhead(bulkhead.clone()).layer(parity(Calls::default()));
+    bounded.ready().await.unwrap().call(2).await.unwrap();
+
+    let before = allocations();
+    for request in 0..100u32 {
+        let request = request * 2;
+        assert_eq!(
+            bounded.ready().await.unwrap().call(request).await.unwrap(),
+            request
+        );
+    }
+    assert_eq!(allocations() - before, 0);
+    assert_eq!(free(&bulkhead), 4);
     // The counter does count this thread's allocations.
     drop(std::hint::black_box(Box::new(0u64)));
     assert_eq!(allocations() - before, 1);

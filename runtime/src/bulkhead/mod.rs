@@ -30,9 +30,10 @@
 //!   ended: a cancelled call (its future dropped) or a panicking one cannot keep its slot;
 //!   dropping a call's future while it waits leaves the queue without taking a slot;
 //! - [`try_acquire_owned`](Bulkhead::try_acquire_owned) and
-//!   [`acquire_owned`](Bulkhead::acquire_owned) give an [`OwnedBulkheadPermit`] (`'static`) for
-//!   a slot held by a spawned task or a tower layer's response future, with the same events and
-//!   the same release on drop;
+//!   [`acquire_owned`](Bulkhead::acquire_owned) are the same two acquires with an
+//!   [`OwnedBulkheadPermit`], which owns a handle to the bulkhead (for `'static` futures and
+//!   spawned tasks: the tower layer's response future holds one); same events, same release
+//!   rules;
 //! - [`change_config`](Bulkhead::change_config) changes the config at run time, as Resilience4j's
 //!   `changeConfig`: more slots are free at once, fewer are taken back as running calls end.
 //!
@@ -41,12 +42,14 @@
 //! (`resilience4j.thread-pool-bulkhead`) is not provided: see [`crate::config::file`].
 //!
 //! Files of this module: `config.rs` (builder), `properties.rs` (the property table), `permit.rs`,
+//! `owned.rs` (the owned permit and its acquires),
 //! `events.rs`, `metrics.rs`, `error.rs`, `registry.rs` (the registry's bulkheads).
 
 mod config;
 mod error;
 mod events;
 mod metrics;
+pub(crate) mod owned;
 mod permit;
 mod properties;
 pub(crate) mod registry;
@@ -55,7 +58,8 @@ pub use config::BulkheadConfigBuilder;
 pub use error::BulkheadFull;
 pub use events::{BulkheadEvent, BulkheadEventKind, BulkheadEventReceiver};
 pub use metrics::BulkheadMetrics;
-pub use permit::{BulkheadPermit, OwnedBulkheadPermit};
+pub use owned::OwnedBulkheadPermit;
+pub use permit::BulkheadPermit;
 pub(crate) use properties::BULKHEAD_FIELDS;
 pub use properties::{BulkheadConfig, BulkheadSettings};
 
@@ -210,47 +214,6 @@ impl Bulkhead {
             return Ok(shared.permitted(slot));
         }
         Err(shared.rejected())
-    }
-
-    /// [`try_acquire_permission`](Self::try_acquire_permission) with a permit that owns a handle
-    /// of the bulkhead (`'static`): for a slot held by a spawned task, or taken in a tower
-    /// layer's `call` and given back by the response future. Same events, same release on drop.
-    #[inline]
-    pub fn try_acquire_owned(&self) -> Result<OwnedBulkheadPermit, BulkheadFull> {
-        let permit = self.try_acquire_permission()?;
-        Ok(permit.into_owned(self.inner.clone()))
-    }
-
-    /// [`acquire_permission`](Self::acquire_permission) (waiting up to `max_wait_duration`) with a
-    /// permit that owns a handle of the bulkhead (`'static`), as
-    /// [`try_acquire_owned`](Self::try_acquire_owned). Dropping the future while it waits
-    /// takes no slot.
-    ///
-    /// ```
-    /// use fusebox_runtime::bulkhead::{Bulkhead, BulkheadConfig};
-    ///
-    /// # let rt = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
-    /// # rt.block_on(async {
-    /// let bulkhead = Bulkhead::new("reports", BulkheadConfig::builder()
-    ///     .max_concurrent_calls(1)
-    ///     .build()?);
-    /// let permit = bulkhead.acquire_owned().await.expect("a free slot");
-    /// // The slot travels with the task and comes back when the task ends.
-    /// let task = tokio::spawn(async move {
-    ///     let _slot = permit;
-    ///     "report"
-    /// });
-    /// // (A current-thread runtime: the task has not run yet.)
-    /// assert!(bulkhead.try_acquire_permission().is_err());
-    /// assert_eq!(task.await.unwrap(), "report");
-    /// assert_eq!(bulkhead.metrics().available_concurrent_calls, 1);
-    /// # Ok::<(), fusebox_runtime::ConfigError>(())
-    /// # })?;
-    /// # Ok::<(), fusebox_runtime::ConfigError>(())
-    /// ```
-    pub async fn acquire_owned(&self) -> Result<OwnedBulkheadPermit, BulkheadFull> {
-        let permit = self.acquire_permission().await?;
-        Ok(permit.into_owned(self.inner.clone()))
     }
 
     /// Runs `call` in a slot ([`acquire_permission`](Self::acquire_permission), then the call;

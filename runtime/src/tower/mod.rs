@@ -8,15 +8,17 @@
 //! * [`RetryLayer`]: a registry's retry, also retrying responses a predicate matches;
 //! * [`RateLimiterLayer`]: a registry's rate limiter (Resilience4j's `AtomicRateLimiter`),
 //!   draining on results a predicate matches (an HTTP 429: [`TooManyRequests`]);
-//! * [`TimeLimiterLayer`]: a registry's time limiter.
+//! * [`TimeLimiterLayer`]: a registry's time limiter;
+//! * [`BulkheadLayer`]: a registry's bulkhead (Resilience4j's semaphore `Bulkhead`).
 //!
-//! Stacked in Resilience4j's aspect order, Retry(CircuitBreaker(RateLimiter(TimeLimiter(call)))),
-//! the first layer of a `ServiceBuilder` being the outermost:
+//! Stacked in Resilience4j's aspect order,
+//! Retry(CircuitBreaker(RateLimiter(TimeLimiter(Bulkhead(call))))), the first layer of a
+//! `ServiceBuilder` being the outermost:
 //!
 //! ```
 //! use fusebox_runtime::tower::{
-//!     CircuitBreakerLayer, RateLimiterLayer, RetryLayer, ServerErrors, TimeLimiterLayer,
-//!     TooManyRequests,
+//!     BulkheadLayer, CircuitBreakerLayer, RateLimiterLayer, RetryLayer, ServerErrors,
+//!     TimeLimiterLayer, TooManyRequests,
 //! };
 //! use fusebox_runtime::Registry;
 //! use tower::{BoxError, Service, ServiceBuilder, ServiceExt};
@@ -37,12 +39,16 @@
 //!     .layer(RateLimiterLayer::with_registry(&registry, "orders").drain_on_response(TooManyRequests))
 //!     // Each attempt may take 1 s (the default).
 //!     .layer(TimeLimiterLayer::with_registry(&registry, "orders"))
+//!     // At most 25 attempts at once (the default), each holding its slot until it answers.
+//!     .layer(BulkheadLayer::with_registry(&registry, "orders"))
 //!     .service(backend);
 //! let response = client.ready().await?.call(http::Request::new(())).await?;
 //! assert_eq!(response.status(), 503); // the last attempt's response (no fail_after_max_attempts)
 //! assert_eq!(registry.circuit_breaker("orders").metrics().number_of_failed_calls(), 3);
 //! // Each attempt answered in time: the time limiter saw 3 successes.
 //! assert_eq!(registry.time_limiter("orders").metrics().successful, 3);
+//! // Every slot is back.
+//! assert_eq!(registry.bulkhead("orders").metrics().available_concurrent_calls, 25);
 //! # Ok::<(), BoxError>(())
 //! # }).unwrap();
 //! ```
@@ -91,6 +97,35 @@
 //! A response future dropped while it waits keeps its reservation and publishes
 //! FAILED_ACQUIRE, exactly as a cancelled [`RateLimiter::acquire_permission`](crate::rate_limiter::RateLimiter::acquire_permission).
 //!
+//! # When the bulkhead is asked
+//!
+//! [`BulkheadService`] takes its slot in `call`, as Resilience4j's decorators call
+//! `acquirePermission` right before the call; `poll_ready` is the inner service's readiness
+//! only. tower's own `ConcurrencyLimit` takes its semaphore permit in `poll_ready` instead (and
+//! answers `Pending` while the limit is reached, with no bound on the wait); fusebox does not,
+//! because a slot taken by a service clone that was made ready and then dropped or left idle
+//! (hyper and axum clone services per connection, `Balance` polls every endpoint) would be held
+//! from the calls that need it, and the config's `max_wait_duration` (wait at most this long,
+//! then reject) would have no meaning. So:
+//!
+//! * a free slot: the inner service is called at once (nothing cloned, nothing allocated; the
+//!   response future owns an [`OwnedBulkheadPermit`](crate::bulkhead::OwnedBulkheadPermit), one
+//!   reference-count increment);
+//! * the bulkhead is full and `max_wait_duration` is not 0: the response future waits for a
+//!   slot, in arrival order, up to `max_wait_duration` (tokio's timer) before it calls the inner
+//!   service. The service made ready moves into the future with the request (`S: Clone`: a
+//!   clone stays behind, as in tower's `retry` and the rate limiter's wait), so a service that
+//!   sends in `call` does not send early. The wait is boxed (tokio's semaphore wait cannot be
+//!   named): only a call that waits allocates;
+//! * otherwise the response future fails with [`BulkheadFull`](crate::bulkhead::BulkheadFull)
+//!   (CALL_REJECTED), the inner service not called.
+//!
+//! The slot is held until the inner response future completes, and given back (CALL_FINISHED)
+//! when it does, when the response future is dropped (a cancelled call) or when the inner call
+//! panics: exactly what [`Bulkhead::call`](crate::bulkhead::Bulkhead::call) and the `#[bulkhead]`
+//! attribute do. A response future dropped while it waits leaves the queue, takes no slot and
+//! publishes nothing, as a cancelled [`Bulkhead::acquire_permission`](crate::bulkhead::Bulkhead::acquire_permission).
+//!
 //! # The time limit
 //!
 //! [`TimeLimiterService`] runs the inner call under the time limiter's `timeout_duration`
@@ -107,7 +142,8 @@
 //! convention): the inner service's error as it is (not wrapped, so it can be downcast to its
 //! own type), or the layer's own error, [`CallNotPermitted`](crate::CallNotPermitted),
 //! [`TimeoutError`](crate::TimeoutError) (the breaker's `timeout` or the time limiter's),
-//! [`RequestNotPermitted`](crate::rate_limiter::RequestNotPermitted) or
+//! [`RequestNotPermitted`](crate::rate_limiter::RequestNotPermitted),
+//! [`BulkheadFull`](crate::bulkhead::BulkheadFull) or
 //! [`MaxRetriesExceeded`](crate::retry::MaxRetriesExceeded). Inner errors must be
 //! `Into<BoxError>`.
 //!
@@ -119,20 +155,23 @@
 //! retry loop is an `async fn`), and needs `Send` services, futures, requests and responses.
 //! A call through [`RateLimiterLayer`] with a permit left is the limiter's lock-free acquire
 //! and one reference-count increment, its future not boxed (a wait allocates its sleep); one
-//! through [`TimeLimiterLayer`] is a `tokio::time::Timeout` and one reference-count increment.
+//! through [`TimeLimiterLayer`] is a `tokio::time::Timeout` and one reference-count increment;
+//! one through [`BulkheadLayer`] with a free slot is the semaphore's acquire and release and one
+//! reference-count increment, its future not boxed (a wait allocates its boxed acquire).
 //!
 //! # Files
 //!
 //! One pattern per file: `circuit_breaker.rs`, `retry.rs`, `rate_limiter.rs`,
-//! `time_limiter.rs`; the classifiers in `classify.rs`. The bulkhead gets its own file when its
-//! runtime lands.
+//! `time_limiter.rs`, `bulkhead.rs`; the classifiers in `classify.rs`.
 
+mod bulkhead;
 mod circuit_breaker;
 mod classify;
 mod rate_limiter;
 mod retry;
 mod time_limiter;
 
+pub use bulkhead::{BulkheadFuture, BulkheadLayer, BulkheadService};
 pub use circuit_breaker::{CircuitBreakerLayer, CircuitBreakerService, ResponseFuture};
 pub use classify::{
     Classify, ClassifyFn, DefaultClassifier, NoResponses, ResponseClassifier, ResponsePredicate,
