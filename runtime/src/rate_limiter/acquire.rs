@@ -189,7 +189,7 @@ impl RateLimiter {
         let inner = &*self.inner;
         let success = matches!(kind, RateLimiterEventKind::SuccessfulAcquire { .. });
         if inner.events.wants(success) {
-            inner.events.publish(&inner.name, kind);
+            inner.events.publish_kind(&inner.name, kind);
         }
     }
 }

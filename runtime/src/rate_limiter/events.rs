@@ -12,12 +12,10 @@
 //! Subscribers get them through a bounded queue: publishing never waits; a full queue drops the
 //! event and counts it.
 
+use crate::event_bus::{EventBus, EventSubscription};
 use std::fmt;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::task::{Context, Poll};
 use std::time::SystemTime;
-use tokio::sync::mpsc;
 
 /// What happened.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -84,108 +82,21 @@ impl fmt::Display for RateLimiterEvent {
 }
 
 /// A subscription to a rate limiter's events.
-#[derive(Debug)]
-pub struct RateLimiterEventReceiver {
-    rx: mpsc::Receiver<RateLimiterEvent>,
-    dropped: Arc<AtomicU64>,
-}
+pub type RateLimiterEventReceiver = EventSubscription<RateLimiterEvent>;
 
-impl RateLimiterEventReceiver {
-    /// The next event; `None` once the rate limiter is gone.
-    pub async fn recv(&mut self) -> Option<RateLimiterEvent> {
-        self.rx.recv().await
-    }
+/// A rate limiter's subscribers: the crate's [`EventBus`], with SUCCESSFUL_ACQUIRE as its routine events.
+pub(crate) type RateLimiterEventBus = EventBus<RateLimiterEvent>;
 
-    /// The next event if one is queued.
-    pub fn try_recv(&mut self) -> Option<RateLimiterEvent> {
-        self.rx.try_recv().ok()
-    }
-
-    /// Polls for the next event (for a hand-written future or stream).
-    pub fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<RateLimiterEvent>> {
-        self.rx.poll_recv(cx)
-    }
-
-    /// Every queued event.
-    pub fn drain(&mut self) -> Vec<RateLimiterEvent> {
-        std::iter::from_fn(|| self.try_recv()).collect()
-    }
-
-    /// Events dropped because this subscriber's queue was full.
-    pub fn dropped(&self) -> u64 {
-        self.dropped.load(Ordering::Relaxed)
-    }
-}
-
-struct Subscriber {
-    tx: mpsc::Sender<RateLimiterEvent>,
-    dropped: Arc<AtomicU64>,
-    /// Whether this subscriber takes SUCCESSFUL_ACQUIRE events.
-    successes: bool,
-}
-
-/// A rate limiter's subscribers.
-#[derive(Default)]
-pub(crate) struct RateLimiterEventBus {
-    /// Someone listens to FAILED_ACQUIRE and DRAINED events.
-    subscribed: AtomicBool,
-    /// Someone listens to SUCCESSFUL_ACQUIRE events too (an acquire then builds and queues an
-    /// event; otherwise it reads this flag and nothing more).
-    successes: AtomicBool,
-    subscribers: parking_lot::Mutex<Vec<Subscriber>>,
-}
-
-impl RateLimiterEventBus {
-    pub(crate) fn subscribe(&self, capacity: usize, successes: bool) -> RateLimiterEventReceiver {
-        let (tx, rx) = mpsc::channel(capacity.max(1));
-        let dropped = Arc::new(AtomicU64::new(0));
-        let mut subs = self.subscribers.lock();
-        subs.push(Subscriber {
-            tx,
-            dropped: dropped.clone(),
-            successes,
-        });
-        self.subscribed.store(true, Ordering::Release);
-        if successes {
-            self.successes.store(true, Ordering::Release);
-        }
-        RateLimiterEventReceiver { rx, dropped }
-    }
-
-    /// Whether anyone listens to events of this kind (they are built only then).
-    #[inline]
-    pub(crate) fn wants(&self, success: bool) -> bool {
-        if success {
-            self.successes.load(Ordering::Acquire)
-        } else {
-            self.subscribed.load(Ordering::Acquire)
-        }
-    }
-
-    pub(crate) fn publish(&self, name: &Arc<str>, kind: RateLimiterEventKind) {
-        let success = matches!(kind, RateLimiterEventKind::SuccessfulAcquire { .. });
+impl EventBus<RateLimiterEvent> {
+    /// Builds the event of `kind` for the rate limiter `name` and gives it to its subscribers.
+    pub(crate) fn publish_kind(&self, name: &Arc<str>, kind: RateLimiterEventKind) {
+        let routine = matches!(kind, RateLimiterEventKind::SuccessfulAcquire { .. });
         let event = RateLimiterEvent {
             rate_limiter: name.clone(),
             kind,
             created_at: SystemTime::now(),
         };
-        let mut subs = self.subscribers.lock();
-        subs.retain(|s| {
-            if success && !s.successes {
-                return !s.tx.is_closed();
-            }
-            match s.tx.try_send(event.clone()) {
-                Ok(()) => true,
-                Err(mpsc::error::TrySendError::Full(_)) => {
-                    s.dropped.fetch_add(1, Ordering::Relaxed);
-                    true
-                }
-                Err(mpsc::error::TrySendError::Closed(_)) => false,
-            }
-        });
-        self.subscribed.store(!subs.is_empty(), Ordering::Release);
-        self.successes
-            .store(subs.iter().any(|s| s.successes), Ordering::Release);
+        self.publish(event, routine);
     }
 }
 
@@ -203,11 +114,11 @@ mod tests {
         assert!(!bus.wants(true) && bus.wants(false));
         let mut everything = bus.subscribe(8, true);
         assert!(bus.wants(true));
-        bus.publish(
+        bus.publish_kind(
             &name,
             RateLimiterEventKind::SuccessfulAcquire { permits: 1 },
         );
-        bus.publish(&name, RateLimiterEventKind::FailedAcquire { permits: 2 });
+        bus.publish_kind(&name, RateLimiterEventKind::FailedAcquire { permits: 2 });
         let kinds = |r: &mut RateLimiterEventReceiver| -> Vec<&'static str> {
             r.drain().iter().map(|e| e.kind.as_str()).collect()
         };
@@ -218,11 +129,11 @@ mod tests {
         );
         // The subscriber that took successes is gone: the next publication turns them off.
         drop(everything);
-        bus.publish(&name, RateLimiterEventKind::Drained { permits: 0 });
+        bus.publish_kind(&name, RateLimiterEventKind::Drained { permits: 0 });
         assert!(!bus.wants(true) && bus.wants(false));
         assert_eq!(kinds(&mut failures_only), ["DRAINED"]);
         drop(failures_only);
-        bus.publish(&name, RateLimiterEventKind::Drained { permits: 0 });
+        bus.publish_kind(&name, RateLimiterEventKind::Drained { permits: 0 });
         assert!(!bus.wants(false));
     }
 }

@@ -10,12 +10,10 @@
 //! Subscribers get events through a bounded queue: publishing never waits; a full queue drops
 //! the event and counts it.
 
+use crate::event_bus::{EventBus, EventSubscription};
 use std::fmt;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::task::{Context, Poll};
 use std::time::SystemTime;
-use tokio::sync::mpsc;
 
 /// What happened.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -69,104 +67,20 @@ impl fmt::Display for TimeLimiterEvent {
 }
 
 /// A subscription to a time limiter's events.
-#[derive(Debug)]
-pub struct TimeLimiterEventReceiver {
-    rx: mpsc::Receiver<TimeLimiterEvent>,
-    dropped: Arc<AtomicU64>,
-}
+pub type TimeLimiterEventReceiver = EventSubscription<TimeLimiterEvent>;
 
-impl TimeLimiterEventReceiver {
-    /// The next event; `None` once the time limiter is gone.
-    pub async fn recv(&mut self) -> Option<TimeLimiterEvent> {
-        self.rx.recv().await
-    }
+/// A time limiter's subscribers: the crate's [`EventBus`], with SUCCESS as its routine events.
+pub(crate) type TimeLimiterEventBus = EventBus<TimeLimiterEvent>;
 
-    /// The next event if one is queued.
-    pub fn try_recv(&mut self) -> Option<TimeLimiterEvent> {
-        self.rx.try_recv().ok()
-    }
-
-    /// Polls for the next event (for a hand-written future or stream).
-    pub fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<TimeLimiterEvent>> {
-        self.rx.poll_recv(cx)
-    }
-
-    /// Every queued event.
-    pub fn drain(&mut self) -> Vec<TimeLimiterEvent> {
-        std::iter::from_fn(|| self.try_recv()).collect()
-    }
-
-    /// Events dropped because this subscriber's queue was full.
-    pub fn dropped(&self) -> u64 {
-        self.dropped.load(Ordering::Relaxed)
-    }
-}
-
-struct Subscriber {
-    tx: mpsc::Sender<TimeLimiterEvent>,
-    dropped: Arc<AtomicU64>,
-    successes: bool,
-}
-
-/// A time limiter's subscribers.
-#[derive(Default)]
-pub(crate) struct TimeLimiterEventBus {
-    /// Someone listens to ERROR and TIMEOUT events.
-    subscribed: AtomicBool,
-    /// Someone listens to SUCCESS events too (a success then builds and queues an event).
-    successes: AtomicBool,
-    subscribers: parking_lot::Mutex<Vec<Subscriber>>,
-}
-
-impl TimeLimiterEventBus {
-    pub(crate) fn subscribe(&self, capacity: usize, successes: bool) -> TimeLimiterEventReceiver {
-        let (tx, rx) = mpsc::channel(capacity.max(1));
-        let dropped = Arc::new(AtomicU64::new(0));
-        self.subscribers.lock().push(Subscriber {
-            tx,
-            dropped: dropped.clone(),
-            successes,
-        });
-        self.subscribed.store(true, Ordering::Release);
-        if successes {
-            self.successes.store(true, Ordering::Release);
-        }
-        TimeLimiterEventReceiver { rx, dropped }
-    }
-
-    /// Whether anyone listens to events of this kind (they are built only then).
-    #[inline]
-    pub(crate) fn wants(&self, success: bool) -> bool {
-        if success {
-            self.successes.load(Ordering::Acquire)
-        } else {
-            self.subscribed.load(Ordering::Acquire)
-        }
-    }
-
-    pub(crate) fn publish(&self, name: &Arc<str>, kind: TimeLimiterEventKind) {
-        let success = kind == TimeLimiterEventKind::Success;
+impl EventBus<TimeLimiterEvent> {
+    /// Builds the event of `kind` for the time limiter `name` and gives it to its subscribers.
+    pub(crate) fn publish_kind(&self, name: &Arc<str>, kind: TimeLimiterEventKind) {
+        let routine = kind == TimeLimiterEventKind::Success;
         let event = TimeLimiterEvent {
             time_limiter: name.clone(),
             kind,
             created_at: SystemTime::now(),
         };
-        let mut subs = self.subscribers.lock();
-        subs.retain(|s| {
-            if success && !s.successes {
-                return !s.tx.is_closed();
-            }
-            match s.tx.try_send(event.clone()) {
-                Ok(()) => true,
-                Err(mpsc::error::TrySendError::Full(_)) => {
-                    s.dropped.fetch_add(1, Ordering::Relaxed);
-                    true
-                }
-                Err(mpsc::error::TrySendError::Closed(_)) => false,
-            }
-        });
-        self.subscribed.store(!subs.is_empty(), Ordering::Release);
-        self.successes
-            .store(subs.iter().any(|s| s.successes), Ordering::Release);
+        self.publish(event, routine);
     }
 }

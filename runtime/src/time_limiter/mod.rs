@@ -294,7 +294,7 @@ impl TimeLimiter {
                 if inner.events.wants(true) {
                     inner
                         .events
-                        .publish(&inner.name, events::TimeLimiterEventKind::Success);
+                        .publish_kind(&inner.name, events::TimeLimiterEventKind::Success);
                 }
                 Ok(value)
             }
@@ -307,7 +307,7 @@ impl TimeLimiter {
                 if inner.events.wants(false) {
                     inner
                         .events
-                        .publish(&inner.name, events::TimeLimiterEventKind::Timeout);
+                        .publish_kind(&inner.name, events::TimeLimiterEventKind::Timeout);
                 }
                 Err(TimeLimiterError::Timeout(TimeoutError::time_limiter(
                     inner.name.clone(),
@@ -323,7 +323,7 @@ impl TimeLimiter {
         let inner = &*self.inner;
         inner.failed.fetch_add(1, Ordering::Relaxed);
         if inner.events.wants(false) {
-            inner.events.publish(
+            inner.events.publish_kind(
                 &inner.name,
                 events::TimeLimiterEventKind::Error { error: error() },
             );
