@@ -40,73 +40,33 @@ pub(crate) trait Format {
     fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Self::Value>, D::Error>;
 }
 
-impl Format for f32 {
-    type Value = f32;
-    const FORMS: &'static str = "number";
-    fn read(node: &Node, typing: Typing) -> Result<f32, String> {
-        node.to_f64(typing).map(|v| v as f32)
-    }
-    fn write(value: f32) -> String {
-        value.to_string()
-    }
-    fn serialize<S: Serializer>(value: &Option<f32>, s: S) -> Result<S::Ok, S::Error> {
-        value.serialize(s)
-    }
-    fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f32>, D::Error> {
-        Option::deserialize(d)
-    }
+/// `Format` for a plain value type: read by `$read`, written with `Display`, serialized as
+/// itself.
+macro_rules! plain_format {
+    ($ty:ty, $forms:literal, $read:expr) => {
+        impl Format for $ty {
+            type Value = $ty;
+            const FORMS: &'static str = $forms;
+            fn read(node: &Node, typing: Typing) -> Result<$ty, String> {
+                ($read)(node, typing)
+            }
+            fn write(value: $ty) -> String {
+                value.to_string()
+            }
+            fn serialize<S: Serializer>(value: &Option<$ty>, s: S) -> Result<S::Ok, S::Error> {
+                value.serialize(s)
+            }
+            fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<$ty>, D::Error> {
+                Option::deserialize(d)
+            }
+        }
+    };
 }
 
-impl Format for f64 {
-    type Value = f64;
-    const FORMS: &'static str = "number";
-    fn read(node: &Node, typing: Typing) -> Result<f64, String> {
-        node.to_f64(typing)
-    }
-    fn write(value: f64) -> String {
-        value.to_string()
-    }
-    fn serialize<S: Serializer>(value: &Option<f64>, s: S) -> Result<S::Ok, S::Error> {
-        value.serialize(s)
-    }
-    fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
-        Option::deserialize(d)
-    }
-}
-
-impl Format for u32 {
-    type Value = u32;
-    const FORMS: &'static str = "whole number";
-    fn read(node: &Node, typing: Typing) -> Result<u32, String> {
-        node.to_u32(typing)
-    }
-    fn write(value: u32) -> String {
-        value.to_string()
-    }
-    fn serialize<S: Serializer>(value: &Option<u32>, s: S) -> Result<S::Ok, S::Error> {
-        value.serialize(s)
-    }
-    fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
-        Option::deserialize(d)
-    }
-}
-
-impl Format for bool {
-    type Value = bool;
-    const FORMS: &'static str = "`true` or `false`";
-    fn read(node: &Node, typing: Typing) -> Result<bool, String> {
-        node.to_bool(typing)
-    }
-    fn write(value: bool) -> String {
-        value.to_string()
-    }
-    fn serialize<S: Serializer>(value: &Option<bool>, s: S) -> Result<S::Ok, S::Error> {
-        value.serialize(s)
-    }
-    fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
-        Option::deserialize(d)
-    }
-}
+plain_format!(f32, "number", |n: &Node, t| n.to_f64(t).map(|v| v as f32));
+plain_format!(f64, "number", |n: &Node, t| n.to_f64(t));
+plain_format!(u32, "whole number", |n: &Node, t| n.to_u32(t));
+plain_format!(bool, "`true` or `false`", |n: &Node, t| n.to_bool(t));
 
 impl Format for Duration {
     type Value = Duration;
