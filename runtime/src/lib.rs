@@ -47,6 +47,7 @@ pub mod config;
 mod config_watch;
 mod event_bus;
 mod events;
+mod interned;
 mod metrics;
 pub mod observe;
 #[doc(hidden)]

@@ -21,6 +21,8 @@ use std::time::Duration;
 /// One breaker, shared by its handles.
 pub(crate) struct Inner {
     pub(crate) name: Arc<str>,
+    /// `name`, interned the first time the breaker rejects a call (`interned.rs`).
+    interned_name: OnceLock<&'static str>,
     /// The clock, fixed for the breaker's life.
     pub(super) clock: ClockSource,
     /// The config values read outside the lock, mirrored from `Core::config`.
@@ -102,6 +104,7 @@ impl CircuitBreaker {
         let initial = config.initial_state;
         let inner = Arc::new(Inner {
             name: Arc::from(name),
+            interned_name: OnceLock::new(),
             clock: config.clock.clone(),
             slow_threshold_nanos: AtomicU64::new(0),
             timeout_nanos: AtomicU64::new(0),
@@ -147,6 +150,23 @@ impl CircuitBreaker {
 }
 
 impl Inner {
+    /// The breaker's name for rejection errors: interned once, then a plain copy.
+    #[inline]
+    pub(super) fn interned_name(&self) -> &'static str {
+        match self.interned_name.get() {
+            Some(name) => name,
+            None => self.intern_name(),
+        }
+    }
+
+    /// The first rejection: interns the name (`interned.rs`).
+    #[cold]
+    #[inline(never)]
+    fn intern_name(&self) -> &'static str {
+        self.interned_name
+            .get_or_init(|| crate::interned::intern(&self.name))
+    }
+
     #[inline]
     pub(super) fn now(&self) -> u64 {
         self.clock.now_nanos()

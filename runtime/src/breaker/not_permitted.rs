@@ -2,7 +2,6 @@
 
 use crate::state::State;
 use std::fmt;
-use std::sync::Arc;
 
 /// A call was rejected because the breaker is OPEN, FORCED_OPEN, or HALF_OPEN without permits.
 ///
@@ -21,14 +20,15 @@ use std::sync::Arc;
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CallNotPermitted {
-    pub(crate) name: Arc<str>,
+    /// Interned (`interned.rs`): a rejection copies it instead of sharing a reference count.
+    pub(crate) name: &'static str,
     pub(crate) state: State,
 }
 
 impl CallNotPermitted {
     /// The name of the breaker that rejected the call.
     pub fn breaker_name(&self) -> &str {
-        &self.name
+        self.name
     }
     /// The breaker's state when it rejected the call.
     pub fn state(&self) -> State {
