@@ -23,7 +23,8 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 threads="${FUSEBOX_TEST_THREADS:-2}"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
-step() { printf '\n==> %s\n' "$*"; }
+# Each step prints the time since the start, so a slow CI run shows where its minutes went.
+step() { printf '\n==> [%dm%02ds] %s\n' $((SECONDS / 60)) $((SECONDS % 60)) "$*"; }
 
 step "format"
 cargo fmt --all -- --check
@@ -122,4 +123,4 @@ if [[ "$zipkin_started" == 1 ]]; then
   scripts/zipkin.sh stop
   trap - EXIT
 fi
-echo "all tests passed"
+echo "all tests passed in $((SECONDS / 60))m$((SECONDS % 60))s"
