@@ -25,7 +25,7 @@
 //! - [`try_acquire_permission`](Bulkhead::try_acquire_permission) never waits;
 //!   [`acquire_permission`](Bulkhead::acquire_permission) and [`call`](Bulkhead::call) wait up
 //!   to `max_wait_duration` on tokio's timer (0, the default, rejects at once), in arrival
-//!   order;
+//!   order (see fairness below);
 //! - dropping the permit gives the slot back and publishes CALL_FINISHED, however the call
 //!   ended: a cancelled call (its future dropped) or a panicking one cannot keep its slot;
 //!   dropping a call's future while it waits leaves the queue without taking a slot;
@@ -205,9 +205,9 @@ impl Bulkhead {
     }
 
     /// A slot, waiting for one up to `max_wait_duration` (on tokio's timer; a runtime with time
-    /// enabled is needed when the wait is not 0). Waiting calls are served in arrival order.
-    /// Dropping the future while it waits leaves the queue; no slot is taken and nothing is
-    /// published.
+    /// enabled is needed when the wait is not 0). Waiting calls are served in arrival order; a
+    /// new call overtakes them only when `fair_call_handling` is false. Dropping the future while
+    /// it waits leaves the queue; no slot is taken and nothing is published.
     pub async fn acquire_permission(&self) -> Result<BulkheadPermit<'_>, BulkheadFull> {
         let shared = &*self.inner;
         if shared.semaphore.try_acquire() {
@@ -258,7 +258,7 @@ impl Bulkhead {
 
     /// Replaces the config at run time (Resilience4j's `changeConfig`): more slots are free at
     /// once; fewer are taken back from the free ones, waiting (in the queue, ahead of later
-    /// calls) for running calls to end if needed, as Resilience4j's `acquireUninterruptibly`
+    /// calls when fair) for running calls to end if needed, as Resilience4j's `acquireUninterruptibly`
     /// does. The new `max_wait_duration` applies to calls that start waiting afterwards. One
     /// change at a time; dropping the future before it completes changes nothing.
     pub async fn change_config(&self, config: BulkheadConfig) {

@@ -111,10 +111,11 @@ impl Bulkhead {
     }
 
     /// [`acquire_permission`](Self::acquire_permission) with an owned permit: a slot, waiting
-    /// for one up to `max_wait_duration` (tokio's timer), in arrival order; CALL_PERMITTED and
-    /// the permit, or CALL_REJECTED and [`BulkheadFull`]. The future owns a handle to the
-    /// bulkhead (it is `'static` and `Send`: it can be spawned); dropping it while it waits
-    /// leaves the queue, takes no slot and publishes nothing.
+    /// for one up to `max_wait_duration` (tokio's timer), in arrival order (overtaken by new
+    /// calls only when `fair_call_handling` is false); CALL_PERMITTED and the permit, or
+    /// CALL_REJECTED and [`BulkheadFull`]. The future owns a handle to the bulkhead (it is
+    /// `'static` and `Send`: it can be spawned); dropping it while it waits leaves the queue,
+    /// takes no slot and publishes nothing.
     pub fn acquire_owned(
         &self,
     ) -> impl Future<Output = Result<OwnedBulkheadPermit, BulkheadFull>> + Send + 'static {
