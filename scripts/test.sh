@@ -104,6 +104,9 @@ if [[ "${FUSEBOX_SKIP_LOOM:-0}" != 1 ]]; then
   step "loom model checks"
   RUSTFLAGS="--cfg fusebox_loom" CARGO_TARGET_DIR="$root/target/loom" \
     cargo test -p fusebox-runtime --no-default-features --locked --test loom
+  # The bulkhead semaphore's models are unit tests (the semaphore is crate-private).
+  RUSTFLAGS="--cfg fusebox_loom" CARGO_TARGET_DIR="$root/target/loom" \
+    cargo test -p fusebox-runtime --no-default-features --locked --lib bulkhead::semaphore::loom_tests
 fi
 
 fuzz_secs="${FUSEBOX_FUZZ_SECONDS:-10}"

@@ -59,7 +59,29 @@ const CASES: &[&str] = &[
     "tokio_semaphore_try",
     "bulkhead_async",
     "tokio_semaphore_async",
+    // bulkhead semaphore (sem): a waiting acquire handed the slot
+    "bulkhead_handoff",
+    "tokio_semaphore_handoff",
 ];
+
+/// bulkhead semaphore (sem): polls `wait` (it must wait), runs `release`, polls it again (it
+/// must complete with a permit, dropped at once). Outside tokio's cooperative budget, which
+/// would make tokio's semaphore answer `Pending` every 128th poll of this one task.
+async fn handoff<T, E>(
+    wait: impl std::future::Future<Output = Result<T, E>>,
+    release: impl FnOnce(),
+) {
+    tokio::task::unconstrained(async {
+        let mut wait = std::pin::pin!(wait);
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        assert!(wait.as_mut().poll(&mut cx).is_pending(), "the slot is held");
+        release();
+        let done = wait.as_mut().poll(&mut cx);
+        assert!(matches!(done, std::task::Poll::Ready(Ok(_))), "handed over");
+        drop(black_box(done));
+    })
+    .await
+}
 
 #[inline(never)]
 fn sync_loop(n: u64, mut f: impl FnMut(u64) -> u64) {
@@ -217,6 +239,30 @@ fn main() {
             let s = tokio::sync::Semaphore::new(25);
             async_loop!(rt, n, |i| {
                 drop(black_box(s.acquire().await));
+                i
+            })
+        }
+        // bulkhead semaphore (sem): one slot held, a waiting acquire (under a 1 s timeout) polled
+        // into the queue, the slot given back (handed to the waiter), the waiter polled again.
+        "bulkhead_handoff" => {
+            let config = fusebox::bulkhead::BulkheadConfig::builder()
+                .max_concurrent_calls(1)
+                .max_wait_duration(std::time::Duration::from_secs(1))
+                .build()
+                .unwrap();
+            let b = fusebox::bulkhead::Bulkhead::new("cg", config);
+            async_loop!(rt, n, |i| {
+                let held = b.try_acquire_permission();
+                handoff(b.acquire_permission(), move || drop(held)).await;
+                i
+            })
+        }
+        "tokio_semaphore_handoff" => {
+            let s = tokio::sync::Semaphore::new(1);
+            async_loop!(rt, n, |i| {
+                let held = s.try_acquire();
+                let wait = tokio::time::timeout(std::time::Duration::from_secs(1), s.acquire());
+                handoff(wait, move || drop(held)).await;
                 i
             })
         }

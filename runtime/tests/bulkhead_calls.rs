@@ -1,5 +1,6 @@
 //! The bulkhead's call paths: permits and rejections, events and gauges, waiting bounded by
-//! `max_wait_duration` on tokio's paused time, arrival order, cancellation while waiting and
+//! `max_wait_duration` on tokio's paused time, arrival order and `fair_call_handling`,
+//! cancellation while waiting and
 //! while holding a slot, a panicking call, `change_config`, and the registry.
 
 use fusebox_runtime::Registry;
@@ -165,6 +166,38 @@ async fn waiting_calls_get_slots_in_arrival_order() {
     }
     assert_eq!(*order.lock().unwrap(), [0, 1, 2, 3, 4]);
     assert_eq!(gauges(&b), (1, 1));
+}
+
+/// `fair_call_handling` as Java's fair and non-fair semaphores: a slot given back while a call
+/// waits goes to the waiting call when fair; when not, a new call that asks before the woken
+/// waiter runs takes it (barging), and the waiter waits on, first in the queue.
+#[tokio::test(start_paused = true)]
+async fn fair_call_handling_decides_whether_a_new_call_overtakes_a_waiting_one() {
+    for fair in [true, false] {
+        let config = BulkheadConfig::builder()
+            .max_concurrent_calls(1)
+            .max_wait_duration(ms(1_000))
+            .fair_call_handling(fair)
+            .build()
+            .unwrap();
+        let b = Bulkhead::new("b", config);
+        let held = b.try_acquire_permission().unwrap();
+        let waiting = {
+            let b = b.clone();
+            tokio::spawn(async move { b.call(async { "waited" }).await })
+        };
+        settle().await;
+        drop(held);
+        // The waiter is woken but has not run yet.
+        let newcomer = b.try_acquire_permission();
+        assert_eq!(newcomer.is_ok(), !fair, "fair: {fair}");
+        assert_eq!(gauges(&b), (0, 1));
+        settle().await;
+        assert_eq!(waiting.is_finished(), fair, "fair: {fair}");
+        drop(newcomer);
+        assert_eq!(waiting.await.unwrap(), Ok("waited"));
+        assert_eq!(gauges(&b), (1, 1));
+    }
 }
 
 #[tokio::test(start_paused = true)]

@@ -25,7 +25,7 @@
 //! - [`try_acquire_permission`](Bulkhead::try_acquire_permission) never waits;
 //!   [`acquire_permission`](Bulkhead::acquire_permission) and [`call`](Bulkhead::call) wait up
 //!   to `max_wait_duration` on tokio's timer (0, the default, rejects at once), in arrival
-//!   order;
+//!   order (see fairness below);
 //! - dropping the permit gives the slot back and publishes CALL_FINISHED, however the call
 //!   ended: a cancelled call (its future dropped) or a panicking one cannot keep its slot;
 //!   dropping a call's future while it waits leaves the queue without taking a slot;
@@ -37,11 +37,15 @@
 //! - [`change_config`](Bulkhead::change_config) changes the config at run time, as Resilience4j's
 //!   `changeConfig`: more slots are free at once, fewer are taken back as running calls end.
 //!
-//! Waiting uses tokio's semaphore, which is fair (first come, first served): Resilience4j's
-//! default `fairCallHandlingStrategyEnabled = true`. Resilience4j's thread-pool bulkhead
+//! Slots are counted by the bulkhead's own semaphore (`semaphore.rs`: lock-free when nobody
+//! waits), fair or not as Java's `Semaphore` that Resilience4j uses, following the config's
+//! `fair_call_handling` at creation (default true: waiting calls are served in arrival order
+//! and a new call never overtakes them; false: a new call may take a slot that was just given
+//! back while others wait). Resilience4j's thread-pool bulkhead
 //! (`resilience4j.thread-pool-bulkhead`) is not provided: see [`crate::config::file`].
 //!
-//! Files of this module: `config.rs` (builder), `properties.rs` (the property table), `permit.rs`,
+//! Files of this module: `config.rs` (builder), `properties.rs` (the property table),
+//! `semaphore.rs` (the slots and the queue of waiting calls), `permit.rs`,
 //! `owned.rs` (the owned permit and its acquires),
 //! `events.rs`, `metrics.rs`, `error.rs`, `registry.rs` (the registry's bulkheads).
 
@@ -53,6 +57,7 @@ pub(crate) mod owned;
 mod permit;
 mod properties;
 pub(crate) mod registry;
+mod semaphore;
 
 pub use config::BulkheadConfigBuilder;
 pub use error::BulkheadFull;
@@ -64,12 +69,12 @@ pub(crate) use properties::BULKHEAD_FIELDS;
 pub use properties::{BulkheadConfig, BulkheadSettings};
 
 use crate::event_bus::EventBus;
+use semaphore::Semaphore;
 use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
-use tokio::sync::{Semaphore, SemaphorePermit};
 
 /// A named bulkhead: its slots, config and event subscribers. Cheap to clone (one `Arc`);
 /// clones share everything.
@@ -81,7 +86,8 @@ pub struct Bulkhead {
 /// What the handles of one bulkhead share.
 pub(crate) struct Shared {
     name: Arc<str>,
-    /// The free slots; a taken slot is forgotten here and added back by its permit.
+    /// The free slots (fair or not as the config at creation says); a permit gives its slot
+    /// back here.
     semaphore: Semaphore,
     /// `max_concurrent_calls` and `max_wait_duration` of the current config, read per call
     /// without a lock.
@@ -116,10 +122,9 @@ impl Shared {
         );
     }
 
-    /// `slot` was taken: CALL_PERMITTED and its permit (which gives it back).
+    /// A slot was taken: CALL_PERMITTED and its permit (which gives it back).
     #[inline]
-    fn permitted<'a>(&'a self, slot: SemaphorePermit<'a>) -> BulkheadPermit<'a> {
-        slot.forget();
+    fn permitted(&self) -> BulkheadPermit<'_> {
         self.publish(BulkheadEventKind::CallPermitted);
         BulkheadPermit::new(self)
     }
@@ -127,7 +132,7 @@ impl Shared {
     /// A permit's slot comes back: CALL_FINISHED unless the permit was `release_unused`.
     #[inline]
     fn release(&self, finish: bool) {
-        self.semaphore.add_permits(1);
+        self.semaphore.release(1);
         if finish {
             self.publish(BulkheadEventKind::CallFinished);
         }
@@ -167,7 +172,7 @@ impl Bulkhead {
         Self {
             inner: Arc::new(Shared {
                 name: name.into(),
-                semaphore: Semaphore::new(config.max_concurrent_calls as usize),
+                semaphore: Semaphore::new(config.max_concurrent_calls, config.fair_call_handling),
                 max_calls: AtomicU32::new(config.max_concurrent_calls),
                 max_wait_nanos: AtomicU64::new(nanos(config.max_wait_duration)),
                 config: parking_lot::Mutex::new(config),
@@ -192,26 +197,29 @@ impl Bulkhead {
     #[inline]
     pub fn try_acquire_permission(&self) -> Result<BulkheadPermit<'_>, BulkheadFull> {
         let shared = &*self.inner;
-        match shared.semaphore.try_acquire() {
-            Ok(slot) => Ok(shared.permitted(slot)),
-            Err(_) => Err(shared.rejected()),
+        if shared.semaphore.try_acquire() {
+            Ok(shared.permitted())
+        } else {
+            Err(shared.rejected())
         }
     }
 
     /// A slot, waiting for one up to `max_wait_duration` (on tokio's timer; a runtime with time
-    /// enabled is needed when the wait is not 0). Waiting calls are served in arrival order.
-    /// Dropping the future while it waits leaves the queue; no slot is taken and nothing is
-    /// published.
+    /// enabled is needed when the wait is not 0). Waiting calls are served in arrival order; a
+    /// new call overtakes them only when `fair_call_handling` is false. Dropping the future while
+    /// it waits leaves the queue; no slot is taken and nothing is published.
     pub async fn acquire_permission(&self) -> Result<BulkheadPermit<'_>, BulkheadFull> {
         let shared = &*self.inner;
-        if let Ok(slot) = shared.semaphore.try_acquire() {
-            return Ok(shared.permitted(slot));
+        if shared.semaphore.try_acquire() {
+            return Ok(shared.permitted());
         }
         let wait = shared.max_wait();
         if !wait.is_zero()
-            && let Ok(Ok(slot)) = tokio::time::timeout(wait, shared.semaphore.acquire()).await
+            && tokio::time::timeout(wait, shared.semaphore.acquire(1))
+                .await
+                .is_ok()
         {
-            return Ok(shared.permitted(slot));
+            return Ok(shared.permitted());
         }
         Err(shared.rejected())
     }
@@ -228,7 +236,7 @@ impl Bulkhead {
     pub fn metrics(&self) -> BulkheadMetrics {
         let shared = &*self.inner;
         BulkheadMetrics {
-            available_concurrent_calls: u32::try_from(shared.semaphore.available_permits())
+            available_concurrent_calls: u32::try_from(shared.semaphore.available())
                 .unwrap_or(u32::MAX),
             max_allowed_concurrent_calls: shared.max_calls.load(Ordering::Relaxed),
         }
@@ -250,7 +258,7 @@ impl Bulkhead {
 
     /// Replaces the config at run time (Resilience4j's `changeConfig`): more slots are free at
     /// once; fewer are taken back from the free ones, waiting (in the queue, ahead of later
-    /// calls) for running calls to end if needed, as Resilience4j's `acquireUninterruptibly`
+    /// calls when fair) for running calls to end if needed, as Resilience4j's `acquireUninterruptibly`
     /// does. The new `max_wait_duration` applies to calls that start waiting afterwards. One
     /// change at a time; dropping the future before it completes changes nothing.
     pub async fn change_config(&self, config: BulkheadConfig) {
@@ -259,12 +267,10 @@ impl Bulkhead {
         let old = shared.max_calls.load(Ordering::Relaxed);
         let new = config.max_concurrent_calls;
         if new < old {
-            // A bulkhead's semaphore is never closed, so this always gets the slots.
-            if let Ok(slots) = shared.semaphore.acquire_many(old - new).await {
-                slots.forget();
-            }
+            // Dropped before it completes, the wait gives back the slots it was handed.
+            shared.semaphore.acquire(u64::from(old - new)).await;
         } else if new > old {
-            shared.semaphore.add_permits((new - old) as usize);
+            shared.semaphore.release(u64::from(new - old));
         }
         shared.max_calls.store(new, Ordering::Relaxed);
         shared

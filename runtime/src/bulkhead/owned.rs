@@ -8,7 +8,6 @@ use std::fmt;
 use std::future::Future;
 #[cfg(feature = "tower")]
 use std::pin::Pin;
-use tokio::sync::SemaphorePermit;
 
 /// A slot in a [`Bulkhead`], held for one call and owning a handle to its bulkhead, so it can
 /// live in a `'static` future or be moved into a spawned task. Dropping it gives the slot back
@@ -56,8 +55,8 @@ impl Drop for OwnedBulkheadPermit {
 }
 
 /// A wait for an owned slot, owning its bulkhead: what [`Bulkhead::acquire_owned`] returns once
-/// a slot was not free at once. Boxed (its inner future is tokio's semaphore wait under tokio's
-/// timeout, which cannot be named); only a call that must wait allocates it.
+/// a slot was not free at once. Boxed (its inner future is an async block, which cannot be
+/// named); only a call that must wait allocates it.
 #[cfg(feature = "tower")]
 pub(crate) type OwnedAcquire =
     Pin<Box<dyn Future<Output = Result<OwnedBulkheadPermit, BulkheadFull>> + Send>>;
@@ -75,11 +74,9 @@ pub(crate) enum StartedOwned {
 }
 
 impl Shared {
-    /// `slot` was taken: it is forgotten here (the permit gives it back) and CALL_PERMITTED is
-    /// published.
+    /// A slot was taken (the permit gives it back): CALL_PERMITTED is published.
     #[inline]
-    fn take(&self, slot: SemaphorePermit<'_>) {
-        slot.forget();
+    fn take(&self) {
         self.publish(BulkheadEventKind::CallPermitted);
     }
 }
@@ -98,8 +95,10 @@ impl Bulkhead {
     #[inline]
     fn try_take_owned(&self) -> Option<OwnedBulkheadPermit> {
         let shared = &*self.inner;
-        let slot = shared.semaphore.try_acquire().ok()?;
-        shared.take(slot);
+        if !shared.semaphore.try_acquire() {
+            return None;
+        }
+        shared.take();
         Some(self.owned_permit())
     }
 
@@ -112,10 +111,11 @@ impl Bulkhead {
     }
 
     /// [`acquire_permission`](Self::acquire_permission) with an owned permit: a slot, waiting
-    /// for one up to `max_wait_duration` (tokio's timer), in arrival order; CALL_PERMITTED and
-    /// the permit, or CALL_REJECTED and [`BulkheadFull`]. The future owns a handle to the
-    /// bulkhead (it is `'static` and `Send`: it can be spawned); dropping it while it waits
-    /// leaves the queue, takes no slot and publishes nothing.
+    /// for one up to `max_wait_duration` (tokio's timer), in arrival order (overtaken by new
+    /// calls only when `fair_call_handling` is false); CALL_PERMITTED and the permit, or
+    /// CALL_REJECTED and [`BulkheadFull`]. The future owns a handle to the bulkhead (it is
+    /// `'static` and `Send`: it can be spawned); dropping it while it waits leaves the queue,
+    /// takes no slot and publishes nothing.
     pub fn acquire_owned(
         &self,
     ) -> impl Future<Output = Result<OwnedBulkheadPermit, BulkheadFull>> + Send + 'static {
@@ -153,9 +153,11 @@ impl Bulkhead {
         let shared = &*self.inner;
         let wait = shared.max_wait();
         if !wait.is_zero()
-            && let Ok(Ok(slot)) = tokio::time::timeout(wait, shared.semaphore.acquire()).await
+            && tokio::time::timeout(wait, shared.semaphore.acquire(1))
+                .await
+                .is_ok()
         {
-            shared.take(slot);
+            shared.take();
             return Ok(self.owned_permit());
         }
         Err(shared.rejected())

@@ -60,7 +60,7 @@ property_table! {
                 /// Calls the bulkhead lets run at once (Resilience4j's `maxConcurrentCalls`).
                 /// Default 25; 0 rejects every call.
             }
-            set(calls) checked by rules::at_most_max_permits {
+            set(calls) {
                 /// Calls allowed at once; 0 rejects every call (files require at least 1, as
                 /// Spring does).
             }
@@ -85,14 +85,17 @@ property_table! {
         fair_call_handling: bool {
             default true;
             get(copy) {
-                /// Resilience4j's `fairCallHandlingStrategyEnabled` (default true). Waiting
-                /// calls are served in arrival order either way: tokio's semaphore hands a
-                /// released slot to the longest waiter, which an unfair semaphore is also
-                /// allowed to do. Not a Spring property, so not in files.
+                /// Resilience4j's `fairCallHandlingStrategyEnabled` (default true), Java's fair
+                /// or non-fair semaphore: fair, waiting calls get slots in arrival order and a
+                /// new call never takes a slot while others wait; non-fair, a new call takes a
+                /// free slot even while others wait (one just given back, before the woken
+                /// waiter runs). Fixed when the bulkhead is created (`change_config` keeps the
+                /// first value, as Resilience4j's semaphore does). Not a Spring property, so
+                /// not in files.
             }
             set(fair) {
-                /// Resilience4j's `fairCallHandlingStrategyEnabled`; waiting calls are served in
-                /// arrival order either way.
+                /// Resilience4j's `fairCallHandlingStrategyEnabled`: false lets a new call
+                /// overtake waiting ones (Java's non-fair semaphore).
             }
         }
         event_consumer_buffer_size: u32 {
@@ -119,14 +122,6 @@ mod rules {
     /// A count of at least 1.
     pub(super) fn at_least_one(key: &'static str, v: u32) -> Option<ConfigError> {
         (v == 0).then(|| ConfigError::invalid(key, v, "must be at least 1"))
-    }
-
-    /// No more slots than tokio's semaphore holds (`Semaphore::MAX_PERMITS`; only reachable on
-    /// 32-bit targets, where it is 2^29 - 1).
-    pub(super) fn at_most_max_permits(key: &'static str, v: u32) -> Option<ConfigError> {
-        let max = tokio::sync::Semaphore::MAX_PERMITS;
-        (usize::try_from(v).map_or(true, |v| v > max))
-            .then(|| ConfigError::invalid(key, v, format!("must be at most {max}")))
     }
 }
 

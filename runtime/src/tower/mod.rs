@@ -115,8 +115,8 @@
 //!   slot, in arrival order, up to `max_wait_duration` (tokio's timer) before it calls the inner
 //!   service. The service made ready moves into the future with the request (`S: Clone`: a
 //!   clone stays behind, as in tower's `retry` and the rate limiter's wait), so a service that
-//!   sends in `call` does not send early. The wait is boxed (tokio's semaphore wait cannot be
-//!   named): only a call that waits allocates;
+//!   sends in `call` does not send early. The wait is boxed (an async block under tokio's
+//!   timeout, which cannot be named): only a call that waits allocates;
 //! * otherwise the response future fails with [`BulkheadFull`](crate::bulkhead::BulkheadFull)
 //!   (CALL_REJECTED), the inner service not called.
 //!

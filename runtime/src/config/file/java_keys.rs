@@ -80,8 +80,7 @@ pub(crate) fn retry_property(canonical: &str) -> Option<&'static str> {
 }
 
 const BULKHEAD_FAIR: &str = "not a Spring property (Resilience4j's Spring binding ignores it): set \
-     it with `BulkheadConfigBuilder::fair_call_handling` in code; waiting calls are served in \
-     arrival order either way";
+     it with `BulkheadConfigBuilder::fair_call_handling` in code";
 const BULKHEAD_STACK_TRACE: &str =
     "not applicable: fusebox's `BulkheadFull` error carries no stack trace";
 
