@@ -5,7 +5,7 @@
 
 use super::CircuitBreaker;
 use super::call_stats::StatsCore;
-use super::shards::{CleanTotals, Shards};
+use super::shards::{CleanTotals, MAX_BATCHED_NANOS, Shards};
 use super::tag::tag_of;
 use super::transition::OpenWait;
 use crate::clock::ClockSource;
@@ -25,6 +25,9 @@ pub(crate) struct Inner {
     pub(super) clock: ClockSource,
     /// The config values read outside the lock, mirrored from `Core::config`.
     pub(super) slow_threshold_nanos: AtomicU64,
+    /// The longest success the hot path may skip or batch: the slow-call threshold, capped
+    /// below [`MAX_BATCHED_NANOS`] (one compare on the hot path for both).
+    pub(super) fast_limit_nanos: AtomicU64,
     /// The time limit in nanoseconds; 0 when there is none.
     pub(super) timeout_nanos: AtomicU64,
     pub(super) auto_half_open: AtomicBool,
@@ -104,6 +107,7 @@ impl CircuitBreaker {
             name: Arc::from(name),
             clock: config.clock.clone(),
             slow_threshold_nanos: AtomicU64::new(0),
+            fast_limit_nanos: AtomicU64::new(0),
             timeout_nanos: AtomicU64::new(0),
             auto_half_open: AtomicBool::new(false),
             after_max_wait: AtomicU8::new(State::Open as u8),
@@ -154,10 +158,11 @@ impl Inner {
 
     /// Makes `config` current: stores it and mirrors the values read outside the lock.
     pub(super) fn install_config(&self, core: &mut Core, config: CircuitBreakerConfig) {
-        self.slow_threshold_nanos.store(
-            nanos(config.slow_call_duration_threshold),
-            Ordering::Relaxed,
-        );
+        let slow_threshold = nanos(config.slow_call_duration_threshold);
+        self.slow_threshold_nanos
+            .store(slow_threshold, Ordering::Relaxed);
+        self.fast_limit_nanos
+            .store(slow_threshold.min(MAX_BATCHED_NANOS - 1), Ordering::Relaxed);
         self.timeout_nanos.store(
             config.timeout.map_or(0, |t| nanos(t).max(1)),
             Ordering::Relaxed,

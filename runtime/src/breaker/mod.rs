@@ -206,6 +206,13 @@ impl CircuitBreaker {
         self.inner.record(elapsed_nanos, failed);
     }
 
+    /// Records an outcome that took `elapsed_nanos` and ended at `ended` (the clock reading
+    /// that measured it, which a time window's batched success is placed by).
+    #[inline]
+    pub(crate) fn record_ended(&self, ended: u64, elapsed_nanos: u64, failed: bool) {
+        self.inner.record_with(elapsed_nanos, failed, || ended);
+    }
+
     /// Records an ignored error: the permission is released, an IGNORED_ERROR event is
     /// published, nothing is counted.
     pub fn on_ignored_error(&self, elapsed: Duration) {
