@@ -532,11 +532,13 @@ impl<'a> Permit<'a> {
     /// `(breaker, ended, elapsed)`.
     #[inline]
     fn end(self) -> (&'a CircuitBreaker, u64, u64) {
-        let ended = self.breaker.now_nanos();
-        let done = (self.breaker, ended, ended.saturating_sub(self.started));
+        let (breaker, started) = (self.breaker, self.started);
         // Nothing in a permit owns memory: forgetting it only skips the release in `Drop`.
+        // Forgotten before the clock is read, so that no permit is alive across that read (it
+        // would be kept in memory for the unwinding path).
         std::mem::forget(self);
-        done
+        let ended = breaker.now_nanos();
+        (breaker, ended, ended.saturating_sub(started))
     }
 
     /// Records the call's outcome (`failed` or not), placed by the reading that ended it.

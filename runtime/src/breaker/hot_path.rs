@@ -13,7 +13,7 @@
 use super::CircuitBreaker;
 use super::inner::Inner;
 use super::shards::{CLOSED, FOLD_AT, Line, MAX_BATCHED_NANOS, ONE_CALL};
-use super::tag::{CLOSED_CLEAN, CLOSED_CLEAN_COUNTED, PERMITS, STATE_BITS};
+use super::tag::{CLEAN, CLOSED_CLEAN, CLOSED_CLEAN_COUNTED, PERMITS, STATE_BITS};
 use crate::state::State;
 use crate::sync::{STRAY_SPINS, spin_wait};
 use std::sync::Arc;
@@ -49,12 +49,13 @@ impl Inner {
     /// Records one outcome; the heart of the hot path.
     #[inline(always)]
     pub(super) fn record(self: &Arc<Self>, elapsed_nanos: u64, failed: bool) {
-        self.record_with(elapsed_nanos, failed, || self.now());
+        self.record_with(elapsed_nanos, failed, None);
     }
 
-    /// Records one outcome whose call ended at the clock reading `ended` gives (the guard has
-    /// one already: it measured the call's duration with it, so a time window's batched success
-    /// does not read the clock again).
+    /// Records one outcome; `ended` is the clock reading that ended the call when the caller
+    /// has one (the guard measured the call's duration with it), so that a time window's
+    /// batched success does not read the clock again, and a count window's batching check is
+    /// the same one compare (`ended < batch_until`, which is `u64::MAX` for it).
     ///
     /// A fast success into a [`CLEAN`](super::tag::CLEAN) breaker is skipped with no write at
     /// all, or only counted for the call stats on the caller's own line
@@ -67,7 +68,7 @@ impl Inner {
         self: &Arc<Self>,
         elapsed_nanos: u64,
         failed: bool,
-        ended: impl FnOnce() -> u64,
+        ended: Option<u64>,
     ) {
         if failed || elapsed_nanos > self.fast_limit_nanos.load(Ordering::Relaxed) {
             self.record_other(elapsed_nanos, failed);
@@ -77,15 +78,21 @@ impl Inner {
         if tag == CLOSED_CLEAN {
             return;
         }
-        if tag == CLOSED_CLEAN_COUNTED && self.count_clean(elapsed_nanos) {
+        // `CLEAN` is only ever set as `CLOSED_CLEAN` or `CLOSED_CLEAN_COUNTED`.
+        if tag & CLEAN != 0 && self.count_clean(elapsed_nanos) {
             return;
         }
         let until = self.batch_until.load(Ordering::Acquire);
-        if until != 0 {
-            if self.batch(elapsed_nanos, until, ended) {
+        // 0: batching stopped (`ended < 0` never holds); `u64::MAX`: any time.
+        let open = match ended {
+            Some(ended) => ended < until,
+            None => until != 0 && (until == u64::MAX || self.now() < until),
+        };
+        if open {
+            if self.batch(elapsed_nanos) {
                 return;
             }
-        } else if self.wait_and_batch(elapsed_nanos) {
+        } else if until == 0 && self.wait_and_batch(elapsed_nanos) {
             return;
         }
         self.record_contended(elapsed_nanos, false, false);
@@ -128,13 +135,10 @@ impl Inner {
         true
     }
 
-    /// Counts a fast success on the caller's line if batching allows it (see `batch.rs` for
-    /// why this is exact); `false` if it must take the lock.
+    /// Counts a fast success on the caller's line, `batch_until` having allowed it (see
+    /// `batch.rs` for why this is exact); `false` if it must take the lock.
     #[inline(always)]
-    fn batch(&self, elapsed_nanos: u64, until: u64, ended: impl FnOnce() -> u64) -> bool {
-        if until != u64::MAX && ended() >= until {
-            return false;
-        }
+    fn batch(&self, elapsed_nanos: u64) -> bool {
         let Some(shards) = self.shards.get() else {
             return false;
         };

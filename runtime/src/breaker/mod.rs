@@ -210,7 +210,7 @@ impl CircuitBreaker {
     /// that measured it, which a time window's batched success is placed by).
     #[inline]
     pub(crate) fn record_ended(&self, ended: u64, elapsed_nanos: u64, failed: bool) {
-        self.inner.record_with(elapsed_nanos, failed, || ended);
+        self.inner.record_with(elapsed_nanos, failed, Some(ended));
     }
 
     /// Records an ignored error: the permission is released, an IGNORED_ERROR event is
