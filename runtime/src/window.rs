@@ -94,22 +94,31 @@ pub(crate) fn clean(p: Packed, size: usize) -> bool {
 }
 
 /// The packed counters of the calls in `slots`, which are then overwritten with fast
-/// successes. Eight slots at a time: each flag, masked to one bit per byte, is summed over the
+/// successes. Eight slots at a time: eight fast successes (the common case once a window is
+/// full) are one compare; otherwise each flag, masked to one bit per byte, is summed over the
 /// word's bytes by one multiplication (at most 8, so the top byte holds the sum).
 fn evict_successes(slots: &mut [u8]) -> Packed {
     const ONES: u64 = 0x0101_0101_0101_0101;
-    let byte_sum = |bits: u64| (bits.wrapping_mul(ONES) >> 56) as Packed;
+    let byte_sum = |bits: u64| bits.wrapping_mul(ONES) >> 56;
     let (words, rest) = slots.as_chunks::<8>();
-    let mut sum: Packed = 0;
+    let (mut calls, mut failed, mut slow, mut slow_failed) = (0u64, 0u64, 0u64, 0u64);
     for word in words {
         let w = u64::from_le_bytes(*word);
-        let failed = (w >> 1) & ONES;
-        let slow = (w >> 2) & ONES;
-        sum += byte_sum(w & ONES)
-            | byte_sum(failed) << 32
-            | byte_sum(slow) << 64
-            | byte_sum(failed & slow) << 96;
+        if w == ONES {
+            calls += 8;
+            continue;
+        }
+        let f = (w >> 1) & ONES;
+        let s = (w >> 2) & ONES;
+        calls += byte_sum(w & ONES);
+        failed += byte_sum(f);
+        slow += byte_sum(s);
+        slow_failed += byte_sum(f & s);
     }
+    let mut sum = Packed::from(calls)
+        | Packed::from(failed) << 32
+        | Packed::from(slow) << 64
+        | Packed::from(slow_failed) << 96;
     for &slot in rest {
         sum += DELTAS[usize::from(slot & 7)];
     }
@@ -174,7 +183,7 @@ impl CountWindow {
 
     /// Records `n` fast successes, as `n` calls of [`record`](Self::record) would: the `n`
     /// slots after the head (at most two runs of the ring) are counted out eight at a time and
-    /// filled with fast successes, so a merge costs about one instruction per slot instead of a
+    /// filled with fast successes, so a merge costs under one instruction per slot instead of a
     /// ring step each. From `size` on, the ring holds nothing else.
     pub(crate) fn add_successes(&mut self, n: u64) {
         let size = self.slots.len();
