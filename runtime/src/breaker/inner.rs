@@ -14,7 +14,7 @@ use crate::events::{EventBus, Pending};
 use crate::state::State;
 use crate::sync::{AtomicBool, AtomicU8, AtomicU32, AtomicU64, Mutex};
 use crate::window::Window;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64 as StdAtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -23,6 +23,8 @@ pub(crate) struct Inner {
     pub(crate) name: Arc<str>,
     /// The clock, fixed for the breaker's life.
     pub(super) clock: ClockSource,
+    /// The clock's [tick cell](ClockSource::tick_cell): the default clock reads in one load.
+    pub(super) tick: &'static StdAtomicU64,
     /// The config values read outside the lock, mirrored from `Core::config`.
     pub(super) slow_threshold_nanos: AtomicU64,
     /// The longest success the hot path may skip or batch: the slow-call threshold, capped
@@ -106,6 +108,7 @@ impl CircuitBreaker {
         let inner = Arc::new(Inner {
             name: Arc::from(name),
             clock: config.clock.clone(),
+            tick: config.clock.tick_cell(),
             slow_threshold_nanos: AtomicU64::new(0),
             fast_limit_nanos: AtomicU64::new(0),
             timeout_nanos: AtomicU64::new(0),
@@ -153,7 +156,7 @@ impl CircuitBreaker {
 impl Inner {
     #[inline]
     pub(super) fn now(&self) -> u64 {
-        self.clock.now_nanos()
+        self.clock.now_from(self.tick)
     }
 
     /// Makes `config` current: stores it and mirrors the values read outside the lock.

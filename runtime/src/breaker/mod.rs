@@ -379,7 +379,7 @@ impl CircuitBreaker {
     /// The clock nanoseconds now, by this breaker's clock.
     #[inline]
     pub(crate) fn now_nanos(&self) -> u64 {
-        self.inner.clock.now_nanos()
+        self.inner.now()
     }
 
     /// Whether two handles point at the same breaker.
