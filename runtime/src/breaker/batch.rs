@@ -25,10 +25,8 @@
 //!   the window (and the calls timer) before the holder does anything else;
 //! * leaving ([`Locked`]'s drop): when the rules above allow batching, each line is reopened
 //!   with `compare_exchange(CLOSED, 0)`, and `batch_until` tells callers until when (the end of
-//!   the newest bucket's second for a time window, `u64::MAX` for a count window; 0 when
-//!   batching stopped). It is written only when that changes, and not at all while the holder
-//!   works: every call reads its cache line. A line that holds a stray increment (below) stays
-//!   closed until a later holder reopens it.
+//!   the newest bucket's second for a time window, `u64::MAX` for a count window). A line that
+//!   holds a stray increment (below) stays closed until a later holder reopens it.
 //!
 //! A caller that saw `batch_until` allow it adds `ONE_CALL | nanos` to its line with one
 //! `fetch_add`, which returns the word before:
@@ -106,9 +104,7 @@ impl Inner {
     /// Closes every open line and merges what waited in it.
     #[inline(never)]
     fn close(&self, core: &mut Core) {
-        // `batch_until` keeps its value while the holder works (every call reads its cache
-        // line: writing it twice per holder made the other threads' next calls miss): a caller
-        // that reads it meanwhile finds its line closed and takes its increment back.
+        self.batch_until.store(0, Ordering::Relaxed);
         let Some(shards) = self.shards.get() else {
             unreachable!("lines are open, so they were allocated")
         };
@@ -149,42 +145,32 @@ impl Inner {
     /// events (a batched success publishes none), the window full (count) or, with one more
     /// success, at its minimum and below both thresholds (time).
     fn reopen(&self, core: &mut Core) {
-        let until = self.batching_until(core);
-        let mut open = 0;
-        if until != 0 {
-            let shards = self.shards.get_or_init(Shards::new);
-            for (i, line) in shards.lines().iter().enumerate() {
-                if line
-                    .acc
-                    .compare_exchange(CLOSED, 0, Ordering::AcqRel, Ordering::Relaxed)
-                    .is_ok()
-                {
-                    open |= 1 << i;
-                }
-            }
-        }
-        core.open_lines = open;
-        let until = if open != 0 { until } else { 0 };
-        // Written only when it changes (a count window's stays `u64::MAX` from one holder to
-        // the next): every call reads this cache line.
-        if self.batch_until.load(Ordering::Relaxed) != until {
-            self.batch_until.store(until, Ordering::Release);
-        }
-    }
-
-    /// Until when the rules allow batching (`reopen`), 0 if they do not.
-    fn batching_until(&self, core: &Core) -> u64 {
         if core.state != State::Closed || self.events.wants_successes() {
-            return 0;
+            return;
         }
-        match &core.window {
+        let until = match &core.window {
             Window::Count(w) if w.is_full() => u64::MAX,
             Window::Time(w)
                 if Self::successes_stay_below(&core.config, w.rotated_totals(), core.minimum) =>
             {
                 w.newest_second_end()
             }
-            _ => 0,
+            _ => return,
+        };
+        let shards = self.shards.get_or_init(Shards::new);
+        let mut open = 0;
+        for (i, line) in shards.lines().iter().enumerate() {
+            if line
+                .acc
+                .compare_exchange(CLOSED, 0, Ordering::AcqRel, Ordering::Relaxed)
+                .is_ok()
+            {
+                open |= 1 << i;
+            }
+        }
+        core.open_lines = open;
+        if open != 0 {
+            self.batch_until.store(until, Ordering::Release);
         }
     }
 

@@ -187,7 +187,7 @@ impl Inner {
         self.wait_and_batch(elapsed_nanos)
     }
 
-    /// A fast success found batching stopped (`batch_until` was 0) or its line closed: while
+    /// A fast success found batching stopped (`batch_until` was 0, or its line closed): while
     /// a lock holder is inside, waits a little for it to reopen the caller's line, then
     /// batches from the start (a fresh `batch_until` and clock check, exactly as a first
     /// attempt). `false` (record under the lock) when the lock is free and the line closed
