@@ -524,24 +524,40 @@ impl<'a> Permit<'a> {
     /// Consumes the permit without running its `Drop` (the outcome is being recorded).
     #[inline]
     fn finish(self) -> (&'a CircuitBreaker, u64) {
-        let done = (self.breaker, self.elapsed_nanos());
+        let (breaker, _, elapsed) = self.end();
+        (breaker, elapsed)
+    }
+
+    /// [`finish`](Self::finish), also returning the clock reading that ended the call:
+    /// `(breaker, ended, elapsed)`.
+    #[inline]
+    fn end(self) -> (&'a CircuitBreaker, u64, u64) {
+        let (breaker, started) = (self.breaker, self.started);
         // Nothing in a permit owns memory: forgetting it only skips the release in `Drop`.
+        // Forgotten before the clock is read, so that no permit is alive across that read (it
+        // would be kept in memory for the unwinding path).
         std::mem::forget(self);
-        done
+        let ended = breaker.now_nanos();
+        (breaker, ended, ended.saturating_sub(started))
+    }
+
+    /// Records the call's outcome (`failed` or not), placed by the reading that ended it.
+    #[inline(always)]
+    fn record_outcome(self, failed: bool) {
+        let (breaker, ended, elapsed) = self.end();
+        breaker.record_ended(ended, elapsed, failed);
     }
 
     /// Records a success.
     #[inline]
     pub fn on_success(self) {
-        let (breaker, elapsed) = self.finish();
-        breaker.record_nanos(elapsed, false);
+        self.record_outcome(false);
     }
 
     /// Records a failure.
     #[inline]
     pub fn on_error(self) {
-        let (breaker, elapsed) = self.finish();
-        breaker.record_nanos(elapsed, true);
+        self.record_outcome(true);
     }
 
     /// Ignores the call: releases the permission and publishes an IGNORED_ERROR event.
@@ -597,8 +613,7 @@ impl<'a> Permit<'a> {
         if outcome == Outcome::Ignored {
             self.on_ignored();
         } else {
-            let (breaker, elapsed) = self.finish();
-            breaker.record_nanos(elapsed, outcome != Outcome::Success);
+            self.record_outcome(outcome != Outcome::Success);
         }
     }
 
@@ -628,8 +643,7 @@ impl<'a> Permit<'a> {
         if outcome == Outcome::Ignored {
             self.on_ignored();
         } else {
-            let (breaker, elapsed) = self.finish();
-            breaker.record_nanos(elapsed, outcome != Outcome::Success);
+            self.record_outcome(outcome != Outcome::Success);
         }
         outcome
     }

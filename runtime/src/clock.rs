@@ -382,6 +382,30 @@ impl ClockSource {
         self.now_nanos_other()
     }
 
+    /// The cell that holds the time whenever its value is a reading: the ticker's for the
+    /// default clock, one that never does for every other clock. A breaker keeps it next to
+    /// its clock and reads the time with [`now_from`](Self::now_from): one load and one sign
+    /// test for the default clock, with no match on the source.
+    pub(crate) fn tick_cell(&self) -> &'static AtomicU64 {
+        /// Never holds a reading: every clock but the default one reads through the source.
+        static NO_TICK: AtomicU64 = AtomicU64::new(0);
+        match self {
+            ClockSource::System => &TICKER.tick,
+            _ => &NO_TICK,
+        }
+    }
+
+    /// The time now, `tick` being this source's [`tick_cell`](Self::tick_cell): the same
+    /// reading as [`now_nanos`](Self::now_nanos).
+    #[inline]
+    pub(crate) fn now_from(&self, tick: &AtomicU64) -> u64 {
+        let t = tick.load(Ordering::Acquire);
+        if is_reading(t) {
+            return t;
+        }
+        self.now_nanos_other()
+    }
+
     #[inline(never)]
     fn now_nanos_other(&self) -> u64 {
         match self {

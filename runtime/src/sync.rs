@@ -88,6 +88,14 @@ pub(crate) fn shard_index() -> usize {
     slot & !SHARED
 }
 
+/// This thread's shard index once assigned, [`UNASSIGNED`] before ([`shard_index`] assigns):
+/// one thread-local load, no test, so that a caller's bounds check covers both (a line index
+/// past the end: not assigned yet).
+#[inline(always)]
+pub(crate) fn line_index() -> usize {
+    thread_index()
+}
+
 /// This thread's shard index if the thread *owns* that shard (no other live thread of the
 /// process uses it, so counters in it have one writer and need no atomic read-modify-write);
 /// otherwise a value at or above [`MAX_SHARDS`] (the thread shares its shard, or has not been
@@ -114,6 +122,8 @@ mod slots {
         /// This thread's slot: its shard index (owned), `SHARED | index` (shared), or
         /// `UNASSIGNED`. No destructor, so it can be read while the thread exits.
         static SLOT: Cell<usize> = const { Cell::new(UNASSIGNED) };
+        /// This thread's shard index (owned or shared), or `UNASSIGNED`.
+        static INDEX: Cell<usize> = const { Cell::new(UNASSIGNED) };
         /// The shard this thread owns, given back when the thread exits.
         static OWNER: Owner = const { Owner(Cell::new(UNASSIGNED)) };
     }
@@ -152,6 +162,11 @@ mod slots {
         SLOT.get()
     }
 
+    #[inline(always)]
+    pub(super) fn thread_index() -> usize {
+        INDEX.get()
+    }
+
     /// Claims the lowest shard no live thread owns, or shares one (round robin) when all are
     /// owned or the thread is exiting.
     #[cold]
@@ -187,6 +202,7 @@ mod slots {
         let slot =
             owned.unwrap_or_else(|| SHARED | (NEXT.fetch_add(1, Ordering::Relaxed) & (count - 1)));
         SLOT.set(slot);
+        INDEX.set(slot & !SHARED);
         slot
     }
 }
@@ -203,6 +219,7 @@ mod slots {
     }
     loom::thread_local! {
         static SLOT: Cell<usize> = Cell::new(UNASSIGNED);
+        static INDEX: Cell<usize> = Cell::new(UNASSIGNED);
     }
 
     /// Two shards under loom: the first two threads that record own one each, a third shares
@@ -216,13 +233,18 @@ mod slots {
         SLOT.with(Cell::get)
     }
 
+    pub(super) fn thread_index() -> usize {
+        INDEX.with(Cell::get)
+    }
+
     pub(super) fn assign() -> usize {
         let n = NEXT.fetch_add(1, Ordering::Relaxed);
         let slot = if n < 2 { n } else { SHARED | (n & 1) };
         SLOT.with(|s| s.set(slot));
+        INDEX.with(|s| s.set(slot & !SHARED));
         slot
     }
 }
 
 pub(crate) use slots::shard_count;
-use slots::{assign, thread_slot};
+use slots::{assign, thread_index, thread_slot};

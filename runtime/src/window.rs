@@ -103,10 +103,25 @@ pub(crate) fn unpack(p: Packed) -> Totals {
     }
 }
 
-/// The last `size` calls, in a ring of one byte per call.
+/// The packed counters of `calls` calls of which `failed` failed, `slow` were slow and
+/// `slow_failed` both.
+#[inline]
+fn pack(calls: u32, failed: u32, slow: u32, slow_failed: u32) -> Packed {
+    Packed::from(calls)
+        | Packed::from(failed) << 32
+        | Packed::from(slow) << 64
+        | Packed::from(slow_failed) << 96
+}
+
+/// The last `size` calls, in a ring of two bits per call: one word of failure bits and one of
+/// slow bits per 64 calls. The ring fills in order from empty and only evicts once full, so a
+/// slot holds a recorded call exactly when the window is full (or the slot was written since
+/// it was created): no "recorded" bit is needed.
 #[derive(Clone, Debug)]
 pub(crate) struct CountWindow {
-    slots: Box<[u8]>,
+    /// `[failed, slow]` bits of slots `64 * i ..`.
+    bits: Box<[[u64; 2]]>,
+    size: usize,
     head: usize,
     totals: Packed,
 }
@@ -117,8 +132,10 @@ impl CountWindow {
             size > 0,
             "a count window holds at least 1 call: the config builder rejects 0"
         );
+        let size = size as usize;
         Self {
-            slots: vec![0; size as usize].into_boxed_slice(),
+            bits: vec![[0; 2]; size.div_ceil(64)].into_boxed_slice(),
+            size,
             head: 0,
             totals: 0,
         }
@@ -133,14 +150,25 @@ impl CountWindow {
     #[inline]
     pub(crate) fn record_packed(&mut self, failed: bool, slow: bool) -> u128 {
         self.head += 1;
-        if self.head >= self.slots.len() {
+        if self.head >= self.size {
             self.head = 0;
         }
+        let full = self.is_full();
+        let bit = self.head % 64;
+        // `head / 64` is in bounds: `head` is below `size`, and there are `size / 64` words
+        // rounded up.
+        let word = &mut self.bits[self.head / 64];
+        let old_failed = (word[0] >> bit) & 1 != 0;
+        let old_slow = (word[1] >> bit) & 1 != 0;
+        word[0] = word[0] & !(1 << bit) | u64::from(failed) << bit;
+        word[1] = word[1] & !(1 << bit) | u64::from(slow) << bit;
+        let old = if full {
+            DELTAS[usize::from(RECORDED | u8::from(old_failed) << 1 | u8::from(old_slow) << 2)]
+        } else {
+            0
+        };
         let new = RECORDED | (u8::from(failed) << 1) | (u8::from(slow) << 2);
-        // `head` is in bounds: reset above whenever it reaches the length.
-        let slot = &mut self.slots[self.head];
-        let old = std::mem::replace(slot, new);
-        self.totals = self.totals - DELTAS[usize::from(old & 7)] + DELTAS[usize::from(new)];
+        self.totals = self.totals - old + DELTAS[usize::from(new)];
         self.totals
     }
 
@@ -148,34 +176,74 @@ impl CountWindow {
         unpack(self.totals)
     }
 
-    /// Records `n` fast successes, as `n` calls of [`record`](Self::record) would, in at most
-    /// `size` steps: from `size` on, the ring holds nothing else.
+    /// Records `n` fast successes, as `n` calls of [`record`](Self::record) would: the bits of
+    /// the `n` slots after the head (at most two runs of the ring) are counted out and cleared
+    /// a word of 64 slots at a time, a word with no failed and no slow call among them being
+    /// one test. From `size` on, the ring holds nothing else.
     pub(crate) fn add_successes(&mut self, n: u64) {
-        let size = self.slots.len();
+        let size = self.size;
         match usize::try_from(n) {
+            Ok(0) => {}
             Ok(n) if n < size => {
-                for _ in 0..n {
-                    self.record_packed(false, false);
-                }
+                let start = if self.head + 1 == size {
+                    0
+                } else {
+                    self.head + 1
+                };
+                let first = n.min(size - start);
+                let (f1, s1, b1) = self.clear(start, start + first);
+                let (f2, s2, b2) = self.clear(0, n - first);
+                let calls = self.totals as u32 as usize;
+                // Sequential from empty: the overwritten slots that held calls are the first
+                // `calls + n - size` of them.
+                let evicted = (calls + n).saturating_sub(size) as u32;
+                self.totals = self.totals - pack(evicted, f1 + f2, s1 + s2, b1 + b2)
+                    + DELTAS[usize::from(RECORDED)] * n as Packed;
+                let last = start + n - 1;
+                self.head = if last >= size { last - size } else { last };
             }
             _ => {
-                self.slots.fill(RECORDED);
+                self.bits.fill([0; 2]);
                 self.totals = DELTAS[usize::from(RECORDED)] * size as Packed;
                 self.head = (self.head + (n % size as u64) as usize) % size;
             }
         }
     }
 
+    /// Clears the failed and slow bits of slots `from..to`; returns how many were failed, slow,
+    /// and both.
+    fn clear(&mut self, from: usize, to: usize) -> (u32, u32, u32) {
+        let (mut failed, mut slow, mut both) = (0, 0, 0);
+        let mut i = from;
+        while i < to {
+            let first_bit = i % 64;
+            let bits = (to - i).min(64 - first_bit);
+            let mask = (u64::MAX >> (64 - bits)) << first_bit;
+            // `i / 64` is in bounds: `i < to <= size`.
+            let word = &mut self.bits[i / 64];
+            let [f, s] = [word[0] & mask, word[1] & mask];
+            if f | s != 0 {
+                failed += f.count_ones();
+                slow += s.count_ones();
+                both += (f & s).count_ones();
+                word[0] &= !mask;
+                word[1] &= !mask;
+            }
+            i += bits;
+        }
+        (failed, slow, both)
+    }
+
     /// Whether the window holds `size` calls.
     #[inline]
     pub(crate) fn is_full(&self) -> bool {
-        self.totals as u32 as usize == self.slots.len()
+        self.totals as u32 as usize == self.size
     }
 
     /// The window's size, in calls.
     #[inline]
     pub(crate) fn size(&self) -> usize {
-        self.slots.len()
+        self.size
     }
 }
 
@@ -379,7 +447,7 @@ mod tests {
 
     proptest! {
         #[test]
-        fn bulk_successes_match_one_by_one(size in 1u32..12, pre in proptest::collection::vec((any::<bool>(), any::<bool>()), 0..30), n in 0u64..40, after in proptest::collection::vec((any::<bool>(), any::<bool>()), 0..30)) {
+        fn bulk_successes_match_one_by_one(size in 1u32..200, pre in proptest::collection::vec((any::<bool>(), any::<bool>()), 0..400), n in 0u64..300, after in proptest::collection::vec((any::<bool>(), any::<bool>()), 0..30)) {
             let mut bulk = CountWindow::new(size);
             let mut one = CountWindow::new(size);
             for &(f, s) in &pre {
@@ -399,7 +467,7 @@ mod tests {
         }
 
         #[test]
-        fn count_window_matches_reference(size in 1u32..12, ops in proptest::collection::vec(op(), 0..200)) {
+        fn count_window_matches_reference(size in prop_oneof![1u32..12, 60u32..140], ops in proptest::collection::vec(op(), 0..400)) {
             let mut w = CountWindow::new(size);
             let mut all: Vec<(u64, bool, bool)> = Vec::new();
             for op in ops {

@@ -27,6 +27,12 @@ enum Step {
     Failure {
         ms: u16,
     },
+    /// `n` calls through the guard (`try_acquire`, then `Permit::on_success` or `on_error`),
+    /// which record with the clock reading that ended them (no time passes during the call).
+    Guarded {
+        n: u8,
+        ok: bool,
+    },
     /// One call whose error is ignored.
     Ignored,
     /// Time passes.
@@ -45,6 +51,7 @@ fn step() -> impl Strategy<Value = Step> {
         6 => (1u8..12, prop_oneof![4 => 0u16..50, 1 => 50u16..300])
             .prop_map(|(n, ms)| Step::Successes { n, ms }),
         3 => (0u16..300).prop_map(|ms| Step::Failure { ms }),
+        3 => (1u8..12, prop::bool::weighted(0.8)).prop_map(|(n, ok)| Step::Guarded { n, ok }),
         1 => Just(Step::Ignored),
         2 => (0u32..5_000).prop_map(|ms| Step::Advance { ms }),
         1 => prop::sample::select(State::ALL.to_vec()).prop_map(Step::Transition),
@@ -158,6 +165,21 @@ fn apply(p: &Pair, step: &Step) {
             }
         }
         Step::Failure { ms } => both(p, |b| call(b, false, ms)),
+        Step::Guarded { n, ok } => {
+            for _ in 0..n {
+                both(p, |b| match b.try_acquire() {
+                    Ok(permit) if ok => {
+                        permit.on_success();
+                        true
+                    }
+                    Ok(permit) => {
+                        permit.on_error();
+                        true
+                    }
+                    Err(_) => false,
+                });
+            }
+        }
         Step::Ignored => both(p, |b| {
             let permitted = b.try_acquire_permission();
             if permitted {

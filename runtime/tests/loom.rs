@@ -350,6 +350,92 @@ fn a_batched_success_and_a_new_second_in_a_time_window() {
     });
 }
 
+/// The guard's path: `Permit::on_success` passes the clock reading that measured the call down,
+/// and a time window's batching check compares that reading (not a fresh one) with
+/// `batch_until`. A guarded success ending in the newest second races a failure one second
+/// later, which moves the window on: the success is counted once, in the old second (then
+/// evicted) or the new one, and the failure is in the window.
+#[test]
+fn a_guarded_success_and_a_new_second_in_a_time_window() {
+    loom::model(|| {
+        let clock = ManualClock::new();
+        let b = Arc::new(
+            Registry::new().circuit_breaker_with_config(
+                "loom-time-guard",
+                CircuitBreakerConfig::builder()
+                    .call_stats_enabled(true)
+                    .clock(clock.clone())
+                    .sliding_window_type(fusebox_runtime::SlidingWindowType::TimeBased)
+                    .sliding_window_size(1)
+                    .minimum_number_of_calls(1)
+                    .failure_rate_threshold(100.0)
+                    .build()
+                    .unwrap(),
+            ),
+        );
+        assert!(b.try_acquire_permission());
+        b.on_success(Duration::from_millis(1));
+        let s = {
+            let b = b.clone();
+            thread::spawn(move || {
+                if let Ok(permit) = b.try_acquire() {
+                    permit.on_success();
+                }
+            })
+        };
+        let f = {
+            let b = b.clone();
+            thread::spawn(move || {
+                clock.advance(Duration::from_millis(1500));
+                assert!(b.try_acquire_permission());
+                b.on_error(Duration::from_millis(1));
+            })
+        };
+        s.join().unwrap();
+        f.join().unwrap();
+        let m = b.metrics();
+        assert_eq!(m.number_of_failed_calls(), 1);
+        assert!(m.number_of_buffered_calls() == 1 || m.number_of_buffered_calls() == 2);
+        let stats = b.call_stats().unwrap();
+        assert_eq!(stats.successful.count, 2);
+        assert_eq!(stats.failed.count, 1);
+    });
+}
+
+/// The guard's path in a count window (`ended < batch_until`, `u64::MAX` for a count window,
+/// one compare for the hint): a guarded success races a failure's lock holder; counted once.
+#[test]
+fn a_guarded_success_and_a_failure_count_once() {
+    loom::model(|| {
+        let b = batching(2);
+        let s = {
+            let b = b.clone();
+            thread::spawn(move || {
+                if let Ok(permit) = b.try_acquire() {
+                    permit.on_success();
+                }
+            })
+        };
+        let f = {
+            let b = b.clone();
+            thread::spawn(move || {
+                assert!(b.try_acquire_permission());
+                b.on_error(Duration::from_millis(1));
+            })
+        };
+        s.join().unwrap();
+        f.join().unwrap();
+        // Window [F S] before; then S and F in some order: [S F] or [F S].
+        let m = b.metrics();
+        assert_eq!(m.state(), State::Closed);
+        assert_eq!(m.number_of_buffered_calls(), 2);
+        assert_eq!(m.number_of_failed_calls(), 1);
+        let stats = b.call_stats().unwrap();
+        assert_eq!(stats.successful.count, 2);
+        assert_eq!(stats.failed.count, 2);
+    });
+}
+
 /// A fast success that finds a lock holder inside (batching stopped, or its line closed under
 /// it) waits for the holder to leave and batches then, or records under the lock when the
 /// wait gives up: either way it is counted once, and the window is as if it came before or

@@ -46,7 +46,9 @@
 //! stale value costs a stray increment, never a wrong count.
 //!
 //! **Time.** A batched success in a time window is counted in the newest bucket when it is
-//! merged. The caller checked that its clock reading was before that bucket's second ended;
+//! merged. The caller checked that its clock reading (through the guard, the one that ended the
+//! call and measured its duration; through `on_success(Duration)`, one taken when recording)
+//! was before that bucket's second ended;
 //! between that reading and its `fetch_add`, a holder may have moved the window on to a later
 //! second and reopened the lines, and then the success counts in that later second. Either
 //! way it lands in a second the clock showed while the call was being recorded. Without

@@ -13,7 +13,7 @@
 use super::CircuitBreaker;
 use super::inner::Inner;
 use super::shards::{CLOSED, FOLD_AT, Line, MAX_BATCHED_NANOS, ONE_CALL};
-use super::tag::{CLOSED_CLEAN, CLOSED_CLEAN_COUNTED, PERMITS, STATE_BITS};
+use super::tag::{CLEAN, CLOSED_CLEAN, CLOSED_CLEAN_COUNTED, PERMITS, STATE_BITS};
 use crate::state::State;
 use crate::sync::{STRAY_SPINS, spin_wait};
 use std::sync::Arc;
@@ -47,14 +47,61 @@ impl CircuitBreaker {
 
 impl Inner {
     /// Records one outcome; the heart of the hot path.
+    #[inline(always)]
+    pub(super) fn record(self: &Arc<Self>, elapsed_nanos: u64, failed: bool) {
+        self.record_with(elapsed_nanos, failed, None);
+    }
+
+    /// Records one outcome; `ended` is the clock reading that ended the call when the caller
+    /// has one (the guard measured the call's duration with it), so that a time window's
+    /// batched success does not read the clock again, and a count window's batching check is
+    /// the same one compare (`ended < batch_until`, which is `u64::MAX` for it).
     ///
     /// A fast success into a [`CLEAN`](super::tag::CLEAN) breaker is skipped with no write at
     /// all, or only counted for the call stats on the caller's own line
     /// ([`COUNTED`](super::tag::COUNTED)); one that may be batched (`batch.rs`) is one
-    /// `fetch_add` on the caller's own line. Everything else goes to
-    /// [`record_contended`](Self::record_contended).
+    /// `fetch_add` on the caller's own line. A success is *fast* when it took at most
+    /// `fast_limit_nanos` (the slow-call threshold, capped below [`MAX_BATCHED_NANOS`]): one
+    /// compare for both. Everything else goes to [`record_other`](Self::record_other).
     #[inline(always)]
-    pub(super) fn record(self: &Arc<Self>, elapsed_nanos: u64, failed: bool) {
+    pub(super) fn record_with(
+        self: &Arc<Self>,
+        elapsed_nanos: u64,
+        failed: bool,
+        ended: Option<u64>,
+    ) {
+        if failed || elapsed_nanos > self.fast_limit_nanos.load(Ordering::Relaxed) {
+            self.record_other(elapsed_nanos, failed);
+            return;
+        }
+        let tag = self.tag.load(Ordering::Relaxed);
+        if tag == CLOSED_CLEAN {
+            return;
+        }
+        // `CLEAN` is only ever set as `CLOSED_CLEAN` or `CLOSED_CLEAN_COUNTED`.
+        if tag & CLEAN != 0 && self.count_clean(elapsed_nanos) {
+            return;
+        }
+        let until = self.batch_until.load(Ordering::Acquire);
+        // 0: batching stopped (`ended < 0` never holds); `u64::MAX`: any time.
+        let open = match ended {
+            Some(ended) => ended < until,
+            None => until != 0 && (until == u64::MAX || self.now() < until),
+        };
+        if open {
+            if self.batch(elapsed_nanos) {
+                return;
+            }
+        } else if until == 0 && self.wait_and_batch(elapsed_nanos) {
+            return;
+        }
+        self.record_contended(elapsed_nanos, false, false);
+    }
+
+    /// A failure, a slow success, or a success too long to batch: a success that is not slow
+    /// may still be skipped by a clean breaker; everything else is recorded under the lock.
+    #[inline(never)]
+    fn record_other(self: &Arc<Self>, elapsed_nanos: u64, failed: bool) {
         let slow = elapsed_nanos > self.slow_threshold_nanos.load(Ordering::Relaxed);
         if !(failed | slow) {
             let tag = self.tag.load(Ordering::Relaxed);
@@ -62,14 +109,6 @@ impl Inner {
                 return;
             }
             if tag == CLOSED_CLEAN_COUNTED && self.count_clean(elapsed_nanos) {
-                return;
-            }
-            let until = self.batch_until.load(Ordering::Acquire);
-            if until != 0 {
-                if self.batch(elapsed_nanos, until) {
-                    return;
-                }
-            } else if self.wait_and_batch(elapsed_nanos) {
                 return;
             }
         }
@@ -96,43 +135,53 @@ impl Inner {
         true
     }
 
-    /// Counts a fast success on the caller's line if batching allows it (see `batch.rs` for
-    /// why this is exact); `false` if it must take the lock.
+    /// Counts a fast success on the caller's line, `batch_until` having allowed it (see
+    /// `batch.rs` for why this is exact); `false` if it must take the lock.
     #[inline(always)]
-    fn batch(&self, elapsed_nanos: u64, until: u64) -> bool {
-        if elapsed_nanos >= MAX_BATCHED_NANOS || (until != u64::MAX && self.now() >= until) {
-            return false;
-        }
+    fn batch(&self, elapsed_nanos: u64) -> bool {
         let Some(shards) = self.shards.get() else {
             return false;
         };
         let line = shards.mine();
         let add = ONE_CALL | elapsed_nanos;
         let before = line.acc.fetch_add(add, Ordering::AcqRel);
-        if before & CLOSED != 0 {
-            return self.stray(line, add, elapsed_nanos);
+        // One test for both rare cases: the line was closed, or it reached its fold mark.
+        if before & (CLOSED | FOLD_AT) != 0 {
+            return self.batched_rare(line, before, add, elapsed_nanos);
         }
-        self.batched(line, before, add, elapsed_nanos);
-        true
-    }
-
-    /// A success was counted on `line` (its `fetch_add` returned `before`): the line's max,
-    /// and the merge at the fold mark.
-    #[inline(always)]
-    fn batched(&self, line: &Line, before: u64, add: u64, elapsed_nanos: u64) {
         if elapsed_nanos > line.max.load(Ordering::Relaxed) {
             line.max.fetch_max(elapsed_nanos, Ordering::Relaxed);
         }
-        if (before + add) & FOLD_AT != 0 {
+        true
+    }
+
+    /// A success was counted on `line` (its `fetch_add` returned `before`, open): the line's
+    /// max, and the merge once the line had reached its fold mark.
+    #[inline(always)]
+    fn batched(&self, line: &Line, before: u64, elapsed_nanos: u64) {
+        if elapsed_nanos > line.max.load(Ordering::Relaxed) {
+            line.max.fetch_max(elapsed_nanos, Ordering::Relaxed);
+        }
+        if before & FOLD_AT != 0 {
             self.fold();
         }
+    }
+
+    /// The `fetch_add` found the line closed (a stray: see [`stray`](Self::stray)) or at its
+    /// fold mark (counted; merge now).
+    #[cold]
+    #[inline(never)]
+    fn batched_rare(&self, line: &Line, before: u64, add: u64, elapsed_nanos: u64) -> bool {
+        if before & CLOSED != 0 {
+            return self.stray(line, add, elapsed_nanos);
+        }
+        self.batched(line, before, elapsed_nanos);
+        true
     }
 
     /// A stray increment: a lock holder closed the line between the caller's look at
     /// `batch_until` and its `fetch_add`. Takes it back (the line stays closed while it is
     /// there, see `batch.rs`) and waits for the holder as [`wait_and_batch`](Self::wait_and_batch).
-    #[cold]
-    #[inline(never)]
     fn stray(&self, line: &Line, add: u64, elapsed_nanos: u64) -> bool {
         line.acc.fetch_sub(add, Ordering::Relaxed);
         self.wait_and_batch(elapsed_nanos)
@@ -180,7 +229,7 @@ impl Inner {
             }
             let before = line.acc.fetch_add(add, Ordering::AcqRel);
             if before & CLOSED == 0 {
-                self.batched(line, before, add, elapsed_nanos);
+                self.batched(line, before, elapsed_nanos);
                 return true;
             }
             line.acc.fetch_sub(add, Ordering::Relaxed);

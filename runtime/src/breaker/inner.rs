@@ -5,7 +5,7 @@
 
 use super::CircuitBreaker;
 use super::call_stats::StatsCore;
-use super::shards::{CleanTotals, Shards};
+use super::shards::{CleanTotals, MAX_BATCHED_NANOS, Shards};
 use super::tag::tag_of;
 use super::transition::OpenWait;
 use crate::clock::ClockSource;
@@ -14,7 +14,7 @@ use crate::events::{EventBus, Pending};
 use crate::state::State;
 use crate::sync::{AtomicBool, AtomicU8, AtomicU32, AtomicU64, Mutex};
 use crate::window::Window;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64 as StdAtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -25,8 +25,13 @@ pub(crate) struct Inner {
     interned_name: OnceLock<&'static str>,
     /// The clock, fixed for the breaker's life.
     pub(super) clock: ClockSource,
+    /// The clock's [tick cell](ClockSource::tick_cell): the default clock reads in one load.
+    pub(super) tick: &'static StdAtomicU64,
     /// The config values read outside the lock, mirrored from `Core::config`.
     pub(super) slow_threshold_nanos: AtomicU64,
+    /// The longest success the hot path may skip or batch: the slow-call threshold, capped
+    /// below [`MAX_BATCHED_NANOS`] (one compare on the hot path for both).
+    pub(super) fast_limit_nanos: AtomicU64,
     /// The time limit in nanoseconds; 0 when there is none.
     pub(super) timeout_nanos: AtomicU64,
     pub(super) auto_half_open: AtomicBool,
@@ -106,7 +111,9 @@ impl CircuitBreaker {
             name: Arc::from(name),
             interned_name: OnceLock::new(),
             clock: config.clock.clone(),
+            tick: config.clock.tick_cell(),
             slow_threshold_nanos: AtomicU64::new(0),
+            fast_limit_nanos: AtomicU64::new(0),
             timeout_nanos: AtomicU64::new(0),
             auto_half_open: AtomicBool::new(false),
             after_max_wait: AtomicU8::new(State::Open as u8),
@@ -169,15 +176,16 @@ impl Inner {
 
     #[inline]
     pub(super) fn now(&self) -> u64 {
-        self.clock.now_nanos()
+        self.clock.now_from(self.tick)
     }
 
     /// Makes `config` current: stores it and mirrors the values read outside the lock.
     pub(super) fn install_config(&self, core: &mut Core, config: CircuitBreakerConfig) {
-        self.slow_threshold_nanos.store(
-            nanos(config.slow_call_duration_threshold),
-            Ordering::Relaxed,
-        );
+        let slow_threshold = nanos(config.slow_call_duration_threshold);
+        self.slow_threshold_nanos
+            .store(slow_threshold, Ordering::Relaxed);
+        self.fast_limit_nanos
+            .store(slow_threshold.min(MAX_BATCHED_NANOS - 1), Ordering::Relaxed);
         self.timeout_nanos.store(
             config.timeout.map_or(0, |t| nanos(t).max(1)),
             Ordering::Relaxed,

@@ -206,6 +206,13 @@ impl CircuitBreaker {
         self.inner.record(elapsed_nanos, failed);
     }
 
+    /// Records an outcome that took `elapsed_nanos` and ended at `ended` (the clock reading
+    /// that measured it, which a time window's batched success is placed by).
+    #[inline]
+    pub(crate) fn record_ended(&self, ended: u64, elapsed_nanos: u64, failed: bool) {
+        self.inner.record_with(elapsed_nanos, failed, Some(ended));
+    }
+
     /// Records an ignored error: the permission is released, an IGNORED_ERROR event is
     /// published, nothing is counted.
     pub fn on_ignored_error(&self, elapsed: Duration) {
@@ -372,7 +379,7 @@ impl CircuitBreaker {
     /// The clock nanoseconds now, by this breaker's clock.
     #[inline]
     pub(crate) fn now_nanos(&self) -> u64 {
-        self.inner.clock.now_nanos()
+        self.inner.now()
     }
 
     /// Whether two handles point at the same breaker.

@@ -20,13 +20,15 @@
 //!   their line count them in [`Shards::shared_clean`] instead, with atomic adds.
 //!
 //! Field widths: a success batched here took less than [`MAX_BATCHED_NANOS`] (268 ms; longer
-//! ones take the lock), and the thread whose increment reaches [`FOLD_AT`] (2^22 successes or
-//! 2^39 ns, about 550 s, in one line) merges the line under the lock at once. Each thread adds
-//! at most once past that mark before it merges, so a field overflows only if more than 2^11
-//! threads share one line and all add past the mark before one of them takes the lock.
+//! ones take the lock), and a thread whose increment finds the line at [`FOLD_AT`] (2^22
+//! successes or 2^39 ns, about 550 s, in one line) merges the line under the lock at once (the
+//! hot path tests the word it got back, with the same test as for [`CLOSED`]). Each thread adds
+//! at most twice past that mark before it merges (the add that crosses it, and the next one),
+//! so a field overflows only if more than 2^10 threads share one line and all add past the mark
+//! before one of them takes the lock.
 
 use super::inner::OwnLines;
-use crate::sync::{AtomicU64, owned_shard, shard_count, shard_index};
+use crate::sync::{AtomicU64, line_index, owned_shard, shard_count, shard_index};
 use std::sync::atomic::Ordering;
 
 /// `Line::acc`: batching is not allowed on this line (set and cleared under the lock).
@@ -36,7 +38,8 @@ const COUNT_SHIFT: u32 = 40;
 pub(super) const ONE_CALL: u64 = 1 << COUNT_SHIFT;
 const NANOS_MASK: u64 = ONE_CALL - 1;
 const COUNT_MASK: u64 = !CLOSED & !NANOS_MASK;
-/// `Line::acc`: reaching either bit (2^22 successes, 2^39 ns) makes the adding thread merge.
+/// `Line::acc`: either bit (2^22 successes, 2^39 ns) in the word an add returns makes the
+/// adding thread merge.
 pub(super) const FOLD_AT: u64 = 1 << 62 | 1 << 39;
 /// Successes that took this long or longer are recorded under the lock, not batched.
 pub(super) const MAX_BATCHED_NANOS: u64 = 1 << 28;
@@ -177,9 +180,20 @@ impl Shards {
         (totals, max)
     }
 
-    /// The calling thread's line.
+    /// The calling thread's line: one thread-local load and the bounds check (an index past
+    /// the end: the thread has none yet).
     #[inline(always)]
     pub(super) fn mine(&self) -> &Line {
+        match self.lines.get(line_index()) {
+            Some(line) => line,
+            None => self.assign_mine(),
+        }
+    }
+
+    /// The calling thread's line, after giving the thread one.
+    #[cold]
+    #[inline(never)]
+    fn assign_mine(&self) -> &Line {
         &self.lines[shard_index()]
     }
 
