@@ -19,6 +19,7 @@ use common::*;
 const CASES: &[&str] = &[
     "op",
     "op_async",
+    "op_1pct_failing",
     "atomic_rmw_pair",
     "parking_lot_mutex",
     "std_mutex",
@@ -184,6 +185,8 @@ fn main() {
     match case.as_str() {
         "op" => sync_loop(n, |i| op(i).unwrap_or(0)),
         "op_async" => async_loop!(rt, n, |i| op_async(i).await.unwrap_or(0)),
+        // The bare op of the 1 %-failing rows (its `% 100` is most of its cost over `op`).
+        "op_1pct_failing" => sync_loop(n, |i| op_failing_every(i, 100).unwrap_or(0)),
         "atomic_rmw_pair" => {
             let a = AtomicU64::new(0);
             sync_loop(n, |i| {
