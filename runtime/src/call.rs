@@ -636,6 +636,11 @@ impl<'a> Permit<'a> {
 }
 
 impl Drop for Permit<'_> {
+    /// Out of line and cold: a call that ends normally never runs it (the recording methods
+    /// forget the permit), and a small drop keeps the drop glue of the futures holding a permit
+    /// (the code `#[circuit_breaker]` generates among them) small enough to inline.
+    #[cold]
+    #[inline(never)]
     fn drop(&mut self) {
         // Only reached when no outcome was recorded: the recording methods forget the permit.
         if std::thread::panicking() {
@@ -774,10 +779,16 @@ impl CircuitBreaker {
     {
         crate::time_limiter::within(limit, call)
             .await
-            .map_err(|_| TimeoutError {
-                name: self.inner.name.clone(),
-                after: limit,
-                by: TimedBy::CircuitBreaker,
-            })
+            .map_err(|_| self.timed_out(limit))
+    }
+
+    /// The error of a call of this breaker that its time limit `limit` stopped.
+    #[cold]
+    pub(crate) fn timed_out(&self, limit: Duration) -> TimeoutError {
+        TimeoutError {
+            name: self.inner.name.clone(),
+            after: limit,
+            by: TimedBy::CircuitBreaker,
+        }
     }
 }
