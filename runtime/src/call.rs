@@ -636,11 +636,6 @@ impl<'a> Permit<'a> {
 }
 
 impl Drop for Permit<'_> {
-    /// Out of line and cold: a call that ends normally never runs it (the recording methods
-    /// forget the permit), and a small drop keeps the drop glue of the futures holding a permit
-    /// (the code `#[circuit_breaker]` generates among them) small enough to inline.
-    #[cold]
-    #[inline(never)]
     fn drop(&mut self) {
         // Only reached when no outcome was recorded: the recording methods forget the permit.
         if std::thread::panicking() {
