@@ -119,6 +119,7 @@ if [[ "${FUSEBOX_SKIP_BENCH_SMOKE:-0}" != 1 && -f benches/peers.rs ]]; then
   step "benchmark harness smoke run (one iteration each, debug build)"
   # `cargo test` runs criterion's harness in test mode: every bench once, with its setup checks.
   cargo test --locked --bench peers
+  cargo test --locked --bench retry
 fi
 
 if [[ "$zipkin_started" == 1 ]]; then

@@ -168,6 +168,79 @@ async fn timeout_is_a_failure_and_reaches_the_fallback() {
     assert_eq!(b2.metrics().number_of_failed_calls(), 1);
 }
 
+#[circuit_breaker(name = "mr.timeout.reload")]
+async fn slow_counting_drops(delay: Duration, dropped: &AtomicU32) -> Result<u32, ClientError> {
+    let _body = CountsDrop(dropped);
+    tokio::time::sleep(delay).await;
+    Ok(1)
+}
+
+/// Counts its drops: the guarded body's locals are dropped however the call ends.
+struct CountsDrop<'a>(&'a AtomicU32);
+
+impl Drop for CountsDrop<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// The generated code reads the time limit on every call (a reload sets or removes it), and a
+/// timed call cancelled while it waits drops its body and gives its permit back.
+#[tokio::test(start_paused = true)]
+async fn time_limit_follows_reloads_and_a_cancelled_timed_call_drops_its_body() {
+    let config = |timeout: Option<Duration>| {
+        let b = CircuitBreakerConfig::builder()
+            .sliding_window_size(10)
+            .minimum_number_of_calls(10)
+            .failure_rate_threshold(50.0);
+        match timeout {
+            Some(t) => b.timeout(t),
+            None => b,
+        }
+        .build()
+        .expect("valid config")
+    };
+    let breaker = register("mr.timeout.reload");
+    let dropped = AtomicU32::new(0);
+    // No time limit: a slow call ends on its own.
+    assert_eq!(
+        slow_counting_drops(Duration::from_secs(10), &dropped).await,
+        Ok(1)
+    );
+    assert_eq!(dropped.load(Ordering::SeqCst), 1);
+    assert_eq!(breaker.metrics().number_of_successful_calls(), 1);
+    // A reload (which starts a new window) sets one: the same call site now stops the body after 4 s.
+    breaker.reconfigure(config(Some(Duration::from_secs(4))));
+    match slow_counting_drops(Duration::from_secs(10), &dropped).await {
+        Err(ClientError::Breaker(BreakerError::Timeout(t))) => {
+            assert_eq!(t.after(), Duration::from_secs(4))
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(dropped.load(Ordering::SeqCst), 2);
+    assert_eq!(breaker.metrics().number_of_failed_calls(), 1);
+    // A timed call dropped while it waits: its body is dropped in place, nothing is recorded.
+    {
+        let mut call = pin!(slow_counting_drops(Duration::from_secs(10), &dropped));
+        let mut cx = Context::from_waker(Waker::noop());
+        assert!(call.as_mut().poll(&mut cx).is_pending());
+        assert_eq!(dropped.load(Ordering::SeqCst), 2);
+    }
+    assert_eq!(dropped.load(Ordering::SeqCst), 3);
+    assert_eq!(breaker.metrics().number_of_failed_calls(), 1);
+    assert_eq!(breaker.metrics().number_of_successful_calls(), 0);
+    assert_eq!(breaker.metrics().number_of_buffered_calls(), 1);
+    // A reload removes it: slow calls end on their own again.
+    breaker.reconfigure(config(None));
+    assert_eq!(
+        slow_counting_drops(Duration::from_secs(10), &dropped).await,
+        Ok(1)
+    );
+    assert_eq!(dropped.load(Ordering::SeqCst), 4);
+    assert_eq!(breaker.metrics().number_of_successful_calls(), 1);
+    assert_eq!(breaker.metrics().number_of_failed_calls(), 0);
+}
+
 // --- panic and cancellation ---
 
 #[circuit_breaker(name = "mr.panic")]

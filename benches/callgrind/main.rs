@@ -63,6 +63,9 @@ const CASES: &[&str] = &[
     // bulkhead semaphore (sem): a waiting acquire handed the slot
     "bulkhead_handoff",
     "tokio_semaphore_handoff",
+    // --- macrospeed: a retry whose first attempt succeeds, against the bare `op_async` ---
+    "retry_call_first_attempt",
+    "retry_macro_first_attempt",
 ];
 
 /// bulkhead semaphore (sem): polls `wait` (it must wait), runs `release`, polls it again (it
@@ -130,6 +133,20 @@ mod macro_case {
     pub(crate) fn run(rt: &tokio::runtime::Runtime, n: u64) -> bool {
         async_loop!(rt, n, |i| guarded(i).await.unwrap_or(0));
         true
+    }
+}
+
+// --- macrospeed: `#[retry]` around `op_async`, the first attempt succeeding (issue 14 item 9) ---
+mod retry_case {
+    use super::*;
+
+    #[fusebox::retry(name = "cg.retry")]
+    async fn retried(x: u64) -> Result<u64, MyErr> {
+        op_async(x).await
+    }
+
+    pub(crate) fn run(rt: &tokio::runtime::Runtime, n: u64) {
+        async_loop!(rt, n, |i| retried(i).await.unwrap_or(0));
     }
 }
 
@@ -331,6 +348,13 @@ fn main() {
             let mut s = tower_open(&rt);
             async_loop!(rt, n, |i| tower_call(&mut s, i).await)
         }
+        // --- macrospeed: a retry whose first attempt succeeds (Resilience4j's default config) ---
+        "retry_call_first_attempt" => {
+            let r = fusebox::Registry::new()
+                .retry_with_config("cg", fusebox::retry::RetryConfig::default());
+            async_loop!(rt, n, |i| r.call(|| op_async(i)).await.unwrap_or(0))
+        }
+        "retry_macro_first_attempt" => retry_case::run(&rt, n),
         other => {
             eprintln!("unknown case {other}; cases: {}", CASES.join(" "));
             std::process::exit(2);

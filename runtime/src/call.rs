@@ -788,10 +788,16 @@ impl CircuitBreaker {
     {
         crate::time_limiter::within(limit, call)
             .await
-            .map_err(|_| TimeoutError {
-                name: self.inner.name.clone(),
-                after: limit,
-                by: TimedBy::CircuitBreaker,
-            })
+            .map_err(|_| self.timed_out(limit))
+    }
+
+    /// The error of a call of this breaker that its time limit `limit` stopped.
+    #[cold]
+    pub(crate) fn timed_out(&self, limit: Duration) -> TimeoutError {
+        TimeoutError {
+            name: self.inner.name.clone(),
+            after: limit,
+            by: TimedBy::CircuitBreaker,
+        }
     }
 }

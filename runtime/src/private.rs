@@ -18,7 +18,7 @@
 //!   [`DescribeOpaqueError`]: autoref specialization that describes a failed call's span by the
 //!   error's `Display` when the error type has one (`E` need not be `Display`).
 //! * [`instrument`], [`instrument_err`]: `#[traced]`.
-//! * [`RetrySite`], [`attempts`], [`lift`], [`retry_settle`], [`retried`] and their traced
+//! * [`RetrySite`], [`attempts`], [`lift`], [`retry_settle`], [`wait`], [`retried`] and their traced
 //!   forms: the steps of `#[retry]`'s loop, written out in the function's body like the
 //!   breaker's; [`settle_layered`] / [`settle_layered_traced`]: a breaker around another layer.
 //! * [`RateLimiterSite`], [`rate_limit`], [`rate_limited`], [`rate_rejected`] and their traced
@@ -32,7 +32,10 @@
 
 use std::fmt;
 use std::future::{Future, Ready};
+use std::mem::ManuallyDrop;
+use std::pin::Pin;
 use std::sync::OnceLock;
+use std::task::Poll;
 use std::time::Duration;
 
 pub use crate::bulkhead::{Bulkhead, BulkheadFull, BulkheadPermit};
@@ -66,13 +69,28 @@ impl BreakerSite {
     /// The breaker, from the global registry.
     #[inline]
     pub fn get(&'static self) -> &'static CircuitBreaker {
-        self.breaker
-            .get_or_init(|| Registry::global().circuit_breaker(self.name))
+        match self.breaker.get() {
+            Some(breaker) => breaker,
+            None => self.resolve(Registry::global),
+        }
     }
 
     /// The breaker, from the registry `registry` returns (called on first use only).
     #[inline]
     pub fn get_in<'r>(
+        &'static self,
+        registry: impl FnOnce() -> &'r Registry,
+    ) -> &'static CircuitBreaker {
+        match self.breaker.get() {
+            Some(breaker) => breaker,
+            None => self.resolve(registry),
+        }
+    }
+
+    /// The first call's lookup, out of line: every later call is one load and one test.
+    #[cold]
+    #[inline(never)]
+    fn resolve<'r>(
         &'static self,
         registry: impl FnOnce() -> &'r Registry,
     ) -> &'static CircuitBreaker {
@@ -107,13 +125,25 @@ impl RetrySite {
     /// The retry, from the global registry.
     #[inline]
     pub fn get(&'static self) -> &'static Retry {
-        self.retry
-            .get_or_init(|| Registry::global().retry(self.name))
+        match self.retry.get() {
+            Some(retry) => retry,
+            None => self.resolve(Registry::global),
+        }
     }
 
     /// The retry, from the registry `registry` returns (called on first use only).
     #[inline]
     pub fn get_in<'r>(&'static self, registry: impl FnOnce() -> &'r Registry) -> &'static Retry {
+        match self.retry.get() {
+            Some(retry) => retry,
+            None => self.resolve(registry),
+        }
+    }
+
+    /// The first call's lookup, out of line (see [`BreakerSite`]).
+    #[cold]
+    #[inline(never)]
+    fn resolve<'r>(&'static self, registry: impl FnOnce() -> &'r Registry) -> &'static Retry {
         self.retry.get_or_init(|| registry().retry(self.name))
     }
 }
@@ -147,13 +177,28 @@ macro_rules! site {
             /// The entry, from the global registry.
             #[inline]
             pub fn get(&'static self) -> &'static $entry {
-                self.entry
-                    .get_or_init(|| Registry::global().$lookup(self.name))
+                match self.entry.get() {
+                    Some(entry) => entry,
+                    None => self.resolve(Registry::global),
+                }
             }
 
             /// The entry, from the registry `registry` returns (called on first use only).
             #[inline]
             pub fn get_in<'r>(
+                &'static self,
+                registry: impl FnOnce() -> &'r Registry,
+            ) -> &'static $entry {
+                match self.entry.get() {
+                    Some(entry) => entry,
+                    None => self.resolve(registry),
+                }
+            }
+
+            /// The first call's lookup, out of line (see [`BreakerSite`]).
+            #[cold]
+            #[inline(never)]
+            fn resolve<'r>(
                 &'static self,
                 registry: impl FnOnce() -> &'r Registry,
             ) -> &'static $entry {
@@ -338,15 +383,62 @@ pub fn time_limit(breaker: &CircuitBreaker) -> Option<Duration> {
 
 /// Awaits `body` for at most `limit`; `Err` when the limit expired and `body` was dropped.
 #[inline]
-pub fn within<'a, T, F>(
-    breaker: &'a CircuitBreaker,
-    limit: Duration,
-    body: F,
-) -> impl Future<Output = Result<T, TimeoutError>> + use<'a, T, F>
-where
-    F: Future<Output = T>,
-{
-    breaker.within(limit, body)
+pub fn within<F: Future>(breaker: &CircuitBreaker, limit: Duration, body: F) -> Within<'_, F> {
+    Within {
+        timed: ManuallyDrop::new(crate::time_limiter::within(limit, body)),
+        breaker,
+        limit,
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The future of [`within`]: `body` under tokio's timer, and the breaker whose
+    /// [`TimeoutError`] it becomes when the limit expires first.
+    ///
+    /// Its drop is one call, out of line. The generated function's future holds it in the state
+    /// of its timed await point, and a state's drop glue is part of the future's own: with the
+    /// timer's drop (a registration to cancel, the runtime handle's reference counts) inlined
+    /// there, the drop glue of every `#[circuit_breaker]` future was too large to inline at its
+    /// caller, and a breaker without a time limit paid a call for it on every use.
+    pub struct Within<'a, F> {
+        // Dropped in place by `drop_timed`, and only there.
+        #[pin]
+        timed: ManuallyDrop<tokio::time::Timeout<F>>,
+        breaker: &'a CircuitBreaker,
+        limit: Duration,
+    }
+
+    impl<F> PinnedDrop for Within<'_, F> {
+        fn drop(this: Pin<&mut Self>) {
+            drop_timed(this.project().timed);
+        }
+    }
+}
+
+/// Drops the timed body of a [`Within`], out of line.
+#[inline(never)]
+fn drop_timed<F>(timed: Pin<&mut ManuallyDrop<tokio::time::Timeout<F>>>) {
+    // SAFETY: called once, from `Within`'s drop, the only place that drops the field; the value
+    // is dropped where it is pinned (not moved), and is never used again.
+    unsafe { ManuallyDrop::drop(timed.get_unchecked_mut()) }
+}
+
+impl<F: Future> Future for Within<'_, F> {
+    type Output = Result<F::Output, TimeoutError>;
+
+    #[inline]
+    fn poll(self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        // SAFETY: structural pinning through `ManuallyDrop`, which is `#[repr(transparent)]`:
+        // the timer and the body stay where `Within` is pinned (the field is never moved out,
+        // and is dropped in place by `drop_timed`).
+        let timed = unsafe { this.timed.map_unchecked_mut(|timed| &mut **timed) };
+        match timed.poll(cx) {
+            Poll::Ready(Ok(output)) => Poll::Ready(Ok(output)),
+            Poll::Ready(Err(_)) => Poll::Ready(Err(this.breaker.timed_out(*this.limit))),
+            Poll::Pending => Poll::Pending,
+        }
+    }
 }
 
 /// Records the end of a permitted call (`done`: the body's result, or the expired time limit)
@@ -482,6 +574,16 @@ pub fn lift<T, E>(result: Result<T, E>) -> Result<T, Failure<E>> {
 #[inline(always)]
 pub fn attempts(retry: &Retry) -> Attempts<'_> {
     retry.attempts()
+}
+
+/// Awaits a wait between two attempts of a `#[retry]` call, kept in `attempts` while it runs
+/// (so that the function's future has one thing to drop, out of line: see `Attempts`' drop).
+#[inline(always)]
+pub fn wait<'a, 'r>(
+    attempts: &'a mut Attempts<'r>,
+    sleep: crate::retry::Sleep,
+) -> impl Future<Output = ()> + use<'a, 'r> {
+    attempts.wait(sleep)
 }
 
 /// Settles one attempt of a `#[retry]` call: the predicates see [`Failure::cause`], the events

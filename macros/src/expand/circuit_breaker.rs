@@ -29,8 +29,9 @@ pub(super) fn layer(
         describe,
         settle,
         rejected,
-    } = steps(f, breaker, inner.is_layer(), &private);
+    } = steps(f, inner.is_layer(), &private);
     let result = result(f, layer, place, &private);
+    let classifier = classifier(breaker, &private);
     quote! {
         {
             #check_ret
@@ -43,14 +44,25 @@ pub(super) fn layer(
                     // A non-`move` block: arguments are borrowed, not cloned, and remain
                     // available to the fallback.
                     let __fusebox_body = #body;
-                    let __fusebox_done = match #private::time_limit(__fusebox_breaker) {
-                        ::core::option::Option::None => ::core::result::Result::Ok(__fusebox_body.await),
-                        ::core::option::Option::Some(__fusebox_limit) => {
-                            #private::within(__fusebox_breaker, __fusebox_limit, __fusebox_body).await
+                    // The outcome predicates, written once for the two arms below.
+                    let __fusebox_classifier = || #classifier;
+                    // The time limit is read on every call (a config reload may set or remove
+                    // it). Each arm awaits and records on its own, so a breaker without a time
+                    // limit runs none of the timer's code, not even a branch on its result.
+                    match #private::time_limit(__fusebox_breaker) {
+                        ::core::option::Option::None => {
+                            let __fusebox_done =
+                                ::core::result::Result::<_, #private::TimeoutError>::Ok(__fusebox_body.await);
+                            #describe
+                            #settle
                         }
-                    };
-                    #describe
-                    #settle
+                        ::core::option::Option::Some(__fusebox_limit) => {
+                            let __fusebox_done =
+                                #private::within(__fusebox_breaker, __fusebox_limit, __fusebox_body).await;
+                            #describe
+                            #settle
+                        }
+                    }
                 }
                 ::core::result::Result::Err(__fusebox_rejected) => #private::#rejected,
             };
@@ -92,8 +104,7 @@ struct Steps {
 /// is current; a failed call's span is described by the body's error (its `Display`, when it
 /// has one). Around another layer (`layered`), the outcome is settled on a result that carries
 /// a `Failure` already.
-fn steps(f: &GuardedFn, breaker: &BreakerOptions, layered: bool, private: &TokenStream) -> Steps {
-    let classifier = classifier(breaker, private);
+fn steps(f: &GuardedFn, layered: bool, private: &TokenStream) -> Steps {
     if f.span.is_some() {
         let settle = if layered {
             quote!(settle_layered_traced)
@@ -114,7 +125,7 @@ fn steps(f: &GuardedFn, breaker: &BreakerOptions, layered: bool, private: &Token
                 };
             },
             settle: quote! {
-                #private::#settle(__fusebox_permit, __fusebox_done, &#classifier, __fusebox_describe)
+                #private::#settle(__fusebox_permit, __fusebox_done, &__fusebox_classifier(), __fusebox_describe)
             },
             rejected: quote!(rejected_traced(__fusebox_rejected, &__fusebox_span_handle)),
         }
@@ -127,7 +138,7 @@ fn steps(f: &GuardedFn, breaker: &BreakerOptions, layered: bool, private: &Token
         Steps {
             acquire: quote!(acquire(__fusebox_breaker)),
             describe: TokenStream::new(),
-            settle: quote!(#private::#settle(__fusebox_permit, __fusebox_done, &#classifier)),
+            settle: quote!(#private::#settle(__fusebox_permit, __fusebox_done, &__fusebox_classifier())),
             rejected: quote!(rejected(__fusebox_rejected)),
         }
     }

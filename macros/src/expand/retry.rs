@@ -92,7 +92,9 @@ pub(super) fn layer(
                 let __fusebox_describe = #tag;
                 match #settle {
                     #private::Next::Done(__fusebox_retried) => break __fusebox_retried,
-                    #private::Next::Wait(__fusebox_wait) => __fusebox_wait.await,
+                    #private::Next::Wait(__fusebox_wait) => {
+                        #private::wait(&mut __fusebox_attempts, __fusebox_wait).await
+                    }
                 }
             };
             #settled

@@ -13,7 +13,9 @@ use std::any::Any;
 use std::fmt;
 use std::fmt::Display;
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::Ordering;
+use std::task::{Context, Poll};
 
 impl Retry {
     /// Runs `attempt` until it succeeds, fails with an error that is not retried, or
@@ -60,7 +62,7 @@ impl Retry {
             );
             match next {
                 Next::Done(done) => return done,
-                Next::Wait(sleep) => sleep.await,
+                Next::Wait(sleep) => attempts.wait(sleep).await,
             }
         }
     }
@@ -73,6 +75,7 @@ impl Retry {
             failed: 0,
             settled: 0,
             last_error: None,
+            waiting: None,
         }
     }
 
@@ -107,7 +110,6 @@ impl<T, E> fmt::Debug for Next<T, E> {
 /// One call's attempts so far (Resilience4j's `AsyncContextImpl`): counts the failed attempts,
 /// publishes the events and updates the counters as each attempt is settled. Dropped before the
 /// call is done (cancelled), it counts and publishes nothing more.
-#[derive(Debug)]
 pub struct Attempts<'r> {
     retry: &'r Retry,
     /// Resilience4j's `numOfAttempts`: the failed attempts so far.
@@ -116,9 +118,70 @@ pub struct Attempts<'r> {
     settled: u32,
     /// The last retried error, for SUCCESS events (kept only with subscribers).
     last_error: Option<String>,
+    /// The wait in progress, awaited through [`wait`](Self::wait).
+    waiting: Option<Sleep>,
 }
 
-impl Attempts<'_> {
+impl fmt::Debug for Attempts<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Attempts")
+            .field("retry", &self.retry)
+            .field("failed", &self.failed)
+            .field("settled", &self.settled)
+            .field("last_error", &self.last_error)
+            .field("waiting", &self.waiting.is_some())
+            .finish()
+    }
+}
+
+impl Drop for Attempts<'_> {
+    /// Drops what the attempts keep (the last retried error's text, a wait in progress) in one
+    /// call, out of line. A call's future holds its `Attempts` across every await point, the
+    /// wait's included, and it is all the future has to drop: with a `String` and a boxed
+    /// future dropped inline (and the unwinding paths between them), that future's drop glue was
+    /// too large to inline at its caller, and a first-attempt success paid a call for it.
+    #[inline]
+    fn drop(&mut self) {
+        if self.last_error.is_some() || self.waiting.is_some() {
+            drop_kept(self.last_error.take(), self.waiting.take());
+        }
+    }
+}
+
+/// [`Attempts`]' drop of what it keeps.
+#[cold]
+#[inline(never)]
+fn drop_kept(last_error: Option<String>, waiting: Option<Sleep>) {
+    drop(waiting);
+    drop(last_error);
+}
+
+/// The future of [`Attempts::wait`].
+pub(crate) struct Waiting<'a, 'r>(&'a mut Attempts<'r>);
+
+impl Future for Waiting<'_, '_> {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let attempts = &mut *self.0;
+        if let Some(sleep) = &mut attempts.waiting {
+            if sleep.as_mut().poll(cx).is_pending() {
+                return Poll::Pending;
+            }
+            attempts.waiting = None;
+        }
+        Poll::Ready(())
+    }
+}
+
+impl<'r> Attempts<'r> {
+    /// Waits `sleep` (a [`Next::Wait`]'s) before the next attempt. The wait is kept in the
+    /// attempts while it runs (and dropped with them if the call is cancelled).
+    pub(crate) fn wait(&mut self, sleep: Sleep) -> Waiting<'_, 'r> {
+        self.waiting = Some(sleep);
+        Waiting(self)
+    }
+
     /// The number of the next attempt to settle (1 for the first).
     #[inline]
     pub fn attempt(&self) -> u32 {

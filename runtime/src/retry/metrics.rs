@@ -1,7 +1,7 @@
 //! Resilience4j's retry counters (`Retry.Metrics`) and the [`RetryMetrics`] snapshot.
 
-use std::cell::Cell;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use crate::sync::{MAX_SHARDS, owned_shard, shard_index};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// A snapshot of a retry's counters, as Resilience4j's `Retry.Metrics` (and Micrometer's
 /// `resilience4j_retry_calls_total{kind=...}`).
@@ -19,56 +19,65 @@ pub struct RetryMetrics {
     pub failed_calls_with_retry_attempt: u64,
 }
 
-/// Stripes of the first-attempt success counter: a first-attempt success writes only its
-/// thread's stripe, so threads calling one retry do not fight over a cache line.
-const STRIPES: usize = 16;
-
+/// One stripe of a [`StripedCounter`], alone on its cache line (128 bytes: two lines on x86-64,
+/// whose adjacent-line prefetcher pairs them).
 #[repr(align(128))]
 #[derive(Default)]
 struct Stripe(AtomicU64);
 
-/// A counter written from many threads: one cache-line-sized stripe per thread slot, summed on
-/// read.
+/// A counter written from many threads (the first-attempt success counter of a retry, the
+/// success counter of a time limiter): one stripe per thread shard, summed on read.
+///
+/// A thread that *owns* its shard (`sync::owned_shard`: no other live thread of the process uses
+/// that index, the breaker's per-thread lines rely on the same ownership) is its stripe's only
+/// writer, and increments it with a plain load and store: no atomic read-modify-write, no
+/// locked instruction. A thread that shares its shard, or that has not been given one yet, adds
+/// to the `shared` stripe with an atomic add. An owner that exits gives the shard back with a
+/// release, and the next owner's claim acquires it, so the next owner continues from every
+/// count the last one wrote.
 pub(crate) struct StripedCounter {
-    stripes: [Stripe; STRIPES],
+    owned: [Stripe; MAX_SHARDS],
+    shared: Stripe,
 }
 
 impl Default for StripedCounter {
     fn default() -> Self {
         Self {
-            stripes: std::array::from_fn(|_| Stripe::default()),
+            owned: std::array::from_fn(|_| Stripe::default()),
+            shared: Stripe::default(),
         }
     }
-}
-
-fn stripe_index() -> usize {
-    static NEXT: AtomicUsize = AtomicUsize::new(0);
-    thread_local! {
-        static INDEX: Cell<usize> = const { Cell::new(usize::MAX) };
-    }
-    INDEX.with(|i| {
-        let mut v = i.get();
-        if v == usize::MAX {
-            v = NEXT.fetch_add(1, Ordering::Relaxed) % STRIPES;
-            i.set(v);
-        }
-        v
-    })
 }
 
 impl StripedCounter {
     #[inline]
     pub(crate) fn increment(&self) {
-        self.stripes[stripe_index()]
-            .0
-            .fetch_add(1, Ordering::Relaxed);
+        match self.owned.get(owned_shard()) {
+            Some(stripe) => {
+                // The only writer of this stripe: a reader summing at the same time sees the
+                // count before or after this increment, never a torn or lost one.
+                let count = stripe.0.load(Ordering::Relaxed);
+                stripe.0.store(count.wrapping_add(1), Ordering::Relaxed);
+            }
+            None => self.increment_shared(),
+        }
+    }
+
+    /// [`increment`](Self::increment) of a thread that does not own its shard (assigning one
+    /// on the thread's first count, which is then counted here).
+    #[cold]
+    #[inline(never)]
+    fn increment_shared(&self) {
+        shard_index();
+        self.shared.0.fetch_add(1, Ordering::Relaxed);
     }
 
     pub(crate) fn sum(&self) -> u64 {
-        self.stripes
+        self.owned
             .iter()
+            .chain(std::iter::once(&self.shared))
             .map(|s| s.0.load(Ordering::Relaxed))
-            .sum()
+            .fold(0, u64::wrapping_add)
     }
 }
 
@@ -107,5 +116,24 @@ mod tests {
             .collect();
         threads.into_iter().for_each(|t| t.join().unwrap());
         assert_eq!(c.sum(), 8000);
+    }
+
+    /// More threads than shards (some share, writing the shared stripe), in waves whose threads
+    /// exit and hand their owned stripes to the next wave's: no count is lost.
+    #[test]
+    fn striped_counts_survive_shared_shards_and_owners_that_exit() {
+        let c = std::sync::Arc::new(StripedCounter::default());
+        for wave in 0..4u64 {
+            let threads: Vec<_> = (0..(MAX_SHARDS as u64 + 3))
+                .map(|_| {
+                    let c = c.clone();
+                    std::thread::spawn(move || (0..500).for_each(|_| c.increment()))
+                })
+                .collect();
+            threads.into_iter().for_each(|t| t.join().unwrap());
+            assert_eq!(c.sum(), (wave + 1) * (MAX_SHARDS as u64 + 3) * 500);
+        }
+        c.increment();
+        assert_eq!(c.sum(), 4 * (MAX_SHARDS as u64 + 3) * 500 + 1);
     }
 }
