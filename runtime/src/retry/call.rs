@@ -27,14 +27,20 @@ impl Retry {
     /// Cancellation-safe: dropping the returned future during an attempt or a wait stops the
     /// retry. Error and result types are `'static` because the config's predicates are typed by
     /// them.
-    pub async fn call<T, E, F, Fut>(&self, attempt: F) -> Result<T, RetryError<E>>
+    ///
+    /// (Written as a function returning the loop's future rather than an `async fn` awaiting
+    /// it: one state machine less to enter and leave on every call.)
+    pub fn call<T, E, F, Fut>(
+        &self,
+        attempt: F,
+    ) -> impl Future<Output = Result<T, RetryError<E>>> + use<'_, T, E, F, Fut>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, E>>,
         T: 'static,
         E: Display + 'static,
     {
-        self.call_retrying_results(attempt, |_: &T| false).await
+        self.call_retrying_results(attempt, |_: &T| false)
     }
 
     /// [`call`](Self::call), also retrying the `Ok` results that `retry_result` matches, as if
