@@ -57,6 +57,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 ///
 /// Implementations must be monotonic: `now_nanos` never goes backwards. The value is nanoseconds
 /// since the Unix epoch, so that time-based sliding windows bucket calls by whole epoch seconds.
+/// `now_nanos` must not panic: a guarded call reads the clock that ends it after its permit has
+/// been handed to the recording path, so a panic there leaves the call unrecorded (and, in
+/// HALF_OPEN, its probe permit taken).
 ///
 /// ```
 /// use fusebox_runtime::{Clock, ManualClock};
