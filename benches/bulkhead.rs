@@ -14,22 +14,14 @@
 
 #![allow(missing_docs)]
 
+mod common;
+
 use std::hint::black_box;
 use std::sync::Barrier;
 use std::time::{Duration, Instant};
 
-use criterion::Criterion;
 use fusebox::bulkhead::{Bulkhead, BulkheadConfig};
 use tokio::sync::Semaphore;
-
-fn criterion() -> Criterion {
-    Criterion::default()
-        .without_plots()
-        .warm_up_time(Duration::from_millis(300))
-        .measurement_time(Duration::from_millis(1500))
-        .sample_size(30)
-        .configure_from_args()
-}
 
 fn bulkhead() -> Bulkhead {
     // Resilience4j's defaults: 25 slots, no wait.
@@ -61,7 +53,7 @@ fn threaded(threads: u32, iters: u64, f: &(dyn Fn() + Sync)) -> Duration {
 }
 
 fn main() {
-    let mut c = criterion();
+    let mut c = common::short_criterion(Duration::from_millis(1500));
     let b = bulkhead();
     let s = semaphore();
 

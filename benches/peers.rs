@@ -25,6 +25,8 @@ use criterion::{BenchmarkGroup, Criterion, Throughput, measurement::WallTime};
 use fusebox::{CircuitBreaker, Registry};
 
 use common::*;
+// One `block_on` per sample (`common::timed_async_loop`).
+use common::timed_async_loop as async_loop;
 
 // ---------------------------------------------------------------- settings
 
@@ -55,21 +57,6 @@ fn sync_loop(iters: u64, mut f: impl FnMut(u64) -> u64) -> Duration {
         black_box(f(black_box(i)));
     }
     start.elapsed()
-}
-
-/// One `block_on` per sample: the figure is the cost of polling the guarded future.
-macro_rules! async_loop {
-    ($rt:expr, $iters:expr, |$i:ident| $call:expr) => {{
-        let iters = $iters;
-        $rt.block_on(async {
-            let start = Instant::now();
-            for $i in 0..iters {
-                let $i = black_box($i);
-                black_box($call);
-            }
-            start.elapsed()
-        })
-    }};
 }
 
 /// `threads` threads released together at a barrier, each making `iters` calls; returns the

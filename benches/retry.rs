@@ -19,38 +19,14 @@
 
 mod common;
 
-use std::hint::black_box;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use criterion::Criterion;
 use fusebox::Registry;
 use fusebox::retry::RetryConfig;
 
 use common::*;
-
-fn criterion() -> Criterion {
-    Criterion::default()
-        .without_plots()
-        .warm_up_time(Duration::from_millis(300))
-        .measurement_time(Duration::from_millis(1500))
-        .sample_size(30)
-        .configure_from_args()
-}
-
-/// `iters` awaited calls in one `block_on`: the figure is the cost of polling the call's future.
-macro_rules! async_loop {
-    ($rt:expr, $iters:expr, |$i:ident| $call:expr) => {{
-        let iters = $iters;
-        $rt.block_on(async {
-            let start = Instant::now();
-            for $i in 0..iters {
-                let $i = black_box($i);
-                black_box($call);
-            }
-            start.elapsed()
-        })
-    }};
-}
+// One `block_on` per sample (`common::timed_async_loop`).
+use common::timed_async_loop as async_loop;
 
 #[fusebox::retry(name = "bench.retry")]
 async fn retried(x: u64) -> Result<u64, MyErr> {
@@ -58,7 +34,7 @@ async fn retried(x: u64) -> Result<u64, MyErr> {
 }
 
 fn main() {
-    let mut c = criterion();
+    let mut c = short_criterion(Duration::from_millis(1500));
     let rt = runtime();
     let retry = Registry::new().retry_with_config("bench", RetryConfig::default());
 

@@ -28,29 +28,11 @@ use fusebox::tower::{
 use tower::Layer;
 
 use common::*;
-
-/// One `block_on` per sample: the figure is the cost of a ready + call through the stack.
-macro_rules! async_loop {
-    ($rt:expr, $iters:expr, |$i:ident| $call:expr) => {{
-        let iters = $iters;
-        $rt.block_on(async {
-            let start = Instant::now();
-            for $i in 0..iters {
-                let $i = black_box($i);
-                black_box($call);
-            }
-            start.elapsed()
-        })
-    }};
-}
+// One `block_on` per sample (`common::timed_async_loop`).
+use common::timed_async_loop as async_loop;
 
 fn main() {
-    let mut c = Criterion::default()
-        .without_plots()
-        .warm_up_time(Duration::from_millis(300))
-        .measurement_time(Duration::from_secs(1))
-        .sample_size(30)
-        .configure_from_args();
+    let mut c = short_criterion(Duration::from_secs(1));
     let rt = runtime();
     let registry = Registry::new();
 

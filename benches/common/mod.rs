@@ -400,3 +400,35 @@ where
         Err(_) => u64::MAX,
     }
 }
+
+// ---------------------------------------------------------------- harness
+
+/// Criterion as the small benches (bulkhead, retry, tower layers) run it: no plots, 0.3 s
+/// warm-up, 30 samples over `measurement`; the command line may override each.
+pub fn short_criterion(measurement: Duration) -> criterion::Criterion {
+    criterion::Criterion::default()
+        .without_plots()
+        .warm_up_time(Duration::from_millis(300))
+        .measurement_time(measurement)
+        .sample_size(30)
+        .configure_from_args()
+}
+
+/// `$iters` calls of `$call` in one `block_on` (one per sample), timed inside it: the figure is
+/// the cost of polling the call's future, not of entering the runtime.
+#[allow(unused_macros)]
+macro_rules! timed_async_loop {
+    ($rt:expr, $iters:expr, |$i:ident| $call:expr) => {{
+        let iters = $iters;
+        $rt.block_on(async {
+            let start = std::time::Instant::now();
+            for $i in 0..iters {
+                let $i = std::hint::black_box($i);
+                std::hint::black_box($call);
+            }
+            start.elapsed()
+        })
+    }};
+}
+#[allow(unused_imports)]
+pub(crate) use timed_async_loop;

@@ -48,114 +48,6 @@ pub use crate::{
 };
 pub use tracing;
 
-/// The breaker of one `#[circuit_breaker]` call site, resolved on first use.
-///
-/// The generated code holds it in a `static`, so the registry lookup happens once per call site,
-/// not once per call. With `registry = <expr>` the first registry seen wins for that site.
-pub struct BreakerSite {
-    name: &'static str,
-    breaker: OnceLock<CircuitBreaker>,
-}
-
-impl BreakerSite {
-    /// A site for the breaker `name`.
-    pub const fn new(name: &'static str) -> Self {
-        Self {
-            name,
-            breaker: OnceLock::new(),
-        }
-    }
-
-    /// The breaker, from the global registry.
-    #[inline]
-    pub fn get(&'static self) -> &'static CircuitBreaker {
-        match self.breaker.get() {
-            Some(breaker) => breaker,
-            None => self.resolve(Registry::global),
-        }
-    }
-
-    /// The breaker, from the registry `registry` returns (called on first use only).
-    #[inline]
-    pub fn get_in<'r>(
-        &'static self,
-        registry: impl FnOnce() -> &'r Registry,
-    ) -> &'static CircuitBreaker {
-        match self.breaker.get() {
-            Some(breaker) => breaker,
-            None => self.resolve(registry),
-        }
-    }
-
-    /// The first call's lookup, out of line: every later call is one load and one test.
-    #[cold]
-    #[inline(never)]
-    fn resolve<'r>(
-        &'static self,
-        registry: impl FnOnce() -> &'r Registry,
-    ) -> &'static CircuitBreaker {
-        self.breaker
-            .get_or_init(|| registry().circuit_breaker(self.name))
-    }
-}
-
-impl fmt::Debug for BreakerSite {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("BreakerSite")
-            .field("name", &self.name)
-            .finish()
-    }
-}
-
-/// The retry of one `#[retry]` call site, resolved on first use (see [`BreakerSite`]).
-pub struct RetrySite {
-    name: &'static str,
-    retry: OnceLock<Retry>,
-}
-
-impl RetrySite {
-    /// A site for the retry `name`.
-    pub const fn new(name: &'static str) -> Self {
-        Self {
-            name,
-            retry: OnceLock::new(),
-        }
-    }
-
-    /// The retry, from the global registry.
-    #[inline]
-    pub fn get(&'static self) -> &'static Retry {
-        match self.retry.get() {
-            Some(retry) => retry,
-            None => self.resolve(Registry::global),
-        }
-    }
-
-    /// The retry, from the registry `registry` returns (called on first use only).
-    #[inline]
-    pub fn get_in<'r>(&'static self, registry: impl FnOnce() -> &'r Registry) -> &'static Retry {
-        match self.retry.get() {
-            Some(retry) => retry,
-            None => self.resolve(registry),
-        }
-    }
-
-    /// The first call's lookup, out of line (see [`BreakerSite`]).
-    #[cold]
-    #[inline(never)]
-    fn resolve<'r>(&'static self, registry: impl FnOnce() -> &'r Registry) -> &'static Retry {
-        self.retry.get_or_init(|| registry().retry(self.name))
-    }
-}
-
-impl fmt::Debug for RetrySite {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RetrySite")
-            .field("name", &self.name)
-            .finish()
-    }
-}
-
 /// Declares a call-site cache of a registry entry (see [`BreakerSite`]).
 macro_rules! site {
     ($(#[$doc:meta])* $site:ident, $entry:ty, $lookup:ident) => {
@@ -215,6 +107,23 @@ macro_rules! site {
         }
     };
 }
+
+site!(
+    /// The breaker of one `#[circuit_breaker]` call site, resolved on first use.
+    ///
+    /// The generated code holds it in a `static`, so the registry lookup happens once per call site,
+    /// not once per call. With `registry = <expr>` the first registry seen wins for that site.
+    BreakerSite,
+    CircuitBreaker,
+    circuit_breaker
+);
+
+site!(
+    /// The retry of one `#[retry]` call site, resolved on first use (see [`BreakerSite`]).
+    RetrySite,
+    Retry,
+    retry
+);
 
 site!(
     /// The rate limiter of one `#[rate_limiter]` call site, resolved on first use.
