@@ -312,7 +312,30 @@ fn batched_successes_and_a_transition_do_not_lose_or_double_count() {
 /// one), it is counted once and the failure is in the window.
 #[test]
 fn a_batched_success_and_a_new_second_in_a_time_window() {
-    loom::model(|| {
+    success_races_a_new_second(|b| successes(b, 1));
+}
+
+/// The guard's path: `Permit::on_success` passes the clock reading that measured the call down,
+/// and a time window's batching check compares that reading (not a fresh one) with
+/// `batch_until`. A guarded success ending in the newest second races a failure one second
+/// later, which moves the window on: the success is counted once, in the old second (then
+/// evicted) or the new one, and the failure is in the window.
+#[test]
+fn a_guarded_success_and_a_new_second_in_a_time_window() {
+    success_races_a_new_second(|b| {
+        let b = b.clone();
+        thread::spawn(move || {
+            if let Ok(permit) = b.try_acquire() {
+                permit.on_success();
+            }
+        })
+    });
+}
+
+/// The model of the two tests above: a one-second time window holding a success, one more
+/// success recorded by `success` on its own thread, and a failure 1.5 s later on another.
+fn success_races_a_new_second(success: fn(&Arc<CircuitBreaker>) -> thread::JoinHandle<()>) {
+    loom::model(move || {
         let clock = ManualClock::new();
         let b = Arc::new(
             Registry::new().circuit_breaker_with_config(
@@ -330,59 +353,7 @@ fn a_batched_success_and_a_new_second_in_a_time_window() {
         );
         assert!(b.try_acquire_permission());
         b.on_success(Duration::from_millis(1));
-        let s = successes(&b, 1);
-        let f = {
-            let b = b.clone();
-            thread::spawn(move || {
-                clock.advance(Duration::from_millis(1500));
-                assert!(b.try_acquire_permission());
-                b.on_error(Duration::from_millis(1));
-            })
-        };
-        s.join().unwrap();
-        f.join().unwrap();
-        let m = b.metrics();
-        assert_eq!(m.number_of_failed_calls(), 1);
-        assert!(m.number_of_buffered_calls() == 1 || m.number_of_buffered_calls() == 2);
-        let stats = b.call_stats().unwrap();
-        assert_eq!(stats.successful.count, 2);
-        assert_eq!(stats.failed.count, 1);
-    });
-}
-
-/// The guard's path: `Permit::on_success` passes the clock reading that measured the call down,
-/// and a time window's batching check compares that reading (not a fresh one) with
-/// `batch_until`. A guarded success ending in the newest second races a failure one second
-/// later, which moves the window on: the success is counted once, in the old second (then
-/// evicted) or the new one, and the failure is in the window.
-#[test]
-fn a_guarded_success_and_a_new_second_in_a_time_window() {
-    loom::model(|| {
-        let clock = ManualClock::new();
-        let b = Arc::new(
-            Registry::new().circuit_breaker_with_config(
-                "loom-time-guard",
-                CircuitBreakerConfig::builder()
-                    .call_stats_enabled(true)
-                    .clock(clock.clone())
-                    .sliding_window_type(fusebox_runtime::SlidingWindowType::TimeBased)
-                    .sliding_window_size(1)
-                    .minimum_number_of_calls(1)
-                    .failure_rate_threshold(100.0)
-                    .build()
-                    .unwrap(),
-            ),
-        );
-        assert!(b.try_acquire_permission());
-        b.on_success(Duration::from_millis(1));
-        let s = {
-            let b = b.clone();
-            thread::spawn(move || {
-                if let Ok(permit) = b.try_acquire() {
-                    permit.on_success();
-                }
-            })
-        };
+        let s = success(&b);
         let f = {
             let b = b.clone();
             thread::spawn(move || {
