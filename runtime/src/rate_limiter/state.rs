@@ -17,6 +17,9 @@
 use portable_atomic::AtomicU128;
 use std::sync::atomic::Ordering;
 
+/// The longest pause between two tries of a contended update, in spin hints.
+const MAX_BACKOFF_SPINS: u32 = 64;
+
 /// Resilience4j's `State`, minus the config (the refresh period cannot change; the limit is
 /// here) and minus `nanosToWait` (only ever read from a freshly computed state: see [`Next`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -158,6 +161,7 @@ impl AtomicState {
     #[inline]
     pub(crate) fn update<R>(&self, mut update: impl FnMut(State) -> (State, R)) -> (State, R) {
         let mut word = self.0.load(Ordering::Acquire);
+        let mut backoff = 1u32;
         loop {
             let prev = State::unpack(word);
             let (next, result) = update(prev);
@@ -168,11 +172,16 @@ impl AtomicState {
                 Ordering::Acquire,
             ) {
                 Ok(_) => return (prev, result),
-                Err(actual) => {
+                Err(_) => {
                     // Resilience4j parks for 1 ns (in practice tens of microseconds) between
-                    // tries; a spin hint keeps the retry short.
-                    std::hint::spin_loop();
-                    word = actual;
+                    // tries. Here the retry backs off exponentially (1, 2, 4 ... 64 spin hints)
+                    // and reads the state afresh: under contention, the other thread's
+                    // compare-and-swap then completes without this one stealing the line back.
+                    for _ in 0..backoff {
+                        std::hint::spin_loop();
+                    }
+                    backoff = (backoff * 2).min(MAX_BACKOFF_SPINS);
+                    word = self.0.load(Ordering::Acquire);
                 }
             }
         }
