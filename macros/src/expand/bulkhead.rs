@@ -26,13 +26,7 @@ pub(super) fn layer(
     let name = &bulkhead.name;
     let site = format_ident!("__FUSEBOX_BULKHEAD_SITE");
     let handle = handle(&site, bulkhead.registry.as_ref(), &private);
-    let (done, bulkheaded) = match &inner {
-        Inner::Body(_) => {
-            let future = inner.future(f);
-            (quote!(#future.await), quote!(bulkheaded))
-        }
-        Inner::Layer(block) => (block.clone(), quote!(bulkheaded_layered)),
-    };
+    let (done, bulkheaded) = inner.awaited(f, quote!(bulkheaded), quote!(bulkheaded_layered));
     let (guard, settled) = span_guard(f, &private);
     let (enter, finished, rejected) = if f.span.is_some() {
         let tag = error_tag(&format_ident!("__fusebox_bulkheaded"), &private);

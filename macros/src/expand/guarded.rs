@@ -41,6 +41,23 @@ impl Inner {
         }
     }
 
+    /// The inner result as an expression (the body's future awaited, or the inner layer's block),
+    /// with the settling step that takes it: `plain` for the body's, `layered` for a layer's.
+    pub(super) fn awaited(
+        &self,
+        f: &GuardedFn,
+        plain: TokenStream,
+        layered: TokenStream,
+    ) -> (TokenStream, TokenStream) {
+        match self {
+            Inner::Body(_) => {
+                let future = self.future(f);
+                (quote!(#future.await), plain)
+            }
+            Inner::Layer(block) => (block.clone(), layered),
+        }
+    }
+
     /// Whether the inner result carries a `Failure` already.
     pub(super) fn is_layer(&self) -> bool {
         matches!(self, Inner::Layer(_))

@@ -25,13 +25,7 @@ pub(super) fn layer(
     let permits = limiter.permits;
     let site = format_ident!("__FUSEBOX_RATE_LIMITER_SITE");
     let handle = handle(&site, limiter.registry.as_ref(), &private);
-    let (done, limited) = match &inner {
-        Inner::Body(_) => {
-            let future = inner.future(f);
-            (quote!(#future.await), quote!(rate_limited))
-        }
-        Inner::Layer(block) => (block.clone(), quote!(rate_limited_layered)),
-    };
+    let (done, limited) = inner.awaited(f, quote!(rate_limited), quote!(rate_limited_layered));
     let (guard, settled) = span_guard(f, &private);
     let (acquire, permitted, rejected) = if f.span.is_some() {
         let tag = error_tag(&format_ident!("__fusebox_limited"), &private);
