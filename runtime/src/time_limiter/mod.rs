@@ -156,9 +156,10 @@ impl fmt::Debug for TimeLimiter {
     }
 }
 
-/// Counts a panic of the call as an ERROR while it unwinds through [`TimeLimiter::call`].
-struct PanicGuard<'a> {
-    limiter: &'a TimeLimiter,
+/// Counts a panic of the call as an ERROR while it unwinds through [`TimeLimiter::call`] (or
+/// the tower layer's future).
+pub(crate) struct PanicGuard<'a> {
+    pub(crate) limiter: &'a TimeLimiter,
 }
 
 impl Drop for PanicGuard<'_> {

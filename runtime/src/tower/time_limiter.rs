@@ -2,7 +2,7 @@
 
 use super::BoxError;
 use crate::registry::Registry;
-use crate::time_limiter::{TimeLimiter, TimeLimiterError, within};
+use crate::time_limiter::{PanicGuard, TimeLimiter, TimeLimiterError, within};
 use pin_project_lite::pin_project;
 use std::fmt;
 use std::future::Future;
@@ -153,19 +153,6 @@ impl<F> fmt::Debug for TimeLimitedFuture<F> {
                 &self.limiter.as_ref().map(TimeLimiter::name),
             )
             .finish()
-    }
-}
-
-/// Counts an ERROR if the inner call panics while it is polled (then the panic goes on).
-struct PanicGuard<'a> {
-    limiter: &'a TimeLimiter,
-}
-
-impl Drop for PanicGuard<'_> {
-    fn drop(&mut self) {
-        if std::thread::panicking() {
-            self.limiter.on_error(|| "panicked".to_owned());
-        }
     }
 }
 
