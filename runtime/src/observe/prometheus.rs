@@ -93,6 +93,18 @@ impl Families {
         self.families.len() - 1
     }
 
+    /// The registry's tags and `labels`, sorted by name (Micrometer's order).
+    fn labels(&self, labels: &[(&str, &str)]) -> Vec<(String, String)> {
+        let mut all: Vec<(String, String)> = self.tags.clone();
+        all.extend(
+            labels
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+        );
+        all.sort_by(|a, b| a.0.cmp(&b.0));
+        all
+    }
+
     /// Adds a series to `family` (created with `kind` and `help` on first use).
     pub(crate) fn add(
         &mut self,
@@ -102,13 +114,7 @@ impl Families {
         labels: &[(&str, &str)],
         value: Value,
     ) {
-        let mut all: Vec<(String, String)> = self.tags.clone();
-        all.extend(
-            labels
-                .iter()
-                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
-        );
-        all.sort_by(|a, b| a.0.cmp(&b.0));
+        let all = self.labels(labels);
         let i = self.family(name, kind, help);
         self.families[i].series.push(Series { labels: all, value });
     }
@@ -124,13 +130,7 @@ impl Families {
         labels: &[(&str, &str)],
         n: u64,
     ) {
-        let mut all: Vec<(String, String)> = self.tags.clone();
-        all.extend(
-            labels
-                .iter()
-                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
-        );
-        all.sort_by(|a, b| a.0.cmp(&b.0));
+        let all = self.labels(labels);
         let i = self.family(name, kind, help);
         let family = &mut self.families[i];
         match family.series.iter_mut().find(|s| s.labels == all) {
