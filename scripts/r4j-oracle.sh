@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
-# Resilience4j 2.4.0 oracle for fusebox's parity tests (tests/parity.rs, tests/retry_parity.rs).
+# Resilience4j 2.4.0 oracle for fusebox's parity tests (tests/parity.rs, tests/retry_parity.rs,
+# tests/bulkhead_parity.rs, runtime/tests/rate_limiter_parity.rs; their shared side: tests/oracle/).
 #
 #   scripts/r4j-oracle.sh --build            build the Java harness if needed (cached), print nothing
 #   scripts/r4j-oracle.sh FILE.jsonl...      build if needed, then run every scenario of every file
 #                                            in ONE JVM; one JSON observation line per step on stdout
 #   scripts/r4j-oracle.sh -                  same, scenarios read from stdin
 #   scripts/r4j-oracle.sh --retry FILE...    the same for Retry scenarios (RetryHarness; tests/retry_parity.rs)
+#   scripts/r4j-oracle.sh --main CLASS FILE...
+#                                            the same with the harness CLASS (Harness, RetryHarness,
+#                                            BulkheadHarness, RateLimiterHarness)
 #
 # Scenario and observation formats: tests/r4j/README.md. Needs Java 17+ and Maven 3 on PATH; the
 # first build downloads resilience4j-circuitbreaker and resilience4j-retry 2.4.0 from Maven Central
@@ -55,7 +59,7 @@ build() {
 }
 
 if [[ $# -eq 0 ]]; then
-  sed -n '2,13p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,17p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
   exit 64
 fi
 
@@ -68,6 +72,11 @@ main=Harness
 if [[ "$1" == "--retry" ]]; then
   main=RetryHarness
   shift
+elif [[ "$1" == "--main" ]]; then
+  [[ $# -ge 2 ]] || { echo "r4j-oracle: --main needs a harness class" >&2; exit 64; }
+  main="$2"
+  [[ -f "$target/classes/$main.class" ]] || { echo "r4j-oracle: no harness class '$main' in $target/classes" >&2; exit 64; }
+  shift 2
 fi
 
 args=()
@@ -75,10 +84,11 @@ for a in "$@"; do
   [[ "$a" == "-" ]] || args+=("$a")
 done
 cp="$(cat "$target/classpath.txt")"
-if [[ "$main" == RetryHarness ]]; then
-  # No scheduler mock here: the retry harness passes its own ScheduledExecutorService.
+if [[ "$main" != Harness ]]; then
+  # No scheduler mock for these: the retry harness passes its own ScheduledExecutorService, the
+  # bulkhead and rate limiter harnesses need no scheduler.
   exec java -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xshare:off \
-    -cp "$target/classes:$cp" RetryHarness "${args[@]}"
+    -cp "$target/classes:$cp" "$main" "${args[@]}"
 fi
 # Mockito (stand-in SchedulerFactory) as a -javaagent: self-attaching at run time costs seconds.
 agent=()

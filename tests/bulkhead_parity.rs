@@ -17,8 +17,9 @@
 
 use fusebox::bulkhead::{Bulkhead, BulkheadConfig, BulkheadPermit};
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::PathBuf;
+
+mod oracle;
 
 struct Scenario {
     name: String,
@@ -176,66 +177,16 @@ fn run_fusebox(s: &Scenario, rt: &tokio::runtime::Runtime) -> Vec<String> {
     out
 }
 
-fn tool_available(tool: &str, arg: &str) -> bool {
-    Command::new(tool)
-        .arg(arg)
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
-
-/// Resilience4j's observations of the scenarios in `file`.
-fn run_resilience4j(root: &Path, file: &Path) -> Vec<String> {
-    let build = Command::new("bash")
-        .arg(root.join("scripts/r4j-oracle.sh"))
-        .arg("--build")
-        .output()
-        .expect("runs the oracle's build");
-    assert!(
-        build.status.success(),
-        "building the harness failed:\n{}",
-        String::from_utf8_lossy(&build.stderr)
-    );
-    let harness = root.join("tests/r4j/harness/target");
-    let classpath = std::fs::read_to_string(harness.join("classpath.txt")).expect("classpath");
-    let out = Command::new("java")
-        .args(["-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-cp"])
-        .arg(format!(
-            "{}:{}",
-            harness.join("classes").display(),
-            classpath.trim()
-        ))
-        .arg("BulkheadHarness")
-        .arg(file)
-        .output()
-        .expect("runs java");
-    assert!(
-        out.status.success(),
-        "BulkheadHarness failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout)
-        .expect("UTF-8")
-        .lines()
-        .map(str::to_owned)
-        .collect()
-}
-
 #[test]
 fn resilience4j_bulkhead_parity() {
-    if std::env::var("FUSEBOX_PARITY").is_ok_and(|v| v == "skip")
-        || !tool_available("java", "-version")
-        || !tool_available("mvn", "-v")
-    {
-        println!("SKIPPED: bulkhead parity needs Java 17 and Maven; see tests/r4j/README.md");
+    if let Some(reason) = oracle::skip_reason() {
+        println!("SKIPPED: {reason}");
         return;
     }
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let cases: usize = std::env::var("FUSEBOX_PARITY_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(2000);
-    let curated_text = std::fs::read_to_string(root.join("tests/r4j/scenarios/bulkhead.jsonl"))
-        .expect("curated scenarios");
+    let cases = oracle::env_u64("FUSEBOX_PARITY_CASES", 2000) as usize;
+    let curated_text =
+        std::fs::read_to_string(oracle::repo_root().join("tests/r4j/scenarios/bulkhead.jsonl"))
+            .expect("curated scenarios");
     let mut scenarios = curated(&curated_text);
     let curated_count = scenarios.len();
     let mut seed = 0x00B0_1C0D;
@@ -244,7 +195,7 @@ fn resilience4j_bulkhead_parity() {
     let text: String = scenarios.iter().map(|s| s.to_json_line() + "\n").collect();
     std::fs::write(&file, text).expect("writes the scenarios");
 
-    let java = run_resilience4j(&root, &file);
+    let java = oracle::run_harness("BulkheadHarness", &[&file]);
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_time()
         .build()

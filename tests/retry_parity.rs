@@ -27,8 +27,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt::{self, Write as _};
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -37,6 +36,9 @@ use fusebox::retry::{
     RetryInterval, Sleep, Sleeper,
 };
 use serde_json::{Map, Value, json};
+
+mod oracle;
+use oracle::{env_u64, repo_root};
 
 // ------------------------------------------------------------------------------------------------
 // Intended deviations
@@ -760,40 +762,6 @@ fn generate(rng: &mut Rng, index: usize) -> Scenario {
 // Oracle
 // ------------------------------------------------------------------------------------------------
 
-fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn tool_available(tool: &str, arg: &str) -> bool {
-    Command::new(tool)
-        .arg(arg)
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
-
-/// Runs the Java retry harness on `files` in one JVM; returns its stdout lines.
-fn run_oracle(files: &[&Path]) -> Vec<String> {
-    let script = repo_root().join("scripts/r4j-oracle.sh");
-    let out = Command::new("bash")
-        .arg(&script)
-        .arg("--retry")
-        .args(files)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {}: {e}", script.display()));
-    assert!(
-        out.status.success(),
-        "{} --retry failed ({}):\n{}",
-        script.display(),
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout)
-        .expect("harness output is UTF-8")
-        .lines()
-        .map(str::to_owned)
-        .collect()
-}
-
 // ------------------------------------------------------------------------------------------------
 // Comparison
 // ------------------------------------------------------------------------------------------------
@@ -917,26 +885,10 @@ fn compare(s: &Scenario, java: &[CallObs], rust: &[CallObs]) -> Verdict {
 // The test
 // ------------------------------------------------------------------------------------------------
 
-fn env_u64(name: &str, default: u64) -> u64 {
-    match std::env::var(name) {
-        Ok(v) => v
-            .trim()
-            .parse()
-            .unwrap_or_else(|_| panic!("{name} must be a number, got {v:?}")),
-        Err(_) => default,
-    }
-}
-
 #[test]
 fn resilience4j_retry_parity() {
-    if std::env::var("FUSEBOX_PARITY").is_ok_and(|v| v == "skip") {
-        println!("SKIPPED: parity tests disabled by FUSEBOX_PARITY=skip");
-        return;
-    }
-    if !tool_available("java", "-version") || !tool_available("mvn", "-v") {
-        println!(
-            "SKIPPED: parity tests need Java 17 and Maven (java and mvn on PATH); see tests/r4j/README.md"
-        );
+    if let Some(reason) = oracle::skip_reason() {
+        println!("SKIPPED: {reason}");
         return;
     }
     let started = Instant::now();
@@ -953,7 +905,7 @@ fn resilience4j_retry_parity() {
     let gen_text: String = generated.iter().map(|s| s.to_json_line() + "\n").collect();
     std::fs::write(&gen_path, gen_text).expect("write generated scenarios");
 
-    let java_lines = run_oracle(&[&curated_path, &gen_path]);
+    let java_lines = oracle::run_harness("RetryHarness", &[&curated_path, &gen_path]);
     let java_elapsed = started.elapsed();
     let mut java_obs: BTreeMap<String, Vec<CallObs>> = BTreeMap::new();
     // What the scenarios made Resilience4j do, to show they reach every rule.

@@ -9,63 +9,26 @@
 //! FUSEBOX_PARITY_CASES=5000 FUSEBOX_PARITY_SEED=7 cargo test ... # more generated scenarios
 //! ```
 //!
-//! Needs `java` and `mvn` (the harness is built by `scripts/r4j-oracle.sh --build`); without
-//! them the test says SKIPPED and passes.
+//! Needs `java` and `mvn` (the harness is built and run by `scripts/r4j-oracle.sh`); without
+//! them, or with `FUSEBOX_PARITY=skip`, the test says SKIPPED and passes.
 
 use fusebox_runtime::ManualClock;
 use fusebox_runtime::rate_limiter::{RateLimiter, RateLimiterConfig};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 use std::time::Duration;
 
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn tool_available(tool: &str, arg: &str) -> bool {
-    Command::new(tool)
-        .arg(arg)
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
+// Shared with the facade's parity tests (running the harness, skipping without Java).
+#[path = "../../tests/oracle/mod.rs"]
+mod oracle;
+use oracle::{env_u64, repo_root};
 
 /// Resilience4j's observations of every scenario in `file`, by scenario name.
 fn run_java(file: &Path) -> BTreeMap<String, Vec<Value>> {
-    let root = repo_root();
-    let build = Command::new("bash")
-        .arg(root.join("scripts/r4j-oracle.sh"))
-        .arg("--build")
-        .output()
-        .expect("run r4j-oracle.sh");
-    assert!(
-        build.status.success(),
-        "harness build failed:\n{}",
-        String::from_utf8_lossy(&build.stderr)
-    );
-    let target = root.join("tests/r4j/harness/target");
-    let cp = std::fs::read_to_string(target.join("classpath.txt")).expect("classpath.txt");
-    let out = Command::new("java")
-        .arg("-XX:TieredStopAtLevel=1")
-        .arg("-cp")
-        .arg(format!(
-            "{}:{}",
-            target.join("classes").display(),
-            cp.trim()
-        ))
-        .arg("RateLimiterHarness")
-        .arg(file)
-        .output()
-        .expect("run java");
-    assert!(
-        out.status.success(),
-        "RateLimiterHarness failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     let mut by_name: BTreeMap<String, Vec<Value>> = BTreeMap::new();
-    for line in String::from_utf8(out.stdout).unwrap().lines() {
-        let v: Value = serde_json::from_str(line).expect("harness JSON");
+    for line in oracle::run_harness("RateLimiterHarness", &[file]) {
+        let v: Value = serde_json::from_str(&line).expect("harness JSON");
         by_name
             .entry(v["scenario"].as_str().unwrap().to_owned())
             .or_default()
@@ -188,17 +151,10 @@ fn generate(rng: &mut Rng, index: usize) -> Value {
     })
 }
 
-fn env_u64(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
 #[test]
 fn rate_limiter_matches_resilience4j() {
-    if !tool_available("java", "-version") || !tool_available("mvn", "-v") {
-        println!("SKIPPED: rate limiter parity needs Java 17 and Maven (java and mvn on PATH)");
+    if let Some(reason) = oracle::skip_reason() {
+        println!("SKIPPED: {reason}");
         return;
     }
     let curated_file = repo_root().join("tests/r4j/scenarios/rate_limiter.jsonl");
