@@ -28,7 +28,9 @@ impl Retry {
     /// retry. Error and result types are `'static` because the config's predicates are typed by
     /// them.
     ///
-    /// (The loop is a hand-written future, [`Retrying`], rather than an `async fn`: see there.)
+    /// (The loop is a hand-written future rather than an `async fn`: each attempt's future is
+    /// made in its pinned place and polled there, and a first-attempt success is returned
+    /// straight from its value.)
     pub fn call<T, E, F, Fut>(
         &self,
         attempt: F,
