@@ -328,7 +328,7 @@ async fn a_first_attempt_that_pends_is_polled_in_place_and_succeeds_without_retr
 }
 
 #[tokio::test]
-async fn a_failed_first_attempt_is_dropped_before_the_wait_and_the_next_attempt() {
+async fn a_failed_first_attempt_is_dropped_before_the_next_attempt_is_made() {
     let (retry, clock) = manual(RetryConfig::builder().max_attempts(3));
     let mut events = retry.subscribe(16);
     let log = Arc::new(std::sync::Mutex::new(Vec::new()));
