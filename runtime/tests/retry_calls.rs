@@ -1,5 +1,6 @@
 //! Retry's call paths: events, counters, waits (manual clock and tokio's paused time),
-//! cancellation during a wait, and a panicking attempt.
+//! cancellation during an attempt or a wait, panicking attempts, and `Retry::call`'s future
+//! polled by hand (attempts made and polled in place, dropped before the next one).
 
 use fusebox_runtime::ManualClock;
 use fusebox_runtime::retry::{
@@ -279,4 +280,160 @@ async fn a_panicking_attempt_unwinds_and_counts_nothing() {
     assert_eq!(retry.metrics(), RetryMetrics::default());
     // The retry still works.
     assert_eq!(run(&retry, &[Ok(1)]).await, (Ok(1), 1));
+}
+
+// --- `Retry::call`'s hand-written future (`Retrying`): attempts made and polled in place ---
+
+/// Records when it is dropped, into a shared log.
+struct DropLog(&'static str, Arc<std::sync::Mutex<Vec<String>>>);
+
+impl Drop for DropLog {
+    fn drop(&mut self) {
+        self.1.lock().unwrap().push(format!("drop {}", self.0));
+    }
+}
+
+/// Polls `future` once with a waker that does nothing.
+fn poll_once<F: std::future::Future>(future: std::pin::Pin<&mut F>) -> std::task::Poll<F::Output> {
+    future.poll(&mut std::task::Context::from_waker(std::task::Waker::noop()))
+}
+
+#[tokio::test]
+async fn a_first_attempt_that_pends_is_polled_in_place_and_succeeds_without_retry() {
+    let (retry, _) = manual(RetryConfig::builder());
+    let mut events = retry.subscribe(16);
+    let mut calls = 0;
+    let result = retry
+        .call(|| {
+            calls += 1;
+            // Not `Unpin`: it holds a borrow of its own local across its awaits.
+            async {
+                let value = 41u32;
+                let borrowed = &value;
+                tokio::task::yield_now().await;
+                tokio::task::yield_now().await;
+                Ok::<_, &str>(*borrowed + 1)
+            }
+        })
+        .await;
+    assert_eq!((result, calls), (Ok(42), 1));
+    assert!(events.drain().is_empty());
+    assert_eq!(
+        retry.metrics(),
+        RetryMetrics {
+            successful_calls_without_retry_attempt: 1,
+            ..RetryMetrics::default()
+        }
+    );
+}
+
+#[tokio::test]
+async fn a_failed_first_attempt_is_dropped_before_the_next_attempt_is_made() {
+    let (retry, clock) = manual(RetryConfig::builder().max_attempts(3));
+    let mut events = retry.subscribe(16);
+    let log = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let mut n = 0;
+    let result = retry
+        .call(|| {
+            n += 1;
+            let attempt = n;
+            let log = log.clone();
+            log.lock().unwrap().push(format!("make {attempt}"));
+            async move {
+                let _guard = DropLog(if attempt == 1 { "1" } else { "2" }, log);
+                tokio::task::yield_now().await;
+                if attempt == 1 {
+                    Err("down")
+                } else {
+                    Ok(attempt)
+                }
+            }
+        })
+        .await;
+    assert_eq!(result, Ok(2));
+    assert_eq!(
+        *log.lock().unwrap(),
+        ["make 1", "drop 1", "make 2", "drop 2"]
+    );
+    assert_eq!(kinds(&events.drain()), ["RETRY 1 500", "SUCCESS 1"]);
+    assert_eq!(clock.elapsed(), ms(500));
+    assert_eq!(
+        retry.metrics(),
+        RetryMetrics {
+            successful_calls_with_retry_attempt: 1,
+            ..RetryMetrics::default()
+        }
+    );
+}
+
+#[test]
+fn cancelled_during_the_first_attempt_it_drops_the_attempt_and_counts_nothing() {
+    let (retry, _) = manual(RetryConfig::builder());
+    let mut events = retry.subscribe(16);
+    let log = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let mut calls = 0;
+    {
+        let call = retry.call(|| {
+            calls += 1;
+            let guard = DropLog("attempt", log.clone());
+            async move {
+                let _guard = guard;
+                std::future::pending::<Result<u32, &str>>().await
+            }
+        });
+        let mut call = std::pin::pin!(call);
+        assert!(poll_once(call.as_mut()).is_pending());
+        assert!(poll_once(call.as_mut()).is_pending());
+        assert!(log.lock().unwrap().is_empty(), "the attempt is running");
+    }
+    assert_eq!(calls, 1);
+    assert_eq!(*log.lock().unwrap(), ["drop attempt"]);
+    assert!(events.drain().is_empty());
+    assert_eq!(retry.metrics(), RetryMetrics::default());
+}
+
+#[test]
+fn a_panic_in_the_first_attempt_unwinds_and_counts_nothing() {
+    use std::panic::{AssertUnwindSafe, catch_unwind};
+    let (retry, _) = manual(RetryConfig::builder());
+    let mut events = retry.subscribe(16);
+    // In the attempt's future, on its first poll...
+    let call = retry.call(|| async {
+        panic!("the first attempt panics");
+        #[allow(unreachable_code)]
+        Ok::<u32, &str>(1)
+    });
+    let mut call = std::pin::pin!(call);
+    let panic = catch_unwind(AssertUnwindSafe(|| poll_once(call.as_mut()))).unwrap_err();
+    assert_eq!(
+        panic.downcast_ref::<&str>(),
+        Some(&"the first attempt panics")
+    );
+    // ...and in the closure making it.
+    let call =
+        retry.call(|| -> std::future::Ready<Result<u32, &str>> { panic!("no attempt made") });
+    let mut call = std::pin::pin!(call);
+    assert!(catch_unwind(AssertUnwindSafe(|| poll_once(call.as_mut()))).is_err());
+    assert!(events.drain().is_empty());
+    assert_eq!(retry.metrics(), RetryMetrics::default());
+}
+
+#[test]
+fn polled_after_completion_it_panics_and_counts_once() {
+    use std::panic::{AssertUnwindSafe, catch_unwind};
+    let (retry, _) = manual(RetryConfig::builder());
+    let calls = std::cell::Cell::new(0);
+    let call = retry.call(|| {
+        calls.set(calls.get() + 1);
+        std::future::ready(Ok::<u32, &str>(5))
+    });
+    let mut call = std::pin::pin!(call);
+    assert_eq!(poll_once(call.as_mut()), std::task::Poll::Ready(Ok(5)));
+    let panic = catch_unwind(AssertUnwindSafe(|| poll_once(call.as_mut()))).unwrap_err();
+    assert_eq!(
+        panic.downcast_ref::<&str>(),
+        Some(&"`Retry::call`'s future polled after completion")
+    );
+    assert_eq!(calls.get(), 1, "no second attempt");
+    assert_eq!(retry.metrics().successful_calls_without_retry_attempt, 1);
 }
