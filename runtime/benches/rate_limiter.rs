@@ -17,7 +17,8 @@
 //! permitted path (the clock read, the state word's compare-and-swap, the event check). The
 //! limiters have a 1 s period, so their default clock is the 1 ms tick (`_tick` rows, what a
 //! default-configured limiter does); `_precise` rows set `PreciseClock` (what periods under
-//! 100 ms read). governor uses its default clock (quanta). `clock_std` and `clock_quanta` are
+//! 100 ms read). `fusebox_reserve_r4j_default` is Resilience4j's default config (50 permits per
+//! 500 ns) with timeout 0: the precise clock, and a new cycle every dozen calls. governor uses its default clock (quanta). `clock_std` and `clock_quanta` are
 //! the two precise clocks on their own: `Instant::elapsed` and quanta's raw counter read and
 //! scaling (what the limiter's counter reads).
 
@@ -47,6 +48,19 @@ fn fusebox(tick: bool) -> RateLimiter {
         builder.clock(PreciseClock)
     };
     RateLimiter::new("bench", builder.build().unwrap())
+}
+
+/// Resilience4j's defaults (50 permits per 500 ns cycle), timeout 0: the clock the period picks
+/// (the precise one), a new cycle every dozen calls or so, never refused (a call takes longer
+/// than 500 / 50 ns).
+fn fusebox_r4j_default() -> RateLimiter {
+    let config = RateLimiterConfig::builder()
+        .limit_for_period(50)
+        .limit_refresh_period(Duration::from_nanos(500))
+        .timeout_duration(Duration::ZERO)
+        .build()
+        .unwrap();
+    RateLimiter::new("bench", config)
 }
 
 type DirectGovernor = governor::DefaultDirectRateLimiter;
@@ -81,6 +95,7 @@ impl Case {
             "fusebox_reserve_tick" => Case::Reserve(fusebox(true)),
             "fusebox_acquire_precise" => Case::Acquire(fusebox(false)),
             "fusebox_acquire_tick" => Case::Acquire(fusebox(true)),
+            "fusebox_reserve_r4j_default" => Case::Reserve(fusebox_r4j_default()),
             "governor_check" => Case::Governor(Arc::new(governor())),
             // Callgrind only: the acquire of a limiter the `observe` monitor watches (a
             // subscription without SUCCESSFUL_ACQUIRE, its default), and of one whose
@@ -125,6 +140,7 @@ const CASES: &[&str] = &[
     "fusebox_acquire_precise",
     "fusebox_reserve_tick",
     "fusebox_acquire_tick",
+    "fusebox_reserve_r4j_default",
 ];
 
 /// `threads` threads released together, `iters` calls each; wall time / threads.
