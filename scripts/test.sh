@@ -71,7 +71,7 @@ cargo test -p fusebox-no-default-features --locked -- --test-threads="$threads"
 step "each feature alone, and all (clippy: a type check plus lints, warnings are errors)"
 # The facade forwards each feature to the runtime under the same name; its own gates (tests and
 # examples that need a feature) are checked without default features.
-for features in "" telemetry reqwest yaml otlp reqwest-middleware testing watch actuator metrics tower; do
+for features in "" telemetry reqwest yaml fast-clock otlp reqwest-middleware testing watch actuator metrics tower; do
   echo "fusebox-runtime --no-default-features --features '$features'"
   cargo clippy -p fusebox-runtime --no-default-features --features "$features" --all-targets \
     --locked --jobs 2 -- -D warnings

@@ -2,16 +2,25 @@
 //! one criterion run (issue 14's speed target: no more than governor's check).
 //!
 //! ```text
-//! cargo bench -p fusebox-runtime --no-default-features --bench rate_limiter
+//! cargo bench -p fusebox-runtime --no-default-features --features fast-clock --bench rate_limiter
 //! RL_CALLGRIND=fusebox_reserve_precise:1000000 valgrind --tool=callgrind \
-//!     target/release/deps/rate_limiter-<hash>     # instructions of one case, n calls
+//!     --collect-atstart=no --toggle-collect='rate_limiter::calls' \
+//!     target/release/deps/rate_limiter-<hash>     # instructions of n calls of one case
 //! ```
+//!
+//! Without `fast-clock` the `_precise` rows read the OS monotonic clock (the limiter's clock
+//! without that feature). Callgrind counts only the calls (`calls`), not the quanta
+//! calibration, which the driver runs first (as governor's constructor does) so that the
+//! limiter reads the counter from its first call.
 //!
 //! Limits are high enough that no call in the run is refused or waits: the rows measure the
 //! permitted path (the clock read, the state word's compare-and-swap, the event check). The
 //! limiters have a 1 s period, so their default clock is the 1 ms tick (`_tick` rows, what a
 //! default-configured limiter does); `_precise` rows set `PreciseClock` (what periods under
-//! 100 ms read). governor uses its default clock (quanta).
+//! 100 ms read). `fusebox_reserve_r4j_default` is Resilience4j's default config (50 permits per
+//! 500 ns) with timeout 0: the precise clock, and a new cycle every dozen calls. governor uses its default clock (quanta). `clock_std` and `clock_quanta` are
+//! the two precise clocks on their own: `Instant::elapsed` and quanta's raw counter read and
+//! scaling (what the limiter's counter reads).
 
 #![allow(missing_docs)]
 
@@ -41,6 +50,19 @@ fn fusebox(tick: bool) -> RateLimiter {
     RateLimiter::new("bench", builder.build().unwrap())
 }
 
+/// Resilience4j's defaults (50 permits per 500 ns cycle), timeout 0: the clock the period picks
+/// (the precise one), a new cycle every dozen calls or so, never refused (a call takes longer
+/// than 500 / 50 ns).
+fn fusebox_r4j_default() -> RateLimiter {
+    let config = RateLimiterConfig::builder()
+        .limit_for_period(50)
+        .limit_refresh_period(Duration::from_nanos(500))
+        .timeout_duration(Duration::ZERO)
+        .build()
+        .unwrap();
+    RateLimiter::new("bench", config)
+}
+
 type DirectGovernor = governor::DefaultDirectRateLimiter;
 
 fn governor() -> DirectGovernor {
@@ -60,6 +82,10 @@ enum Case {
     Reserve(RateLimiter),
     Acquire(RateLimiter),
     Governor(Arc<DirectGovernor>),
+    /// The OS monotonic clock (`PreciseClock`'s read).
+    ClockStd(Instant),
+    /// quanta's counter read and scaling (the limiter's `fast-clock` read).
+    ClockQuanta(quanta::Clock, u64),
 }
 
 impl Case {
@@ -69,6 +95,7 @@ impl Case {
             "fusebox_reserve_tick" => Case::Reserve(fusebox(true)),
             "fusebox_acquire_precise" => Case::Acquire(fusebox(false)),
             "fusebox_acquire_tick" => Case::Acquire(fusebox(true)),
+            "fusebox_reserve_r4j_default" => Case::Reserve(fusebox_r4j_default()),
             "governor_check" => Case::Governor(Arc::new(governor())),
             // Callgrind only: the acquire of a limiter the `observe` monitor watches (a
             // subscription without SUCCESSFUL_ACQUIRE, its default), and of one whose
@@ -83,6 +110,12 @@ impl Case {
                 std::mem::forget(l.subscribe(16));
                 Case::Acquire(l)
             }
+            "clock_std" => Case::ClockStd(Instant::now()),
+            "clock_quanta" => {
+                let c = quanta::Clock::new();
+                let r = c.raw();
+                Case::ClockQuanta(c, r)
+            }
             other => panic!("unknown case {other}"),
         }
     }
@@ -93,16 +126,21 @@ impl Case {
             Case::Reserve(l) => l.reserve_permission(1).is_ok(),
             Case::Acquire(l) => acquire_now(l),
             Case::Governor(g) => g.check().is_ok(),
+            Case::ClockStd(i) => black_box(i.elapsed().as_nanos() as u64) != u64::MAX,
+            Case::ClockQuanta(c, r) => black_box(c.delta_as_nanos(*r, c.raw())) != u64::MAX,
         }
     }
 }
 
 const CASES: &[&str] = &[
+    "clock_std",
+    "clock_quanta",
     "governor_check",
     "fusebox_reserve_precise",
     "fusebox_acquire_precise",
     "fusebox_reserve_tick",
     "fusebox_acquire_tick",
+    "fusebox_reserve_r4j_default",
 ];
 
 /// `threads` threads released together, `iters` calls each; wall time / threads.
@@ -126,14 +164,24 @@ fn threaded(case: &Case, threads: usize, iters: u64) -> Duration {
     start.elapsed() / threads as u32
 }
 
+/// The calls callgrind counts (`--toggle-collect='rate_limiter::calls'`).
+#[inline(never)]
+fn calls(case: &Case, n: u64) {
+    for _ in 0..n {
+        black_box(case.call());
+    }
+}
+
 fn main() {
     if let Ok(spec) = std::env::var("RL_CALLGRIND") {
         let (name, n) = spec.split_once(':').expect("RL_CALLGRIND=<case>:<n>");
-        let case = Case::of(name);
         let n: u64 = n.parse().expect("a call count");
-        for _ in 0..n {
-            black_box(case.call());
-        }
+        // quanta's calibration first, as governor's constructor runs it, so the limiter's
+        // calibration thread finds it done and publishes the counter at once.
+        drop(quanta::Clock::new());
+        let case = Case::of(name);
+        std::thread::sleep(Duration::from_millis(100));
+        calls(&case, n);
         return;
     }
     let mut c = Criterion::default()

@@ -62,8 +62,9 @@ pub(crate) const TICK_FROM_PERIOD: Duration = Duration::from_millis(100);
 impl LimiterClock {
     /// The clock a limiter with `period` reads: the one set, else the 1 ms tick for periods of
     /// at least [`TICK_FROM_PERIOD`] (one atomic load per acquire; a refresh is seen up to 1 ms
-    /// late, never early, and waits are on tokio's 1 ms timer anyway), else the monotonic clock
-    /// read per acquire, as Resilience4j reads `System.nanoTime()`.
+    /// late, never early, and waits are on tokio's 1 ms timer anyway), else the precise clock
+    /// read per acquire, as Resilience4j reads `System.nanoTime()` (through the CPU's counter
+    /// with feature `fast-clock`: see `time.rs`).
     pub(crate) fn resolve(&self, period: Duration) -> ClockSource {
         match &self.0 {
             Some(clock) => clock.clone(),
@@ -148,10 +149,13 @@ impl RateLimiterConfigBuilder {
 
     /// The clock that cycles are counted on. By default: [`SystemClock`](crate::SystemClock)'s
     /// 1 ms tick (one atomic load) for refresh periods of 100 ms and more, where a refresh seen
-    /// up to 1 ms late (never early) is at most 1 % of a cycle; the monotonic clock read per
+    /// up to 1 ms late (never early) is at most 1 % of a cycle; the precise clock read per
     /// acquire ([`PreciseClock`](crate::PreciseClock), as Resilience4j reads
-    /// `System.nanoTime()`) for shorter periods. A [`ManualClock`](crate::ManualClock) makes
-    /// tests exact.
+    /// `System.nanoTime()`) for shorter periods. With the default feature `fast-clock` a rate
+    /// limiter reads [`PreciseClock`](crate::PreciseClock)'s time through the CPU's counter
+    /// (`quanta`, what `governor` reads: about half the cost of an OS clock read), calibrated
+    /// once per process on a thread of its own (0.5–200 ms; the OS monotonic clock is read until
+    /// then). A [`ManualClock`](crate::ManualClock) makes tests exact.
     pub fn clock(mut self, clock: impl Clock) -> Self {
         self.config.clock = LimiterClock(Some(ClockSource::from_clock(clock)));
         self

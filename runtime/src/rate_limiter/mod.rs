@@ -57,7 +57,8 @@
 //! with the next caller.
 //!
 //! Files of this module: `properties.rs` (the property table), `config.rs` (builder, drain
-//! predicate, clock), `state.rs` (the atomic state and cycle arithmetic), `acquire.rs`
+//! predicate, clock), `state.rs` (the atomic state and cycle arithmetic), `time.rs` (the clock, and the
+//! precise clock through the CPU's counter), `acquire.rs`
 //! (acquire, reserve, drain, change), `call.rs` (guarding a call), `owned.rs` (an acquire owned
 //! by a `'static` future, for the tower layer), `events.rs`, `metrics.rs`, `error.rs`.
 
@@ -71,6 +72,7 @@ mod metrics;
 pub(crate) mod owned;
 mod properties;
 mod state;
+mod time;
 
 pub use config::RateLimiterConfigBuilder;
 pub use error::{RateLimiterError, RequestNotPermitted};
@@ -79,13 +81,13 @@ pub use metrics::RateLimiterMetrics;
 pub(crate) use properties::RATE_LIMITER_FIELDS;
 pub use properties::{RateLimiterConfig, RateLimiterSettings};
 
-use crate::clock::ClockSource;
 use events::RateLimiterEventBus;
 use state::AtomicState;
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI32, AtomicI64, Ordering};
 use std::time::Duration;
+use time::LimiterTime;
 
 /// A named rate limiter: its config, state and event subscribers. Cheap to clone (one `Arc`);
 /// clones share everything.
@@ -103,8 +105,9 @@ struct Inner {
     period_nanos: i64,
     /// The clock reading at creation: cycles count from here (Resilience4j's `nanoTimeStart`).
     start: u64,
-    /// The clock cycles are read on (the config's, resolved for the period).
-    clock: ClockSource,
+    /// The clock cycles are read on (the config's, resolved for the period; the precise clock
+    /// through the CPU's counter).
+    clock: LimiterTime,
     /// Callers waiting for a reserved permit.
     waiting: AtomicI32,
     name: Arc<str>,
@@ -127,7 +130,7 @@ impl RateLimiter {
     /// now, full.
     pub fn new(name: &str, config: RateLimiterConfig) -> Self {
         let limit = i32::try_from(config.limit_for_period).unwrap_or(i32::MAX);
-        let clock = config.clock().resolve(config.limit_refresh_period);
+        let clock = LimiterTime::new(config.clock().resolve(config.limit_refresh_period));
         let start = clock.now_nanos();
         Self {
             inner: Arc::new(Inner {

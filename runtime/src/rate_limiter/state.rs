@@ -68,8 +68,16 @@ pub(crate) fn next_state(permits: i32, timeout: i64, active: State, period: i64,
     // multiplication confirms (a 64-bit division costs tens of cycles); otherwise the period is
     // at least 1 and the time since creation not negative (for 292 years), so the unsigned
     // division gives Java's quotient.
+    //
+    // A reading before the stored cycle's start (a counter of another core a few ticks behind,
+    // see `time.rs`; never a monotonic clock) is taken as that start: counting cycles backwards
+    // would take permissions away.
     let start = active.cycle.wrapping_mul(period);
+    let mut now = now;
     let current_cycle = if now >= start && now.wrapping_sub(start) < period && period > 0 {
+        active.cycle
+    } else if now < start && active.cycle >= 0 && start >= 0 {
+        now = start;
         active.cycle
     } else if now >= 0 && period > 0 {
         (now as u64 / period as u64) as i64
@@ -132,8 +140,12 @@ fn div_ceil(x: i32, y: i32) -> i32 {
     x.wrapping_add(y).wrapping_sub(1).wrapping_div(y)
 }
 
-/// The state word.
+/// The state word, alone in its 128 bytes (two cache lines: Intel's adjacent-line prefetcher
+/// pairs them). Every acquire writes it, and every acquire also reads the limiter's other fields
+/// (period, start, clock, timeout, event subscribers); sharing a line with the state word, those
+/// reads would take the line from the other core's write once more per call under contention.
 #[derive(Debug)]
+#[repr(align(128))]
 pub(crate) struct AtomicState(AtomicU128);
 
 impl AtomicState {
@@ -203,6 +215,12 @@ mod tests {
     }
 
     #[test]
+    fn the_state_word_has_its_cache_lines_to_itself() {
+        assert_eq!(std::mem::align_of::<AtomicState>(), 128);
+        assert_eq!(std::mem::size_of::<AtomicState>(), 128);
+    }
+
+    #[test]
     fn packing_round_trips_every_field_and_sign() {
         for s in [
             state(0, 50, 50),
@@ -252,6 +270,23 @@ mod tests {
         assert_eq!(n.nanos_to_wait, P);
         let n = next_state(1, 0, state(0, -5, 2), P, 100 * P);
         assert_eq!(n.state.permissions, 1);
+    }
+
+    #[test]
+    fn a_reading_before_the_stored_cycle_counts_as_its_start() {
+        // Cycle 5 stored with 3 left; a reading 10 ns before its start (another core's counter)
+        // neither counts cycles back (which would take 3 limits away) nor refreshes.
+        let n = next_state(1, 0, state(5, 3, 4), P, 5 * P - 10);
+        assert_eq!(n.state, state(5, 2, 4));
+        assert_eq!(n.nanos_to_wait, 0);
+        // A wait is counted from the cycle's start: one whole cycle to the next refresh.
+        let n = next_state(1, i64::MAX, state(5, 0, 4), P, 5 * P - 10);
+        assert_eq!(n.state, state(5, -1, 4));
+        assert_eq!(n.nanos_to_wait, P);
+        // Before the limiter's creation (a negative reading): cycle 0 at time 0.
+        let n = next_state(1, 0, state(0, 1, 1), P, -7);
+        assert_eq!(n.state, state(0, 0, 1));
+        assert_eq!(n.nanos_to_wait, 0);
     }
 
     #[test]
