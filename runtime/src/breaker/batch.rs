@@ -91,7 +91,7 @@ impl Drop for Locked<'_> {
 }
 
 impl Inner {
-    /// Takes the lock and merges every batched success into the window.
+    /// Takes the lock and merges every batched success into the window, closing the lines.
     #[inline]
     pub(super) fn lock(&self) -> Locked<'_> {
         let mut guard = self.core.lock();
@@ -101,6 +101,94 @@ impl Inner {
         Locked { inner: self, guard }
     }
 
+    /// Takes the lock to record a failure or a slow call (`failed`, `slow`) and merges every
+    /// batched success into the window. The lines stay open, untouched (only read), when
+    /// recording the outcome leaves batching allowed as it is ([`keeps_batching`]); otherwise
+    /// they are closed as by [`lock`](Self::lock). Also returns the clock reading the
+    /// decision took (a time window's), for the record to use.
+    ///
+    /// [`keeps_batching`]: Self::keeps_batching
+    #[inline]
+    pub(super) fn lock_to_record(&self, failed: bool, slow: bool) -> (Locked<'_>, Option<u64>) {
+        let mut guard = self.core.lock();
+        let mut now = None;
+        if guard.open_lines != 0 && !self.merge_keeping_open(&mut guard, failed, slow, &mut now) {
+            self.close(&mut guard);
+        }
+        (Locked { inner: self, guard }, now)
+    }
+
+    /// Merges what waits in the open lines by reading them (no write), then tells whether
+    /// recording the outcome keeps batching allowed until the same `batch_until`.
+    #[inline(never)]
+    fn merge_keeping_open(
+        &self,
+        core: &mut Core,
+        failed: bool,
+        slow: bool,
+        now: &mut Option<u64>,
+    ) -> bool {
+        let Some(shards) = self.shards.get() else {
+            unreachable!("lines are open, so they were allocated")
+        };
+        let lines = shards.lines();
+        let (mut n, mut sum) = (0u64, 0u64);
+        let mut open = core.open_lines;
+        while open != 0 {
+            let i = open.trailing_zeros() as usize;
+            open &= open - 1;
+            let word = lines[i].acc.load(Ordering::Acquire);
+            // Both fields only grew since `merged[i]` (an open line is only added to), and
+            // neither overflows (`FOLD_AT`): no borrow between them.
+            let waiting = word.wrapping_sub(core.merged[i]);
+            core.merged[i] = word;
+            n += calls(waiting);
+            sum += nanos(waiting);
+        }
+        // The lines' max stays on them until they close: taken then, as the skipped successes'
+        // max is taken when the stats are read.
+        self.add_merged(core, n, sum, 0);
+        self.keeps_batching(core, failed, slow, now)
+    }
+
+    /// Whether recording the outcome (`failed`, `slow`) leaves batching allowed, with the same
+    /// `batch_until`, so that successes batched while the holder is inside may be ordered
+    /// after it: CLOSED and nobody to publish the outcome to (so that it takes the path that
+    /// only records and evaluates), the window's verdict after the outcome below both
+    /// thresholds (no transition), and
+    /// * a count window: full (it stays full);
+    /// * a time window: the clock reading in the newest bucket's second (nothing rotates, the
+    ///   bucket's end stays `batch_until`), and the totals with the outcome such that any
+    ///   number of successes leaves them below (the rule of [`reopen`](Self::reopen)).
+    fn keeps_batching(&self, core: &Core, failed: bool, slow: bool, now: &mut Option<u64>) -> bool {
+        let published = if failed {
+            self.events.has_subscribers()
+        } else {
+            self.events.wants_successes()
+        };
+        if core.state != State::Closed || published || self.events.wants_successes() {
+            return false;
+        }
+        let after = match &core.window {
+            Window::Count(w) if w.is_full() => w.totals_after(failed, slow),
+            Window::Time(w) => {
+                let t = self.now();
+                *now = Some(t);
+                if t >= w.newest_second_end() {
+                    return false;
+                }
+                let mut totals = w.rotated_totals();
+                totals.add(failed, slow);
+                if !Self::successes_stay_below(&core.config, totals, core.minimum) {
+                    return false;
+                }
+                totals
+            }
+            _ => return false,
+        };
+        Self::stays_closed(&core.config, after, core.minimum)
+    }
+
     /// Closes every open line and merges what waited in it.
     #[inline(never)]
     fn close(&self, core: &mut Core) {
@@ -108,54 +196,82 @@ impl Inner {
         let Some(shards) = self.shards.get() else {
             unreachable!("lines are open, so they were allocated")
         };
+        let lines = shards.lines();
         let (mut n, mut sum, mut max) = (0u64, 0u64, 0u64);
-        for (i, line) in shards.lines().iter().enumerate() {
-            if core.open_lines & (1 << i) == 0 {
-                continue;
-            }
+        let mut open = core.open_lines;
+        while open != 0 {
+            let i = open.trailing_zeros() as usize;
+            open &= open - 1;
+            let line = &lines[i];
             let word = line.acc.swap(CLOSED, Ordering::AcqRel);
-            n += calls(word);
-            sum += nanos(word);
+            let waiting = word.wrapping_sub(core.merged[i]);
+            core.merged[i] = 0;
+            n += calls(waiting);
+            sum += nanos(waiting);
             if line.max.load(Ordering::Relaxed) != 0 {
                 max = max.max(line.max.swap(0, Ordering::Relaxed));
             }
         }
         core.open_lines = 0;
-        if n == 0 {
-            return;
+        self.add_merged(core, n, sum, max);
+    }
+
+    /// Puts `n` merged successes (`sum` nanoseconds, the longest `max`, 0 if not taken) into
+    /// the window and the calls timer. Batching was open, so the state is CLOSED and the window
+    /// takes them as the rules say.
+    #[inline]
+    fn add_merged(&self, core: &mut Core, n: u64, sum: u64, max: u64) {
+        if n != 0 {
+            match &mut core.window {
+                Window::Count(w) => w.add_successes(n),
+                Window::Time(w) => w.add_successes_to_newest(n),
+                Window::Empty => {}
+            }
+            self.mark_clean_after_merge(core);
         }
-        // Batching was open, so the state is CLOSED and the window takes them as the rules say.
-        match &mut core.window {
-            Window::Count(w) => w.add_successes(n),
-            Window::Time(w) => w.add_successes_to_newest(n),
-            Window::Empty => {}
-        }
-        self.mark_clean_after_merge(core);
-        if core.stats_enabled {
+        if core.stats_enabled && (n != 0 || max != 0) {
             let now = self.now();
             let stats = core.stats();
-            stats.timer(Kind::Successful).add(n, sum);
+            if n != 0 {
+                stats.timer(Kind::Successful).add(n, sum);
+            }
             if max != 0 {
                 stats.successful_max(max, now);
             }
         }
     }
 
-    /// Reopens the lines when a fast success may wait: CLOSED, nobody subscribed to SUCCESS
-    /// events (a batched success publishes none), the window full (count) or, with one more
-    /// success, at its minimum and below both thresholds (time).
-    fn reopen(&self, core: &mut Core) {
+    /// Until when fast successes may wait, from the rules above: `None` if not at all.
+    fn batching_until(&self, core: &Core) -> Option<u64> {
         if core.state != State::Closed || self.events.wants_successes() {
-            return;
+            return None;
         }
-        let until = match &core.window {
-            Window::Count(w) if w.is_full() => u64::MAX,
+        match &core.window {
+            Window::Count(w) if w.is_full() => Some(u64::MAX),
             Window::Time(w)
                 if Self::successes_stay_below(&core.config, w.rotated_totals(), core.minimum) =>
             {
-                w.newest_second_end()
+                Some(w.newest_second_end())
             }
-            _ => return,
+            _ => None,
+        }
+    }
+
+    /// Reopens the lines when a fast success may wait: CLOSED, nobody subscribed to SUCCESS
+    /// events (a batched success publishes none), the window full (count) or, with one more
+    /// success, at its minimum and below both thresholds (time). Lines still open were kept
+    /// open by [`lock_to_record`](Self::lock_to_record), which checked that they may stay.
+    fn reopen(&self, core: &mut Core) {
+        if core.open_lines != 0 {
+            debug_assert_eq!(
+                self.batching_until(core),
+                Some(self.batch_until.load(Ordering::Relaxed)),
+                "a holder kept the lines open although batching changed"
+            );
+            return;
+        }
+        let Some(until) = self.batching_until(core) else {
+            return;
         };
         let shards = self.shards.get_or_init(Shards::new);
         let mut open = 0;
@@ -174,7 +290,8 @@ impl Inner {
         }
     }
 
-    /// A line reached its fold mark: merge it (and every other) now.
+    /// A line reached its fold mark: merge it (and every other) now, closing and reopening
+    /// them (which starts every line from 0).
     #[cold]
     #[inline(never)]
     pub(super) fn fold(&self) {
