@@ -19,10 +19,21 @@
 //! Every lock holder ([`Inner::lock`]) first merges all waiting successes into the window.
 //!
 //! **The protocol.** Each per-thread [`Line`](super::shards::Line) has a [`CLOSED`] bit in
-//! the same word as its count. Under the lock:
-//! * entering ([`Inner::lock`]): every open line is closed with one `swap(CLOSED)`; the value
-//!   it returns is the line's waiting successes, all added while it was open, and they go into
-//!   the window (and the calls timer) before the holder does anything else;
+//! the same word as its count. While a line is open its word only grows (its threads'
+//! `fetch_add`s); `Core::merged` keeps, per open line, the word as last merged, so what waits
+//! is the difference (both fields only grew and neither overflows: no borrow between them).
+//! Under the lock:
+//! * entering to record a failure or slow call ([`Inner::lock_to_record`]): every open line is
+//!   *read* (`load`), what waits goes into the window, and `merged` moves on. If recording the
+//!   outcome keeps batching allowed exactly as it is ([`Inner::keeps_batching`]: CLOSED, nobody
+//!   to publish it to, the verdict after it below both thresholds, and a full count window,
+//!   or a time window read in its newest bucket's second that stays below with any number of
+//!   successes more), the lines stay open and nothing is written to them or to
+//!   `batch_until`; otherwise they are closed as below, before anything changes;
+//! * entering otherwise ([`Inner::lock`]): every open line is closed with one `swap(CLOSED)`;
+//!   what it held beyond `merged` is the line's waiting successes, all added while it was
+//!   open, and they go into the window (and the calls timer) before the holder does anything
+//!   else;
 //! * leaving ([`Locked`]'s drop): when the rules above allow batching, each line is reopened
 //!   with `compare_exchange(CLOSED, 0)`, and `batch_until` tells callers until when (the end of
 //!   the newest bucket's second for a time window, `u64::MAX` for a count window). A line that
@@ -30,10 +41,13 @@
 //!
 //! A caller that saw `batch_until` allow it adds `ONE_CALL | nanos` to its line with one
 //! `fetch_add`, which returns the word before:
-//! * `CLOSED` clear: the success is counted. It is ordered at that `fetch_add`: after the
-//!   holder that opened the line, before the holder that will close it (which merges it).
-//!   While a line is open no holder is inside its critical section, so the window is exactly
-//!   as the last holder left it, and the rules held then.
+//! * `CLOSED` clear: the success is counted. It is ordered at that `fetch_add`: after every
+//!   holder whose read or close of the line came before it, before every one whose read or
+//!   close came after it (which merges it). A holder inside at that moment kept the lines
+//!   open: it was concurrent with the success and left batching as it found it (the rules
+//!   held before it and hold after it, with the same `batch_until`), so ordering the success
+//!   after it lands it in the same window under the same rules. Between holders the window is
+//!   exactly as the last one left it, and the rules held then.
 //! * `CLOSED` set: a holder is inside, or batching stopped. The caller takes its increment
 //!   back with `fetch_sub`, waits a little while the lock is held for the holder to reopen
 //!   its line and tries again from the start (`hot_path.rs`, a fresh attempt: ordered as
@@ -42,7 +56,9 @@
 //!   while a stray increment sits in it, and only open lines are swapped.
 //!
 //! So every success is counted once, in the window of the state it was ordered in, and a holder
-//! never sees a half-recorded call. `batch_until` is only a hint read before the increment: a
+//! never sees a half-recorded call. The lines' `max` (for the calls timer's decaying max) is
+//! only taken when they close (a read, a fold, a transition...): it enters the max then, as
+//! the skipped successes' max does when the stats are read. `batch_until` is only a hint read before the increment: a
 //! stale value costs a stray increment, never a wrong count.
 //!
 //! **Time.** A batched success in a time window is counted in the newest bucket when it is
@@ -303,5 +319,158 @@ impl Core {
     /// The call stats, created on first use.
     pub(super) fn stats(&mut self) -> &mut StatsCore {
         self.stats.get_or_insert_with(Default::default)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::CircuitBreaker;
+    use super::super::shards::{CLOSED, ONE_CALL, calls};
+    use crate::config::CircuitBreakerConfig;
+    use crate::state::State;
+    use crate::sync::line_index;
+    use crate::{ManualClock, SlidingWindowType};
+    use std::sync::atomic::Ordering;
+    use std::time::Duration;
+
+    const MS: Duration = Duration::from_millis(1);
+
+    /// A count window of 10 at 50 %, full with one failure and nine successes: batching open.
+    fn batching() -> CircuitBreaker {
+        let b = CircuitBreaker::new(
+            "batch",
+            CircuitBreakerConfig::builder()
+                .call_stats_enabled(true)
+                .clock(ManualClock::new())
+                .sliding_window_size(10)
+                .minimum_number_of_calls(10)
+                .failure_rate_threshold(50.0)
+                .build()
+                .unwrap(),
+        );
+        b.on_error(MS);
+        for _ in 0..9 {
+            b.on_success(MS);
+        }
+        b
+    }
+
+    fn acc(b: &CircuitBreaker) -> u64 {
+        b.inner
+            .shards
+            .get()
+            .unwrap()
+            .mine()
+            .acc
+            .load(Ordering::Relaxed)
+    }
+
+    #[test]
+    fn a_failure_below_the_thresholds_only_reads_the_lines() {
+        let b = batching();
+        b.on_success(MS);
+        let word = acc(&b);
+        assert_eq!(
+            word & CLOSED,
+            0,
+            "batching is open: a full window below the threshold"
+        );
+        assert_eq!(calls(word), 1);
+        // [F S S S S S S S S S] + S + F: one failure in ten, batching stays as it was.
+        b.on_error(MS);
+        assert_eq!(acc(&b), word, "a holder that keeps batching writes no line");
+        assert_eq!(b.inner.core.lock().merged[line_index()], word);
+        b.on_success(MS);
+        assert_eq!(acc(&b), word + ONE_CALL + 1_000_000);
+        let m = b.metrics();
+        assert_eq!(m.number_of_buffered_calls(), 10);
+        assert_eq!(m.number_of_failed_calls(), 1);
+        // The read closed the line, merged what it held beyond `merged` once, and reopened it.
+        assert_eq!(acc(&b), 0);
+        assert_eq!(b.inner.core.lock().merged[line_index()], 0);
+        let stats = b.call_stats().unwrap();
+        assert_eq!(stats.successful.count, 11);
+        assert_eq!(stats.failed.count, 2);
+        assert_eq!(stats.successful.total, 11 * MS);
+    }
+
+    #[test]
+    fn a_failure_that_trips_closes_the_lines_before_it_records() {
+        let b = batching();
+        b.on_success(MS);
+        // Failures 1 to 4 in ten keep batching; the fifth reaches 50 %.
+        for _ in 0..4 {
+            b.on_error(MS);
+            assert_eq!(acc(&b) & CLOSED, 0);
+        }
+        assert_eq!(b.state(), State::Closed);
+        b.on_error(MS);
+        assert_eq!(b.state(), State::Open);
+        assert_eq!(acc(&b), CLOSED);
+        let m = b.metrics();
+        assert_eq!(m.number_of_buffered_calls(), 10);
+        assert_eq!(m.number_of_failed_calls(), 5);
+        let stats = b.call_stats().unwrap();
+        assert_eq!(stats.successful.count, 10);
+        assert_eq!(stats.failed.count, 6);
+    }
+
+    #[test]
+    fn a_fold_after_kept_merges_counts_every_success_once() {
+        let b = batching();
+        b.on_success(MS);
+        b.on_error(MS);
+        let word = acc(&b);
+        assert_eq!(b.inner.core.lock().merged[line_index()], word);
+        // As if this thread had batched successes (of 0 ns) up to its line's fold mark.
+        let more = (1 << 22) - calls(word);
+        let line = b.inner.shards.get().unwrap().mine();
+        line.acc.fetch_add(more * ONE_CALL, Ordering::Relaxed);
+        // This success finds the mark: counted, then the line is merged and starts from 0.
+        b.on_success(MS);
+        assert_eq!(acc(&b), 0);
+        assert_eq!(b.inner.core.lock().merged[line_index()], 0);
+        let m = b.metrics();
+        assert_eq!(m.number_of_buffered_calls(), 10);
+        assert_eq!(m.number_of_failed_calls(), 0);
+        let stats = b.call_stats().unwrap();
+        assert_eq!(stats.successful.count, 9 + 1 + more + 1);
+        assert_eq!(stats.failed.count, 2);
+        assert_eq!(stats.successful.total, 11 * MS);
+    }
+
+    #[test]
+    fn a_failure_in_a_later_second_closes_a_time_windows_lines() {
+        let clock = ManualClock::new();
+        let b = CircuitBreaker::new(
+            "batch-time",
+            CircuitBreakerConfig::builder()
+                .call_stats_enabled(true)
+                .clock(clock.clone())
+                .sliding_window_type(SlidingWindowType::TimeBased)
+                .sliding_window_size(10)
+                .minimum_number_of_calls(2)
+                .failure_rate_threshold(50.0)
+                .build()
+                .unwrap(),
+        );
+        // The first success under the lock, the next two batched (with one more success the
+        // window reaches its minimum of 2).
+        b.on_success(MS);
+        b.on_success(MS);
+        b.on_success(MS);
+        assert_eq!(calls(acc(&b)), 2);
+        // Same second, 1 failure in 4: kept.
+        b.on_error(MS);
+        assert_eq!(calls(acc(&b)), 2);
+        assert_eq!(acc(&b) & CLOSED, 0);
+        // A later second: the window rotates, so the lines close (and reopen for the new
+        // second: the line starts from 0).
+        clock.advance(Duration::from_secs(1));
+        b.on_error(MS);
+        assert_eq!(acc(&b), 0);
+        let m = b.metrics();
+        assert_eq!(m.number_of_buffered_calls(), 5);
+        assert_eq!(m.number_of_failed_calls(), 2);
     }
 }

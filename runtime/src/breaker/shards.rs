@@ -6,8 +6,9 @@
 //! line's [`CleanCounts`].
 //!
 //! A line holds:
-//! * `acc`: the *batched fast successes* not yet merged into the window, and their durations,
-//!   packed in one word so that one `fetch_add` records a success, its count and its time:
+//! * `acc`: the *batched fast successes* since the line was last opened, and their durations
+//!   (those beyond `Core::merged` are not merged into the window yet), packed in one word so
+//!   that one `fetch_add` records a success, its count and its time:
 //!   bit 63 is [`CLOSED`] (batching is not allowed on this line), bits 40–62 count the
 //!   successes, bits 0–39 sum their nanoseconds. See `batch.rs` for the protocol;
 //! * `max`: the longest batched success since the last merge (for the calls timer's max);
