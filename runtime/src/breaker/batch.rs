@@ -246,13 +246,12 @@ impl Inner {
             self.mark_clean_after_merge(core);
         }
         if core.stats_enabled && (n != 0 || max != 0) {
-            let now = self.now();
-            let stats = core.stats();
             if n != 0 {
-                stats.timer(Kind::Successful).add(n, sum);
+                core.stats().timer(Kind::Successful).add(n, sum);
             }
             if max != 0 {
-                stats.successful_max(max, now);
+                let now = self.now();
+                core.stats().successful_max(max, now);
             }
         }
     }
