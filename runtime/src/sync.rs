@@ -69,6 +69,7 @@ pub(crate) const STRAY_SPINS: u32 = 128;
 pub(crate) const STRAY_SPINS: u32 = 2;
 
 /// The most shards a breaker splits its per-thread counters into (see `breaker/shards.rs`).
+#[cfg_attr(fusebox_loom, allow(dead_code))]
 pub(crate) const MAX_SHARDS: usize = 16;
 // Owned shards are one bit each in a `u32` (and open lines in `breaker/batch.rs`).
 const _: () = assert!(MAX_SHARDS < 32);

@@ -20,8 +20,8 @@
 //!
 //! **The protocol.** Each per-thread [`Line`](super::shards::Line) has a [`CLOSED`] bit in
 //! the same word as its count. While a line is open its word only grows (its threads'
-//! `fetch_add`s); `Core::merged` keeps, per open line, the word as last merged, so what waits
-//! is the difference (both fields only grew and neither overflows: no borrow between them).
+//! `fetch_add`s); the line's `merged` (on the other half of the line, written only under the
+//! lock) keeps the word as last merged, so what waits is the difference (both fields only grew and neither overflows: no borrow between them).
 //! Under the lock:
 //! * entering to record a failure or slow call ([`Inner::lock_to_record`]): every open line is
 //!   *read* (`load`), what waits goes into the window, and `merged` moves on. If recording the
@@ -153,11 +153,12 @@ impl Inner {
         while open != 0 {
             let i = open.trailing_zeros() as usize;
             open &= open - 1;
-            let word = lines[i].acc.load(Ordering::Acquire);
-            // Both fields only grew since `merged[i]` (an open line is only added to), and
+            let line = &lines[i];
+            let word = line.acc.load(Ordering::Acquire);
+            // Both fields only grew since `merged` (an open line is only added to), and
             // neither overflows (`FOLD_AT`): no borrow between them.
-            let waiting = word.wrapping_sub(core.merged[i]);
-            core.merged[i] = word;
+            let waiting = word.wrapping_sub(line.merged.get());
+            line.merged.set(word);
             n += calls(waiting);
             sum += nanos(waiting);
         }
@@ -220,8 +221,8 @@ impl Inner {
             open &= open - 1;
             let line = &lines[i];
             let word = line.acc.swap(CLOSED, Ordering::AcqRel);
-            let waiting = word.wrapping_sub(core.merged[i]);
-            core.merged[i] = 0;
+            let waiting = word.wrapping_sub(line.merged.get());
+            line.merged.set(0);
             n += calls(waiting);
             sum += nanos(waiting);
             if line.max.load(Ordering::Relaxed) != 0 {
@@ -327,7 +328,6 @@ mod tests {
     use super::super::shards::{CLOSED, ONE_CALL, calls};
     use crate::config::CircuitBreakerConfig;
     use crate::state::State;
-    use crate::sync::line_index;
     use crate::{ManualClock, SlidingWindowType};
     use std::sync::atomic::Ordering;
     use std::time::Duration;
@@ -354,6 +354,11 @@ mod tests {
         b
     }
 
+    fn merged(b: &CircuitBreaker) -> u64 {
+        let _core = b.inner.core.lock();
+        b.inner.shards.get().unwrap().mine().merged.get()
+    }
+
     fn acc(b: &CircuitBreaker) -> u64 {
         b.inner
             .shards
@@ -378,7 +383,7 @@ mod tests {
         // [F S S S S S S S S S] + S + F: one failure in ten, batching stays as it was.
         b.on_error(MS);
         assert_eq!(acc(&b), word, "a holder that keeps batching writes no line");
-        assert_eq!(b.inner.core.lock().merged[line_index()], word);
+        assert_eq!(merged(&b), word);
         b.on_success(MS);
         assert_eq!(acc(&b), word + ONE_CALL + 1_000_000);
         let m = b.metrics();
@@ -386,7 +391,7 @@ mod tests {
         assert_eq!(m.number_of_failed_calls(), 1);
         // The read closed the line, merged what it held beyond `merged` once, and reopened it.
         assert_eq!(acc(&b), 0);
-        assert_eq!(b.inner.core.lock().merged[line_index()], 0);
+        assert_eq!(merged(&b), 0);
         let stats = b.call_stats().unwrap();
         assert_eq!(stats.successful.count, 11);
         assert_eq!(stats.failed.count, 2);
@@ -420,7 +425,7 @@ mod tests {
         b.on_success(MS);
         b.on_error(MS);
         let word = acc(&b);
-        assert_eq!(b.inner.core.lock().merged[line_index()], word);
+        assert_eq!(merged(&b), word);
         // As if this thread had batched successes (of 0 ns) up to its line's fold mark.
         let more = (1 << 22) - calls(word);
         let line = b.inner.shards.get().unwrap().mine();
@@ -428,7 +433,7 @@ mod tests {
         // This success finds the mark: counted, then the line is merged and starts from 0.
         b.on_success(MS);
         assert_eq!(acc(&b), 0);
-        assert_eq!(b.inner.core.lock().merged[line_index()], 0);
+        assert_eq!(merged(&b), 0);
         let m = b.metrics();
         assert_eq!(m.number_of_buffered_calls(), 10);
         assert_eq!(m.number_of_failed_calls(), 0);

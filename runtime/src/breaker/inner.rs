@@ -12,7 +12,7 @@ use crate::clock::ClockSource;
 use crate::config::CircuitBreakerConfig;
 use crate::events::{EventBus, Pending};
 use crate::state::State;
-use crate::sync::{AtomicBool, AtomicU8, AtomicU32, AtomicU64, MAX_SHARDS, Mutex};
+use crate::sync::{AtomicBool, AtomicU8, AtomicU32, AtomicU64, Mutex};
 use crate::window::Window;
 use std::sync::atomic::{AtomicU64 as StdAtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -91,9 +91,6 @@ pub(super) struct Core {
     pub(super) slow_call_rate_published: bool,
     /// The lines open for batching, one bit per line (`batch.rs`).
     pub(super) open_lines: u32,
-    /// Per open line, its `acc` word as last merged without closing it (`batch.rs`): what
-    /// the line holds beyond it waits to be merged. 0 for a closed line.
-    pub(super) merged: [u64; MAX_SHARDS],
     /// Rejections (all kinds) counted before the current metrics object was created.
     pub(super) not_permitted_base: u64,
     /// Whether [`CallStats`](super::CallStats) are kept (the config's `call_stats_enabled`).
@@ -140,7 +137,6 @@ impl CircuitBreaker {
                 failure_rate_published: false,
                 slow_call_rate_published: false,
                 open_lines: 0,
-                merged: [0; MAX_SHARDS],
                 not_permitted_base: 0,
                 stats_enabled: false,
                 stats: None,
