@@ -16,20 +16,22 @@
 //!
 //! Nothing else observes it (CLOSED publishes success events only to subscribers), so it can
 //! be counted later, as long as it is counted before anything reads or changes the window.
-//! Every lock holder ([`Inner::lock`]) first merges all waiting successes into the window.
+//! Every lock holder ([`Inner::lock`], [`Inner::lock_to_record`]) first merges all waiting
+//! successes into the window.
 //!
 //! **The protocol.** Each per-thread [`Line`](super::shards::Line) has a [`CLOSED`] bit in
 //! the same word as its count. While a line is open its word only grows (its threads'
 //! `fetch_add`s); the line's `merged` (on the other half of the line, written only under the
-//! lock) keeps the word as last merged, so what waits is the difference (both fields only grew and neither overflows: no borrow between them).
-//! Under the lock:
+//! lock) keeps the word as last merged, so what waits is the difference (both fields only
+//! grew and neither overflows: no borrow between them). Under the lock:
 //! * entering to record a failure or slow call ([`Inner::lock_to_record`]): every open line is
 //!   *read* (`load`), what waits goes into the window, and `merged` moves on. If recording the
 //!   outcome keeps batching allowed exactly as it is ([`Inner::keeps_batching`]: CLOSED, nobody
 //!   to publish it to, the verdict after it below both thresholds, and a full count window,
 //!   or a time window read in its newest bucket's second that stays below with any number of
-//!   successes more), the lines stay open and nothing is written to them or to
-//!   `batch_until`; otherwise they are closed as below, before anything changes;
+//!   successes more), the lines stay open and nothing the hot path reads is written (not
+//!   the half of a line its threads use, not `batch_until`); otherwise they are closed as
+//!   below, before anything changes;
 //! * entering otherwise ([`Inner::lock`]): every open line is closed with one `swap(CLOSED)`;
 //!   what it held beyond `merged` is the line's waiting successes, all added while it was
 //!   open, and they go into the window (and the calls timer) before the holder does anything
@@ -58,8 +60,8 @@
 //! So every success is counted once, in the window of the state it was ordered in, and a holder
 //! never sees a half-recorded call. The lines' `max` (for the calls timer's decaying max) is
 //! only taken when they close (a read, a fold, a transition...): it enters the max then, as
-//! the skipped successes' max does when the stats are read. `batch_until` is only a hint read before the increment: a
-//! stale value costs a stray increment, never a wrong count.
+//! the skipped successes' max does when the stats are read. `batch_until` is only a hint read
+//! before the increment: a stale value costs a stray increment, never a wrong count.
 //!
 //! **Time.** A batched success in a time window is counted in the newest bucket when it is
 //! merged. The caller checked that its clock reading (through the guard, the one that ended the
