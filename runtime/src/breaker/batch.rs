@@ -21,9 +21,10 @@
 //!
 //! **The protocol.** Each per-thread [`Line`](super::shards::Line) has a [`CLOSED`] bit in
 //! the same word as its count. While a line is open its word only grows (its threads'
-//! `fetch_add`s); the line's `merged` (on the other half of the line, written only under the
-//! lock) keeps the word as last merged, so what waits is the difference (both fields only
-//! grew and neither overflows: no borrow between them). Under the lock:
+//! `fetch_add`s); the line's [`Merged`](super::shards::Merged) word (one of a block on a cache
+//! line of its own, used only under the lock) keeps the word as last merged, so what waits is
+//! the difference (both fields only grew and neither overflows: no borrow between them).
+//! Under the lock:
 //! * entering to record a failure or slow call ([`Inner::lock_to_record`]): every open line is
 //!   *read* (`load`), what waits goes into the window, and `merged` moves on. If recording the
 //!   outcome keeps batching allowed exactly as it is ([`Inner::keeps_batching`]: CLOSED, nobody
@@ -159,8 +160,9 @@ impl Inner {
             let word = line.acc.load(Ordering::Acquire);
             // Both fields only grew since `merged` (an open line is only added to), and
             // neither overflows (`FOLD_AT`): no borrow between them.
-            let waiting = word.wrapping_sub(line.merged.get());
-            line.merged.set(word);
+            let merged = shards.merged(i);
+            let waiting = word.wrapping_sub(merged.get());
+            merged.set(word);
             n += calls(waiting);
             sum += nanos(waiting);
         }
@@ -223,8 +225,9 @@ impl Inner {
             open &= open - 1;
             let line = &lines[i];
             let word = line.acc.swap(CLOSED, Ordering::AcqRel);
-            let waiting = word.wrapping_sub(line.merged.get());
-            line.merged.set(0);
+            let merged = shards.merged(i);
+            let waiting = word.wrapping_sub(merged.get());
+            merged.set(0);
             n += calls(waiting);
             sum += nanos(waiting);
             if line.max.load(Ordering::Relaxed) != 0 {
@@ -330,6 +333,7 @@ mod tests {
     use super::super::shards::{CLOSED, ONE_CALL, calls};
     use crate::config::CircuitBreakerConfig;
     use crate::state::State;
+    use crate::sync::line_index;
     use crate::{ManualClock, SlidingWindowType};
     use std::sync::atomic::Ordering;
     use std::time::Duration;
@@ -358,7 +362,7 @@ mod tests {
 
     fn merged(b: &CircuitBreaker) -> u64 {
         let _core = b.inner.core.lock();
-        b.inner.shards.get().unwrap().mine().merged.get()
+        b.inner.shards.get().unwrap().merged(line_index()).get()
     }
 
     fn acc(b: &CircuitBreaker) -> u64 {

@@ -7,13 +7,11 @@
 //!
 //! A line holds:
 //! * `acc`: the *batched fast successes* since the line was last opened, and their durations
-//!   (those beyond `merged` are not merged into the window yet), packed in one word so
+//!   (those beyond the line's [`Merged`] word are not merged into the window yet), packed in one word so
 //!   that one `fetch_add` records a success, its count and its time:
 //!   bit 63 is [`CLOSED`] (batching is not allowed on this line), bits 40–62 count the
 //!   successes, bits 0–39 sum their nanoseconds. See `batch.rs` for the protocol;
 //! * `max`: the longest batched success since the last merge (for the calls timer's max);
-//! * `merged`: what a lock holder last merged of `acc` without closing the line, on the half
-//!   of the line the line's threads never touch (`batch.rs`);
 //! * `rejected` / `rejected_forced`: calls rejected in OPEN or HALF_OPEN / in FORCED_OPEN,
 //!   cumulative (never reset; the per-state figure subtracts a base taken at transitions);
 //! * `clean`: the fast successes a clean breaker skipped while call stats are on
@@ -31,7 +29,7 @@
 //! before one of them takes the lock.
 
 use super::inner::OwnLines;
-use crate::sync::{AtomicU64, line_index, owned_shard, shard_count, shard_index};
+use crate::sync::{AtomicU64, MAX_SHARDS, line_index, owned_shard, shard_count, shard_index};
 use std::sync::atomic::Ordering;
 
 /// `Line::acc`: batching is not allowed on this line (set and cleared under the lock).
@@ -57,15 +55,11 @@ pub(super) struct Line {
     pub(super) rejected: AtomicU64,
     pub(super) rejected_forced: AtomicU64,
     pub(super) clean: CleanCounts,
-    /// The `acc` word as a lock holder last merged it without closing the line (`batch.rs`):
-    /// what `acc` holds beyond it waits to be merged; 0 while the line is closed.
-    pub(super) merged: Merged,
 }
 
-/// `Line::merged`, alone on the 64-byte half of its line that the line's threads never touch
-/// (the fields above fill the other half): lock holders write it without taking that half
-/// from the owner. Read and written only under the breaker's lock, which orders the accesses.
-#[repr(align(64))]
+/// Per line, the `acc` word as a lock holder last merged it without closing the line
+/// (`batch.rs`): what `acc` holds beyond it waits to be merged; 0 while the line is closed.
+/// Read and written only under the breaker's lock, which orders the accesses.
 #[derive(Debug, Default)]
 pub(super) struct Merged(AtomicU64);
 
@@ -158,6 +152,9 @@ pub(super) struct Shards {
     /// The skipped successes of threads that do not own their line (boxed: `Shards` sits in
     /// every breaker, lines or not, and a line-aligned field would make them all larger).
     shared_clean: Box<OwnLines<CleanCounts>>,
+    /// Each line's [`Merged`] word, all on one cache line of their own that only lock holders
+    /// touch: a holder that merges without closing writes one line, and none its threads use.
+    merged: Box<OwnLines<[Merged; MAX_SHARDS]>>,
 }
 
 impl Shards {
@@ -171,10 +168,10 @@ impl Shards {
                     rejected: AtomicU64::new(0),
                     rejected_forced: AtomicU64::new(0),
                     clean: CleanCounts::default(),
-                    merged: Merged::default(),
                 })
                 .collect(),
             shared_clean: Box::new(OwnLines(CleanCounts::default())),
+            merged: Box::new(OwnLines(std::array::from_fn(|_| Merged::default()))),
         }
     }
 
@@ -229,6 +226,12 @@ impl Shards {
         &self.lines
     }
 
+    /// Line `i`'s [`Merged`] word (lock held).
+    #[inline]
+    pub(super) fn merged(&self, i: usize) -> &Merged {
+        &self.merged[i]
+    }
+
     /// Rejections over all lines: (OPEN and HALF_OPEN, FORCED_OPEN).
     pub(super) fn rejected(&self) -> (u64, u64) {
         self.lines.iter().fold((0, 0), |(r, f), line| {
@@ -255,24 +258,6 @@ pub(super) fn nanos(word: u64) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn merged_is_on_the_other_half_of_the_line() {
-        let line = &Shards::new().lines[0];
-        let base = std::ptr::from_ref(line) as usize;
-        let acc = std::ptr::from_ref(&line.acc) as usize - base;
-        let merged = std::ptr::from_ref(&line.merged) as usize - base;
-        assert_eq!(size_of::<Line>(), 128);
-        assert_ne!(acc / 64, merged / 64);
-        for field in [
-            std::ptr::from_ref(&line.max) as usize,
-            std::ptr::from_ref(&line.rejected) as usize,
-            std::ptr::from_ref(&line.rejected_forced) as usize,
-            std::ptr::from_ref(&line.clean) as usize,
-        ] {
-            assert_eq!((field - base) / 64, acc / 64);
-        }
-    }
 
     #[test]
     fn packing_keeps_fields_apart() {
