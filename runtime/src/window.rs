@@ -15,7 +15,7 @@ pub(crate) struct Totals {
 
 impl Totals {
     #[inline]
-    fn add(&mut self, failed: bool, slow: bool) {
+    pub(crate) fn add(&mut self, failed: bool, slow: bool) {
         self.calls += 1;
         self.failed += u32::from(failed);
         self.slow += u32::from(slow);
@@ -174,6 +174,26 @@ impl CountWindow {
 
     pub(crate) fn totals(&self) -> Totals {
         unpack(self.totals)
+    }
+
+    /// The totals [`record`](Self::record) would return for this call, without recording it.
+    pub(crate) fn totals_after(&self, failed: bool, slow: bool) -> Totals {
+        let head = if self.head + 1 >= self.size {
+            0
+        } else {
+            self.head + 1
+        };
+        let bit = head % 64;
+        let word = &self.bits[head / 64];
+        let old = if self.is_full() {
+            let old_failed = (word[0] >> bit) & 1 != 0;
+            let old_slow = (word[1] >> bit) & 1 != 0;
+            DELTAS[usize::from(RECORDED | u8::from(old_failed) << 1 | u8::from(old_slow) << 2)]
+        } else {
+            0
+        };
+        let new = RECORDED | (u8::from(failed) << 1) | (u8::from(slow) << 2);
+        unpack(self.totals - old + DELTAS[usize::from(new)])
     }
 
     /// Records `n` fast successes, as `n` calls of [`record`](Self::record) would: the bits of
@@ -473,7 +493,9 @@ mod tests {
             for op in ops {
                 if let Op::Record { failed, slow } = op {
                     all.push((0, failed, slow));
+                    let peeked = w.totals_after(failed, slow);
                     let got = w.record(failed, slow);
+                    prop_assert_eq!(peeked, got);
                     let start = all.len().saturating_sub(size as usize);
                     prop_assert_eq!(got, totals_of(all[start..].iter()));
                 }

@@ -346,3 +346,80 @@ fn a_failure_storm_loses_no_outcome_and_never_sticks_in_half_open() {
     }
     assert_eq!(b.state(), State::Closed);
 }
+
+/// Two threads record 1 % failures into a CLOSED window below its threshold (the failures'
+/// lock holders merge the other thread's batched successes by reading its line and leave the
+/// lines open), while a third reads the metrics (a holder that closes and reopens them), and
+/// for the time window the clock moves on (a failure in a new second closes them too). Every
+/// outcome is counted exactly once, and the window ends full and below the threshold.
+#[test]
+fn one_percent_failing_on_two_threads_counts_every_outcome_once() {
+    for time_based in [false, true] {
+        let clock = ManualClock::new();
+        let mut config = CircuitBreakerConfig::builder()
+            .call_stats_enabled(true)
+            .clock(clock.clone())
+            .failure_rate_threshold(50.0);
+        config = if time_based {
+            config
+                .sliding_window_type(fusebox_runtime::SlidingWindowType::TimeBased)
+                .sliding_window_size(10)
+                .minimum_number_of_calls(100)
+        } else {
+            config.sliding_window_size(100).minimum_number_of_calls(100)
+        };
+        let b = Registry::new().circuit_breaker_with_config("one-percent", config.build().unwrap());
+        const CALLS: u64 = 60_000;
+        let done = std::sync::atomic::AtomicBool::new(false);
+        let (failed, reads) = std::thread::scope(|s| {
+            let workers: Vec<_> = (0..2u64)
+                .map(|t| {
+                    let (b, clock) = (&b, &clock);
+                    s.spawn(move || {
+                        let mut failed = 0u64;
+                        for i in 0..CALLS {
+                            if time_based && t == 0 && i % 5_000 == 0 {
+                                clock.advance(Duration::from_millis(300));
+                            }
+                            let permit = b.try_acquire().expect("CLOSED below the threshold");
+                            if (i + 37 * t) % 100 == 0 {
+                                failed += 1;
+                                permit.on_error();
+                            } else {
+                                permit.on_success();
+                            }
+                        }
+                        failed
+                    })
+                })
+                .collect();
+            let reader = s.spawn(|| {
+                let mut reads = 0u64;
+                while !done.load(Ordering::Relaxed) {
+                    let m = b.metrics();
+                    assert_eq!(m.state(), State::Closed);
+                    reads += 1;
+                    std::thread::yield_now();
+                }
+                reads
+            });
+            let failed: u64 = workers.into_iter().map(|w| w.join().unwrap()).sum();
+            done.store(true, Ordering::Relaxed);
+            (failed, reader.join().unwrap())
+        });
+        assert!(reads > 0);
+        assert_eq!(b.state(), State::Closed);
+        let stats = b.call_stats().unwrap();
+        assert_eq!(stats.failed.count, failed, "time based: {time_based}");
+        assert_eq!(
+            stats.successful.count,
+            2 * CALLS - failed,
+            "time based: {time_based}"
+        );
+        let m = b.metrics();
+        if !time_based {
+            assert_eq!(m.number_of_buffered_calls(), 100);
+        }
+        assert!(m.failure_rate().is_none_or(|rate| rate < 50.0));
+    }
+}

@@ -489,3 +489,138 @@ fn skipped_successes_counted_on_owned_and_shared_lines_and_a_failure() {
         assert!(m.number_of_failed_calls() <= 1);
     });
 }
+
+/// A failure that leaves batching as it was (CLOSED, count window full, below the threshold)
+/// merges the lines by reading them and leaves them open: successes batched while it is
+/// inside are merged by a later holder, ordered after it. Two batched successes on one thread,
+/// then one more after a failure on another, then a read: every call counted once, the window
+/// as some order of the calls leaves it.
+#[test]
+fn a_failure_that_keeps_batching_merges_without_closing_the_lines() {
+    loom::model(|| {
+        let b = batching(3);
+        let s = successes(&b, 2);
+        let f = {
+            let b = b.clone();
+            thread::spawn(move || {
+                assert!(b.try_acquire_permission());
+                b.on_error(Duration::from_millis(1));
+                // Batched on this thread's own line after its holder left.
+                assert!(b.try_acquire_permission());
+                b.on_success(Duration::from_millis(1));
+            })
+        };
+        s.join().unwrap();
+        f.join().unwrap();
+        // Window [F S S] before; then S S F S in an order where the last S follows F: the
+        // three newest hold the new F at most once (the first F is evicted by four calls).
+        let m = b.metrics();
+        assert_eq!(m.state(), State::Closed);
+        assert_eq!(m.number_of_buffered_calls(), 3);
+        assert!(m.number_of_failed_calls() <= 1);
+        let stats = b.call_stats().unwrap();
+        assert_eq!(stats.successful.count, 5);
+        assert_eq!(stats.failed.count, 2);
+        assert_eq!(stats.successful.total, Duration::from_millis(5));
+    });
+}
+
+/// A failure that trips the breaker closes the lines before recording (what a concurrent
+/// success added is merged first, ordered before the failure); a success whose `fetch_add`
+/// comes after finds its line closed and is recorded in OPEN. Window of 4 at 50 %: [S F S S];
+/// the failure alone evicts S and trips ([F S S F]); the success first evicts S, then the
+/// failure evicts F ([S S S F], 25 %: no trip). Either way nothing is lost.
+#[test]
+fn a_tripping_failure_closes_the_lines_racing_a_batched_success() {
+    loom::model(|| {
+        let b = Arc::new(
+            Registry::new().circuit_breaker_with_config(
+                "loom-trip",
+                CircuitBreakerConfig::builder()
+                    .call_stats_enabled(true)
+                    .clock(ManualClock::new())
+                    .sliding_window_size(4)
+                    .minimum_number_of_calls(4)
+                    .failure_rate_threshold(50.0)
+                    .build()
+                    .unwrap(),
+            ),
+        );
+        for failed in [false, true, false, false] {
+            assert!(b.try_acquire_permission());
+            if failed {
+                b.on_error(Duration::from_millis(1));
+            } else {
+                b.on_success(Duration::from_millis(1));
+            }
+        }
+        // Permitted in CLOSED before the race: its outcome must be recorded whatever follows.
+        assert!(b.try_acquire_permission());
+        let s = {
+            let b = b.clone();
+            thread::spawn(move || b.on_success(Duration::from_millis(1)))
+        };
+        let f = {
+            let b = b.clone();
+            thread::spawn(move || {
+                assert!(b.try_acquire_permission());
+                b.on_error(Duration::from_millis(1));
+            })
+        };
+        s.join().unwrap();
+        f.join().unwrap();
+        let m = b.metrics();
+        assert_eq!(m.number_of_buffered_calls(), 4);
+        match m.state() {
+            // The success came first: [S S S F].
+            State::Closed => assert_eq!(m.number_of_failed_calls(), 1),
+            // The failure tripped on [F S S F]; the success then went into OPEN's window.
+            State::Open => assert_eq!(m.number_of_failed_calls(), 1),
+            other => panic!("unexpected state {other:?}"),
+        }
+        let stats = b.call_stats().unwrap();
+        assert_eq!(stats.successful.count, 4);
+        assert_eq!(stats.failed.count, 2);
+    });
+}
+
+/// A time window: a failure in the newest bucket's second that leaves the rates below keeps
+/// the lines open; a success batched meanwhile is merged into that second by the final read.
+#[test]
+fn a_failure_in_the_same_second_keeps_a_time_window_batching() {
+    loom::model(|| {
+        let b = Arc::new(
+            Registry::new().circuit_breaker_with_config(
+                "loom-time-keep",
+                CircuitBreakerConfig::builder()
+                    .call_stats_enabled(true)
+                    .clock(ManualClock::new())
+                    .sliding_window_type(fusebox_runtime::SlidingWindowType::TimeBased)
+                    .sliding_window_size(1)
+                    .minimum_number_of_calls(1)
+                    .failure_rate_threshold(100.0)
+                    .build()
+                    .unwrap(),
+            ),
+        );
+        assert!(b.try_acquire_permission());
+        b.on_success(Duration::from_millis(1));
+        let s = successes(&b, 1);
+        let f = {
+            let b = b.clone();
+            thread::spawn(move || {
+                assert!(b.try_acquire_permission());
+                b.on_error(Duration::from_millis(1));
+            })
+        };
+        s.join().unwrap();
+        f.join().unwrap();
+        let m = b.metrics();
+        assert_eq!(m.state(), State::Closed);
+        assert_eq!(m.number_of_buffered_calls(), 3);
+        assert_eq!(m.number_of_failed_calls(), 1);
+        let stats = b.call_stats().unwrap();
+        assert_eq!(stats.successful.count, 2);
+        assert_eq!(stats.failed.count, 1);
+    });
+}

@@ -55,7 +55,13 @@ impl Inner {
         if self.tag.load(Ordering::Relaxed) == tag_of(State::Disabled) {
             return;
         }
-        let mut core = self.lock();
+        // A failure or slow call usually leaves batching as it was (`batch.rs`): the lines stay
+        // open. A fast success here found its line closed: the lock reopens it.
+        let (mut core, now) = if failed | slow {
+            self.lock_to_record(failed, slow)
+        } else {
+            (self.lock(), None)
+        };
         // A subscriber to SUCCESS events needs every success published, any subscriber needs
         // the ERROR events: both go through `record_locked`.
         let published = if failed {
@@ -81,7 +87,7 @@ impl Inner {
                     }
                     window::unpack(packed)
                 }
-                w => w.record(self.now(), failed, slow),
+                w => w.record(now.unwrap_or_else(|| self.now()), failed, slow),
             };
             if totals.failed == 0 && totals.slow == 0 {
                 return;
@@ -229,6 +235,15 @@ impl Inner {
             ..totals
         };
         Self::evaluate(config, next, minimum).0 == Verdict::Below
+    }
+
+    /// Whether a CLOSED window with `totals` stays CLOSED (no threshold reached).
+    pub(super) fn stays_closed(
+        config: &CircuitBreakerConfig,
+        totals: Totals,
+        minimum: u32,
+    ) -> bool {
+        !Self::evaluate(config, totals, minimum).0.exceeded()
     }
 
     fn evaluate(

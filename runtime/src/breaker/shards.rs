@@ -6,8 +6,9 @@
 //! line's [`CleanCounts`].
 //!
 //! A line holds:
-//! * `acc`: the *batched fast successes* not yet merged into the window, and their durations,
-//!   packed in one word so that one `fetch_add` records a success, its count and its time:
+//! * `acc`: the *batched fast successes* since the line was last opened, and their durations
+//!   (those beyond the line's [`Merged`] word are not merged into the window yet), packed in one word so
+//!   that one `fetch_add` records a success, its count and its time:
 //!   bit 63 is [`CLOSED`] (batching is not allowed on this line), bits 40–62 count the
 //!   successes, bits 0–39 sum their nanoseconds. See `batch.rs` for the protocol;
 //! * `max`: the longest batched success since the last merge (for the calls timer's max);
@@ -28,7 +29,7 @@
 //! before one of them takes the lock.
 
 use super::inner::OwnLines;
-use crate::sync::{AtomicU64, line_index, owned_shard, shard_count, shard_index};
+use crate::sync::{AtomicU64, MAX_SHARDS, line_index, owned_shard, shard_count, shard_index};
 use std::sync::atomic::Ordering;
 
 /// `Line::acc`: batching is not allowed on this line (set and cleared under the lock).
@@ -54,6 +55,26 @@ pub(super) struct Line {
     pub(super) rejected: AtomicU64,
     pub(super) rejected_forced: AtomicU64,
     pub(super) clean: CleanCounts,
+}
+
+/// Per line, the `acc` word as a lock holder last merged it without closing the line
+/// (`batch.rs`): what `acc` holds beyond it waits to be merged; 0 while the line is closed.
+/// Read and written only under the breaker's lock, which orders the accesses.
+#[derive(Debug, Default)]
+pub(super) struct Merged(AtomicU64);
+
+impl Merged {
+    /// The word last merged (lock held).
+    #[inline]
+    pub(super) fn get(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+
+    /// Notes the word merged (lock held).
+    #[inline]
+    pub(super) fn set(&self, word: u64) {
+        self.0.store(word, Ordering::Relaxed);
+    }
 }
 
 /// Fast successes skipped by a clean breaker with call stats on: how many, their nanoseconds
@@ -131,6 +152,9 @@ pub(super) struct Shards {
     /// The skipped successes of threads that do not own their line (boxed: `Shards` sits in
     /// every breaker, lines or not, and a line-aligned field would make them all larger).
     shared_clean: Box<OwnLines<CleanCounts>>,
+    /// Each line's [`Merged`] word, all on one cache line of their own that only lock holders
+    /// touch: a holder that merges without closing writes one line, and none its threads use.
+    merged: Box<OwnLines<[Merged; MAX_SHARDS]>>,
 }
 
 impl Shards {
@@ -147,6 +171,7 @@ impl Shards {
                 })
                 .collect(),
             shared_clean: Box::new(OwnLines(CleanCounts::default())),
+            merged: Box::new(OwnLines(std::array::from_fn(|_| Merged::default()))),
         }
     }
 
@@ -199,6 +224,12 @@ impl Shards {
 
     pub(super) fn lines(&self) -> &[Line] {
         &self.lines
+    }
+
+    /// Line `i`'s [`Merged`] word (lock held).
+    #[inline]
+    pub(super) fn merged(&self, i: usize) -> &Merged {
+        &self.merged[i]
     }
 
     /// Rejections over all lines: (OPEN and HALF_OPEN, FORCED_OPEN).

@@ -97,7 +97,7 @@ pin_project_lite::pin_project! {
     ///
     /// It is written by hand because the `async fn` loop (with the same fast path) cost a
     /// first-attempt success 2.5 to 3 ns more in wall-clock runs, for one instruction less
-    /// (BENCHMARKS.md run 12).
+    /// (BENCHMARKS.md run 12b).
     /// Dropping it during an attempt or a wait drops that attempt's future or the wait (kept in
     /// the [`Attempts`]), and nothing more is counted or published.
     pub(crate) struct Retrying<'r, F, Fut, R> {
