@@ -89,6 +89,8 @@ cargo test -p fusebox-runtime --all-features --locked --doc tower -- --test-thre
 
 step "rustdoc, all features as docs.rs builds them (broken links are errors)"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --all-features --no-deps --locked
+# The internals' docs too (ARCHITECTURE.md points into them): their links must resolve as well.
+RUSTDOCFLAGS="-D warnings" cargo doc -p fusebox-runtime --all-features --no-deps --document-private-items --locked
 
 step "publish dry run (each crate packaged and built as crates.io would)"
 # The facade is verified against its siblings as registry crates, which cargo takes as unchanged

@@ -1,6 +1,6 @@
 //! The hot path, lock-free: acquiring in a state that permits every call (one load and one bit
 //! test of the [tag](super::tag)), and recording an outcome, which skips a fast success into a
-//! [`CLEAN`](super::tag::CLEAN) breaker without any write (or, with call stats on, counts it
+//! [`CLEAN`] breaker without any write (or, with call stats on, counts it
 //! for the calls timer with a plain load and store on the caller's own line, `shards.rs`), or
 //! batches it on the caller's own line (one `fetch_add`, `batch.rs`). Everything else leaves
 //! through two out-of-line calls: `acquire_not_closed` ([`acquire`](super::acquire)) and
@@ -57,7 +57,7 @@ impl Inner {
     /// batched success does not read the clock again, and a count window's batching check is
     /// the same one compare (`ended < batch_until`, which is `u64::MAX` for it).
     ///
-    /// A fast success into a [`CLEAN`](super::tag::CLEAN) breaker is skipped with no write at
+    /// A fast success into a [`CLEAN`] breaker is skipped with no write at
     /// all, or only counted for the call stats on the caller's own line
     /// ([`COUNTED`](super::tag::COUNTED)); one that may be batched (`batch.rs`) is one
     /// `fetch_add` on the caller's own line. A success is *fast* when it took at most

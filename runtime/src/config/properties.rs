@@ -11,7 +11,7 @@
 //!   follow;
 //! - `file key`: the key in config files, with its doc. When the file's value is not the
 //!   property's (`wait_duration_in_open_state` builds the wait interval; `timeout = "off"`), it
-//!   gives the file value's type (and [`Format`], if not the type's own), default and sample,
+//!   gives the file value's type (and [`Format`](super::file::Format), if not the type's own), default and sample,
 //!   and the function that applies it to a builder.
 //!
 //! `file_only` keys have no property of their own: they shape another one (the backoff keys
