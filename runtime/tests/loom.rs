@@ -184,7 +184,7 @@ fn skipped_successes_and_a_failure_do_not_lose_updates() {
     });
 }
 
-/// A breaker whose full count window of 2 holds a failure, so that fast successes are batched
+/// A breaker whose full count window of `size` holds one failure, so that fast successes are batched
 /// (call stats on: no skipping).
 fn batching(size: u32) -> Arc<CircuitBreaker> {
     let b = Registry::new().circuit_breaker_with_config(
@@ -198,15 +198,49 @@ fn batching(size: u32) -> Arc<CircuitBreaker> {
             .build()
             .unwrap(),
     );
-    assert!(b.try_acquire_permission());
-    b.on_error(Duration::from_millis(1));
+    record(&b, true);
     for _ in 1..size {
-        assert!(b.try_acquire_permission());
-        b.on_success(Duration::from_millis(1));
+        record(&b, false);
     }
     Arc::new(b)
 }
 
+/// One permitted call of 1 ms, failed or not.
+fn record(b: &CircuitBreaker, failed: bool) {
+    assert!(b.try_acquire_permission());
+    if failed {
+        b.on_error(Duration::from_millis(1));
+    } else {
+        b.on_success(Duration::from_millis(1));
+    }
+}
+
+/// One failed call on a thread of its own.
+fn failure(b: &Arc<CircuitBreaker>) -> thread::JoinHandle<()> {
+    let b = b.clone();
+    thread::spawn(move || record(&b, true))
+}
+
+/// A one-second time window (failure threshold 100 %, minimum 1) on `clock`, holding one
+/// success.
+fn time_window(name: &str, clock: ManualClock) -> Arc<CircuitBreaker> {
+    let b = Registry::new().circuit_breaker_with_config(
+        name,
+        CircuitBreakerConfig::builder()
+            .call_stats_enabled(true)
+            .clock(clock)
+            .sliding_window_type(fusebox_runtime::SlidingWindowType::TimeBased)
+            .sliding_window_size(1)
+            .minimum_number_of_calls(1)
+            .failure_rate_threshold(100.0)
+            .build()
+            .unwrap(),
+    );
+    record(&b, false);
+    Arc::new(b)
+}
+
+/// `n` calls that succeed in 1 ms (those permitted), on a thread of their own.
 fn successes(b: &Arc<CircuitBreaker>, n: usize) -> thread::JoinHandle<()> {
     let b = b.clone();
     thread::spawn(move || {
@@ -226,13 +260,7 @@ fn batched_successes_and_a_failure_count_once() {
     loom::model(|| {
         let b = batching(2);
         let s = successes(&b, 2);
-        let f = {
-            let b = b.clone();
-            thread::spawn(move || {
-                assert!(b.try_acquire_permission());
-                b.on_error(Duration::from_millis(1));
-            })
-        };
+        let f = failure(&b);
         s.join().unwrap();
         f.join().unwrap();
         // Window [F S] before; then S S F in some order: [S F], [F S] or [S S]; 100 % is never
@@ -337,29 +365,13 @@ fn a_guarded_success_and_a_new_second_in_a_time_window() {
 fn success_races_a_new_second(success: fn(&Arc<CircuitBreaker>) -> thread::JoinHandle<()>) {
     loom::model(move || {
         let clock = ManualClock::new();
-        let b = Arc::new(
-            Registry::new().circuit_breaker_with_config(
-                "loom-time",
-                CircuitBreakerConfig::builder()
-                    .call_stats_enabled(true)
-                    .clock(clock.clone())
-                    .sliding_window_type(fusebox_runtime::SlidingWindowType::TimeBased)
-                    .sliding_window_size(1)
-                    .minimum_number_of_calls(1)
-                    .failure_rate_threshold(100.0)
-                    .build()
-                    .unwrap(),
-            ),
-        );
-        assert!(b.try_acquire_permission());
-        b.on_success(Duration::from_millis(1));
+        let b = time_window("loom-time", clock.clone());
         let s = success(&b);
         let f = {
             let b = b.clone();
             thread::spawn(move || {
                 clock.advance(Duration::from_millis(1500));
-                assert!(b.try_acquire_permission());
-                b.on_error(Duration::from_millis(1));
+                record(&b, true);
             })
         };
         s.join().unwrap();
@@ -387,13 +399,7 @@ fn a_guarded_success_and_a_failure_count_once() {
                 }
             })
         };
-        let f = {
-            let b = b.clone();
-            thread::spawn(move || {
-                assert!(b.try_acquire_permission());
-                b.on_error(Duration::from_millis(1));
-            })
-        };
+        let f = failure(&b);
         s.join().unwrap();
         f.join().unwrap();
         // Window [F S] before; then S and F in some order: [S F] or [F S].
@@ -547,12 +553,7 @@ fn a_tripping_failure_closes_the_lines_racing_a_batched_success() {
             ),
         );
         for failed in [false, true, false, false] {
-            assert!(b.try_acquire_permission());
-            if failed {
-                b.on_error(Duration::from_millis(1));
-            } else {
-                b.on_success(Duration::from_millis(1));
-            }
+            record(&b, failed);
         }
         // Permitted in CLOSED before the race: its outcome must be recorded whatever follows.
         assert!(b.try_acquire_permission());
@@ -560,13 +561,7 @@ fn a_tripping_failure_closes_the_lines_racing_a_batched_success() {
             let b = b.clone();
             thread::spawn(move || b.on_success(Duration::from_millis(1)))
         };
-        let f = {
-            let b = b.clone();
-            thread::spawn(move || {
-                assert!(b.try_acquire_permission());
-                b.on_error(Duration::from_millis(1));
-            })
-        };
+        let f = failure(&b);
         s.join().unwrap();
         f.join().unwrap();
         let m = b.metrics();
@@ -589,30 +584,9 @@ fn a_tripping_failure_closes_the_lines_racing_a_batched_success() {
 #[test]
 fn a_failure_in_the_same_second_keeps_a_time_window_batching() {
     loom::model(|| {
-        let b = Arc::new(
-            Registry::new().circuit_breaker_with_config(
-                "loom-time-keep",
-                CircuitBreakerConfig::builder()
-                    .call_stats_enabled(true)
-                    .clock(ManualClock::new())
-                    .sliding_window_type(fusebox_runtime::SlidingWindowType::TimeBased)
-                    .sliding_window_size(1)
-                    .minimum_number_of_calls(1)
-                    .failure_rate_threshold(100.0)
-                    .build()
-                    .unwrap(),
-            ),
-        );
-        assert!(b.try_acquire_permission());
-        b.on_success(Duration::from_millis(1));
+        let b = time_window("loom-time-keep", ManualClock::new());
         let s = successes(&b, 1);
-        let f = {
-            let b = b.clone();
-            thread::spawn(move || {
-                assert!(b.try_acquire_permission());
-                b.on_error(Duration::from_millis(1));
-            })
-        };
+        let f = failure(&b);
         s.join().unwrap();
         f.join().unwrap();
         let m = b.metrics();
