@@ -51,6 +51,14 @@ fn manual(builder: fusebox_runtime::retry::RetryConfigBuilder) -> (Retry, Manual
     (retry, clock)
 }
 
+/// The counters after one call that succeeded at its first attempt.
+fn one_first_attempt_success() -> RetryMetrics {
+    RetryMetrics {
+        successful_calls_without_retry_attempt: 1,
+        ..RetryMetrics::default()
+    }
+}
+
 #[tokio::test]
 async fn first_attempt_success_publishes_nothing() {
     let (retry, clock) = manual(RetryConfig::builder());
@@ -58,13 +66,7 @@ async fn first_attempt_success_publishes_nothing() {
     assert_eq!(run(&retry, &[Ok(7)]).await, (Ok(7), 1));
     assert!(events.drain().is_empty());
     assert_eq!(clock.elapsed(), Duration::ZERO);
-    assert_eq!(
-        retry.metrics(),
-        RetryMetrics {
-            successful_calls_without_retry_attempt: 1,
-            ..RetryMetrics::default()
-        }
-    );
+    assert_eq!(retry.metrics(), one_first_attempt_success());
 }
 
 #[tokio::test]
@@ -318,13 +320,7 @@ async fn a_first_attempt_that_pends_is_polled_in_place_and_succeeds_without_retr
         .await;
     assert_eq!((result, calls), (Ok(42), 1));
     assert!(events.drain().is_empty());
-    assert_eq!(
-        retry.metrics(),
-        RetryMetrics {
-            successful_calls_without_retry_attempt: 1,
-            ..RetryMetrics::default()
-        }
-    );
+    assert_eq!(retry.metrics(), one_first_attempt_success());
 }
 
 #[tokio::test]
