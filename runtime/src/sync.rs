@@ -1,12 +1,17 @@
-//! The synchronisation primitives the breaker's state machine uses: std atomics and a
-//! `parking_lot` mutex normally, loom's under `--cfg fusebox_loom` so that a model checker can
-//! explore every interleaving of permits, records and transitions (`runtime/tests/loom.rs`).
+//! The synchronisation primitives the breaker's state machine and the rate limiter's state use:
+//! std atomics and a `parking_lot` mutex normally, loom's under `--cfg fusebox_loom` so that a
+//! model checker can explore every interleaving of permits, records and transitions
+//! (`runtime/tests/loom.rs`, `rate_limiter/state/loom_tests.rs`).
 
 #[cfg(not(fusebox_loom))]
-pub(crate) use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, AtomicU64};
+pub(crate) use std::sync::atomic::{
+    AtomicBool, AtomicI32, AtomicI64, AtomicU8, AtomicU32, AtomicU64,
+};
 
 #[cfg(fusebox_loom)]
-pub(crate) use loom::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, AtomicU64};
+pub(crate) use loom::sync::atomic::{
+    AtomicBool, AtomicI32, AtomicI64, AtomicU8, AtomicU32, AtomicU64,
+};
 
 /// A mutex whose lock cannot fail: the breaker never panics while holding it.
 #[derive(Debug, Default)]

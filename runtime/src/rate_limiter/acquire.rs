@@ -6,7 +6,7 @@ use super::config::rules;
 use super::error::RequestNotPermitted;
 use super::events::RateLimiterEventKind;
 use super::metrics::RateLimiterMetrics;
-use super::state::{Next, State, next_state};
+use super::state::next_state;
 use super::{RateLimiter, nanos};
 use crate::config::ConfigError;
 use std::sync::atomic::Ordering;
@@ -46,7 +46,7 @@ impl RateLimiter {
             return Begin::Refused(i32::MAX);
         };
         let timeout = self.inner.timeout_nanos.load(Ordering::Relaxed);
-        let wait = self.reserve(permits, timeout).nanos_to_wait;
+        let wait = self.reserve(permits, timeout);
         if wait <= 0 {
             self.publish(RateLimiterEventKind::SuccessfulAcquire { permits });
             return Begin::Acquired;
@@ -98,7 +98,7 @@ impl RateLimiter {
             return self.refuse(i32::MAX).map(|()| Duration::ZERO);
         };
         let timeout = self.inner.timeout_nanos.load(Ordering::Relaxed);
-        let wait = self.reserve(permits, timeout).nanos_to_wait;
+        let wait = self.reserve(permits, timeout);
         if wait <= 0 {
             self.publish(RateLimiterEventKind::SuccessfulAcquire { permits });
             Ok(Duration::ZERO)
@@ -129,8 +129,7 @@ impl RateLimiter {
         if let Some(e) = rules::limit("limit_for_period", limit) {
             return Err(e);
         }
-        let limit = limit as i32;
-        self.inner.state.update(|s| (State { limit, ..s }, ()));
+        self.inner.state.set_limit(limit as i32);
         Ok(())
     }
 
@@ -165,16 +164,14 @@ impl RateLimiter {
         inner.clock.now_nanos().wrapping_sub(inner.start) as i64
     }
 
-    /// Resilience4j's `updateStateWithBackOff`: the next state for `permits` (reserved if they
-    /// come within `timeout`), stored.
+    /// Resilience4j's `updateStateWithBackOff`: reserves `permits` if they come within
+    /// `timeout`; returns the nanoseconds until they are available (0 or less: at once).
     #[inline]
-    fn reserve(&self, permits: i32, timeout: i64) -> Next {
+    fn reserve(&self, permits: i32, timeout: i64) -> i64 {
         let inner = &*self.inner;
-        let (_, next) = inner.state.update(|s| {
-            let next = next_state(permits, timeout, s, inner.period_nanos, self.now());
-            (next.state, next)
-        });
-        next
+        inner
+            .state
+            .reserve(permits, timeout, inner.period_nanos, || self.now())
     }
 
     pub(super) fn refuse<T>(&self, permits: i32) -> Result<T, RequestNotPermitted> {

@@ -97,7 +97,7 @@ pub struct RateLimiter {
 }
 
 struct Inner {
-    /// The cycle word: the only state callers write on the fast path.
+    /// The cycle, permissions and limit: the only state callers write on the fast path.
     state: AtomicState,
     /// The timeout in nanoseconds (`changeTimeoutDuration` replaces it).
     timeout_nanos: AtomicI64,
@@ -158,7 +158,7 @@ impl RateLimiter {
     pub fn config(&self) -> RateLimiterConfig {
         let inner = &*self.inner;
         let mut config = inner.config.clone();
-        config.limit_for_period = inner.state.load().limit as u32;
+        config.limit_for_period = inner.state.limit() as u32;
         config.timeout_duration =
             Duration::from_nanos(inner.timeout_nanos.load(Ordering::Relaxed) as u64);
         config

@@ -2,23 +2,24 @@
 //! `calculateNextState`, `nanosToWaitForPermission`, `reservePermissions`).
 //!
 //! Time since the limiter was created is split into cycles of `limit_refresh_period`. The state
-//! is the cycle of the last update, the permissions left in it (negative while reservations are
-//! pending) and the limit per cycle (which [`change_limit_for_period`] swaps together with the
-//! rest, as Resilience4j swaps its config inside the state). All three live in one 128-bit
-//! atomic word, updated by compare-and-swap, so no update is lost and nothing is allocated
+//! is the cycle of the last update and the permissions left in it (negative while reservations
+//! are pending); the limit per cycle sits beside it. Every update is one 64-bit
+//! compare-and-swap ([`AtomicState`]), so no update is lost and nothing is allocated
 //! (Resilience4j allocates a `State` object per update).
 //!
 //! The arithmetic is Java's, with Java's `int` and `long` wrapping where Resilience4j's
 //! arithmetic can overflow (e.g. a limit near `i32::MAX` over many idle cycles), so every value
 //! matches Resilience4j's, overflow included.
-//!
-//! [`change_limit_for_period`]: super::RateLimiter::change_limit_for_period
 
-use portable_atomic::AtomicU128;
+use crate::sync::{AtomicI32, AtomicI64, AtomicU64, spin_wait};
 use std::sync::atomic::Ordering;
 
-/// The longest pause between two tries of a contended update, in spin hints.
+/// The longest pause between two tries of a contended update, in spin hints (one under loom,
+/// where a spin is a yield to explore).
+#[cfg(not(fusebox_loom))]
 const MAX_BACKOFF_SPINS: u32 = 64;
+#[cfg(fusebox_loom)]
+const MAX_BACKOFF_SPINS: u32 = 1;
 
 /// Resilience4j's `State`, minus the config (the refresh period cannot change; the limit is
 /// here) and minus `nanosToWait` (only ever read from a freshly computed state: see [`Next`]).
@@ -30,22 +31,6 @@ pub(crate) struct State {
     pub(crate) permissions: i32,
     /// Permissions per cycle (`config.limitForPeriod`), at least 1.
     pub(crate) limit: i32,
-}
-
-impl State {
-    fn pack(self) -> u128 {
-        ((self.cycle as u64 as u128) << 64)
-            | ((self.permissions as u32 as u128) << 32)
-            | self.limit as u32 as u128
-    }
-
-    fn unpack(word: u128) -> Self {
-        Self {
-            cycle: (word >> 64) as u64 as i64,
-            permissions: (word >> 32) as u32 as i32,
-            limit: word as u32 as i32,
-        }
-    }
 }
 
 /// A state computed from the current one and the time (`calculateNextState`'s result).
@@ -140,65 +125,194 @@ fn div_ceil(x: i32, y: i32) -> i32 {
     x.wrapping_add(y).wrapping_sub(1).wrapping_div(y)
 }
 
-/// The state word, alone in its 128 bytes (two cache lines: Intel's adjacent-line prefetcher
-/// pairs them). Every acquire writes it, and every acquire also reads the limiter's other fields
-/// (period, start, clock, timeout, event subscribers); sharing a line with the state word, those
-/// reads would take the line from the other core's write once more per call under contention.
+/// The state, alone in its 128 bytes (two cache lines: Intel's adjacent-line prefetcher pairs
+/// them), so that the limiter's other fields, which every acquire reads too, do not sit on the
+/// line the other core writes.
+///
+/// Resilience4j's state is a cycle (up to 63 bits with a 1 ns period), the permissions (32
+/// bits) and the limit (32): too wide for one 64-bit compare-and-swap, and a 128-bit one
+/// (`lock cmpxchg16b`, through a run-time dispatch) cost about twice as much (BENCHMARKS.md, Run
+/// 13). So it is kept in three atomics:
+/// * **`word`**: the permissions and the cycle's low 32 bits. Every update is one
+///   compare-and-swap of this word, which is what orders updates.
+/// * **`latest`**: the newest cycle an update has started to store, in full. An update that
+///   moves the state to a later cycle raises it (`fetch_max`) *before* swapping the word, so
+///   whoever reads a word also reads a `latest` at or after its cycle. The word's full cycle is
+///   then `latest` minus how far the word's low bits are behind `latest`'s.
+/// * **`limit`**: Resilience4j's `changeLimitForPeriod` replaces the config and keeps the
+///   cycle and permissions, so a change only stores it. An update reads it after the word: if
+///   its swap succeeds, no other update came between its read of the word and its swap, so it
+///   is ordered where it read the limit.
+///
+/// In a run of updates that do not overlap (the parity suite's), `latest` is always the word's
+/// cycle and every value is Resilience4j's. With overlapping updates, an update is ordered at
+/// its swap, computed from the state it replaced, as with the 128-bit word. Two limits, both out
+/// of reach in practice, are documented in ARCHITECTURE.md: a caller that reads the word just
+/// after `latest` has been raised 2^32 cycles or more past it (the first update after 2^32 idle
+/// cycles, 36 minutes at Resilience4j's 500 ns period, while it has not yet swapped) resolves
+/// the word's cycle 2^32 cycles too late, so it finds the old cycle's permissions where a
+/// fresh cycle's were due (fewer, never more, unless the idle time was within a few cycles of
+/// a multiple of 2^32, the same); and a caller suspended between its read of the word and its
+/// swap while the word leaves its value and comes back to it (2^32 cycles, or a drain and
+/// reservations within one cycle) swaps as if nothing had happened, as a 128-bit word's caller
+/// would, but with the limit it read before.
 #[derive(Debug)]
 #[repr(align(128))]
-pub(crate) struct AtomicState(AtomicU128);
+pub(crate) struct AtomicState {
+    /// The cycle's low 32 bits (high half) and the permissions (low half, Java's `int`).
+    word: AtomicU64,
+    /// The newest cycle an update has started to store (at or after the word's).
+    latest: AtomicI64,
+    /// Permissions per cycle.
+    limit: AtomicI32,
+}
+
+/// The word for a cycle and its permissions.
+fn pack(cycle: i64, permissions: i32) -> u64 {
+    (cycle as u64) << 32 | u64::from(permissions as u32)
+}
+
+/// The word's permissions.
+fn permissions(word: u64) -> i32 {
+    word as u32 as i32
+}
+
+/// The word's full cycle, given `latest` (at or after it, by less than 2^32 cycles).
+fn cycle(word: u64, latest: i64) -> i64 {
+    let behind = (latest as u32).wrapping_sub((word >> 32) as u32);
+    latest.wrapping_sub(i64::from(behind))
+}
 
 impl AtomicState {
     /// Cycle 0 with a full cycle of permissions (Resilience4j's initial state).
     pub(crate) fn new(limit: i32) -> Self {
-        Self(AtomicU128::new(
-            State {
-                cycle: 0,
-                permissions: limit,
-                limit,
-            }
-            .pack(),
-        ))
+        Self {
+            word: AtomicU64::new(pack(0, limit)),
+            latest: AtomicI64::new(0),
+            limit: AtomicI32::new(limit),
+        }
     }
 
     /// The current state.
-    #[inline]
     pub(crate) fn load(&self) -> State {
-        State::unpack(self.0.load(Ordering::Acquire))
+        let word = self.word.load(Ordering::Acquire);
+        let latest = self.latest.load(Ordering::Acquire);
+        State {
+            cycle: cycle(word, latest),
+            permissions: permissions(word),
+            limit: self.limit.load(Ordering::Acquire),
+        }
     }
 
-    /// Replaces the state by `update(current)` until no other thread got in between (Resilience4j's
-    /// `updateStateWithBackOff` and `drainPermissions` loops); returns the previous state and
-    /// what `update` made of it.
+    /// The permissions per cycle.
+    pub(crate) fn limit(&self) -> i32 {
+        self.limit.load(Ordering::Acquire)
+    }
+
+    /// Replaces the permissions per cycle, keeping the cycle and its permissions (Resilience4j's
+    /// `changeLimitForPeriod`).
+    pub(crate) fn set_limit(&self, limit: i32) {
+        self.limit.store(limit, Ordering::Release);
+    }
+
+    /// Resilience4j's `updateStateWithBackOff` for an acquire: takes `permits` if they come
+    /// within `timeout` nanoseconds (at least 0) of `now()` (nanoseconds since creation, read
+    /// after the state, as Resilience4j reads it inside the update); returns the nanoseconds
+    /// until they are available ([`Next::nanos_to_wait`]).
+    ///
+    /// The common case is a shortcut of [`next_state`] with the same result: the word is at
+    /// `latest`'s cycle, `now` falls in it and enough permissions are left, so the new word is
+    /// the old one minus `permits` (no borrow: the permissions stay at 0 or more).
     #[inline]
+    pub(crate) fn reserve(
+        &self,
+        permits: i32,
+        timeout: i64,
+        period: i64,
+        now: impl Fn() -> i64,
+    ) -> i64 {
+        self.swap(|word, latest| {
+            let now = now();
+            if (word >> 32) as u32 == latest as u32 && permissions(word) >= permits && timeout >= 0
+            {
+                let start = latest.wrapping_mul(period);
+                if now >= start && now.wrapping_sub(start) < period {
+                    return (word - permits as u64, 0);
+                }
+            }
+            let active = self.resolve(word, latest);
+            let next = next_state(permits, timeout, active, period, now);
+            self.raise(latest, next.state.cycle);
+            (
+                pack(next.state.cycle, next.state.permissions),
+                next.nanos_to_wait,
+            )
+        })
+    }
+
+    /// Replaces the state by `update(current)` until no other thread got in between
+    /// (Resilience4j's `drainPermissions` loop); returns the previous state and what `update`
+    /// made of it. `update` keeps the limit.
     pub(crate) fn update<R>(&self, mut update: impl FnMut(State) -> (State, R)) -> (State, R) {
-        let mut word = self.0.load(Ordering::Acquire);
+        self.swap(|word, latest| {
+            let prev = self.resolve(word, latest);
+            let (next, result) = update(prev);
+            debug_assert_eq!(next.limit, prev.limit, "an update keeps the limit");
+            self.raise(latest, next.cycle);
+            (pack(next.cycle, next.permissions), (prev, result))
+        })
+    }
+
+    /// The state a word read with `latest` stands for.
+    #[inline]
+    fn resolve(&self, word: u64, latest: i64) -> State {
+        State {
+            cycle: cycle(word, latest),
+            permissions: permissions(word),
+            limit: self.limit.load(Ordering::Acquire),
+        }
+    }
+
+    /// Raises `latest` (read as `seen`) to `cycle` before a word of that cycle is swapped in.
+    #[inline]
+    fn raise(&self, seen: i64, cycle: i64) {
+        if cycle > seen {
+            self.latest.fetch_max(cycle, Ordering::AcqRel);
+        }
+    }
+
+    /// Swaps in `next(word, latest)`'s word until no other thread got in between; returns its
+    /// result.
+    #[inline]
+    fn swap<R>(&self, mut next: impl FnMut(u64, i64) -> (u64, R)) -> R {
+        let mut word = self.word.load(Ordering::Acquire);
         let mut backoff = 1u32;
         loop {
-            let prev = State::unpack(word);
-            let (next, result) = update(prev);
-            match self.0.compare_exchange_weak(
-                word,
-                next.pack(),
-                Ordering::AcqRel,
-                Ordering::Acquire,
-            ) {
-                Ok(_) => return (prev, result),
+            let latest = self.latest.load(Ordering::Acquire);
+            let (new, result) = next(word, latest);
+            match self
+                .word
+                .compare_exchange_weak(word, new, Ordering::AcqRel, Ordering::Acquire)
+            {
+                Ok(_) => return result,
                 Err(_) => {
                     // Resilience4j parks for 1 ns (in practice tens of microseconds) between
                     // tries. Here the retry backs off exponentially (1, 2, 4 ... 64 spin hints)
                     // and reads the state afresh: under contention, the other thread's
                     // compare-and-swap then completes without this one stealing the line back.
                     for _ in 0..backoff {
-                        std::hint::spin_loop();
+                        spin_wait();
                     }
                     backoff = (backoff * 2).min(MAX_BACKOFF_SPINS);
-                    word = self.0.load(Ordering::Acquire);
+                    word = self.word.load(Ordering::Acquire);
                 }
             }
         }
     }
 }
+
+#[cfg(all(test, fusebox_loom))]
+mod loom_tests;
 
 #[cfg(test)]
 mod tests {
@@ -221,14 +335,99 @@ mod tests {
     }
 
     #[test]
-    fn packing_round_trips_every_field_and_sign() {
-        for s in [
-            state(0, 50, 50),
-            state(i64::MAX, -7, i32::MAX),
-            state(-3, i32::MIN, 1),
-            state(123_456_789_012, 0, 2),
+    fn the_word_and_latest_give_back_every_cycle_and_permission() {
+        for (cycle_, permissions_) in [
+            (0, 50),
+            (i64::MAX, -7),
+            (-3, i32::MIN),
+            (123_456_789_012, 0),
+            ((1 << 32) - 1, i32::MAX),
         ] {
-            assert_eq!(State::unpack(s.pack()), s);
+            let word = pack(cycle_, permissions_);
+            assert_eq!(permissions(word), permissions_);
+            // `latest` at the word's cycle, or ahead of it (an update moving on) by up to
+            // 2^32 - 1 cycles.
+            for ahead in [0, 1, 2, 1 << 31, (1 << 32) - 1] {
+                let latest = cycle_.wrapping_add(ahead);
+                assert_eq!(cycle(word, latest), cycle_, "{cycle_} read with {latest}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_word_read_while_latest_moves_on_keeps_its_cycle() {
+        let s = AtomicState::new(3);
+        s.update(|p| (state(7, 1, p.limit), ()));
+        // Another update has raised `latest` and not yet swapped its word.
+        s.latest.fetch_max(9, Ordering::AcqRel);
+        assert_eq!(s.load(), state(7, 1, 3));
+        // In `latest`'s cycle, with a permission left in the word: the shortcut does not apply
+        // (the word is not at `latest`'s cycle), the cycle is refreshed from 7, two cycles ago,
+        // as Resilience4j does.
+        let wait = s.reserve(1, 0, P, || 9 * P + 5);
+        assert_eq!(wait, 0);
+        assert_eq!(s.load(), state(9, 2, 3));
+    }
+
+    /// Random runs of acquires, reservations, drains and limit changes, some across idle gaps of
+    /// 2^32 cycles and more (whole multiples included), some read a little behind the time
+    /// before, on the atomic state and on a plain
+    /// [`State`] updated by [`next_state`] alone: the same waits and states at every step, so
+    /// the shortcut and the split word change nothing.
+    #[test]
+    fn the_atomic_state_follows_next_state_step_by_step() {
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut rand = move |n: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % n
+        };
+        for run in 0..300 {
+            let period = [1, 500, P, 7_919][run % 4];
+            let limit = [1, 2, 50, i32::MAX][rand(4) as usize];
+            let atomic = AtomicState::new(limit);
+            let mut plain = state(0, limit, limit);
+            let mut now: i64 = 0;
+            for step in 0..200 {
+                now = now.wrapping_add(match rand(10) {
+                    0..=3 => 0,
+                    4..=6 => rand(period as u64 * 2) as i64,
+                    7 => period * rand(5) as i64,
+                    8 => period * (rand(3) as i64 + 1) << 32,
+                    _ => period * ((1 << 32) + rand(3) as i64 - 1),
+                });
+                // Now and then a reading a little behind the last one (another core's counter):
+                // the state's cycle may have started after it.
+                let now = if rand(10) == 0 {
+                    now - rand(period as u64 * 2) as i64
+                } else {
+                    now
+                };
+                let at = format!("run {run} step {step}, period {period}, now {now}");
+                match rand(8) {
+                    0 => {
+                        let (prev, ()) = atomic
+                            .update(|s| (next_state(s.permissions, 0, s, period, now).state, ()));
+                        assert_eq!(prev, plain, "drain: {at}");
+                        plain = next_state(plain.permissions, 0, plain, period, now).state;
+                    }
+                    1 => {
+                        let limit = [1, 3, 50, i32::MAX][rand(4) as usize];
+                        atomic.set_limit(limit);
+                        plain.limit = limit;
+                    }
+                    _ => {
+                        let permits = [0, 1, 1, 2, 49, i32::MAX][rand(6) as usize];
+                        let timeout = [0, 0, period / 2, period * 3, i64::MAX][rand(5) as usize];
+                        let wait = atomic.reserve(permits, timeout, period, || now);
+                        let next = next_state(permits, timeout, plain, period, now);
+                        assert_eq!(wait, next.nanos_to_wait, "wait for {permits}: {at}");
+                        plain = next.state;
+                    }
+                }
+                assert_eq!(atomic.load(), plain, "{at}");
+            }
         }
     }
 

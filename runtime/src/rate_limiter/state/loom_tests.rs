@@ -1,0 +1,1 @@
+//! Model checks of the rate limiter's state with loom (written next).
