@@ -22,21 +22,21 @@
 //!
 //! With `default-features = false` fusebox is the breakers, the registry, events and metrics,
 //! TOML config files and both attributes, where `#[traced]` makes plain `tracing` spans for
-//! whatever subscriber the program installs: 32 crates (`cargo tree -e normal`), no HTTP client,
+//! whatever subscriber the program installs: 31 crates (`cargo tree -e normal`), no HTTP client,
 //! no OpenTelemetry, no YAML parser. Each feature adds one part (crates: that feature alone):
 //!
 //! | feature | default | brings | crates |
 //! |---|---|---|---|
-//! | `telemetry` | yes | [`telemetry::init`]: the OpenTelemetry pipeline, fusebox's Zipkin exporter (its own HTTP/1.1 `POST`, no HTTP client crate), B3/W3C propagation, the server layer, Sleuth-style log lines | 68 |
-//! | `reqwest` | yes | `telemetry::client`: CLIENT spans and trace headers for `reqwest` requests (implies `telemetry`) | 113 |
-//! | `yaml` | yes | Spring `application.yml` config files | 44 |
-//! | `actuator` | yes | `observe::actuator`: the `/actuator/*` endpoints as an axum `Router` | 53 |
-//! | `otlp` | no | `OTEL_TRACES_EXPORTER=otlp`: OTLP over HTTP/protobuf (implies `telemetry`) | 123 |
-//! | `reqwest-middleware` | no | `telemetry::client::TracingMiddleware` (implies `reqwest`) | 115 |
-//! | `watch` | no | `Registry::watch_file`: live reload of the config file | 41 |
-//! | `metrics` | no | `observe::metrics_facade`: the metrics through the `metrics` crate | 35 |
-//! | `tower` | no | `tower::CircuitBreakerLayer`, `RetryLayer`, `RateLimiterLayer`, `TimeLimiterLayer`: the patterns as tower layers | 37 |
-//! | `testing` | no | `telemetry::ExporterKind::InMemory`, for tests: enable it in `[dev-dependencies]` | 68 |
+//! | `telemetry` | yes | [`telemetry::init`]: the OpenTelemetry pipeline, fusebox's Zipkin exporter (its own HTTP/1.1 `POST`, no HTTP client crate), B3/W3C propagation, the server layer, Sleuth-style log lines | 67 |
+//! | `reqwest` | yes | `telemetry::client`: CLIENT spans and trace headers for `reqwest` requests (implies `telemetry`) | 112 |
+//! | `yaml` | yes | Spring `application.yml` config files | 43 |
+//! | `actuator` | yes | `observe::actuator`: the `/actuator/*` endpoints as an axum `Router` | 52 |
+//! | `otlp` | no | `OTEL_TRACES_EXPORTER=otlp`: OTLP over HTTP/protobuf (implies `telemetry`) | 122 |
+//! | `reqwest-middleware` | no | `telemetry::client::TracingMiddleware` (implies `reqwest`) | 114 |
+//! | `watch` | no | `Registry::watch_file`: live reload of the config file | 40 |
+//! | `metrics` | no | `observe::metrics_facade`: the metrics through the `metrics` crate | 34 |
+//! | `tower` | no | `tower::CircuitBreakerLayer`, `RetryLayer`, `RateLimiterLayer`, `TimeLimiterLayer`: the patterns as tower layers | 36 |
+//! | `testing` | no | `telemetry::ExporterKind::InMemory`, for tests: enable it in `[dev-dependencies]` | 67 |
 //!
 //! Without `yaml`, loading a `.yml` file is an error that names the feature.
 
