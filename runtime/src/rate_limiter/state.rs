@@ -216,13 +216,14 @@ impl AtomicState {
     }
 
     /// Resilience4j's `updateStateWithBackOff` for an acquire: takes `permits` if they come
-    /// within `timeout` nanoseconds (at least 0) of `now()` (nanoseconds since creation, read
+    /// within `timeout` nanoseconds (at least 0: a config's timeout) of `now()` (nanoseconds since creation, read
     /// after the state, as Resilience4j reads it inside the update); returns the nanoseconds
     /// until they are available ([`Next::nanos_to_wait`]).
     ///
     /// The common case is a shortcut of [`next_state`] with the same result: the word is at
     /// `latest`'s cycle, `now` falls in it and enough permissions are left, so the new word is
-    /// the old one minus `permits` (no borrow: the permissions stay at 0 or more).
+    /// the old one minus `permits` (no borrow: the permissions stay at 0 or more). With
+    /// `timeout` at least 0, Resilience4j reserves permits that need no wait.
     #[inline]
     pub(crate) fn reserve(
         &self,
@@ -231,10 +232,10 @@ impl AtomicState {
         period: i64,
         now: impl Fn() -> i64,
     ) -> i64 {
+        debug_assert!(timeout >= 0, "an acquire's timeout is a duration");
         self.swap(|word, latest| {
             let now = now();
-            if (word >> 32) as u32 == latest as u32 && permissions(word) >= permits && timeout >= 0
-            {
+            if (word >> 32) as u32 == latest as u32 && permissions(word) >= permits {
                 let start = latest.wrapping_mul(period);
                 if now >= start && now.wrapping_sub(start) < period {
                     return (word - permits as u64, 0);
