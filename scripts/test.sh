@@ -109,6 +109,9 @@ if [[ "${FUSEBOX_SKIP_LOOM:-0}" != 1 ]]; then
   # The bulkhead semaphore's models are unit tests (the semaphore is crate-private).
   RUSTFLAGS="--cfg fusebox_loom" CARGO_TARGET_DIR="$root/target/loom" \
     cargo test -p fusebox-runtime --no-default-features --locked --lib bulkhead::semaphore::loom_tests
+  # So are the rate limiter state's (the state is crate-private too).
+  RUSTFLAGS="--cfg fusebox_loom" CARGO_TARGET_DIR="$root/target/loom" \
+    cargo test -p fusebox-runtime --no-default-features --locked --lib rate_limiter::state::loom_tests
 fi
 
 fuzz_secs="${FUSEBOX_FUZZ_SECONDS:-10}"

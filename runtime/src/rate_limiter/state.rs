@@ -395,7 +395,7 @@ mod tests {
                     0..=3 => 0,
                     4..=6 => rand(period as u64 * 2) as i64,
                     7 => period * rand(5) as i64,
-                    8 => period * (rand(3) as i64 + 1) << 32,
+                    8 => (period * (rand(3) as i64 + 1)) << 32,
                     _ => period * ((1 << 32) + rand(3) as i64 - 1),
                 });
                 // Now and then a reading a little behind the last one (another core's counter):
