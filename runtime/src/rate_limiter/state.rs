@@ -49,10 +49,10 @@ pub(crate) struct Next {
 #[inline]
 pub(crate) fn next_state(permits: i32, timeout: i64, active: State, period: i64, now: i64) -> Next {
     let limit = active.limit;
-    // Java's `currentNanos / cyclePeriodInNanos`. Most calls fall in the stored cycle, which a
-    // multiplication confirms (a 64-bit division costs tens of cycles); otherwise the period is
-    // at least 1 and the time since creation not negative (for 292 years), so the unsigned
-    // division gives Java's quotient.
+    // Java's `currentNanos / cyclePeriodInNanos`. Most calls fall in the stored cycle or the
+    // next, which a multiplication confirms (a 64-bit division costs tens of cycles); otherwise
+    // the period is at least 1 and the time since creation not negative (for 292 years), so the
+    // unsigned division gives Java's quotient.
     //
     // A reading before the stored cycle's start (a counter of another core a few ticks behind,
     // see `time.rs`; never a monotonic clock) is taken as that start: counting cycles backwards
@@ -61,6 +61,14 @@ pub(crate) fn next_state(permits: i32, timeout: i64, active: State, period: i64,
     let mut now = now;
     let current_cycle = if now >= start && now.wrapping_sub(start) < period && period > 0 {
         active.cycle
+    } else if now >= start
+        && start >= 0
+        && period > 0
+        && now.wrapping_sub(start).wrapping_sub(period) < period
+    {
+        // The next cycle (where an acquire lands after a boundary when calls are frequent):
+        // `now - start` is at least one period (the test above failed) and under two.
+        active.cycle.wrapping_add(1)
     } else if now < start && active.cycle >= 0 && start >= 0 {
         now = start;
         active.cycle
@@ -216,9 +224,15 @@ impl AtomicState {
     }
 
     /// Resilience4j's `updateStateWithBackOff` for an acquire: takes `permits` if they come
-    /// within `timeout` nanoseconds (at least 0: a config's timeout) of `now()` (nanoseconds since creation, read
-    /// after the state, as Resilience4j reads it inside the update); returns the nanoseconds
-    /// until they are available ([`Next::nanos_to_wait`]).
+    /// within `timeout` nanoseconds (at least 0: a config's timeout) of `now()`; returns the
+    /// nanoseconds until they are available ([`Next::nanos_to_wait`]).
+    ///
+    /// `now()` (nanoseconds since creation) is read once, after the first read of the state, as
+    /// Resilience4j reads it inside the update. Resilience4j reads it again on every retry; here
+    /// a retry after a lost compare-and-swap reuses it (a counter read costs as much as the rest
+    /// of the acquire, and reading it between the state's read and the swap widens the window
+    /// another thread's swap lands in). A reading older than the new state's cycle counts as
+    /// that cycle's start ([`next_state`]), so the reuse never takes permissions away.
     ///
     /// The common case is a shortcut of [`next_state`] with the same result: the word is at
     /// `latest`'s cycle, `now` falls in it and enough permissions are left, so the new word is
@@ -233,8 +247,9 @@ impl AtomicState {
         now: impl Fn() -> i64,
     ) -> i64 {
         debug_assert!(timeout >= 0, "an acquire's timeout is a duration");
+        let mut read = None;
         self.swap(|word, latest| {
-            let now = now();
+            let now = *read.get_or_insert_with(&now);
             if (word >> 32) as u32 == latest as u32 && permissions(word) >= permits {
                 let start = latest.wrapping_mul(period);
                 if now >= start && now.wrapping_sub(start) < period {
@@ -510,7 +525,7 @@ mod tests {
     }
 
     #[test]
-    fn the_same_cycle_shortcut_agrees_with_java_s_division() {
+    fn the_cycle_shortcuts_agree_with_java_s_division() {
         let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
         let mut next = || {
             x ^= x << 13;
