@@ -158,12 +158,11 @@ fn div_ceil(x: i32, y: i32) -> i32 {
 /// of reach in practice, are documented in ARCHITECTURE.md: a caller that reads the word just
 /// after `latest` has been raised 2^32 cycles or more past it (the first update after 2^32 idle
 /// cycles, 36 minutes at Resilience4j's 500 ns period, while it has not yet swapped) resolves
-/// the word's cycle 2^32 cycles too late, so it finds the old cycle's permissions where a
-/// fresh cycle's were due (fewer, never more, unless the idle time was within a few cycles of
-/// a multiple of 2^32, the same); and a caller suspended between its read of the word and its
-/// swap while the word leaves its value and comes back to it (2^32 cycles, or a drain and
-/// reservations within one cycle) swaps as if nothing had happened, as a 128-bit word's caller
-/// would, but with the limit it read before.
+/// the word's cycle 2^32 cycles too late, so it refreshes fewer cycles than have passed and
+/// may find fewer permissions than Resilience4j would (never more); and a caller suspended
+/// between its read of the word and its swap while the word leaves its value and comes back to
+/// it (2^32 cycles, or a drain and reservations within one cycle) swaps as if nothing had
+/// happened, as a 128-bit word's caller would, but with the limit it read before.
 #[derive(Debug)]
 #[repr(align(128))]
 pub(crate) struct AtomicState {
