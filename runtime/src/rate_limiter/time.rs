@@ -135,11 +135,14 @@ pub(super) mod counter {
         }
     }
 
-    /// Whether quanta's clock reads the counter [`read_counter`] reads: a direct reading falls
+    /// Whether quanta's clock reads the counter [`read_counter`] reads. Its scale is not the
+    /// identity (quanta's fallback, the OS clock, already counts nanoseconds; a counter at
+    /// exactly 1 GHz is taken for it, which only costs speed), and a direct reading falls
     /// between two of quanta's (three tries, in case the thread moves to another core between
-    /// them).
+    /// them). quanta's reading comes first, so this never reads a counter quanta does not.
     pub(super) fn reads_counter(clock: &quanta::Clock) -> bool {
         cfg!(any(target_arch = "x86_64", target_arch = "aarch64"))
+            && clock.delta_as_nanos(0, 1 << 32) != 1 << 32
             && (0..3).any(|_| {
                 let before = clock.raw();
                 let direct = read_counter();
@@ -150,14 +153,14 @@ pub(super) mod counter {
 
     /// The CPU's counter, read inline: quanta's `Clock::raw` reads the same register, but it is
     /// a call (not `#[inline]`, so not inlined across crates) that first matches on the kind of
-    /// clock; reading it here takes the precise acquire from 115 to 94 instructions (Run 14 in
-    /// BENCHMARKS.md).
+    /// clock; reading it here took the precise acquire from 115 to 95 instructions (session 7,
+    /// BENCHMARKS.md Run 14).
     #[cfg(target_arch = "x86_64")]
     #[inline(always)]
     fn read_counter() -> u64 {
-        // SAFETY: `rdtsc` only reads the time-stamp counter: no memory access, no precondition
-        // (an OS that forbids it in user mode faults quanta's own read first, in
-        // `reads_counter`).
+        // SAFETY: `rdtsc` only reads the time-stamp counter: no memory access, no precondition.
+        // (An OS that forbids it in user mode would fault quanta's own read first: this runs
+        // only after `reads_counter` saw quanta read the counter.)
         #[allow(unsafe_code)]
         unsafe {
             core::arch::x86_64::_rdtsc()
