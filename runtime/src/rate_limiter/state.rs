@@ -203,12 +203,7 @@ impl AtomicState {
     /// The current state.
     pub(crate) fn load(&self) -> State {
         let word = self.word.load(Ordering::Acquire);
-        let latest = self.latest.load(Ordering::Acquire);
-        State {
-            cycle: cycle(word, latest),
-            permissions: permissions(word),
-            limit: self.limit.load(Ordering::Acquire),
-        }
+        self.resolve(word, self.latest.load(Ordering::Acquire))
     }
 
     /// The permissions per cycle.
