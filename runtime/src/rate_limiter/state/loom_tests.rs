@@ -117,6 +117,31 @@ fn race<A, B>(
     }
 }
 
+/// Two takes racing in one cycle, each counting its clock reads: in the schedules where one
+/// take's swap loses to the other's and it retries, it still reads the clock once (the retry
+/// reuses the reading, as the README's differences table says). A failure is a take that reads
+/// the clock again on its retry.
+#[test]
+fn a_retried_take_reads_the_clock_once() {
+    let take_counting_reads = |s: &AtomicState| {
+        let reads = std::cell::Cell::new(0);
+        let wait = s.reserve(1, 0, PERIOD, || {
+            reads.set(reads.get() + 1);
+            IN_CYCLE_0
+        });
+        (wait, reads.get())
+    };
+    race(
+        state(0, 3, 3),
+        take_counting_reads,
+        take_counting_reads,
+        |s, a, b| {
+            assert_eq!((a, b), ((0, 1), (0, 1)));
+            assert_eq!(s.load(), state(0, 1, 3));
+        },
+    );
+}
+
 /// Two takes in the stored cycle (both the shortcut, `word - permits`): both land, each waits
 /// 0, and the permissions drop by 2. A failure is a lost take (a compare-and-swap that
 /// overwrote the other thread's word) or a take the shortcut sent down the wrong path.
